@@ -1,0 +1,113 @@
+import type { CommandContext } from './context.js';
+import { commandLogger, openResults } from './context.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { readInventory, scanInventory } from '../inventory/reader.js';
+import { resolveRange, type ResolvedRange } from '../inventory/range.js';
+import { prepareGitCredentials } from '../git/credentials.js';
+import { SimpleGitClient } from '../git/git-client.js';
+import { createLayout } from '../artifacts/publisher.js';
+import { SqlResultStore, type RunRecord } from '../results/result-store.js';
+import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
+import { ProgressLine } from '../logging/progress.js';
+import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { isFailure, type Outcome } from '../results/outcome.js';
+
+export interface ProcessOptions {
+  readonly inventory: string;
+  readonly start?: number | undefined;
+  readonly end?: number | undefined;
+  readonly partitionSize?: number | undefined;
+  readonly partitionOffset?: number | undefined;
+  readonly partition?: number | undefined;
+  readonly inventorySha256?: string | undefined;
+}
+
+/** `mass-ingest process`: one partition of the inventory, cloned, built, published, recorded. */
+export async function runProcess(options: ProcessOptions, context: CommandContext): Promise<ExitCode> {
+  const { config } = context;
+  const range = resolveRange(
+    { start: options.start, end: options.end, partitionSize: options.partitionSize, partitionOffset: options.partitionOffset, arrayIndex: options.partitionSize ? config.batch.arrayIndex : undefined },
+    options.partition,
+  );
+  const inventoryUri = scrubUrlUserinfo(options.inventory);
+  const log = commandLogger(context, 1, { runId: config.runId, partition: range.partition });
+  log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
+
+  const database = await openResults(context, log);
+  const results = new SqlResultStore(database);
+  const credentials = await prepareGitCredentials(config.gitCredentials);
+  try {
+    const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
+    await verifyInventory(options, run);
+    await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
+
+    const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
+    const reading = readInventory(options.inventory, range);
+    const summary = await runPartition(
+      reading.entries,
+      {
+        git: new SimpleGitClient({ env: { ...config.buildEnv, ...credentials.env }, scrub: config.scrub }),
+        results,
+        layout: createLayout(config),
+        concurrency: config.concurrency,
+        log,
+        onOutcome: (outcome) => progress.update(outcome.outcome),
+        settings: {
+          runId: run.id,
+          attempt: config.batch.attempt,
+          workdir: config.workdir,
+          force: config.force,
+          buildTimeoutMs: config.buildTimeoutMs,
+          buildEnv: config.buildEnv,
+          scrub: config.scrub,
+        },
+      },
+      context.signal,
+    );
+    progress.done();
+
+    const lastRow = reading.summary().complete ? Math.min(range.end, reading.summary().rows) : range.end;
+    const exitCode = exitCodeOf(summary, config.strict);
+    await results.upsertPartitions([
+      { runId: run.id, partition: range.partition, startRow: range.start, endRow: Number.isFinite(lastRow) ? lastRow : finiteEnd(range), status: exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed' },
+    ]);
+    if (run.mode === 'process') await results.finishRun(run.id);
+    log.info({ counts: summary.counts, total: summary.total, exitCode }, 'Partition finished');
+    return exitCode;
+  } finally {
+    await credentials.dispose();
+    await database.close();
+  }
+}
+
+/** The run's inventory must be the file the chunk job planned (DESIGN §9). */
+async function verifyInventory(options: ProcessOptions, run: RunRecord): Promise<void> {
+  const expected = options.inventorySha256 || run.inventorySha256;
+  if (!expected) return;
+  const { sha256 } = await scanInventory(options.inventory);
+  if (sha256 !== expected) {
+    throw new UsageError(
+      'inventory_changed',
+      `Inventory ${scrubUrlUserinfo(options.inventory)} has sha256 ${sha256}, but run ${run.id} was planned over ${expected}: the file changed after the chunk job read it; start a new run`,
+    );
+  }
+}
+
+function finiteEnd(range: ResolvedRange): number {
+  return Number.isFinite(range.end) ? range.end : 2_147_483_647;
+}
+
+/** DESIGN §8: repository failures are data; a dead or refusing publish target is not. */
+export function exitCodeOf(summary: PartitionSummary, strict: boolean): ExitCode {
+  if (summary.aborted) return EXIT.terminated;
+  const attempted = Object.entries(summary.counts)
+    .filter(([outcome]) => !['invalid', 'unchanged', 'no_build_tool', 'clone_failed'].includes(outcome))
+    .reduce((sum, [, count]) => sum + (count ?? 0), 0);
+  const publishFailed = summary.counts.publish_failed ?? 0;
+  if (publishFailed > 0 && publishFailed === attempted) {
+    if (summary.publishErrorCodes.every((code) => code === 'publish_auth' || code === 'publish_denied')) return EXIT.usage;
+    if (summary.publishErrorCodes.every((code) => code === 'publish_unreachable' || code === 'publish_io')) return EXIT.infrastructure;
+  }
+  if (strict && Object.entries(summary.counts).some(([outcome, count]) => (count ?? 0) > 0 && isFailure(outcome as Outcome))) return EXIT.strictFailures;
+  return EXIT.ok;
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UsageError } from '../errors.js';
+import { createScrubber, secretsOfCredentialLines, secretsOfUrl, type Scrubber } from '../logging/scrub.js';
+import { scrubBuildEnvironment } from './build-env.js';
+
+/**
+ * The one place that reads flags and the environment (STYLE 14). Everything below receives
+ * the frozen `Config` it returns; nothing else reads `process.env`.
+ */
+export type Layout = 'default' | 'maven';
+export type LogFormat = 'json' | 'pretty';
+export type ReportFormat = 'table' | 'csv' | 'json' | 'html';
+
+export interface Config {
+  readonly cwd: string;
+  readonly logLevel: string;
+  readonly logFormat: LogFormat;
+  readonly stdoutIsTty: boolean;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly publish: {
+    readonly url: string;
+    readonly user: string | undefined;
+    readonly password: string | undefined;
+    readonly token: string | undefined;
+    readonly layout: Layout;
+  };
+  readonly gitCredentials: string | undefined;
+  readonly buildTimeoutMs: number;
+  readonly runId: string;
+  readonly runIdSource: 'flag' | 'batch' | 'generated';
+  readonly batch: {
+    readonly jobId: string | undefined;
+    readonly arrayIndex: number | undefined;
+    readonly attempt: number;
+    readonly jobQueue: string | undefined;
+    readonly jobDefinition: string | undefined;
+    readonly reportJobDefinition: string | undefined;
+  };
+  readonly partitionSize: number;
+  readonly concurrency: number;
+  readonly workdir: string;
+  readonly force: boolean;
+  readonly strict: boolean;
+  readonly github: { readonly tokens: readonly string[]; readonly apiUrl: string };
+  /** The environment builds and child processes start from, secrets removed (DESIGN §5). */
+  readonly buildEnv: Readonly<Record<string, string>>;
+  /** The full environment, for child processes of our own (chunk --local). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly secrets: readonly string[];
+  readonly scrub: Scrubber;
+}
+
+export type Flags = Record<string, unknown>;
+export type Env = Record<string, string | undefined>;
+
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export interface ConfigInputs {
+  flags: Flags;
+  env: Env;
+  cwd: string;
+  stdoutIsTty: boolean;
+  now?: Date;
+}
+
+export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: ConfigInputs): Config {
+  const problems: string[] = [];
+  const read = new Reader(flags, env, problems);
+
+  const logLevel = read.choice('log-level', 'LOG_LEVEL', LOG_LEVELS, 'info');
+  const logFormat = read.choice('log-format', 'LOG_FORMAT', ['json', 'pretty'], stdoutIsTty ? 'pretty' : 'json') as LogFormat;
+  const databaseUrl = read.string(undefined, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgres:// or postgresql:// (the value is not shown: it is a secret)');
+  }
+  const publishUrl = resolvePublishUrl(read.string('publish-url', 'PUBLISH_URL'), cwd, problems);
+  const layout = read.choice('layout', 'PUBLISH_LAYOUT', ['default', 'maven'], 'default') as Layout;
+  const publishUser = read.string(undefined, 'PUBLISH_USER');
+  const publishPassword = read.string(undefined, 'PUBLISH_PASSWORD');
+  const publishToken = read.string(undefined, 'PUBLISH_TOKEN');
+  if (publishPassword !== undefined && publishUser === undefined) {
+    problems.push('PUBLISH_PASSWORD is set but PUBLISH_USER is not: set both for basic auth, or use PUBLISH_TOKEN');
+  }
+  const gitCredentials = read.string(undefined, 'GIT_CREDENTIALS');
+  validateCredentialLines(gitCredentials, problems);
+  const buildTimeoutSeconds = read.integer('build-timeout', 'BUILD_TIMEOUT', 1800, 1);
+
+  const jobId = read.string(undefined, 'AWS_BATCH_JOB_ID');
+  const arrayIndex = read.integer(undefined, 'AWS_BATCH_JOB_ARRAY_INDEX', undefined, 0);
+  const attempt = read.integer(undefined, 'AWS_BATCH_JOB_ATTEMPT', 1, 1) ?? 1;
+  const { runId, runIdSource } = resolveRunId(read.string('run-id', undefined), jobId, now, problems);
+
+  const githubTokens = (read.string(undefined, 'GITHUB_TOKENS') ?? read.string(undefined, 'GITHUB_TOKEN') ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter(Boolean);
+
+  const fullEnv = definedEntries(env);
+  const secrets = [
+    ...secretsOfUrl(databaseUrl),
+    ...secretsOfCredentialLines(gitCredentials),
+    ...[publishPassword, publishToken].filter((value): value is string => Boolean(value)),
+    ...githubTokens,
+    ...[env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter((value): value is string => Boolean(value)),
+  ];
+
+  if (problems.length > 0) {
+    throw new UsageError('config_invalid', `Configuration is invalid (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems[0]}`, problems);
+  }
+
+  return deepFreeze({
+    cwd,
+    logLevel,
+    logFormat,
+    stdoutIsTty,
+    databaseUrl,
+    dataDir: path.resolve(cwd, read.string('data-dir', 'MASS_INGEST_DATA_DIR') ?? '.mass-ingest/db'),
+    publish: { url: publishUrl, user: publishUser, password: publishPassword, token: publishToken, layout },
+    gitCredentials,
+    buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
+    runId,
+    runIdSource,
+    batch: {
+      jobId,
+      arrayIndex,
+      attempt,
+      jobQueue: read.string('job-queue', 'JOB_QUEUE'),
+      jobDefinition: read.string('job-definition', 'JOB_DEFINITION'),
+      reportJobDefinition: read.string('report-job-definition', 'REPORT_JOB_DEFINITION'),
+    },
+    partitionSize: read.integer('partition-size', 'PARTITION_SIZE', 50, 1) ?? 50,
+    concurrency: read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1,
+    workdir: path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work')),
+    force: read.boolean('force'),
+    strict: read.boolean('strict'),
+    github: { tokens: githubTokens, apiUrl: read.string('github-api-url', 'GITHUB_API_URL') ?? 'https://api.github.com' },
+    buildEnv: scrubBuildEnvironment(fullEnv, secrets),
+    env: fullEnv,
+    secrets,
+    scrub: createScrubber(secrets),
+  });
+}
+
+class Reader {
+  constructor(
+    private readonly flags: Flags,
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  string(flag: string | undefined, variable: string | undefined): string | undefined {
+    const fromFlag = flag === undefined ? undefined : this.flags[flag];
+    if (fromFlag !== undefined && fromFlag !== null && fromFlag !== '') return String(fromFlag);
+    const fromEnv = variable === undefined ? undefined : this.env[variable];
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  }
+
+  boolean(flag: string): boolean {
+    return this.flags[flag] === true;
+  }
+
+  integer(flag: string | undefined, variable: string | undefined, fallback: number | undefined, min: number): number | undefined {
+    const raw = this.string(flag, variable);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) {
+      this.problems.push(`${describe(flag, variable)} must be an integer ≥ ${min}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  choice(flag: string, variable: string | undefined, allowed: readonly string[], fallback: string): string {
+    const raw = this.string(flag, variable);
+    if (raw === undefined) return fallback;
+    if (!allowed.includes(raw)) {
+      this.problems.push(`${describe(flag, variable)} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      return fallback;
+    }
+    return raw;
+  }
+}
+
+function describe(flag: string | undefined, variable: string | undefined): string {
+  return [flag && `--${flag}`, variable].filter(Boolean).join(' / ');
+}
+
+function resolvePublishUrl(raw: string | undefined, cwd: string, problems: string[]): string {
+  if (raw === undefined) return pathToFileURL(path.resolve(cwd, 'artifacts')).href;
+  if (/^(https?|s3):\/\//i.test(raw)) return raw.replace(/\/+$/, '');
+  if (/^file:\/\//i.test(raw)) return raw.replace(/\/+$/, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    problems.push(`PUBLISH_URL has an unsupported scheme: "${raw.split(':')[0]}" (use file://, http(s)://, s3:// or a directory path)`);
+    return raw;
+  }
+  return pathToFileURL(path.resolve(cwd, raw)).href;
+}
+
+function resolveRunId(flag: string | undefined, jobId: string | undefined, now: Date, problems: string[]) {
+  if (flag !== undefined) {
+    if (!RUN_ID_PATTERN.test(flag)) {
+      problems.push(`--run-id must match ${RUN_ID_PATTERN.source} (it prefixes Batch job names), got "${flag}"`);
+    }
+    return { runId: flag, runIdSource: 'flag' as const };
+  }
+  if (jobId !== undefined) {
+    // An array child's job id is "<parent>:<index>": every child of one array belongs to one run.
+    const parent = jobId.split(':')[0] ?? jobId;
+    if (RUN_ID_PATTERN.test(parent)) return { runId: parent, runIdSource: 'batch' as const };
+  }
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  return { runId: `local-${stamp}-${randomBytes(3).toString('hex')}`, runIdSource: 'generated' as const };
+}
+
+function validateCredentialLines(lines: string | undefined, problems: string[]): void {
+  if (!lines) return;
+  lines.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (!trimmed) return;
+    let ok = false;
+    try {
+      const url = new URL(trimmed);
+      ok = /^https?:$/.test(url.protocol) && url.username !== '' && url.password !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`GIT_CREDENTIALS line ${index + 1} is not of the form https://user:token@host (the value is not shown: it is a secret)`);
+  });
+}
+
+function definedEntries(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) if (typeof item !== 'function') deepFreeze(item);
+  }
+  return value;
+}

@@ -1,0 +1,68 @@
+/**
+ * The few error classes of mass-ingest. Callers tell them apart with `instanceof` and `code`,
+ * never by message text. The exit code of a command follows from the class (DESIGN §8).
+ */
+export const EXIT = Object.freeze({
+  ok: 0,
+  strictFailures: 1,
+  usage: 2,
+  infrastructure: 3,
+  terminated: 143,
+});
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class MassIngestError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly exitCode: ExitCode;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; exitCode?: ExitCode; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.exitCode = options.exitCode ?? EXIT.usage;
+  }
+}
+
+/** Usage, configuration or input problem: Batch must not retry (exit 2). */
+export class UsageError extends MassIngestError {
+  readonly problems: readonly string[];
+
+  constructor(code: string, message: string, problems: readonly string[] = [], cause?: unknown) {
+    super(code, problems.length > 1 ? `${message}\n  - ${problems.join('\n  - ')}` : message, {
+      exitCode: EXIT.usage,
+      cause,
+    });
+    this.problems = problems;
+  }
+}
+
+/** Something outside us is down (database, inventory host, publish target): worth a retry (exit 3). */
+export class InfrastructureError extends MassIngestError {
+  constructor(code: string, message: string, cause?: unknown) {
+    super(code, message, { retryable: true, exitCode: EXIT.infrastructure, cause });
+  }
+}
+
+/** A step of one repository failed; `code` becomes `repository_results.error_code`. */
+export class StepError extends MassIngestError {
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown; status?: number } = {}) {
+    super(code, message, { retryable: options.retryable ?? false, exitCode: EXIT.ok, cause: options.cause });
+    this.status = options.status;
+  }
+
+  readonly status: number | undefined;
+}
+
+/** Raised inside the pipeline when SIGTERM/SIGINT asked us to stop. */
+export class AbortedError extends MassIngestError {
+  constructor(message = 'Stopped by a termination signal') {
+    super('aborted', message, { exitCode: EXIT.terminated });
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface GitCredentialSetup {
+  /** Variables that make git ask our helper; no secret is among them. */
+  readonly env: Readonly<Record<string, string>>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * GIT_CREDENTIALS lines (git-credential-store form) are written to a 0600 file in a private
+ * directory outside every workspace, and git is pointed at it through GIT_CONFIG_* variables:
+ * the secrets never appear in a URL, argv, .git/config or a build's environment. The helper
+ * answers only `get`, so a failed login cannot make git erase or rewrite the file.
+ */
+export async function prepareGitCredentials(lines: string | undefined): Promise<GitCredentialSetup> {
+  const base = { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' };
+  if (!lines || lines.trim() === '') {
+    return { env: { ...base, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '' }, dispose: async () => undefined };
+  }
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-cred-'));
+  await fs.chmod(dir, 0o700);
+  const file = path.join(dir, 'credentials');
+  const normalized = lines
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('\n');
+  await fs.writeFile(file, `${normalized}\n`, { mode: 0o600 });
+  const helper = `!f() { test "$1" = get && exec git credential-store --file='${file.replace(/'/g, `'\\''`)}' get; }; f`;
+  return {
+    env: {
+      ...base,
+      // The empty first value resets helpers from system/global config, then ours is the only one.
+      GIT_CONFIG_COUNT: '2',
+      GIT_CONFIG_KEY_0: 'credential.helper',
+      GIT_CONFIG_VALUE_0: '',
+      GIT_CONFIG_KEY_1: 'credential.helper',
+      GIT_CONFIG_VALUE_1: helper,
+    },
+    dispose: () => fs.rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A clone URL with `user:token@` in it: the userinfo moves into the credential store. */
+export function splitUserinfo(cloneUrl: string): { url: string; credentialLine: string | undefined } {
+  if (!/^https?:\/\//i.test(cloneUrl)) return { url: cloneUrl, credentialLine: undefined };
+  try {
+    const parsed = new URL(cloneUrl);
+    if (!parsed.username && !parsed.password) return { url: cloneUrl, credentialLine: undefined };
+    const line = `${parsed.protocol}//${parsed.username}:${parsed.password}@${parsed.host}`;
+    parsed.username = '';
+    parsed.password = '';
+    return { url: parsed.toString(), credentialLine: line };
+  } catch {
+    return { url: cloneUrl, credentialLine: undefined };
+  }
+}

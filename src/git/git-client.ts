@@ -1,0 +1,64 @@
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { StepError } from '../errors.js';
+import type { Scrubber } from '../logging/scrub.js';
+import { classifyGitError } from './classify.js';
+
+/** The seam the pipeline depends on; tests pass a fake (STYLE 22). */
+export interface GitClient {
+  /** The sha the remote branch (or HEAD when `branch` is empty) points at. */
+  headSha(url: string, branch: string, signal: AbortSignal): Promise<string>;
+  /** Shallow, single-branch clone into `dir` (which must not exist); returns the checked-out sha. */
+  clone(url: string, branch: string, dir: string, signal: AbortSignal): Promise<string>;
+}
+
+export interface SimpleGitClientOptions {
+  env: Readonly<Record<string, string>>;
+  scrub: Scrubber;
+  /** Kill git when it prints nothing for this long. */
+  silenceTimeoutMs?: number;
+}
+
+const GIT_ENV_ALLOWED = ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE'];
+
+export class SimpleGitClient implements GitClient {
+  constructor(private readonly options: SimpleGitClientOptions) {}
+
+  async headSha(url: string, branch: string, signal: AbortSignal): Promise<string> {
+    const ref = branch ? `refs/heads/${branch}` : 'HEAD';
+    let output: string;
+    try {
+      output = await this.git(signal).listRemote([url, ref]);
+    } catch (err) {
+      throw classifyGitError(err, this.options.scrub);
+    }
+    const sha = output.split(/\r?\n/).map((line) => line.split('\t')).find(([, name]) => name === ref)?.[0];
+    if (!sha || !/^[0-9a-f]{40,64}$/.test(sha)) {
+      throw new StepError('git_branch_not_found', branch ? `Branch "${branch}" not found on the remote` : 'The remote has no HEAD');
+    }
+    return sha;
+  }
+
+  async clone(url: string, branch: string, dir: string, signal: AbortSignal): Promise<string> {
+    const options = ['--depth', '1', '--single-branch', '--no-tags', '--quiet'];
+    if (branch) options.push('--branch', branch);
+    try {
+      await this.git(signal).clone(url, dir, options);
+      return (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.options.env).revparse(['HEAD'])).trim();
+    } catch (err) {
+      throw classifyGitError(err, this.options.scrub);
+    }
+  }
+
+  private git(signal: AbortSignal): SimpleGit {
+    return simpleGit(this.gitOptions(signal)).env(this.options.env);
+  }
+
+  private gitOptions(signal: AbortSignal) {
+    return {
+      abort: signal,
+      timeout: { block: this.options.silenceTimeoutMs ?? 300_000 },
+      allowEnvironment: GIT_ENV_ALLOWED,
+      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true },
+    };
+  }
+}

@@ -1,0 +1,112 @@
+import { parse, type Parser } from 'csv-parse';
+import { pipeline } from 'node:stream/promises';
+import { UsageError, MassIngestError, errorMessage } from '../errors.js';
+import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { REQUIRED_COLUMNS, validateRecord, type InventoryEntry } from './rows.js';
+import { openInventory, Sha256Tap } from './source.js';
+
+/** Rows `start..end` (1-based, inclusive; `end` may be Infinity or past the last row). */
+export interface RowSelection {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface InventorySummary {
+  /** Data records seen; the total when `complete`. */
+  readonly rows: number;
+  readonly sha256: string | undefined;
+  readonly complete: boolean;
+}
+
+export interface InventoryReading {
+  readonly entries: AsyncIterable<InventoryEntry>;
+  /** Valid after `entries` is exhausted. */
+  summary(): InventorySummary;
+}
+
+/**
+ * Streams the inventory and yields the selected rows. With `readToEnd` the whole file is read
+ * (for its sha256 and row count) even after the last selected row.
+ */
+export function readInventory(uri: string, selection: RowSelection, options: { readToEnd?: boolean } = {}): InventoryReading {
+  let summary: InventorySummary = { rows: 0, sha256: undefined, complete: false };
+  async function* entries(): AsyncGenerator<InventoryEntry> {
+    const tap = new Sha256Tap();
+    const parser = createParser(uri);
+    const source = await openInventory(uri);
+    const flowing = pipeline(source, tap, parser).catch((err: unknown) => {
+      parser.destroy(err as Error);
+    });
+    const seen = new Set<string>();
+    let rowNumber = 0;
+    try {
+      for await (const record of parser as AsyncIterable<Record<string, string>>) {
+        rowNumber += 1;
+        if (rowNumber > selection.end) {
+          if (!options.readToEnd) break;
+          continue;
+        }
+        const entry = validateRecord(rowNumber, record, seen);
+        if (rowNumber >= selection.start) yield entry;
+      }
+    } catch (err) {
+      throw describeParseError(uri, err);
+    } finally {
+      source.destroy();
+    }
+    await flowing;
+    const complete = rowNumber <= selection.end || options.readToEnd === true;
+    summary = { rows: rowNumber, sha256: complete ? tap.digest().sha256 : undefined, complete };
+  }
+  return { entries: entries(), summary: () => summary };
+}
+
+/** Counts data records and hashes the bytes in one streaming pass (the chunk job's plan). */
+export async function scanInventory(uri: string): Promise<{ rows: number; sha256: string; bytes: number }> {
+  const tap = new Sha256Tap();
+  const parser = createParser(uri);
+  let rows = 0;
+  parser.on('data', () => {
+    rows += 1;
+  });
+  try {
+    await pipeline(await openInventory(uri), tap, parser);
+  } catch (err) {
+    throw describeParseError(uri, err);
+  }
+  const { sha256, bytes } = tap.digest();
+  return { rows, sha256, bytes };
+}
+
+function createParser(uri: string): Parser {
+  return parse({
+    bom: true,
+    columns: (header: string[]) => checkHeader(uri, header),
+    skip_empty_lines: true,
+    relax_column_count: true,
+    trim: false,
+  });
+}
+
+function checkHeader(uri: string, header: string[]): string[] {
+  const columns = header.map((name) => name.trim());
+  const missing = REQUIRED_COLUMNS.filter((name) => !columns.includes(name));
+  if (missing.length > 0) {
+    throw new UsageError(
+      'inventory_missing_column',
+      `Inventory ${scrubUrlUserinfo(uri)} has no column ${missing.map((name) => `"${name}"`).join(', ')} in its header (found: ${columns.join(',')}); the header must name ${REQUIRED_COLUMNS.join(',')}`,
+    );
+  }
+  return columns;
+}
+
+function describeParseError(uri: string, err: unknown): unknown {
+  if (err instanceof MassIngestError) return err;
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof MassIngestError) return cause;
+  const csv = err as { code?: string; lines?: number };
+  if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
+    return new UsageError('inventory_malformed', `Inventory ${scrubUrlUserinfo(uri)} is not valid CSV near line ${csv.lines ?? '?'}: ${errorMessage(err)}`, [], err);
+  }
+  return err;
+}

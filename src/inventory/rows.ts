@@ -1,0 +1,70 @@
+/** One data record of repos.csv (DESIGN §4); numbers count data records only, from 1. */
+export interface RepositoryRow {
+  readonly rowNumber: number;
+  readonly cloneUrl: string;
+  readonly branch: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly buildCommand: string | undefined;
+  readonly artifacts: string | undefined;
+}
+
+export interface InvalidRow {
+  readonly rowNumber: number;
+  readonly cloneUrl: string | undefined;
+  readonly branch: string | undefined;
+  readonly origin: string | undefined;
+  readonly path: string | undefined;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+}
+
+export type InventoryEntry = { readonly kind: 'valid'; readonly row: RepositoryRow } | { readonly kind: 'invalid'; readonly row: InvalidRow };
+
+export const REQUIRED_COLUMNS = ['cloneUrl', 'branch', 'origin', 'path'] as const;
+
+const URL_SCHEMES = /^(https?|ssh|git|file):\/\//i;
+const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*/;
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+const ORIGIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
+
+/**
+ * Checks one record. The key set holds the origin/path/branch of every earlier valid row,
+ * so a repeat is invalid wherever the partition starts.
+ */
+export function validateRecord(rowNumber: number, record: Record<string, string | undefined>, seen: Set<string>): InventoryEntry {
+  const cloneUrl = clean(record.cloneUrl);
+  const branch = clean(record.branch) ?? '';
+  const origin = clean(record.origin);
+  const repoPath = clean(record.path)?.replace(/^\/+|\/+$/g, '');
+  const invalid = (errorCode: string, errorMessage: string): InventoryEntry => ({
+    kind: 'invalid',
+    row: { rowNumber, cloneUrl, branch, origin, path: repoPath, errorCode, errorMessage },
+  });
+
+  if (!cloneUrl) return invalid('missing_clone_url', `Row ${rowNumber}: cloneUrl is empty`);
+  if (!URL_SCHEMES.test(cloneUrl) && !SCP_LIKE.test(cloneUrl) && !cloneUrl.startsWith('/')) {
+    return invalid('unknown_scheme', `Row ${rowNumber}: cloneUrl "${cloneUrl}" has an unknown scheme (use https://, http://, ssh://, git://, file://, user@host:path or an absolute path)`);
+  }
+  if (!origin) return invalid('missing_origin', `Row ${rowNumber}: origin is empty`);
+  if (!ORIGIN.test(origin)) return invalid('invalid_origin', `Row ${rowNumber}: origin "${origin}" is not a host name`);
+  if (!repoPath) return invalid('missing_path', `Row ${rowNumber}: path is empty`);
+  if (!repoPath.split('/').every((segment) => SEGMENT.test(segment) && segment !== '.' && segment !== '..')) {
+    return invalid('invalid_path', `Row ${rowNumber}: path "${repoPath}" must be segments of letters, digits, '.', '_' and '-' separated by '/'`);
+  }
+  if (branch.startsWith('-') || /[\s~^:?*[\\]|\.\.|@\{/.test(branch)) {
+    return invalid('invalid_branch', `Row ${rowNumber}: branch "${branch}" is not a valid git branch name`);
+  }
+  const key = `${origin}\u0000${repoPath}\u0000${branch}`;
+  if (seen.has(key)) return invalid('duplicate_row', `Row ${rowNumber}: ${origin}/${repoPath} branch "${branch}" repeats an earlier row`);
+  seen.add(key);
+  return {
+    kind: 'valid',
+    row: { rowNumber, cloneUrl, branch, origin, path: repoPath, buildCommand: clean(record.buildCommand), artifacts: clean(record.artifacts) },
+  };
+}
+
+function clean(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}

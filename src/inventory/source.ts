@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
+import { scrubUrlUserinfo } from '../logging/scrub.js';
+
+/** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
+export type InventoryOpener = (uri: string) => Promise<Readable>;
+
+const openers: Record<string, InventoryOpener> = {};
+
+/** Other modules (S3) register their scheme here, so this module needs no SDK. */
+export function registerInventoryScheme(scheme: string, opener: InventoryOpener): void {
+  openers[scheme] = opener;
+}
+
+export async function openInventory(uri: string): Promise<Readable> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === undefined) return openFile(uri, uri);
+  if (scheme === 'file') return openFile(fileURLToPath(uri), uri);
+  if (scheme === 'http' || scheme === 'https') return openHttp(uri);
+  const opener = openers[scheme];
+  if (opener) return opener(uri);
+  throw new UsageError('inventory_scheme', `Inventory ${scrubUrlUserinfo(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);
+}
+
+async function openFile(file: string, uri: string): Promise<Readable> {
+  try {
+    const handle = await fs.promises.open(file, 'r');
+    return handle.createReadStream();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
+      throw new UsageError('inventory_not_found', `Inventory ${uri} cannot be read (${code}): check the path`);
+    }
+    throw new InfrastructureError('inventory_unreadable', `Inventory ${uri} cannot be read: ${errorMessage(err)}`, err);
+  }
+}
+
+async function openHttp(uri: string): Promise<Readable> {
+  const shown = scrubUrlUserinfo(uri);
+  let response: Response;
+  try {
+    response = await fetch(uri, { redirect: 'follow', signal: AbortSignal.timeout(60_000) });
+  } catch (err) {
+    throw new InfrastructureError('inventory_unreachable', `Inventory ${shown} cannot be reached: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`, err);
+  }
+  if (response.status === 404 || response.status === 410 || response.status === 401 || response.status === 403) {
+    throw new UsageError('inventory_not_found', `Inventory ${shown} answered HTTP ${response.status}: check the URL and its access`);
+  }
+  if (!response.ok || !response.body) {
+    throw new InfrastructureError('inventory_unreachable', `Inventory ${shown} answered HTTP ${response.status}`);
+  }
+  return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+/** Passes bytes through while hashing them; `digest()` is valid once the stream has ended. */
+export class Sha256Tap extends Transform {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+
+  digest(): { sha256: string; bytes: number } {
+    return { sha256: this.hash.copy().digest('hex'), bytes: this.bytes };
+  }
+}

@@ -1,0 +1,57 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
+import type { Scrubber } from './scrub.js';
+import { scrubDeep } from './scrub.js';
+
+export type { Logger } from 'pino';
+
+export interface LoggerSettings {
+  level: string;
+  format: 'json' | 'pretty';
+  scrub: Scrubber;
+  /** 1 = stdout (containers, DESIGN STYLE 18), 2 = stderr (when stdout carries data). */
+  fd: 1 | 2;
+}
+
+/** Keys whose values never reach a log line, whatever they contain (STYLE 17). */
+export const REDACTED_KEYS = [
+  'password',
+  'token',
+  'tokens',
+  'secret',
+  'authorization',
+  'databaseUrl',
+  'gitCredentials',
+  'publishPassword',
+  'publishToken',
+  'githubTokens',
+  'env',
+];
+
+export function createLogger(settings: LoggerSettings): Logger {
+  const options: LoggerOptions = {
+    level: settings.level,
+    base: undefined,
+    redact: {
+      paths: [...REDACTED_KEYS, ...REDACTED_KEYS.map((key) => `*.${key}`)],
+      censor: '***',
+    },
+    formatters: {
+      log: (object) => scrubDeep(object, settings.scrub),
+    },
+    hooks: {
+      logMethod(args, method) {
+        const scrubbed = args.map((arg) => (typeof arg === 'string' ? settings.scrub(arg) : arg));
+        method.apply(this, scrubbed as Parameters<typeof method>);
+      },
+    },
+    serializers: {
+      err: (err: unknown) => scrubDeep(pino.stdSerializers.err(err as Error), settings.scrub),
+    },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (settings.format === 'pretty') {
+    return pino(options, pretty({ sync: true, destination: settings.fd, colorize: true, translateTime: 'HH:MM:ss', singleLine: true, ignore: 'runId,partition' }));
+  }
+  return pino(options, pino.destination({ fd: settings.fd, sync: true }));
+}

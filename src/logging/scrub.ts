@@ -1,0 +1,75 @@
+/**
+ * Secret scrubbing for every string that leaves the process: log lines, error messages,
+ * build logs and database rows. Two rules: userinfo in URLs is replaced, and every known
+ * secret value (and its URL-encoded form) is replaced wherever it appears.
+ */
+const REDACTED = '***';
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+(?::[^/@\s]*)?)@/gi;
+const MIN_SECRET_LENGTH = 4;
+
+export type Scrubber = (text: string) => string;
+
+export function scrubUrlUserinfo(text: string): string {
+  return text.replace(URL_USERINFO, `$1${REDACTED}@`);
+}
+
+export function createScrubber(secrets: Iterable<string>): Scrubber {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < MIN_SECRET_LENGTH) continue;
+    needles.add(secret);
+    needles.add(encodeURIComponent(secret));
+    needles.add(Buffer.from(secret).toString('base64'));
+  }
+  const ordered = [...needles].sort((a, b) => b.length - a.length);
+  return (text: string) => {
+    let out = scrubUrlUserinfo(text);
+    for (const needle of ordered) {
+      if (out.includes(needle)) out = out.split(needle).join(REDACTED);
+    }
+    return out;
+  };
+}
+
+/** Scrubs every string inside a JSON-like value, returning a copy. */
+export function scrubDeep<T>(value: T, scrub: Scrubber, depth = 0): T {
+  if (typeof value === 'string') return scrub(value) as T;
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => scrubDeep(item, scrub, depth + 1)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    copy[key] = scrubDeep(item, scrub, depth + 1);
+  }
+  return copy as T;
+}
+
+/** Secrets inside DATABASE_URL-like values: the password part alone is secret as well. */
+export function secretsOfUrl(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const parsed = new URL(url);
+    const parts = [url];
+    if (parsed.password) parts.push(decodeURIComponent(parsed.password));
+    return parts;
+  } catch {
+    return [url];
+  }
+}
+
+/** `https://user:token@host` lines (git-credential-store form): the tokens are the secrets. */
+export function secretsOfCredentialLines(lines: string | undefined): string[] {
+  if (!lines) return [];
+  const found: string[] = [];
+  for (const line of lines.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (!trimmed) continue;
+    found.push(trimmed);
+    try {
+      const parsed = new URL(trimmed);
+      if (parsed.password) found.push(decodeURIComponent(parsed.password));
+    } catch {
+      // Not a URL: the whole line is already treated as a secret.
+    }
+  }
+  return found;
+}

@@ -1,0 +1,221 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { AbortedError, StepError, errorMessage } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { Scrubber } from '../logging/scrub.js';
+import type { GitClient } from '../git/git-client.js';
+import { splitUserinfo } from '../git/credentials.js';
+import { planBuild, type BuildPlan } from '../build/builders.js';
+import { runBuild, tailOfLog } from '../build/run-build.js';
+import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
+import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
+import type { RepositoryRow } from '../inventory/rows.js';
+import type { Outcome, RepositoryOutcome } from '../results/outcome.js';
+import type { ResultStore } from '../results/result-store.js';
+import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
+import { runStep, StepFailure, type StepName } from './step.js';
+
+export interface PipelineSettings {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly workdir: string;
+  readonly force: boolean;
+  readonly buildTimeoutMs: number;
+  readonly buildEnv: Readonly<Record<string, string>>;
+  readonly scrub: Scrubber;
+  readonly gitRetry?: RetryPolicy;
+}
+
+export interface PipelineDeps {
+  readonly git: GitClient;
+  readonly results: Pick<ResultStore, 'lastPublishedSha'>;
+  readonly layout: PublishLayout;
+  readonly settings: PipelineSettings;
+}
+
+/** The context grows step by step (STYLE 5). */
+interface Resolved {
+  readonly row: RepositoryRow;
+  readonly repository: RepositoryKey;
+  readonly url: string;
+  readonly headSha: string;
+  readonly workspace: string;
+}
+interface Cloned extends Resolved {
+  readonly dir: string;
+  readonly commitSha: string;
+}
+interface Planned extends Cloned {
+  readonly plan: BuildPlan;
+  readonly logFile: string;
+}
+interface Collected extends Planned {
+  readonly artifacts: readonly CollectedArtifact[];
+}
+
+type Finished = Partial<Pick<RepositoryOutcome, 'commitSha' | 'builder' | 'artifacts' | 'errorCode' | 'errorMessage' | 'logUrl'>> & {
+  readonly outcome: Outcome;
+};
+
+/** One repository, start to outcome. It never throws: a crash becomes `crashed`. */
+export async function processRepository(row: RepositoryRow, deps: PipelineDeps, signal: AbortSignal, parentLog: Logger): Promise<RepositoryOutcome> {
+  const { settings } = deps;
+  const startedAt = new Date();
+  const log = parentLog.child({ row: row.rowNumber, origin: row.origin, path: row.path });
+  const { url } = splitUserinfo(row.cloneUrl);
+  const repository: RepositoryKey = { cloneUrl: settings.scrub(url), branch: row.branch, origin: row.origin, path: row.path };
+  const workspace = path.join(settings.workdir, settings.runId, `row-${row.rowNumber}`);
+  let finished: Finished;
+  try {
+    finished = await runSteps({ row, repository, url, headSha: '', workspace }, deps, signal, log);
+  } catch (err) {
+    finished = toFinished(err, signal, settings.scrub);
+  } finally {
+    await fs.rm(workspace, { recursive: true, force: true }).catch(() => undefined);
+  }
+  const finishedAt = new Date();
+  const result: RepositoryOutcome = {
+    runId: settings.runId,
+    rowNumber: row.rowNumber,
+    origin: row.origin,
+    path: row.path,
+    branch: row.branch,
+    cloneUrl: repository.cloneUrl,
+    outcome: finished.outcome,
+    commitSha: finished.commitSha,
+    builder: finished.builder,
+    artifacts: finished.artifacts,
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    errorCode: finished.errorCode,
+    errorMessage: finished.errorMessage === undefined ? undefined : settings.scrub(finished.errorMessage),
+    logUrl: finished.logUrl,
+    attempt: settings.attempt,
+    startedAt,
+    finishedAt,
+  };
+  log.info({ outcome: result.outcome, durationMs: result.durationMs, commitSha: result.commitSha, errorCode: result.errorCode }, 'Repository finished');
+  return result;
+}
+
+async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Finished> {
+  if (signal.aborted) throw new AbortedError();
+  const resolved = await runStep('resolve', log, () => resolve(start, deps, signal, log));
+  if ('outcome' in resolved) return resolved;
+  const cloned = await runStep('clone', log, () => clone(resolved, deps, signal, log));
+  const planned = await runStep('detect', log, () => detect(cloned));
+  if ('outcome' in planned) return planned;
+  if (!deps.settings.force && (await deps.layout.isPublished(planned.repository, planned.commitSha))) {
+    log.info({ commitSha: planned.commitSha }, 'Commit already published at the target, build skipped');
+    return { outcome: 'published', commitSha: planned.commitSha, builder: planned.plan.builder };
+  }
+  const built = await runStep('build', log, () => build(planned, deps, signal));
+  if ('outcome' in built) return built;
+  const collected = await runStep('collect', log, () => collect(built, deps));
+  if ('outcome' in collected) return collected;
+  return runStep('publish', log, () => publish(collected, deps));
+}
+
+async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Resolved | Finished> {
+  const headSha = await withRetry(deps.settings.gitRetry ?? GIT_RETRY, () => deps.git.headSha(ctx.url, ctx.row.branch, signal), {
+    signal,
+    onRetry: (err, attempt) => log.warn({ attempt, err }, 'ls-remote failed, retrying'),
+  });
+  if (!deps.settings.force) {
+    const published = await deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
+    if (published === headSha) return { outcome: 'unchanged', commitSha: headSha };
+  }
+  return { ...ctx, headSha };
+}
+
+async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Cloned> {
+  const dir = path.join(ctx.workspace, 'src');
+  const commitSha = await withRetry(
+    deps.settings.gitRetry ?? GIT_RETRY,
+    async () => {
+      await fs.rm(ctx.workspace, { recursive: true, force: true });
+      await fs.mkdir(ctx.workspace, { recursive: true });
+      return deps.git.clone(ctx.url, ctx.row.branch, dir, signal);
+    },
+    { signal, onRetry: (err, attempt) => log.warn({ attempt, err }, 'Clone failed, retrying') },
+  );
+  return { ...ctx, dir, commitSha };
+}
+
+async function detect(ctx: Cloned): Promise<Planned | Finished> {
+  const plan = await planBuild(ctx.dir, ctx.row);
+  if (!plan) return { outcome: 'no_build_tool', commitSha: ctx.commitSha };
+  return { ...ctx, plan, logFile: path.join(ctx.workspace, 'build.log') };
+}
+
+async function build(ctx: Planned, deps: PipelineDeps, signal: AbortSignal): Promise<Planned | Finished> {
+  const { settings } = deps;
+  const result = await runBuild({
+    command: ctx.plan.command,
+    cwd: ctx.dir,
+    env: { ...settings.buildEnv, CI: 'true' },
+    logFile: ctx.logFile,
+    timeoutMs: settings.buildTimeoutMs,
+    scrub: settings.scrub,
+    signal,
+  });
+  if (result.status === 'succeeded') return ctx;
+  if (result.status === 'aborted') throw new AbortedError();
+  const failure: Finished =
+    result.status === 'timed_out'
+      ? { outcome: 'timed_out', errorCode: 'build_timeout', errorMessage: await tailOfLog(ctx.logFile) }
+      : { outcome: 'build_failed', errorCode: result.signal ? `build_signal_${result.signal}` : `build_exit_${result.exitCode}`, errorMessage: await tailOfLog(ctx.logFile) };
+  return withLog(ctx, deps, failure);
+}
+
+async function collect(ctx: Planned, deps: PipelineDeps): Promise<Collected | Finished> {
+  try {
+    return { ...ctx, artifacts: await collectArtifacts(ctx.dir, ctx.plan) };
+  } catch (err) {
+    if (!(err instanceof StepError)) throw err;
+    return withLog(ctx, deps, { outcome: 'build_failed', errorCode: err.code, errorMessage: err.message });
+  }
+}
+
+async function publish(ctx: Collected, deps: PipelineDeps): Promise<Finished> {
+  const published = await deps.layout.publish({
+    repository: ctx.repository,
+    commitSha: ctx.commitSha,
+    builder: ctx.plan.builder,
+    artifacts: ctx.artifacts,
+    logFile: ctx.logFile,
+    startedAt: new Date(),
+    runId: deps.settings.runId,
+  });
+  return { outcome: 'published', commitSha: ctx.commitSha, builder: ctx.plan.builder, artifacts: published.artifacts, logUrl: published.logUrl };
+}
+
+/** A failed or timed-out build still publishes its log (DESIGN §5), without a manifest. */
+async function withLog(ctx: Planned, deps: PipelineDeps, failure: Finished): Promise<Finished> {
+  const base = { ...failure, commitSha: ctx.commitSha, builder: ctx.plan.builder };
+  try {
+    return { ...base, logUrl: await deps.layout.publishLog(ctx.repository, ctx.commitSha, ctx.logFile) };
+  } catch {
+    return base;
+  }
+}
+
+const OUTCOME_OF_STEP: Record<StepName, Outcome> = {
+  resolve: 'clone_failed',
+  clone: 'clone_failed',
+  detect: 'crashed',
+  build: 'build_failed',
+  collect: 'build_failed',
+  publish: 'publish_failed',
+  record: 'crashed',
+};
+
+function toFinished(err: unknown, signal: AbortSignal, scrub: Scrubber): Finished {
+  const cause = err instanceof StepFailure ? err.cause : err;
+  if (cause instanceof AbortedError || signal.aborted) {
+    return { outcome: 'aborted', errorCode: 'aborted', errorMessage: 'Stopped by a termination signal before it finished' };
+  }
+  if (err instanceof StepFailure && cause instanceof StepError) {
+    return { outcome: OUTCOME_OF_STEP[err.step], errorCode: cause.code, errorMessage: scrub(cause.message) };
+  }
+  return { outcome: 'crashed', errorCode: 'crashed', errorMessage: scrub(errorMessage(cause)) };
+}

@@ -1,0 +1,112 @@
+import pLimit from 'p-limit';
+import type { Logger } from '../logging/logger.js';
+import type { InventoryEntry, InvalidRow } from '../inventory/rows.js';
+import type { Outcome, RepositoryOutcome } from '../results/outcome.js';
+import type { ResultStore } from '../results/result-store.js';
+import { processRepository, type PipelineDeps } from './process-repository.js';
+import { RecordBuffer } from './record-buffer.js';
+
+export interface PartitionDeps extends PipelineDeps {
+  readonly results: Pick<ResultStore, 'lastPublishedSha' | 'recordOutcomes'>;
+  readonly concurrency: number;
+  readonly log: Logger;
+  readonly onOutcome?: (outcome: RepositoryOutcome) => void;
+}
+
+export interface PartitionSummary {
+  readonly counts: Readonly<Partial<Record<Outcome, number>>>;
+  readonly total: number;
+  readonly aborted: boolean;
+  /** error codes of the publish_failed outcomes, to tell a dead target from a bad password. */
+  readonly publishErrorCodes: readonly string[];
+}
+
+/**
+ * Runs the selected rows with bounded concurrency (STYLE 8). Once `signal` fires no new
+ * repository starts, running builds are killed, and every row not finished is recorded `aborted`.
+ */
+export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps: PartitionDeps, signal: AbortSignal): Promise<PartitionSummary> {
+  const buffer = new RecordBuffer(deps.results, deps.log);
+  const counts: Partial<Record<Outcome, number>> = {};
+  const publishErrorCodes: string[] = [];
+  let total = 0;
+  const record = (outcome: RepositoryOutcome) => {
+    total += 1;
+    counts[outcome.outcome] = (counts[outcome.outcome] ?? 0) + 1;
+    if (outcome.outcome === 'publish_failed' && outcome.errorCode) publishErrorCodes.push(outcome.errorCode);
+    buffer.add(outcome);
+    deps.onOutcome?.(outcome);
+  };
+
+  const limit = pLimit(deps.concurrency);
+  const inFlight = new Set<Promise<void>>();
+  for await (const entry of entries) {
+    if (entry.kind === 'invalid') {
+      record(invalidOutcome(entry.row, deps));
+      continue;
+    }
+    if (signal.aborted) {
+      record(abortedOutcome(entry.row, deps));
+      continue;
+    }
+    const task = limit(async () => {
+      const row = entry.row;
+      if (signal.aborted) return record(abortedOutcome(row, deps));
+      record(await processRepository(row, deps, signal, deps.log));
+    });
+    const tracked = task.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    // Read ahead only a little: the inventory stays a stream whatever the range.
+    while (inFlight.size >= deps.concurrency * 2) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  await buffer.close();
+  return { counts, total, aborted: signal.aborted, publishErrorCodes };
+}
+
+function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {
+  const now = new Date();
+  deps.log.warn({ row: row.rowNumber, errorCode: row.errorCode }, 'Row is invalid');
+  return {
+    runId: deps.settings.runId,
+    rowNumber: row.rowNumber,
+    origin: row.origin,
+    path: row.path,
+    branch: row.branch,
+    cloneUrl: row.cloneUrl === undefined ? undefined : deps.settings.scrub(row.cloneUrl),
+    outcome: 'invalid',
+    commitSha: undefined,
+    builder: undefined,
+    artifacts: undefined,
+    durationMs: 0,
+    errorCode: row.errorCode,
+    errorMessage: deps.settings.scrub(row.errorMessage),
+    logUrl: undefined,
+    attempt: deps.settings.attempt,
+    startedAt: now,
+    finishedAt: now,
+  };
+}
+
+function abortedOutcome(row: { rowNumber: number; origin: string; path: string; branch: string; cloneUrl: string }, deps: PipelineDeps): RepositoryOutcome {
+  const now = new Date();
+  return {
+    runId: deps.settings.runId,
+    rowNumber: row.rowNumber,
+    origin: row.origin,
+    path: row.path,
+    branch: row.branch,
+    cloneUrl: deps.settings.scrub(row.cloneUrl),
+    outcome: 'aborted',
+    commitSha: undefined,
+    builder: undefined,
+    artifacts: undefined,
+    durationMs: 0,
+    errorCode: 'not_started',
+    errorMessage: 'Not started: the processor received a termination signal',
+    logUrl: undefined,
+    attempt: deps.settings.attempt,
+    startedAt: now,
+    finishedAt: now,
+  };
+}

@@ -1,0 +1,46 @@
+import pRetry, { AbortError } from 'p-retry';
+
+/**
+ * Retry policies in one place, with the schedule they produce tested in test/retry.test.ts
+ * (STYLE 11: a hand-written backoff once used `^` as power and nobody noticed).
+ */
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly minTimeout: number;
+  readonly maxTimeout: number;
+  readonly factor: number;
+  readonly randomize: boolean;
+}
+
+export const GIT_RETRY: RetryPolicy = Object.freeze({ retries: 3, minTimeout: 1000, maxTimeout: 15_000, factor: 3, randomize: true });
+
+/** The delays (ms) before each retry when `randomize` is off: min·factor^n, capped. */
+export function retryDelays(policy: RetryPolicy): number[] {
+  return Array.from({ length: policy.retries }, (_, attempt) => Math.min(policy.maxTimeout, Math.round(policy.minTimeout * policy.factor ** attempt)));
+}
+
+export interface RetryOptions {
+  signal?: AbortSignal;
+  onRetry?: (error: Error, attempt: number) => void;
+}
+
+/** Runs `task`, retrying errors whose `retryable` is true. */
+export async function withRetry<T>(policy: RetryPolicy, task: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  return pRetry(
+    async (attempt) => {
+      try {
+        return await task(attempt);
+      } catch (err) {
+        if ((err as { retryable?: boolean }).retryable !== true) throw new AbortError(err as Error);
+        throw err;
+      }
+    },
+    {
+      ...policy,
+      signal: options.signal,
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+        if (retriesLeft > 0) options.onRetry?.(error, attemptNumber);
+      },
+    },
+  );
+}

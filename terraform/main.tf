@@ -1,0 +1,47 @@
+################################################################################
+# Shared values
+################################################################################
+
+# Derived from the provider's region, without calling AWS.
+data "aws_partition" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+
+  # Read off the queue's ARN rather than from sts:GetCallerIdentity, so planning calls no AWS API.
+  account_id = split(":", aws_batch_job_queue.this.arn)[4]
+
+  job_definition_names = {
+    chunk     = "${var.name}-chunk"
+    processor = "${var.name}-processor"
+    report    = "${var.name}-report"
+  }
+
+  inventory_s3 = startswith(var.inventory_uri, "s3://") ? regex("^s3://(?P<bucket>[^/]+)/(?P<key>.+)$", var.inventory_uri) : null
+
+  # s3://bucket/prefix → the processor writes under prefix/, the report under prefix/_runs/.
+  publish_s3 = startswith(var.publish_url, "s3://") ? {
+    bucket = regex("^s3://([^/]+)/", var.publish_url)[0]
+    prefix = trimsuffix(regex("^s3://[^/]+/(.+)$", var.publish_url)[0], "/")
+  } : null
+
+  # Secrets the jobs receive through `secrets` (never `environment`), each only when its ARN is set.
+  secret_arns = { for name, arn in {
+    DATABASE_URL     = var.database_url_secret_arn
+    GIT_CREDENTIALS  = var.git_credentials_secret_arn
+    GITHUB_TOKENS    = var.github_tokens_secret_arn
+    PUBLISH_PASSWORD = var.publish_password_secret_arn
+    PUBLISH_TOKEN    = var.publish_token_secret_arn
+  } : name => arn if arn != null }
+}
+
+################################################################################
+# Checks
+################################################################################
+
+check "database_is_shared" {
+  assert {
+    condition     = var.database_url_secret_arn != null
+    error_message = "database_url_secret_arn is not set: each job would record into its own throwaway embedded database, so runs, reports and `--only failed` reruns see nothing. Store DATABASE_URL in Secrets Manager and set its ARN."
+  }
+}

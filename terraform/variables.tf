@@ -1,0 +1,436 @@
+################################################################################
+# General
+################################################################################
+
+variable "name" {
+  description = "Prefix of every resource name: the job queue is called this, the job definitions <name>-chunk, <name>-processor and <name>-report."
+  type        = string
+  default     = "mass-ingest"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,31}$", var.name))
+    error_message = "name must start with a letter and hold at most 32 letters, digits or hyphens (it prefixes IAM role and Batch names), e.g. \"mass-ingest\"."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into; also given to the jobs as AWS_REGION (the containers cannot reach instance metadata to find it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region code such as \"eu-west-1\" or \"us-east-1\"."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (through the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key in keys(var.tags) : !startswith(lower(key), "aws:")])
+    error_message = "tags must not use the reserved \"aws:\" key prefix: rename those keys."
+  }
+}
+
+################################################################################
+# Network and compute
+################################################################################
+
+variable "vpc_id" {
+  description = "VPC of the subnets; the compute environment's security group is created in it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]+$", var.vpc_id))
+    error_message = "vpc_id must be a VPC id such as \"vpc-0123456789abcdef0\" (aws ec2 describe-vpcs lists them)."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Subnets the jobs run in. They need a route to the internet (a NAT gateway for private subnets) to clone, pull the image and publish."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) > 0 && alltrue([for id in var.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+    error_message = "subnet_ids must list at least one subnet id such as \"subnet-0123456789abcdef0\"; use several availability zones for Spot capacity."
+  }
+}
+
+variable "compute_type" {
+  description = "What the compute environment runs on: EC2 (on-demand instances), SPOT (Spot instances, cheapest; interrupted jobs are retried) or FARGATE (no instances to manage)."
+  type        = string
+  default     = "SPOT"
+
+  validation {
+    condition     = contains(["EC2", "SPOT", "FARGATE"], var.compute_type)
+    error_message = "compute_type must be one of EC2, SPOT or FARGATE (upper case)."
+  }
+}
+
+variable "max_vcpus" {
+  description = "Most vCPUs the compute environment may run at once; with min vCPUs 0 it scales to nothing between runs. Processor jobs in parallel = max_vcpus / processor_vcpu."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.max_vcpus >= 1 && var.max_vcpus == floor(var.max_vcpus)
+    error_message = "max_vcpus must be a whole number of at least 1, and at least processor_vcpu or jobs stay RUNNABLE."
+  }
+}
+
+variable "instance_types" {
+  description = "EC2 instance types or families Batch may launch (EC2 and SPOT only). Several families give Spot more capacity pools."
+  type        = list(string)
+  default     = ["m6i", "m6a", "m5", "r6i", "c6i"]
+
+  validation {
+    condition     = length(var.instance_types) > 0 && alltrue([for type in var.instance_types : can(regex("^[a-z0-9][a-z0-9.-]*$", type))])
+    error_message = "instance_types must list at least one instance type or family such as \"m6i\", \"m6i.xlarge\" or \"optimal\"."
+  }
+}
+
+variable "root_volume_size_gib" {
+  description = "Disk per instance in GiB (EC2/SPOT: the encrypted root volume shared by the jobs on an instance; FARGATE: each job's ephemeral storage, 21 to 200). Clones and builds need room."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.root_volume_size_gib >= 30 && var.root_volume_size_gib <= 16384 && var.root_volume_size_gib == floor(var.root_volume_size_gib)
+    error_message = "root_volume_size_gib must be a whole number of GiB from 30 (the ECS-optimized AMI's own size) to 16384."
+  }
+}
+
+variable "assign_public_ip" {
+  description = "FARGATE only: give each job a public IP. Needed in public subnets without a NAT gateway (else the image cannot be pulled); keep false in private subnets."
+  type        = bool
+  default     = false
+}
+
+variable "batch_service_role_arn" {
+  description = "IAM role AWS Batch itself uses. null uses the service-linked role AWSServiceRoleForBatch, which Batch creates when needed."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.batch_service_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.batch_service_role_arn))
+    error_message = "batch_service_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), or null to use the service-linked role."
+  }
+}
+
+################################################################################
+# Jobs
+################################################################################
+
+variable "image" {
+  description = "Container image of mass-ingest (its ENTRYPOINT is the CLI), pinned by tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mass-ingest:1.0.0."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^\\s]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$", var.image))
+    error_message = "image must be an image reference with a tag or digest, e.g. \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/mass-ingest:1.0.0\"; push the image first (docs/deploy.md)."
+  }
+}
+
+variable "inventory_uri" {
+  description = "The repos.csv the nightly run reads: s3://bucket/key or an http(s):// URL. The jobs' roles may read it when it is on S3."
+  type        = string
+
+  validation {
+    condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", var.inventory_uri)) || can(regex("^https?://.+", var.inventory_uri))
+    error_message = "inventory_uri must be s3://<bucket>/<key> (e.g. s3://my-bucket/repos.csv) or an http(s):// URL."
+  }
+}
+
+variable "publish_url" {
+  description = "Where artifacts are published (PUBLISH_URL): s3://bucket/prefix (the processor may write only under the prefix, the report only under <prefix>/_runs/) or an http(s):// repository."
+  type        = string
+
+  validation {
+    condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^/].*$", var.publish_url)) || can(regex("^https?://.+", var.publish_url))
+    error_message = "publish_url must be s3://<bucket>/<prefix> with a non-empty prefix (e.g. s3://my-artifacts/mass-ingest) or an http(s):// URL."
+  }
+}
+
+variable "publish_user" {
+  description = "User for basic auth to an http(s) publish_url (PUBLISH_USER; not a secret). Its password goes in publish_password_secret_arn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.publish_user == null || can(regex("^[^\\s]+$", var.publish_user))
+    error_message = "publish_user must be a non-empty user name without spaces, or null."
+  }
+}
+
+variable "publish_layout" {
+  description = "Publishing layout (PUBLISH_LAYOUT): default (<origin>/<path>/<sha>/) or maven."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = contains(["default", "maven"], var.publish_layout)
+    error_message = "publish_layout must be \"default\" or \"maven\"."
+  }
+}
+
+variable "partition_size" {
+  description = "Repositories per processor job (PARTITION_SIZE and the chunk job's partitionSize parameter)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.partition_size >= 1 && var.partition_size <= 100000 && var.partition_size == floor(var.partition_size)
+    error_message = "partition_size must be a whole number from 1 to 100000."
+  }
+}
+
+variable "build_timeout_seconds" {
+  description = "Seconds one repository's build may take before its process tree is killed (BUILD_TIMEOUT)."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.build_timeout_seconds >= 60 && var.build_timeout_seconds == floor(var.build_timeout_seconds)
+    error_message = "build_timeout_seconds must be a whole number of at least 60."
+  }
+}
+
+variable "retry_attempts" {
+  description = "Attempts per job, the first included. Only Spot/host losses (Host EC2*) and exit code 3 are retried; every other failure exits at once."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.retry_attempts >= 1 && var.retry_attempts <= 10 && var.retry_attempts == floor(var.retry_attempts)
+    error_message = "retry_attempts must be a whole number from 1 to 10 (AWS Batch's range)."
+  }
+}
+
+variable "chunk_vcpu" {
+  description = "vCPUs of the chunk job (it plans partitions and submits jobs). Whole numbers; FARGATE also takes 0.25 and 0.5."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = contains([0.25, 0.5], var.chunk_vcpu) || (var.chunk_vcpu >= 1 && var.chunk_vcpu <= 192 && var.chunk_vcpu == floor(var.chunk_vcpu))
+    error_message = "chunk_vcpu must be 0.25, 0.5 (FARGATE only) or a whole number from 1 to 192."
+  }
+}
+
+variable "chunk_memory_mib" {
+  description = "Memory of the chunk job in MiB."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.chunk_memory_mib >= 512 && var.chunk_memory_mib == floor(var.chunk_memory_mib)
+    error_message = "chunk_memory_mib must be a whole number of MiB, at least 512."
+  }
+}
+
+variable "chunk_timeout_seconds" {
+  description = "Seconds one attempt of the chunk job may run before Batch stops it."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.chunk_timeout_seconds >= 60 && var.chunk_timeout_seconds == floor(var.chunk_timeout_seconds)
+    error_message = "chunk_timeout_seconds must be a whole number of at least 60 (AWS Batch's minimum)."
+  }
+}
+
+variable "processor_vcpu" {
+  description = "vCPUs of each processor job (one partition: clone, build, publish). Whole numbers; FARGATE also takes 0.25 and 0.5."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = contains([0.25, 0.5], var.processor_vcpu) || (var.processor_vcpu >= 1 && var.processor_vcpu <= 192 && var.processor_vcpu == floor(var.processor_vcpu))
+    error_message = "processor_vcpu must be 0.25, 0.5 (FARGATE only) or a whole number from 1 to 192."
+  }
+}
+
+variable "processor_memory_mib" {
+  description = "Memory of each processor job in MiB (15360 = 15 GiB, as the original scripts used)."
+  type        = number
+  default     = 15360
+
+  validation {
+    condition     = var.processor_memory_mib >= 512 && var.processor_memory_mib == floor(var.processor_memory_mib)
+    error_message = "processor_memory_mib must be a whole number of MiB, at least 512 (builds usually want several GiB)."
+  }
+}
+
+variable "processor_timeout_seconds" {
+  description = "Seconds one attempt of a processor job may run before Batch stops it (SIGTERM: the unstarted repositories are recorded as aborted)."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.processor_timeout_seconds >= 60 && var.processor_timeout_seconds == floor(var.processor_timeout_seconds)
+    error_message = "processor_timeout_seconds must be a whole number of at least 60 (AWS Batch's minimum); allow partition_size builds."
+  }
+}
+
+variable "report_vcpu" {
+  description = "vCPUs of the report job. Whole numbers; FARGATE also takes 0.25 and 0.5."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = contains([0.25, 0.5], var.report_vcpu) || (var.report_vcpu >= 1 && var.report_vcpu <= 192 && var.report_vcpu == floor(var.report_vcpu))
+    error_message = "report_vcpu must be 0.25, 0.5 (FARGATE only) or a whole number from 1 to 192."
+  }
+}
+
+variable "report_memory_mib" {
+  description = "Memory of the report job in MiB."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.report_memory_mib >= 512 && var.report_memory_mib == floor(var.report_memory_mib)
+    error_message = "report_memory_mib must be a whole number of MiB, at least 512."
+  }
+}
+
+variable "report_timeout_seconds" {
+  description = "Seconds one attempt of the report job may run before Batch stops it."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.report_timeout_seconds >= 60 && var.report_timeout_seconds == floor(var.report_timeout_seconds)
+    error_message = "report_timeout_seconds must be a whole number of at least 60 (AWS Batch's minimum)."
+  }
+}
+
+################################################################################
+# Secrets
+################################################################################
+
+variable "database_url_secret_arn" {
+  description = "Secrets Manager secret or SSM SecureString parameter ARN holding DATABASE_URL (postgres://…). Without it every job records into its own throwaway embedded database."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.database_url_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.database_url_secret_arn))
+    error_message = "database_url_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+  }
+}
+
+variable "git_credentials_secret_arn" {
+  description = "Secret/parameter ARN holding GIT_CREDENTIALS (lines https://user:token@host) for private repositories."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.git_credentials_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.git_credentials_secret_arn))
+    error_message = "git_credentials_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+  }
+}
+
+variable "publish_password_secret_arn" {
+  description = "Secret/parameter ARN holding PUBLISH_PASSWORD (basic auth to an http(s) publish_url, with publish_user)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.publish_password_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_password_secret_arn))
+    error_message = "publish_password_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+  }
+}
+
+variable "publish_token_secret_arn" {
+  description = "Secret/parameter ARN holding PUBLISH_TOKEN (bearer auth to an http(s) publish_url)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.publish_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_token_secret_arn))
+    error_message = "publish_token_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+  }
+}
+
+variable "github_tokens_secret_arn" {
+  description = "Secret/parameter ARN holding GITHUB_TOKENS (comma-separated) for `discover`, run as a command override of the chunk job definition."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_tokens_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.github_tokens_secret_arn))
+    error_message = "github_tokens_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+  }
+}
+
+variable "secrets_kms_key_arn" {
+  description = "Customer-managed KMS key that encrypts the secrets above; the execution role may then kms:Decrypt with it. null when they use the AWS-managed keys."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.secrets_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.secrets_kms_key_arn))
+    error_message = "secrets_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias), or null."
+  }
+}
+
+################################################################################
+# Schedule
+################################################################################
+
+variable "schedule_expression" {
+  description = "When the nightly chunk job is submitted: an EventBridge Scheduler cron() or rate() expression."
+  type        = string
+  default     = "cron(0 2 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron\\(([^ ]+ ){5}[^ ]+\\)|rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be cron(<6 fields>) such as \"cron(0 2 * * ? *)\" or rate(<n> <unit>) such as \"rate(1 day)\"."
+  }
+}
+
+variable "schedule_timezone" {
+  description = "IANA time zone the cron expression is read in, e.g. UTC or Europe/Berlin."
+  type        = string
+  default     = "UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$", var.schedule_timezone))
+    error_message = "schedule_timezone must be an IANA time zone name such as \"UTC\" or \"Europe/Berlin\"."
+  }
+}
+
+variable "schedule_enabled" {
+  description = "Whether the schedule submits the chunk job; false keeps everything deployed for manual runs only."
+  type        = bool
+  default     = true
+}
+
+variable "schedule_retry_attempts" {
+  description = "How often EventBridge Scheduler retries a failed SubmitJob before it sends the event to the dead-letter queue."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.schedule_retry_attempts >= 0 && var.schedule_retry_attempts <= 185 && var.schedule_retry_attempts == floor(var.schedule_retry_attempts)
+    error_message = "schedule_retry_attempts must be a whole number from 0 to 185 (EventBridge Scheduler's range)."
+  }
+}
+
+################################################################################
+# Logs
+################################################################################
+
+variable "log_retention_days" {
+  description = "Days CloudWatch Logs keeps the jobs' log lines."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
