@@ -92,6 +92,89 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
         );
       }),
     )
+    .command(
+      'chunk <inventory>',
+      'Plan partitions of an inventory and submit the processor jobs to AWS Batch (or run them here)',
+      (y: Argv) =>
+        y
+          .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
+          .options(COMMON_OPTIONS)
+          .options({
+            'partition-size': { type: 'number', describe: 'Rows per partition (env PARTITION_SIZE; default 50)' },
+            mode: { choices: ['array', 'jobs'], default: 'array', describe: 'One array job (≤10,000 children each) or one job per partition' },
+            'dry-run': { type: 'boolean', describe: 'Print the plan and submit nothing' },
+            local: { type: 'boolean', describe: 'Run the partitions here as child processes, as Batch would' },
+            parallel: { type: 'number', default: 2, describe: 'With --local: partitions run at once' },
+            only: { choices: ['failed', 'changed'], describe: 'Resubmit only the rows whose last outcome failed (or changed)' },
+            run: { type: 'string', describe: 'With --only: the run to take the rows from, or "last"' },
+            'job-queue': { type: 'string', describe: 'Batch job queue (env JOB_QUEUE)' },
+            'job-definition': { type: 'string', describe: 'Processor job definition (env JOB_DEFINITION)' },
+            'report-job-definition': { type: 'string', describe: 'Report job definition (env REPORT_JOB_DEFINITION)' },
+            trigger: { choices: ['schedule', 'manual'], describe: 'Recorded in ingest_runs (default: manual; EventBridge passes schedule)' },
+          })
+          .example('$0 chunk s3://bucket/repos.csv', 'plan and submit one array job (on Batch: JOB_QUEUE and JOB_DEFINITION set)')
+          .example('$0 chunk repos.csv --dry-run --partition-size 10', 'print the plan only')
+          .example('$0 chunk repos.csv --local --parallel 4', 'a whole run on this machine')
+          .example('$0 chunk repos.csv --only failed --run last', 'rerun what failed last time'),
+      run(async (argv, context) => {
+        const { runChunk } = await import('./commands/chunk.js');
+        return runChunk(
+          {
+            inventory: String(argv.inventory),
+            mode: argv.mode as 'array' | 'jobs',
+            dryRun: argv['dry-run'] === true,
+            local: argv.local === true,
+            parallel: Number(argv.parallel ?? 2),
+            only: argv.only as 'failed' | 'changed' | undefined,
+            run: argv.run as string | undefined,
+            trigger: argv.trigger as 'schedule' | 'manual' | undefined,
+            argv,
+          },
+          context,
+        );
+      }),
+    )
+    .command(
+      'discover',
+      'Build repos.csv from GitHub (GraphQL): a search, organisations or users',
+      (y: Argv) =>
+        y
+          .options({
+            query: { type: 'string', describe: 'GitHub search qualifiers, e.g. "language:java stars:>10"' },
+            limit: { type: 'number', describe: 'At most this many repositories (most stars first)' },
+            org: { type: 'string', describe: 'Comma-separated organisations: all their repositories' },
+            user: { type: 'string', describe: 'Comma-separated users: all their repositories' },
+            'include-forks': { type: 'boolean', describe: 'Keep forks' },
+            'include-archived': { type: 'boolean', describe: 'Keep archived repositories' },
+            since: { type: 'string', describe: 'Only repositories pushed since this date (YYYY-MM-DD): the nightly delta' },
+            resume: { type: 'boolean', describe: 'Continue the last interrupted discovery with the same arguments' },
+            'max-wait': { type: 'number', describe: 'Seconds to wait when every token is rate-limited, then exit 3 with progress saved' },
+            out: { type: 'string', default: 'repos.csv', describe: 'Where to write the inventory (atomically)' },
+            'log-level': COMMON_OPTIONS['log-level'],
+            'log-format': COMMON_OPTIONS['log-format'],
+          })
+          .example('GITHUB_TOKEN=… $0 discover --query "language:java" --limit 100000', 'the 100,000 most-starred Java repositories')
+          .example('GITHUB_TOKENS=t1,t2 $0 discover --org acme,widgets', 'every repository of two organisations')
+          .example('$0 discover --query "language:go" --since 2026-11-01 --out delta.csv', 'only what was pushed since a date'),
+      run(async (argv, context) => {
+        const { runDiscover } = await import('./commands/discover.js');
+        return runDiscover(
+          {
+            query: argv.query as string | undefined,
+            limit: argv.limit as number | undefined,
+            orgs: splitList(argv.org),
+            users: splitList(argv.user),
+            includeForks: argv['include-forks'] === true,
+            includeArchived: argv['include-archived'] === true,
+            since: argv.since as string | undefined,
+            resume: argv.resume === true,
+            maxWaitSeconds: argv['max-wait'] as number | undefined,
+            out: String(argv.out),
+          },
+          context,
+        );
+      }),
+    )
     .command('db <action>', 'Database maintenance', (y: Argv) =>
       y
         .command(
@@ -105,7 +188,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
         )
         .demandCommand(1, 'Name an action: migrate'),
     )
-    .demandCommand(1, 'Name a command: process, report or db migrate')
+    .demandCommand(1, 'Name a command: process, chunk, report, discover or db migrate')
     .strict()
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
@@ -117,6 +200,10 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
 
   await parser.parseAsync();
   return outcome ? await outcome : EXIT.ok;
+}
+
+function splitList(value: unknown): string[] {
+  return typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : [];
 }
 
 function contextFor(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, signal: AbortSignal): CommandContext {

@@ -171,7 +171,7 @@ describe('startNginxWebdav', () => {
 
     expect(response.status).toBe(201);
     expect(await readFile(join(root.path, 'repo/acme/widget/report.json'), 'utf8')).toBe('{"ok":true}');
-    expect(await server.accessLog()).toContain('PUT /repo/acme/widget/report.json 201 uploader');
+    expect(await server.accessLog()).toEqual(['PUT /repo/acme/widget/report.json 201 uploader']);
   });
 
   it('rejects a PUT with a wrong password', async () => {

@@ -25,7 +25,8 @@ export interface NginxWebdavServer {
 }
 
 const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
-const FLUSH_PATH = '/__harness/flush';
+// Answers 204 and is never logged: the readiness probe and the access-log barrier.
+const PING_PATH = '/__harness/ping';
 const TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]+$/;
 
 /** Starts Debian's nginx with WebDAV PUT/DELETE/MKCOL/COPY/MOVE on a free port of 127.0.0.1. */
@@ -68,7 +69,14 @@ async function startOnPort(
   // -e: nginx opens its error log before reading the config; keep that one in the temp dir too.
   // detached: own process group, so stop() can kill the master and its workers together.
   const child = spawn(binary, ['-p', dir.path, '-c', confPath, '-e', errorLog], { detached: true, stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (err) => {
+      spawnError = err;
+      resolve();
+    });
+  });
   const unregisterExitHook = cleanUpOnExit(() => {
     killGroup(child, 'SIGKILL');
     rmSync(dir.path, { recursive: true, force: true });
@@ -89,15 +97,16 @@ async function startOnPort(
   try {
     await waitFor(
       async () => {
+        if (spawnError) throw new Error(`Could not run ${binary}: ${spawnError.message}`, { cause: spawnError });
         if (child.exitCode !== null || child.signalCode !== null) {
           const log = await readErrorLog();
           if (log.includes('Address already in use')) throw new PortInUseError(port);
           throw new Error(`nginx exited with code ${child.exitCode ?? child.signalCode} during start-up\n--- error log ---\n${log}`);
         }
-        const response = await fetch(`${baseUrl}/open/`).catch(() => undefined);
-        return response?.status === 200 ? true : undefined;
+        const response = await fetch(`${baseUrl}${PING_PATH}`).catch(() => undefined);
+        return response?.status === 204 ? true : undefined;
       },
-      { what: `nginx to answer GET ${baseUrl}/open/`, timeoutMs, log: readErrorLog },
+      { what: `nginx to answer GET ${baseUrl}${PING_PATH}`, timeoutMs, log: readErrorLog },
     );
   } catch (err) {
     await shutDown(child, exited);
@@ -111,7 +120,7 @@ async function startOnPort(
       // nginx logs a request just after sending its response, so a client can read the log too early.
       // The single worker handles requests one event at a time: once this barrier request is
       // answered, every request answered before it has been logged.
-      await fetch(`${baseUrl}${FLUSH_PATH}`);
+      await fetch(`${baseUrl}${PING_PATH}`);
       const text = await readFile(join(dir.path, 'access.log'), 'utf8').catch(() => '');
       return text.split('\n').filter(Boolean);
     },
@@ -119,9 +128,10 @@ async function startOnPort(
   };
 }
 
-async function shutDown(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  killGroup(child, 'SIGTERM'); // fast shutdown of master and workers
+async function shutDown(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    killGroup(child, 'SIGTERM'); // fast shutdown of master and workers
+  }
   const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
@@ -183,7 +193,7 @@ http {
     location /open/ {${dav}
     }
 
-    location = ${FLUSH_PATH} {
+    location = ${PING_PATH} {
       access_log off;
       return 204;
     }
