@@ -109,6 +109,20 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     ...[env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter((value): value is string => Boolean(value)),
   ];
 
+  const dataDir = path.resolve(cwd, read.string('data-dir', 'MASS_INGEST_DATA_DIR') ?? '.mass-ingest/db');
+  const batch = {
+    jobId,
+    arrayIndex,
+    attempt,
+    jobQueue: read.string('job-queue', 'JOB_QUEUE'),
+    jobDefinition: read.string('job-definition', 'JOB_DEFINITION'),
+    reportJobDefinition: read.string('report-job-definition', 'REPORT_JOB_DEFINITION'),
+  };
+  const partitionSize = read.integer('partition-size', 'PARTITION_SIZE', 50, 1) ?? 50;
+  const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
+  const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
+  const githubApiUrl = read.string('github-api-url', 'GITHUB_API_URL') ?? 'https://api.github.com';
+
   if (problems.length > 0) {
     throw new UsageError('config_invalid', `Configuration is invalid (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems[0]}`, problems);
   }
@@ -119,26 +133,19 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     logFormat,
     stdoutIsTty,
     databaseUrl,
-    dataDir: path.resolve(cwd, read.string('data-dir', 'MASS_INGEST_DATA_DIR') ?? '.mass-ingest/db'),
+    dataDir,
     publish: { url: publishUrl, user: publishUser, password: publishPassword, token: publishToken, layout },
     gitCredentials,
     buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
     runId,
     runIdSource,
-    batch: {
-      jobId,
-      arrayIndex,
-      attempt,
-      jobQueue: read.string('job-queue', 'JOB_QUEUE'),
-      jobDefinition: read.string('job-definition', 'JOB_DEFINITION'),
-      reportJobDefinition: read.string('report-job-definition', 'REPORT_JOB_DEFINITION'),
-    },
-    partitionSize: read.integer('partition-size', 'PARTITION_SIZE', 50, 1) ?? 50,
-    concurrency: read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1,
-    workdir: path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work')),
+    batch,
+    partitionSize,
+    concurrency,
+    workdir,
     force: read.boolean('force'),
     strict: read.boolean('strict'),
-    github: { tokens: githubTokens, apiUrl: read.string('github-api-url', 'GITHUB_API_URL') ?? 'https://api.github.com' },
+    github: { tokens: githubTokens, apiUrl: githubApiUrl },
     buildEnv: scrubBuildEnvironment(fullEnv, secrets),
     env: fullEnv,
     secrets,

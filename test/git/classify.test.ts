@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { classifyGitError } from '../../src/git/classify.js';
+import { createScrubber } from '../../src/logging/scrub.js';
+
+const scrub = createScrubber(['tok-secret']);
+const classify = (text: string) => {
+  const error = classifyGitError(new Error(text), scrub);
+  return { code: error.code, retryable: error.retryable };
+};
+
+describe('classifyGitError', () => {
+  it('treats network failures, 5xx and 429 as retryable', () => {
+    expect(classify("fatal: unable to access 'https://h/a.git/': Could not resolve host: h")).toEqual({ code: 'git_network', retryable: true });
+    expect(classify("fatal: unable to access 'https://h/a.git/': The requested URL returned error: 503")).toEqual({ code: 'git_network', retryable: true });
+    expect(classify('error: RPC failed; curl 18 transfer closed with outstanding read data remaining')).toEqual({ code: 'git_network', retryable: true });
+    expect(classify("fatal: unable to access 'https://h/a.git/': The requested URL returned error: 429")).toEqual({ code: 'git_network', retryable: true });
+    expect(classify("fatal: unable to access 'https://h/': Failed to connect to h port 443: Connection refused")).toEqual({ code: 'git_network', retryable: true });
+  });
+
+  it('treats authentication and missing repositories or branches as permanent', () => {
+    expect(classify("fatal: Authentication failed for 'https://h/a.git/'")).toEqual({ code: 'git_auth_failed', retryable: false });
+    expect(classify("fatal: could not read Username for 'https://h': terminal prompts disabled")).toEqual({ code: 'git_auth_failed', retryable: false });
+    expect(classify("fatal: unable to access 'https://h/a.git/': The requested URL returned error: 403")).toEqual({ code: 'git_auth_failed', retryable: false });
+    expect(classify("remote: Repository not found.\nfatal: repository 'https://h/a.git/' not found")).toEqual({ code: 'git_repository_not_found', retryable: false });
+    expect(classify("fatal: '/tmp/none.git' does not appear to be a git repository")).toEqual({ code: 'git_repository_not_found', retryable: false });
+    expect(classify('warning: Could not find remote branch dev to clone.\nfatal: Remote branch dev not found in upstream origin')).toEqual({ code: 'git_branch_not_found', retryable: false });
+  });
+
+  it('falls back to a permanent generic code', () => {
+    expect(classify('fatal: something unexpected')).toEqual({ code: 'git_failed', retryable: false });
+  });
+
+  it('scrubs credentials from the message', () => {
+    const error = classifyGitError(new Error("fatal: unable to access 'https://u:tok-secret@h/a.git/': returned error: 500"), scrub);
+
+    expect(error.message).not.toContain('tok-secret');
+    expect(error.message).toContain('https://***@h/a.git/');
+  });
+});

@@ -1,0 +1,154 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readInventory, scanInventory } from '../../src/inventory/reader.js';
+import type { InventoryEntry } from '../../src/inventory/rows.js';
+import { UsageError } from '../../src/errors.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-inv-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function write(name: string, content: string | Buffer): Promise<string> {
+  const file = path.join(dir, name);
+  await fs.writeFile(file, content);
+  return file;
+}
+
+async function readAll(file: string, start = 1, end = Number.POSITIVE_INFINITY): Promise<InventoryEntry[]> {
+  const entries: InventoryEntry[] = [];
+  for await (const entry of readInventory(file, { start, end }).entries) entries.push(entry);
+  return entries;
+}
+
+const summary = (entries: InventoryEntry[]) =>
+  entries.map((e) => (e.kind === 'valid' ? `${e.row.rowNumber}:${e.row.path}` : `${e.row.rowNumber}:invalid:${e.row.errorCode}`));
+
+describe('readInventory', () => {
+  it('reads LF rows with a trailing newline', async () => {
+    const file = await write('lf.csv', 'cloneUrl,branch,origin,path\nhttps://h/a/b.git,main,h,a/b\nhttps://h/a/c.git,main,h,a/c\n');
+
+    expect(summary(await readAll(file))).toEqual(['1:a/b', '2:a/c']);
+  });
+
+  it('keeps the last row when there is no trailing newline', async () => {
+    const file = await write('nonl.csv', 'cloneUrl,branch,origin,path\nhttps://h/a/b.git,main,h,a/b\nhttps://h/a/c.git,main,h,a/c');
+
+    expect(summary(await readAll(file))).toEqual(['1:a/b', '2:a/c']);
+  });
+
+  it('strips a UTF-8 BOM and reads CRLF line ends', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('cloneUrl,branch,origin,path\r\nhttps://h/a/b.git,main,h,a/b\r\n')]);
+    const file = await write('bom.csv', body);
+
+    const entries = await readAll(file);
+
+    expect(summary(entries)).toEqual(['1:a/b']);
+    expect(entries[0]?.kind === 'valid' && entries[0].row.branch).toBe('main');
+  });
+
+  it('reads quoted fields with commas, quotes and newlines as one record', async () => {
+    const file = await write(
+      'quoted.csv',
+      'cloneUrl,branch,origin,path,buildCommand\nhttps://h/a/b.git,main,h,a/b,"make \\\n all, ""quoted"""\nhttps://h/a/c.git,main,h,a/c,\n',
+    );
+
+    const entries = await readAll(file);
+
+    expect(summary(entries)).toEqual(['1:a/b', '2:a/c']);
+    expect(entries[0]?.kind === 'valid' && entries[0].row.buildCommand).toBe('make \\\n all, "quoted"');
+  });
+
+  it('ignores blank lines without counting them', async () => {
+    const file = await write('blank.csv', 'cloneUrl,branch,origin,path\n\nhttps://h/a/b.git,main,h,a/b\n\n\nhttps://h/a/c.git,main,h,a/c\n\n');
+
+    expect(summary(await readAll(file))).toEqual(['1:a/b', '2:a/c']);
+  });
+
+  it('records invalid rows with their number and never shifts the others', async () => {
+    const file = await write(
+      'invalid.csv',
+      [
+        'cloneUrl,branch,origin,path',
+        'https://h/a/b.git,main,h,a/b',
+        ',main,h,a/x',
+        'ftp://h/a/y.git,main,h,a/y',
+        'https://h/a/b.git,main,h,a/b',
+        'https://h/a/z.git,main,h,../etc',
+        'https://h/a/c.git,main,h,a/c',
+      ].join('\n'),
+    );
+
+    expect(summary(await readAll(file))).toEqual(['1:a/b', '2:invalid:missing_clone_url', '3:invalid:unknown_scheme', '4:invalid:duplicate_row', '5:invalid:invalid_path', '6:a/c']);
+  });
+
+  it('detects a repeat of a row that lies before the selected range', async () => {
+    const file = await write('dup.csv', 'cloneUrl,branch,origin,path\nhttps://h/a/b.git,main,h,a/b\nhttps://h/a/c.git,main,h,a/c\nhttps://h/a/b.git,main,h,a/b\n');
+
+    expect(summary(await readAll(file, 3, 3))).toEqual(['3:invalid:duplicate_row']);
+  });
+
+  it('selects rows by number, inclusive, with an end past the last row', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => `https://h/o/r${i + 1}.git,main,h,o/r${i + 1}`);
+    const file = await write('ten.csv', ['cloneUrl,branch,origin,path', ...rows].join('\n'));
+
+    expect(summary(await readAll(file, 4, 6))).toEqual(['4:o/r4', '5:o/r5', '6:o/r6']);
+    expect(summary(await readAll(file, 9, 50))).toEqual(['9:o/r9', '10:o/r10']);
+    expect(await readAll(file, 11, 20)).toEqual([]);
+  });
+
+  it('keeps extra columns out of the way and reads buildCommand and artifacts', async () => {
+    const file = await write('extra.csv', 'stars,cloneUrl,branch,origin,path,artifacts,notes\n5,https://h/a/b.git,dev,h,a/b,out/*.zip,hello\n');
+
+    const [entry] = await readAll(file);
+
+    expect(entry).toEqual({
+      kind: 'valid',
+      row: { rowNumber: 1, cloneUrl: 'https://h/a/b.git', branch: 'dev', origin: 'h', path: 'a/b', buildCommand: undefined, artifacts: 'out/*.zip' },
+    });
+  });
+
+  it('names the file and the missing column', async () => {
+    const file = await write('nocol.csv', 'cloneUrl,origin,path\nhttps://h/a/b.git,h,a/b\n');
+
+    const error = await readAll(file).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toContain(file);
+    expect((error as UsageError).message).toContain('"branch"');
+  });
+
+  it('reports a missing file as a usage error', async () => {
+    const error = await readAll(path.join(dir, 'absent.csv')).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).code).toBe('inventory_not_found');
+  });
+
+  it('reports an unterminated quote with the line', async () => {
+    const file = await write('badquote.csv', 'cloneUrl,branch,origin,path\nhttps://h/a/b.git,main,h,"a/b\n');
+
+    const error = await readAll(file).catch((err: unknown) => err);
+
+    expect((error as UsageError).code).toBe('inventory_malformed');
+    expect((error as UsageError).message).toContain(file);
+  });
+});
+
+describe('scanInventory', () => {
+  it('counts data records exactly and hashes the bytes', async () => {
+    const body = 'cloneUrl,branch,origin,path\r\n\r\nhttps://h/a/b.git,main,h,"a/b"\r\n"https://h/a/c.git",main,h,"a\nc"';
+    const file = await write('scan.csv', body);
+
+    const scan = await scanInventory(file);
+
+    expect(scan.rows).toBe(2);
+    expect(scan.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { createScrubber, scrubDeep, scrubUrlUserinfo, secretsOfCredentialLines, secretsOfUrl } from '../../src/logging/scrub.js';
+
+describe('secret scrubbing', () => {
+  it('removes userinfo from URLs inside any text', () => {
+    expect(scrubUrlUserinfo("fatal: unable to access 'https://bob:s3cr3t@git.example.test/a.git/': 401")).toBe(
+      "fatal: unable to access 'https://***@git.example.test/a.git/': 401",
+    );
+    expect(scrubUrlUserinfo('postgres://mass:pw@127.0.0.1:5432/db')).toBe('postgres://***@127.0.0.1:5432/db');
+  });
+
+  it('replaces known secret values, URL-encoded and base64 forms too', () => {
+    const scrub = createScrubber(['p@ss/word!', 'tok123456']);
+
+    expect(scrub('a p@ss/word! b p%40ss%2Fword! c tok123456 d dG9rMTIzNDU2')).toBe('a *** b *** c *** d ***');
+  });
+
+  it('ignores values too short to be secrets', () => {
+    const scrub = createScrubber(['ab']);
+
+    expect(scrub('abc ab')).toBe('abc ab');
+  });
+
+  it('scrubs every string of a nested object', () => {
+    const scrub = createScrubber(['hunter22']);
+
+    expect(scrubDeep({ a: ['x hunter22'], b: { c: 'hunter22', n: 5 } }, scrub)).toEqual({ a: ['x ***'], b: { c: '***', n: 5 } });
+  });
+
+  it('takes the password of a database URL and the tokens of credential lines', () => {
+    expect(secretsOfUrl('postgres://u:p%40ss@h/db')).toEqual(['postgres://u:p%40ss@h/db', 'p@ss']);
+    expect(secretsOfCredentialLines('https://u:tok1@a.test\n\nhttps://v:tok2@b.test')).toEqual(['https://u:tok1@a.test', 'tok1', 'https://v:tok2@b.test', 'tok2']);
+  });
+});

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { GIT_RETRY, retryDelays, withRetry, type RetryPolicy } from '../src/retry.js';
+import { StepError } from '../src/errors.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('retry schedule', () => {
+  it('grows geometrically and is capped', () => {
+    expect(retryDelays({ retries: 5, minTimeout: 1000, maxTimeout: 15_000, factor: 3, randomize: false })).toEqual([1000, 3000, 9000, 15_000, 15_000]);
+  });
+
+  it('gives git three retries: 1 s, 3 s and 9 s before jitter', () => {
+    expect(retryDelays({ ...GIT_RETRY, randomize: false })).toEqual([1000, 3000, 9000]);
+  });
+
+  it('waits exactly the scheduled delays between attempts (fake clock)', async () => {
+    vi.useFakeTimers();
+    const policy: RetryPolicy = { retries: 3, minTimeout: 1000, maxTimeout: 15_000, factor: 3, randomize: false };
+    const attempts: number[] = [];
+    const start = Date.now();
+
+    const running = withRetry(policy, async (attempt) => {
+      attempts.push(Date.now() - start);
+      if (attempt < 4) throw new StepError('git_network', 'flaky', { retryable: true });
+      return 'done';
+    });
+    await vi.runAllTimersAsync();
+
+    await expect(running).resolves.toBe('done');
+    expect(attempts).toEqual([0, 1000, 4000, 13_000]);
+  });
+
+  it('does not retry a permanent error', async () => {
+    let calls = 0;
+
+    const result = withRetry(GIT_RETRY, async () => {
+      calls += 1;
+      throw new StepError('git_auth_failed', 'no', { retryable: false });
+    });
+
+    await expect(result).rejects.toMatchObject({ code: 'git_auth_failed' });
+    expect(calls).toBe(1);
+  });
+
+  it('gives up after the last retry with the last error', async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+
+    const running = withRetry({ retries: 2, minTimeout: 10, maxTimeout: 10, factor: 1, randomize: false }, async () => {
+      calls += 1;
+      throw new StepError('git_network', `attempt ${calls}`, { retryable: true });
+    });
+    const outcome = running.catch((err: unknown) => err);
+    await vi.runAllTimersAsync();
+
+    expect(await outcome).toMatchObject({ message: 'attempt 3' });
+    expect(calls).toBe(3);
+  });
+});
