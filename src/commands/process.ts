@@ -1,7 +1,7 @@
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { readInventory, scanInventory } from '../inventory/reader.js';
+import { checkInventory, readInventory, scanInventory } from '../inventory/reader.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
@@ -33,6 +33,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   const log = commandLogger(context, 1, { runId: config.runId, partition: range.partition });
   log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
 
+  await checkInventory(options.inventory);
   const database = await openResults(context, log);
   const results = new SqlResultStore(database);
   const credentials = await prepareGitCredentials(config.gitCredentials);

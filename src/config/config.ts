@@ -28,6 +28,8 @@ export interface Config {
     readonly token: string | undefined;
     readonly layout: Layout;
   };
+  /** Path-style S3 addressing: on when AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL points at an S3-compatible server (DESIGN §6). */
+  readonly s3: { readonly forcePathStyle: boolean };
   readonly gitCredentials: string | undefined;
   readonly buildTimeoutMs: number;
   readonly runId: string;
@@ -135,6 +137,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     databaseUrl,
     dataDir,
     publish: { url: publishUrl, user: publishUser, password: publishPassword, token: publishToken, layout },
+    s3: { forcePathStyle: Boolean(read.string(undefined, 'AWS_ENDPOINT_URL_S3') ?? read.string(undefined, 'AWS_ENDPOINT_URL')) },
     gitCredentials,
     buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
     runId,

@@ -61,6 +61,11 @@ export function readInventory(uri: string, selection: RowSelection, options: { r
   return { entries: entries(), summary: () => summary };
 }
 
+/** Opens the inventory and checks its header, reading no further: bad input fails before any work. */
+export async function checkInventory(uri: string): Promise<void> {
+  for await (const _entry of readInventory(uri, { start: 1, end: 0 }).entries) break;
+}
+
 /** Counts data records and hashes the bytes in one streaming pass (the chunk job's plan). */
 export async function scanInventory(uri: string): Promise<{ rows: number; sha256: string; bytes: number }> {
   const tap = new Sha256Tap();
