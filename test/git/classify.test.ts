@@ -22,6 +22,7 @@ describe('classifyGitError', () => {
     expect(classify("fatal: could not read Username for 'https://h': terminal prompts disabled")).toEqual({ code: 'git_auth_failed', retryable: false });
     expect(classify("fatal: unable to access 'https://h/a.git/': The requested URL returned error: 403")).toEqual({ code: 'git_auth_failed', retryable: false });
     expect(classify("remote: Repository not found.\nfatal: repository 'https://h/a.git/' not found")).toEqual({ code: 'git_repository_not_found', retryable: false });
+    expect(classify("fatal: repository 'http://127.0.0.1:4/acme/absent.git/' not found")).toEqual({ code: 'git_repository_not_found', retryable: false });
     expect(classify("fatal: '/tmp/none.git' does not appear to be a git repository")).toEqual({ code: 'git_repository_not_found', retryable: false });
     expect(classify('warning: Could not find remote branch dev to clone.\nfatal: Remote branch dev not found in upstream origin')).toEqual({ code: 'git_branch_not_found', retryable: false });
   });
