@@ -23,6 +23,8 @@ resource "aws_scheduler_schedule" "chunk" {
 
   # The universal target calls batch:SubmitJob with `input` as the request (the provider has no
   # Batch-specific target parameters). The definition is given by name: its latest active revision.
+  # The command is the definition's own, its parameters filled in, plus `--trigger schedule` so
+  # the run is recorded as scheduled (DESIGN §7).
   target {
     arn      = "arn:${local.partition}:scheduler:::aws-sdk:batch:submitJob"
     role_arn = aws_iam_role.scheduler.arn
@@ -30,6 +32,12 @@ resource "aws_scheduler_schedule" "chunk" {
       JobName       = "${var.name}-scheduled"
       JobQueue      = aws_batch_job_queue.this.name
       JobDefinition = local.job_definition_names.chunk
+      ContainerOverrides = {
+        Command = concat(
+          [for arg in local.jobs.chunk.command : startswith(arg, "Ref::") ? local.jobs.chunk.parameters[trimprefix(arg, "Ref::")] : arg],
+          ["--trigger", "schedule"],
+        )
+      }
     })
 
     retry_policy {

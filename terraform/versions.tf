@@ -3,7 +3,7 @@
 ################################################################################
 
 terraform {
-  # 1.6 brought `terraform test`; mock providers (tests/) need 1.7 to run, not to apply.
+  # Applying needs 1.6; running tests/ needs 1.11 (mock values during plan: override_during).
   required_version = ">= 1.6"
 
   required_providers {

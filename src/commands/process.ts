@@ -1,11 +1,12 @@
 import type { CommandContext } from './context.js';
+import type { Config } from '../config/config.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory, scanInventory } from '../inventory/reader.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
-import { createLayout } from '../artifacts/publisher.js';
+import { createLayout, createStore } from '../artifacts/publisher.js';
 import { SqlResultStore, type RunRecord } from '../results/result-store.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
 import { ProgressLine } from '../logging/progress.js';
@@ -33,23 +34,23 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   const log = commandLogger(context, 1, { runId: config.runId, partition: range.partition });
   log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
 
-  await checkInventory(options.inventory);
+  await checkInventory(options.inventory, { s3: config.s3 });
   const database = await openResults(context, log);
   const results = new SqlResultStore(database);
   const credentials = await prepareGitCredentials(config.gitCredentials);
   try {
     const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
-    await verifyInventory(options, run);
+    await verifyInventory(options, run, config);
     await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
-    const reading = readInventory(options.inventory, range);
+    const reading = readInventory(options.inventory, range, { s3: config.s3 });
     const summary = await runPartition(
       reading.entries,
       {
         git: new SimpleGitClient({ env: { ...config.buildEnv, ...credentials.env }, scrub: config.scrub }),
         results,
-        layout: createLayout(config),
+        layout: createLayout(config, createStore(config, log)),
         concurrency: config.concurrency,
         log,
         onOutcome: (outcome) => progress.update(outcome.outcome),
@@ -82,10 +83,10 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
 }
 
 /** The run's inventory must be the file the chunk job planned (DESIGN §9). */
-async function verifyInventory(options: ProcessOptions, run: RunRecord): Promise<void> {
+async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config): Promise<void> {
   const expected = options.inventorySha256 || run.inventorySha256;
   if (!expected) return;
-  const { sha256 } = await scanInventory(options.inventory);
+  const { sha256 } = await scanInventory(options.inventory, { s3: config.s3 });
   if (sha256 !== expected) {
     throw new UsageError(
       'inventory_changed',

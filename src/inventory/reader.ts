@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { UsageError, MassIngestError, errorMessage } from '../errors.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
 import { REQUIRED_COLUMNS, validateRecord, type InventoryEntry } from './rows.js';
-import { openInventory, Sha256Tap } from './source.js';
+import { openInventory, Sha256Tap, type InventoryOptions } from './source.js';
 
 /** Rows `start..end` (1-based, inclusive; `end` may be Infinity or past the last row). */
 export interface RowSelection {
@@ -28,12 +28,12 @@ export interface InventoryReading {
  * Streams the inventory and yields the selected rows. With `readToEnd` the whole file is read
  * (for its sha256 and row count) even after the last selected row.
  */
-export function readInventory(uri: string, selection: RowSelection, options: { readToEnd?: boolean } = {}): InventoryReading {
+export function readInventory(uri: string, selection: RowSelection, options: InventoryOptions & { readToEnd?: boolean } = {}): InventoryReading {
   let summary: InventorySummary = { rows: 0, sha256: undefined, complete: false };
   async function* entries(): AsyncGenerator<InventoryEntry> {
     const tap = new Sha256Tap();
     const parser = createParser(uri);
-    const source = await openInventory(uri);
+    const source = await openInventory(uri, options);
     const flowing = pipeline(source, tap, parser).catch((err: unknown) => {
       parser.destroy(err as Error);
     });
@@ -62,12 +62,12 @@ export function readInventory(uri: string, selection: RowSelection, options: { r
 }
 
 /** Opens the inventory and checks its header, reading no further: bad input fails before any work. */
-export async function checkInventory(uri: string): Promise<void> {
-  for await (const _entry of readInventory(uri, { start: 1, end: 0 }).entries) break;
+export async function checkInventory(uri: string, options: InventoryOptions = {}): Promise<void> {
+  for await (const _entry of readInventory(uri, { start: 1, end: 0 }, options).entries) break;
 }
 
 /** Counts data records and hashes the bytes in one streaming pass (the chunk job's plan). */
-export async function scanInventory(uri: string): Promise<{ rows: number; sha256: string; bytes: number }> {
+export async function scanInventory(uri: string, options: InventoryOptions = {}): Promise<{ rows: number; sha256: string; bytes: number }> {
   const tap = new Sha256Tap();
   const parser = createParser(uri);
   let rows = 0;
@@ -75,7 +75,7 @@ export async function scanInventory(uri: string): Promise<{ rows: number; sha256
     rows += 1;
   });
   try {
-    await pipeline(await openInventory(uri), tap, parser);
+    await pipeline(await openInventory(uri, options), tap, parser);
   } catch (err) {
     throw describeParseError(uri, err);
   }

@@ -1,28 +1,44 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
+import type { S3Settings } from '../aws/s3.js';
 
-/** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
-export type InventoryOpener = (uri: string) => Promise<Readable>;
-
-const openers: Record<string, InventoryOpener> = {};
-
-/** Other modules (S3) register their scheme here, so this module needs no SDK. */
-export function registerInventoryScheme(scheme: string, opener: InventoryOpener): void {
-  openers[scheme] = opener;
+export interface InventoryOptions {
+  /** For s3:// inventories (path-style addressing against S3-compatible servers). */
+  readonly s3?: S3Settings;
 }
 
-export async function openInventory(uri: string): Promise<Readable> {
+/** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
+export async function openInventory(uri: string, options: InventoryOptions = {}): Promise<Readable> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
-  if (scheme === undefined) return openFile(uri, uri);
-  if (scheme === 'file') return openFile(fileURLToPath(uri), uri);
-  if (scheme === 'http' || scheme === 'https') return openHttp(uri);
-  const opener = openers[scheme];
-  if (opener) return opener(uri);
-  throw new UsageError('inventory_scheme', `Inventory ${scrubUrlUserinfo(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);
+  switch (scheme) {
+    case undefined:
+      return openFile(uri, uri);
+    case 'file':
+      return openFile(fileURLToPath(uri), uri);
+    case 'http':
+    case 'https':
+      return failingAsInfrastructure(await openHttp(uri), scrubUrlUserinfo(uri));
+    case 's3': {
+      // Loaded on demand: the AWS SDK costs start-up time that local inventories need not pay.
+      const { openS3Inventory } = await import('./s3-source.js');
+      return failingAsInfrastructure(await openS3Inventory(uri, options.s3 ?? { forcePathStyle: false }), uri);
+    }
+    default:
+      throw new UsageError('inventory_scheme', `Inventory ${scrubUrlUserinfo(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);
+  }
+}
+
+/** A connection lost mid-file is an infrastructure failure (exit 3), not a parse error. */
+function failingAsInfrastructure(body: Readable, shown: string): Readable {
+  const out = new PassThrough();
+  body.on('error', (err) => out.destroy(new InfrastructureError('inventory_unreachable', `Inventory ${shown} broke off while reading: ${errorMessage(err)}`, err)));
+  out.on('close', () => body.destroy());
+  body.pipe(out);
+  return out;
 }
 
 async function openFile(file: string, uri: string): Promise<Readable> {

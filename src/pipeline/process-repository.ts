@@ -104,7 +104,8 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
   const cloned = await runStep('clone', log, () => clone(resolved, deps, signal, log));
   const planned = await runStep('detect', log, () => detect(cloned));
   if ('outcome' in planned) return planned;
-  if (!deps.settings.force && (await deps.layout.isPublished(planned.repository, planned.commitSha))) {
+  // The target is asked before building: an unreachable or refusing target is a publish failure.
+  if (!deps.settings.force && (await runStep('publish', log, () => deps.layout.isPublished(planned.repository, planned.commitSha)))) {
     log.info({ commitSha: planned.commitSha }, 'Commit already published at the target, build skipped');
     return { outcome: 'published', commitSha: planned.commitSha, builder: planned.plan.builder };
   }

@@ -103,7 +103,11 @@ class Connection {
     this.socket.on('data', (data: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, data]);
       // Messages are handled strictly in order, one at a time.
-      this.chain = this.chain.then(() => this.drain()).catch(() => this.socket.destroy());
+      this.chain = this.chain
+        .then(() => this.drain())
+        .catch(() => {
+          this.socket.destroy();
+        });
     });
     this.socket.on('error', () => undefined);
     this.socket.once('close', () => {
@@ -152,7 +156,8 @@ class Connection {
     if (code !== PROTOCOL_3) {
       // CancelRequest (nothing to cancel in a single session) or an unknown protocol.
       this.phase = 'closed';
-      this.socket.end(code === CANCEL_REQUEST ? undefined : errorResponse('08P01', 'unsupported frontend protocol'));
+      if (code === CANCEL_REQUEST) this.socket.end();
+      else this.socket.end(errorResponse('08P01', 'unsupported frontend protocol'));
       return;
     }
     this.startup = Buffer.from(message);

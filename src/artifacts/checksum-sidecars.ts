@@ -1,0 +1,47 @@
+import { digestBytes } from './digests.js';
+import type { ArtifactStore, FileDigests, PutOptions } from './store.js';
+
+const SIDECARS = ['sha1', 'md5', 'sha256'] as const;
+
+/**
+ * Writes `<key>.sha1`, `.md5` and `.sha256` (bare hex, as Maven writes them) after each file, for
+ * plain HTTP servers and Maven repositories that verify downloads against them. The file goes
+ * first, then its checksums, the order `mvn deploy` uses and Artifactory expects.
+ * (`ifAbsent` puts are the default layout's manifest, conditional on S3 only, where this
+ * decorator is used with the maven layout alone: see createStore.)
+ */
+export class ChecksumSidecarStore implements ArtifactStore {
+  readonly description: string;
+
+  constructor(private readonly inner: ArtifactStore) {
+    this.description = inner.description;
+  }
+
+  exists(key: string): Promise<boolean> {
+    return this.inner.exists(key);
+  }
+
+  read(key: string): Promise<Buffer | undefined> {
+    return this.inner.read(key);
+  }
+
+  async putFile(key: string, file: string, digests: FileDigests): Promise<void> {
+    await this.inner.putFile(key, file, digests);
+    await this.putSidecars(key, digests);
+  }
+
+  async putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<void> {
+    await this.inner.putBytes(key, body, contentType, options);
+    await this.putSidecars(key, digestBytes(body));
+  }
+
+  url(key: string): string {
+    return this.inner.url(key);
+  }
+
+  private async putSidecars(key: string, digests: FileDigests): Promise<void> {
+    for (const algorithm of SIDECARS) {
+      await this.inner.putBytes(`${key}.${algorithm}`, Buffer.from(digests[algorithm]), 'text/plain');
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { glob } from 'tinyglobby';
+import { StepError } from '../errors.js';
+import type { BuildPlan } from '../build/builders.js';
+
+export interface CollectedArtifact {
+  readonly name: string;
+  readonly file: string;
+  readonly size: number;
+}
+
+/**
+ * Files matching the plan's globs, published under their base names (DESIGN §5). Symlinks
+ * are not followed and nothing outside the clone is taken, whatever the repository contains.
+ */
+export async function collectArtifacts(dir: string, plan: Pick<BuildPlan, 'artifacts' | 'accept'>): Promise<CollectedArtifact[]> {
+  const matches = plan.artifacts.length === 0 ? [] : await glob([...plan.artifacts], { cwd: dir, onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false });
+  const root = await fs.realpath(dir);
+  const byName = new Map<string, CollectedArtifact>();
+  for (const relative of matches.sort()) {
+    const file = path.join(dir, relative);
+    const stat = await fs.lstat(file);
+    if (!stat.isFile()) continue;
+    const real = await fs.realpath(file);
+    if (!real.startsWith(root + path.sep)) continue;
+    if (plan.accept && !plan.accept(relative, stat.mode)) continue;
+    const name = path.basename(relative);
+    const clash = byName.get(name);
+    if (clash) {
+      throw new StepError('artifact_name_clash', `Two artifacts share the name "${name}": ${path.relative(dir, clash.file)} and ${relative}; narrow the artifacts glob`);
+    }
+    byName.set(name, { name, file, size: stat.size });
+  }
+  if (byName.size === 0) {
+    throw new StepError('no_artifacts', `The build produced no file matching ${plan.artifacts.join(', ') || '(no artifact paths)'}; set the row's artifacts column`);
+  }
+  return [...byName.values()];
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { StepError } from '../errors.js';
+import type { ArtifactStore } from './store.js';
+
+/** A directory (`file:///dir` or a plain path). Every file appears whole: temp file + rename. */
+export class FileStore implements ArtifactStore {
+  readonly description: string;
+  private readonly root: string;
+
+  constructor(url: string) {
+    this.root = url.startsWith('file:') ? fileURLToPath(url) : path.resolve(url);
+    this.description = pathToFileURL(this.root).href;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return fs.access(this.resolve(key)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    return fs.readFile(this.resolve(key)).catch(() => undefined);
+  }
+
+  async putFile(key: string, file: string): Promise<void> {
+    await this.write(key, (temp) => fs.copyFile(file, temp));
+  }
+
+  async putBytes(key: string, body: Buffer): Promise<void> {
+    await this.write(key, (temp) => fs.writeFile(temp, body));
+  }
+
+  url(key: string): string {
+    return pathToFileURL(this.resolve(key)).href;
+  }
+
+  private async write(key: string, fill: (temp: string) => Promise<void>): Promise<void> {
+    const target = this.resolve(key);
+    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fill(temp);
+      await fs.rename(temp, target);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      const retryable = code === 'EIO' || code === 'EAGAIN' || code === 'EBUSY';
+      throw new StepError(code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'publish_denied' : 'publish_io', `Cannot write ${target} (${code})`, { retryable, cause: err });
+    }
+  }
+
+  private resolve(key: string): string {
+    const target = path.resolve(this.root, key);
+    if (!target.startsWith(this.root + path.sep)) throw new StepError('publish_bad_key', `Refusing to write outside ${this.root}: ${key}`);
+    return target;
+  }
+}

@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { withRetry, type RetryPolicy } from '../retry.js';
+import { sendHttp, type HttpCall, type HttpReply } from './http-request.js';
+import { retryAfterMs, statusError } from './publish-errors.js';
+import type { ArtifactStore, FileDigests } from './store.js';
+
+/**
+ * Connection errors, 5xx, 408 and 429 are retried with this schedule (tested in
+ * test/artifacts/http-store.test.ts); 401/403/404 never are. Worst case ≈ 0.5+1+2 s ×(1..2).
+ */
+export const PUBLISH_RETRY: RetryPolicy = Object.freeze({ retries: 3, minTimeout: 500, maxTimeout: 8000, factor: 2, randomize: true });
+/** A server's `Retry-After` is honoured up to this, so one answer cannot stall a partition. */
+export const RETRY_AFTER_CAP_MS = 30_000;
+
+const METADATA_LIMIT = 16 * 1024 * 1024;
+// Large reads from disk: fewer, bigger writes to the socket (bench/publish.js).
+const READ_CHUNK = 1024 * 1024;
+
+export interface HttpStoreOptions {
+  /** PUBLISH_URL; credentials never go in it. */
+  readonly url: string;
+  readonly user?: string | undefined;
+  readonly password?: string | undefined;
+  /** Bearer token; wins over user/password. */
+  readonly token?: string | undefined;
+  readonly retry?: RetryPolicy;
+  readonly retryAfterCapMs?: number;
+  readonly timeoutMs?: number;
+  readonly log?: Logger;
+}
+
+/**
+ * PUT/HEAD/GET against an Artifactory, Nexus or WebDAV repository (DESIGN §3). Bodies stream from
+ * disk with a Content-Length; Artifactory's checksum headers go with every file.
+ */
+export class HttpStore implements ArtifactStore {
+  readonly description: string;
+  private readonly base: string;
+  private readonly authorization: string | undefined;
+  private readonly agent: http.Agent;
+  private readonly retry: RetryPolicy;
+  private readonly retryAfterCapMs: number;
+  private readonly timeoutMs: number;
+  private readonly log: Logger | undefined;
+
+  constructor(options: HttpStoreOptions) {
+    const base = new URL(options.url);
+    if (base.username || base.password) {
+      throw new UsageError(
+        'publish_url_credentials',
+        `PUBLISH_URL ${scrubUrlUserinfo(options.url)} contains credentials: remove them from the URL and set PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN`,
+      );
+    }
+    this.base = base.href.replace(/\/+$/, '');
+    this.description = this.base;
+    this.authorization = authorizationOf(options);
+    this.agent = base.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 8 }) : new http.Agent({ keepAlive: true, maxSockets: 8 });
+    this.retry = options.retry ?? PUBLISH_RETRY;
+    this.retryAfterCapMs = options.retryAfterCapMs ?? RETRY_AFTER_CAP_MS;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.log = options.log;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const reply = await this.call('HEAD', key, {}, [404, 410]);
+    return reply.status < 300;
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    const reply = await this.call('GET', key, { maxBodyBytes: METADATA_LIMIT }, [404, 410]);
+    return reply.status < 300 ? reply.body : undefined;
+  }
+
+  async putFile(key: string, file: string, digests: FileDigests): Promise<void> {
+    const { size } = await fs.promises.stat(file);
+    await this.call('PUT', key, {
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size, ...checksumHeaders(digests) },
+      body: () => fs.createReadStream(file, { highWaterMark: READ_CHUNK }),
+    });
+  }
+
+  async putBytes(key: string, body: Buffer, contentType: string): Promise<void> {
+    await this.call('PUT', key, { headers: { 'Content-Type': contentType, 'Content-Length': body.length }, body });
+  }
+
+  url(key: string): string {
+    return `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** One request with retries; a 2xx or an `accepted` status resolves, any other status throws. */
+  private call(method: HttpCall['method'], key: string, init: Partial<Pick<HttpCall, 'headers' | 'body' | 'maxBodyBytes'>>, accepted: readonly number[] = []): Promise<HttpReply> {
+    const shownUrl = this.url(key);
+    const headers = { ...init.headers, ...(this.authorization ? { Authorization: this.authorization } : {}) };
+    return withRetry(
+      this.retry,
+      async (attempt) => {
+        const reply = await sendHttp({ method, url: new URL(shownUrl), shownUrl, headers, body: init.body, agent: this.agent, timeoutMs: this.timeoutMs, maxBodyBytes: init.maxBodyBytes ?? 0 });
+        if ((reply.status >= 200 && reply.status < 300) || accepted.includes(reply.status)) return reply;
+        const error = statusError(reply.status, method, shownUrl);
+        if (error.retryable && attempt <= this.retry.retries) await this.honourRetryAfter(reply);
+        throw error;
+      },
+      { onRetry: (err, attempt) => this.log?.warn({ method, url: shownUrl, attempt, err }, 'Publish request failed, retrying') },
+    );
+  }
+
+  /** Waits what the server asked for; the policy's own backoff follows, so the wait is at least that. */
+  private async honourRetryAfter(reply: HttpReply): Promise<void> {
+    const header = reply.headers['retry-after'];
+    const wait = retryAfterMs(Array.isArray(header) ? header[0] : header, this.retryAfterCapMs);
+    if (wait !== undefined && wait > 0) await sleep(wait);
+  }
+}
+
+function authorizationOf(options: HttpStoreOptions): string | undefined {
+  if (options.token) return `Bearer ${options.token}`;
+  if (options.user !== undefined) return `Basic ${Buffer.from(`${options.user}:${options.password ?? ''}`).toString('base64')}`;
+  return undefined;
+}
+
+/** Artifactory verifies the upload against these and stores them; other servers ignore them. */
+function checksumHeaders(digests: FileDigests): Record<string, string> {
+  return { 'X-Checksum-Sha1': digests.sha1, 'X-Checksum-Sha256': digests.sha256, 'X-Checksum-Md5': digests.md5 };
+}

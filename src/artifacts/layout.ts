@@ -1,0 +1,101 @@
+import { digestFile } from './digests.js';
+import type { ArtifactStore } from './store.js';
+import type { CollectedArtifact } from './collect.js';
+
+export interface RepositoryKey {
+  readonly cloneUrl: string;
+  readonly branch: string;
+  readonly origin: string;
+  readonly path: string;
+}
+
+export interface Manifest {
+  readonly schema: 1;
+  readonly repository: RepositoryKey;
+  readonly commitSha: string;
+  readonly builder: string;
+  readonly artifacts: ReadonlyArray<{ name: string; size: number; sha256: string }>;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly runId: string;
+}
+
+export interface PublishRequest {
+  readonly repository: RepositoryKey;
+  readonly commitSha: string;
+  readonly builder: string;
+  readonly artifacts: readonly CollectedArtifact[];
+  readonly logFile: string;
+  readonly startedAt: Date;
+  readonly runId: string;
+}
+
+export interface PublishedSet {
+  readonly logUrl: string;
+  readonly artifacts: Manifest['artifacts'];
+  readonly alreadyPublished: boolean;
+}
+
+/** The manifest (DESIGN §6) of a publish whose artifacts are uploaded, as the bytes to store. */
+export function manifestBytes(request: PublishRequest, artifacts: Manifest['artifacts'], finishedAt = new Date()): Buffer {
+  const { repository } = request;
+  const manifest: Manifest = {
+    schema: 1,
+    repository: { cloneUrl: repository.cloneUrl, branch: repository.branch, origin: repository.origin, path: repository.path },
+    commitSha: request.commitSha,
+    builder: request.builder,
+    artifacts,
+    startedAt: request.startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    runId: request.runId,
+  };
+  return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** How keys are laid out in a store (DESIGN §6); `default` and `maven`. */
+export interface PublishLayout {
+  isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean>;
+  /** Artifacts, build log, manifest last; a no-op when the manifest already exists. */
+  publish(request: PublishRequest): Promise<PublishedSet>;
+  /** A failed build's log, without a manifest; returns its URL. */
+  publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string>;
+}
+
+/** `<origin>/<path>/<sha>/{artifacts, build.log, manifest.json}`. */
+export class DefaultLayout implements PublishLayout {
+  constructor(private readonly store: ArtifactStore) {}
+
+  isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean> {
+    return this.store.exists(this.key(repository, commitSha, 'manifest.json'));
+  }
+
+  async publish(request: PublishRequest): Promise<PublishedSet> {
+    const { repository, commitSha } = request;
+    const logKey = this.key(repository, commitSha, 'build.log');
+    if (await this.isPublished(repository, commitSha)) {
+      const existing = await this.store.read(this.key(repository, commitSha, 'manifest.json'));
+      const manifest = existing ? (JSON.parse(existing.toString('utf8')) as Manifest) : undefined;
+      return { logUrl: this.store.url(logKey), artifacts: manifest?.artifacts ?? [], alreadyPublished: true };
+    }
+    const artifacts: Array<{ name: string; size: number; sha256: string }> = [];
+    for (const artifact of request.artifacts) {
+      const digests = await digestFile(artifact.file);
+      await this.store.putFile(this.key(repository, commitSha, artifact.name), artifact.file, digests);
+      artifacts.push({ name: artifact.name, size: digests.size, sha256: digests.sha256 });
+    }
+    await this.store.putFile(logKey, request.logFile, await digestFile(request.logFile));
+    // Conditional where the store can (S3 If-None-Match): a concurrent publisher's manifest stays.
+    await this.store.putBytes(this.key(repository, commitSha, 'manifest.json'), manifestBytes(request, artifacts), 'application/json', { ifAbsent: true });
+    return { logUrl: this.store.url(logKey), artifacts, alreadyPublished: false };
+  }
+
+  async publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string> {
+    const key = this.key(repository, commitSha, 'build.log');
+    await this.store.putFile(key, logFile, await digestFile(logFile));
+    return this.store.url(key);
+  }
+
+  private key(repository: RepositoryKey, commitSha: string, name: string): string {
+    return `${repository.origin}/${repository.path}/${commitSha}/${name}`;
+  }
+}

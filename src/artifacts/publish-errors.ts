@@ -1,0 +1,59 @@
+import { StepError } from '../errors.js';
+
+/**
+ * The error codes a publish target produces (they become `repository_results.error_code`, and
+ * `exitCodeOf` reads them: all `publish_auth` → exit 2, all `publish_unreachable` → exit 3).
+ */
+export const PUBLISH_CODES = Object.freeze({
+  auth: 'publish_auth',
+  unreachable: 'publish_unreachable',
+  notFound: 'publish_not_found',
+});
+
+/** A non-2xx answer for `method url` (url without credentials). 429, 408 and 5xx are worth a retry. */
+export function statusError(status: number, method: string, url: string, detail = ''): StepError {
+  const what = `${method} ${url} answered HTTP ${status}${detail ? ` (${detail})` : ''}`;
+  if (status === 401 || status === 403) {
+    return new StepError(PUBLISH_CODES.auth, `${what}: check PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN and their write permission`, { status });
+  }
+  if (status === 404) {
+    return new StepError(PUBLISH_CODES.notFound, `${what}: check that PUBLISH_URL names an existing repository`, { status });
+  }
+  if (status === 408 || status === 429 || status >= 500) {
+    return new StepError(PUBLISH_CODES.unreachable, `${what}: the publish target is unavailable`, { status, retryable: true });
+  }
+  return new StepError(`publish_http_${status}`, what, { status });
+}
+
+const TLS_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A request that got no answer. A certificate we do not trust is not retried: it will not change. */
+export function connectionError(err: unknown, method: string, url: string): StepError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'ECONNECTION';
+  if (TLS_CODES.has(code)) {
+    return new StepError(
+      PUBLISH_CODES.unreachable,
+      `${method} ${url} failed TLS verification (${code}): give the server's CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem`,
+      { cause: err },
+    );
+  }
+  return new StepError(PUBLISH_CODES.unreachable, `${method} ${url} got no answer (${code}): the publish target is unreachable`, { cause: err, retryable: true });
+}
+
+/** `Retry-After` (seconds or an HTTP date) in ms, capped; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | undefined, capMs: number, now = Date.now()): number | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(capMs, Math.max(0, Math.round(ms)));
+}

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { StepError } from '../errors.js';
+import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
+import { PUBLISH_CODES } from './publish-errors.js';
+import type { ArtifactStore, FileDigests, PutOptions } from './store.js';
+
+export interface S3StoreOptions {
+  /** `s3://bucket/prefix` */
+  readonly url: string;
+  readonly s3: S3Settings;
+  readonly client?: S3Client;
+  /** Multipart part size (S3's minimum is 5 MiB); at most `queueSize` parts are in memory. */
+  readonly partSize?: number;
+  readonly queueSize?: number;
+}
+
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const METADATA_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * `s3://bucket/prefix` (DESIGN §6): files stream from disk through lib-storage's Upload (one
+ * PutObject below the part size, multipart above, aborted on failure); the SDK retries
+ * throttling, 5xx and connection errors itself.
+ */
+export class S3Store implements ArtifactStore {
+  readonly description: string;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(options: S3StoreOptions) {
+    const { bucket, key } = parseS3Url(options.url);
+    this.bucket = bucket;
+    this.prefix = key;
+    this.description = `s3://${bucket}${key ? `/${key}` : ''}`;
+    this.client = options.client ?? createS3Client(options.s3);
+    this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.queueSize = options.queueSize ?? 2;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      return true;
+    } catch (err) {
+      if (classifyS3Error(err).kind === 'not_found') return false;
+      throw this.failure(err, 'HeadObject', key);
+    }
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    try {
+      const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      if ((output.ContentLength ?? 0) > METADATA_LIMIT) throw new StepError('publish_response_too_large', `${this.url(key)} is larger than ${METADATA_LIMIT} bytes`);
+      return output.Body ? Buffer.from(await output.Body.transformToByteArray()) : Buffer.alloc(0);
+    } catch (err) {
+      if (err instanceof StepError) throw err;
+      if (classifyS3Error(err).kind === 'not_found') return undefined;
+      throw this.failure(err, 'GetObject', key);
+    }
+  }
+
+  async putFile(key: string, file: string, digests: FileDigests): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.bucket,
+        Key: this.key(key),
+        Body: fs.createReadStream(file, { highWaterMark: 1024 * 1024 }),
+        ContentType: 'application/octet-stream',
+        Metadata: { sha256: digests.sha256 },
+      },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      throw this.failure(err, 'Upload', key);
+    }
+  }
+
+  async putBytes(key: string, body: Buffer, contentType: string, options: PutOptions = {}): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType, ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}) }),
+      );
+    } catch (err) {
+      // If-None-Match: * lost against a writer that got there first: the object exists, as asked.
+      if (options.ifAbsent && classifyS3Error(err).kind === 'precondition') return;
+      throw this.failure(err, 'PutObject', key);
+    }
+  }
+
+  url(key: string): string {
+    return `s3://${this.bucket}/${this.key(key)}`;
+  }
+
+  private key(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  private failure(err: unknown, operation: string, key: string): StepError {
+    const { kind, status, name } = classifyS3Error(err);
+    const what = `${operation} ${this.url(key)} failed: ${name}${status ? ` (HTTP ${status})` : ''}`;
+    switch (kind) {
+      case 'auth':
+        return new StepError(PUBLISH_CODES.auth, `${what}: check the AWS credentials and their s3:PutObject/s3:GetObject permission on the prefix`, { status, cause: err });
+      case 'no_such_bucket':
+      case 'not_found':
+        return new StepError(PUBLISH_CODES.notFound, `${what}: check the bucket of PUBLISH_URL`, { status, cause: err });
+      case 'unreachable':
+        return new StepError(PUBLISH_CODES.unreachable, `${what}: S3 is unreachable (retried by the SDK)`, { status, cause: err, retryable: true });
+      default:
+        return new StepError(status ? `publish_http_${status}` : 'publish_s3_error', what, { status, cause: err });
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Where published files go. A store only puts and reads single files by key; the layout
+ * (default or maven) decides the keys and the order (artifacts, build.log, manifest last).
+ */
+export interface FileDigests {
+  readonly size: number;
+  readonly sha256: string;
+  readonly sha1: string;
+  readonly md5: string;
+}
+
+export interface ArtifactStore {
+  /** The target without credentials, for messages. */
+  readonly description: string;
+  exists(key: string): Promise<boolean>;
+  /** The file's bytes, or undefined when absent (small files only: metadata). */
+  read(key: string): Promise<Buffer | undefined>;
+  putFile(key: string, file: string, digests: FileDigests): Promise<void>;
+  putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<void>;
+  /** The address a reader uses for the key (recorded as `log_url`). */
+  url(key: string): string;
+}
+
+export interface PutOptions {
+  /**
+   * Write only when the key is absent (S3 `If-None-Match: *`); an existing object is left as it
+   * is and the put succeeds. Stores without conditional writes rely on the layout's check first.
+   */
+  readonly ifAbsent?: boolean;
+}

@@ -1,0 +1,93 @@
+import { BatchClient, ListJobsCommand, SubmitJobCommand, type SubmitJobCommandInput } from '@aws-sdk/client-batch';
+import type { Config } from '../config/config.js';
+import { classifyBatchError } from './batch-errors.js';
+import { withoutSdkNodeVersionWarning } from './sdk-warning.js';
+
+/** The SubmitJob fields mass-ingest uses (AWS Batch API reference, SubmitJob). */
+export interface JobRequest {
+  readonly jobName: string;
+  readonly jobQueue: string;
+  readonly jobDefinition: string;
+  readonly arrayProperties?: { readonly size: number };
+  readonly parameters?: Readonly<Record<string, string>>;
+  readonly containerOverrides?: { readonly command: readonly string[] };
+  readonly dependsOn?: ReadonlyArray<{ readonly jobId: string }>;
+}
+
+export interface SubmittedJob {
+  readonly jobId: string;
+  readonly jobName: string;
+}
+
+/** The seam between the chunk job and AWS Batch: one attempt per call, errors classified. */
+export interface BatchApi {
+  submitJob(request: JobRequest): Promise<SubmittedJob>;
+  /** Jobs of the queue whose name starts with `prefix` (any status; array parents, not children). */
+  listJobsByName(jobQueue: string, prefix: string): Promise<SubmittedJob[]>;
+  destroy(): void;
+}
+
+/** SubmitJob's payload limit (AWS Batch service quotas: 30 KiB). */
+export const MAX_SUBMIT_PAYLOAD_BYTES = 30 * 1024;
+const LIST_PAGE_LIMIT = 1000;
+
+/**
+ * A client for the standard variables (`AWS_REGION`, `AWS_ENDPOINT_URL_BATCH`, credentials).
+ * The SDK's own retries are off: `src/batch/submitter.ts` retries with a tested schedule and
+ * knows which failures may have created a job.
+ */
+export function createBatchApi(config: Config): BatchApi {
+  const region = config.env.AWS_REGION ?? config.env.AWS_DEFAULT_REGION;
+  const endpoint = config.env.AWS_ENDPOINT_URL_BATCH ?? config.env.AWS_ENDPOINT_URL;
+  const client = withoutSdkNodeVersionWarning(
+    () =>
+      new BatchClient({
+        ...(region ? { region } : {}),
+        ...(endpoint ? { endpoint } : {}),
+        maxAttempts: 1,
+      }),
+  );
+  return new SdkBatchApi(client);
+}
+
+class SdkBatchApi implements BatchApi {
+  constructor(private readonly client: BatchClient) {}
+
+  async submitJob(request: JobRequest): Promise<SubmittedJob> {
+    try {
+      const output = await this.client.send(new SubmitJobCommand(request as SubmitJobCommandInput));
+      return { jobId: output.jobId ?? '', jobName: output.jobName ?? request.jobName };
+    } catch (err) {
+      throw classifyBatchError(err, 'SubmitJob');
+    }
+  }
+
+  async listJobsByName(jobQueue: string, prefix: string): Promise<SubmittedJob[]> {
+    const found: SubmittedJob[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < LIST_PAGE_LIMIT; page += 1) {
+      let output;
+      try {
+        output = await this.client.send(new ListJobsCommand({ jobQueue, filters: [{ name: 'JOB_NAME', values: [`${prefix}*`] }], nextToken }));
+      } catch (err) {
+        throw classifyBatchError(err, 'ListJobs');
+      }
+      for (const job of output.jobSummaryList ?? []) {
+        // The filter is case-insensitive; our names are not.
+        if (job.jobId && job.jobName?.startsWith(prefix)) found.push({ jobId: job.jobId, jobName: job.jobName });
+      }
+      nextToken = output.nextToken;
+      if (!nextToken) break;
+    }
+    return found;
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+/** Bytes of the SubmitJob request body, as the SDK serialises it. */
+export function payloadBytes(request: JobRequest): number {
+  return Buffer.byteLength(JSON.stringify(request));
+}

@@ -1,0 +1,82 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import { UsageError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { withRetry, type RetryPolicy } from '../retry.js';
+import { MAX_SUBMIT_PAYLOAD_BYTES, payloadBytes, type BatchApi, type JobRequest, type SubmittedJob } from './batch-client.js';
+import { AMBIGUOUS_CODES } from './batch-errors.js';
+import { RateLimiter, type Clock } from './rate-limiter.js';
+
+/**
+ * Throttling (429) and 5xx are retried with this schedule (test/batch/submitter.test.ts pins it):
+ * 250 ms, 500 ms, 1 s, 2 s, 4 s, 8 s, jittered. A SubmitJob that ended in a 5xx or a lost
+ * connection may have created its job: the retry first looks the name up (ListJobs) so that
+ * no partition runs twice.
+ */
+export const BATCH_RETRY: RetryPolicy = Object.freeze({ retries: 6, minTimeout: 250, maxTimeout: 8000, factor: 2, randomize: true });
+
+/** AWS Batch's SubmitJob quota per account (AWS Batch service quotas). */
+export const SUBMIT_JOBS_PER_SECOND = 50;
+
+export interface SubmitterOptions {
+  readonly ratePerSecond?: number;
+  /** Calls in flight at once; the rate limiter, not this, bounds calls per second. */
+  readonly concurrency?: number;
+  readonly retry?: RetryPolicy;
+  readonly clock?: Clock;
+  readonly signal?: AbortSignal;
+  readonly log?: Logger;
+}
+
+export class JobSubmitter {
+  private readonly limiter: RateLimiter;
+  private readonly inFlight: LimitFunction;
+  private attempts = 0;
+
+  constructor(
+    private readonly api: BatchApi,
+    private readonly options: SubmitterOptions = {},
+  ) {
+    this.limiter = new RateLimiter(options.ratePerSecond ?? SUBMIT_JOBS_PER_SECOND, options.clock);
+    this.inFlight = pLimit(options.concurrency ?? 16);
+  }
+
+  /** SubmitJob calls made so far, retries included. */
+  get calls(): number {
+    return this.attempts;
+  }
+
+  submit(request: JobRequest): Promise<SubmittedJob> {
+    const bytes = payloadBytes(request);
+    if (bytes > MAX_SUBMIT_PAYLOAD_BYTES) {
+      return Promise.reject(
+        new UsageError('batch_payload_too_large', `SubmitJob for ${request.jobName} would send ${bytes} bytes, over AWS Batch's ${MAX_SUBMIT_PAYLOAD_BYTES}-byte limit: shorten the inventory URI`),
+      );
+    }
+    return this.inFlight(() => this.submitWithRetry(request));
+  }
+
+  private submitWithRetry(request: JobRequest): Promise<SubmittedJob> {
+    let maybeCreated = false;
+    return withRetry(
+      this.options.retry ?? BATCH_RETRY,
+      async () => {
+        if (maybeCreated) {
+          const existing = (await this.api.listJobsByName(request.jobQueue, request.jobName)).find((job) => job.jobName === request.jobName);
+          if (existing) return existing;
+        }
+        await this.limiter.take();
+        this.attempts += 1;
+        try {
+          return await this.api.submitJob(request);
+        } catch (err) {
+          if (AMBIGUOUS_CODES.has((err as { code?: string }).code ?? '')) maybeCreated = true;
+          throw err;
+        }
+      },
+      {
+        signal: this.options.signal,
+        onRetry: (error, attempt) => this.options.log?.warn({ jobName: request.jobName, attempt, code: (error as { code?: string }).code }, 'SubmitJob failed, retrying'),
+      },
+    );
+  }
+}

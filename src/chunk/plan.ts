@@ -1,0 +1,58 @@
+import { UsageError } from '../errors.js';
+import { partitionCount } from '../inventory/range.js';
+import { scanInventory } from '../inventory/reader.js';
+import { scrubUrlUserinfo } from '../logging/scrub.js';
+import type { PartitionRecord, PartitionStatus } from '../results/result-store.js';
+
+/** What the chunk job decided: the inventory's exact size and digest, and its partitions. */
+export interface ChunkPlan {
+  /** As given: what the processor jobs read. */
+  readonly inventory: string;
+  /** For logs and the database: userinfo removed. */
+  readonly inventoryShown: string;
+  readonly rows: number;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly partitionSize: number;
+  readonly partitions: number;
+}
+
+export interface RowRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** AWS Batch's largest array (service quotas: 10,000 children). */
+export const MAX_ARRAY_SIZE = 10_000;
+
+/** One streaming pass: RFC 4180 records counted (header and blank lines excluded) and hashed. */
+export async function planChunk(inventory: string, partitionSize: number): Promise<ChunkPlan> {
+  if (!Number.isInteger(partitionSize) || partitionSize < 1) {
+    throw new UsageError('partition_size_invalid', `--partition-size must be an integer ≥ 1, got ${partitionSize}`);
+  }
+  const { rows, sha256, bytes } = await scanInventory(inventory);
+  const inventoryShown = scrubUrlUserinfo(inventory);
+  if (rows === 0) {
+    throw new UsageError('inventory_empty', `Inventory ${inventoryShown} has no data rows (only a header, or nothing): there is nothing to submit`);
+  }
+  return { inventory, inventoryShown, rows, sha256, bytes, partitionSize, partitions: partitionCount(rows, partitionSize) };
+}
+
+/** Rows of partition `i` (0-based), exact: the last partition ends at the last row. */
+export function partitionRange(plan: Pick<ChunkPlan, 'rows' | 'partitionSize'>, partition: number): RowRange {
+  const start = partition * plan.partitionSize + 1;
+  return { start, end: Math.min(start + plan.partitionSize - 1, plan.rows) };
+}
+
+export function partitionRecords(plan: ChunkPlan, runId: string, partitions: Iterable<number>, status: PartitionStatus, jobIdOf?: (partition: number) => string | undefined): PartitionRecord[] {
+  const records: PartitionRecord[] = [];
+  for (const partition of partitions) {
+    const { start, end } = partitionRange(plan, partition);
+    records.push({ runId, partition, startRow: start, endRow: end, status, batchJobId: jobIdOf?.(partition) });
+  }
+  return records;
+}
+
+export function allPartitions(plan: Pick<ChunkPlan, 'partitions'>): number[] {
+  return Array.from({ length: plan.partitions }, (_, index) => index);
+}

@@ -1,0 +1,35 @@
+import { UsageError } from '../errors.js';
+import type { Database } from '../results/database.js';
+import type { PartitionStatus, RunRecord } from '../results/result-store.js';
+import type { ChunkPlan } from './plan.js';
+
+/** What a run id already has in the database: a retried chunk job continues where it stopped. */
+export interface PartitionState {
+  readonly status: PartitionStatus;
+  readonly batchJobId: string | null;
+}
+
+export async function loadPartitionState(database: Database, runId: string): Promise<Map<number, PartitionState>> {
+  const { rows } = await database.query<{ partition: number; status: PartitionStatus; batch_job_id: string | null }>(
+    'SELECT partition, status, batch_job_id FROM run_partitions WHERE run_id = $1',
+    [runId],
+  );
+  return new Map(rows.map((row) => [Number(row.partition), { status: row.status, batchJobId: row.batch_job_id }]));
+}
+
+/**
+ * A run id names one plan: the same inventory bytes cut the same way. Retrying a chunk job
+ * after the inventory changed would mix two inventories in one run.
+ */
+export function checkSamePlan(stored: RunRecord, plan: ChunkPlan): void {
+  const problems: string[] = [];
+  if (stored.inventorySha256 && stored.inventorySha256 !== plan.sha256) {
+    problems.push(`the inventory's sha256 is now ${plan.sha256}, the run was planned over ${stored.inventorySha256}`);
+  }
+  if (stored.partitionSize && stored.partitionSize !== plan.partitionSize) {
+    problems.push(`--partition-size is now ${plan.partitionSize}, the run was planned with ${stored.partitionSize}`);
+  }
+  if (problems.length > 0) {
+    throw new UsageError('run_plan_changed', `Run ${stored.id} already exists with another plan: ${problems[0]}; start a new run (another --run-id)`, problems);
+  }
+}

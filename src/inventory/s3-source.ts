@@ -1,0 +1,25 @@
+import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { InfrastructureError, UsageError } from '../errors.js';
+import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
+
+/**
+ * `s3://bucket/key` as a byte stream (GetObject; the body is never buffered). A missing key or
+ * bucket, or refused credentials, is the user's to fix (exit 2); anything else is worth a retry (exit 3).
+ */
+export async function openS3Inventory(uri: string, settings: S3Settings): Promise<Readable> {
+  const { bucket, key } = parseS3Url(uri);
+  if (!key) throw new UsageError('inventory_not_found', `Inventory ${uri} names a bucket but no key: use s3://bucket/path/repos.csv`);
+  const client = createS3Client(settings);
+  try {
+    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return output.Body as Readable;
+  } catch (err) {
+    client.destroy();
+    const { kind, name, status } = classifyS3Error(err);
+    const what = `Inventory ${uri} cannot be read: ${name}${status ? ` (HTTP ${status})` : ''}`;
+    if (kind === 'not_found' || kind === 'no_such_bucket') throw new UsageError('inventory_not_found', `${what}: check the bucket and key`, [], err);
+    if (kind === 'auth') throw new UsageError('inventory_not_found', `${what}: check the AWS credentials and their s3:GetObject permission`, [], err);
+    throw new InfrastructureError('inventory_unreachable', `${what}: S3 is unreachable, retry later`, err);
+  }
+}

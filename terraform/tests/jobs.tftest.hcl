@@ -1,0 +1,312 @@
+mock_provider "aws" {
+  override_during = plan
+  source          = "./tests/mocks"
+}
+
+variables {
+  region                  = "eu-west-1"
+  vpc_id                  = "vpc-0123456789abcdef0"
+  subnet_ids              = ["subnet-0123456789abcdef0"]
+  image                   = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mass-ingest:0.1.0"
+  inventory_uri           = "s3://inventory-bucket/inventories/repos.csv"
+  publish_url             = "s3://artifact-bucket/mass-ingest"
+  database_url_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/database-url-AbCdEf"
+}
+
+run "commands_and_parameters_match_the_cli" {
+  command = plan
+
+  variables {
+    partition_size = 25
+  }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this["chunk"].container_properties).command == ["chunk", "Ref::inventory", "--partition-size", "Ref::partitionSize", "--mode", "Ref::mode"]
+    error_message = "The chunk command must be: chunk <inventory> --partition-size <size> --mode <mode>."
+  }
+
+  assert {
+    condition     = aws_batch_job_definition.this["chunk"].parameters == tomap({ inventory = "s3://inventory-bucket/inventories/repos.csv", partitionSize = "25", mode = "array" })
+    error_message = "The chunk job's parameter defaults must be inventory_uri, partition_size and mode array."
+  }
+
+  assert {
+    condition = jsondecode(aws_batch_job_definition.this["processor"].container_properties).command == [
+      "process", "Ref::inventory", "--partition-size", "Ref::partitionSize", "--partition-offset", "Ref::partitionOffset",
+      "--run-id", "Ref::runId", "--inventory-sha256", "Ref::inventorySha256",
+    ]
+    error_message = "The processor command must take the array-job parameters of DESIGN §9."
+  }
+
+  assert {
+    condition     = aws_batch_job_definition.this["processor"].parameters == tomap({ inventory = "s3://inventory-bucket/inventories/repos.csv", partitionSize = "25", partitionOffset = "0" })
+    error_message = "The processor's parameter defaults must be inventory_uri, partition_size and offset 0."
+  }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this["report"].container_properties).command == ["report", "--run", "Ref::runId", "--format", "html", "--publish"]
+    error_message = "The report command must be: report --run <runId> --format html --publish."
+  }
+
+  assert {
+    condition     = aws_batch_job_definition.this["report"].parameters == tomap({ runId = "last" })
+    error_message = "The report job must default to the last run."
+  }
+
+  assert {
+    condition     = { for job, definition in aws_batch_job_definition.this : job => definition.name } == { chunk = "mass-ingest-chunk", processor = "mass-ingest-processor", report = "mass-ingest-report" }
+    error_message = "The job definitions must be named <name>-chunk, <name>-processor and <name>-report."
+  }
+
+  assert {
+    condition     = alltrue([for job in aws_batch_job_definition.this : jsondecode(job.container_properties).image == var.image])
+    error_message = "Every job must run the given image."
+  }
+}
+
+run "each_job_role_differs_from_the_execution_role" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for job in aws_batch_job_definition.this :
+      jsondecode(job.container_properties).jobRoleArn != jsondecode(job.container_properties).executionRoleArn
+    ])
+    error_message = "jobRoleArn (what the code may do) must differ from executionRoleArn (what ECS does to start it)."
+  }
+
+  assert {
+    condition = {
+      for job, definition in aws_batch_job_definition.this : job => jsondecode(definition.container_properties).jobRoleArn
+      } == {
+      chunk     = "arn:aws:iam::123456789012:role/mass-ingest-chunk-job"
+      processor = "arn:aws:iam::123456789012:role/mass-ingest-processor-job"
+      report    = "arn:aws:iam::123456789012:role/mass-ingest-report-job"
+    }
+    error_message = "Each job must run with its own job role."
+  }
+
+  assert {
+    condition     = alltrue([for job in aws_batch_job_definition.this : jsondecode(job.container_properties).executionRoleArn == "arn:aws:iam::123456789012:role/mass-ingest-execution"])
+    error_message = "Every job must start with the execution role."
+  }
+}
+
+run "retry_strategy_retries_only_lost_hosts_and_exit_code_3" {
+  command = plan
+
+  variables {
+    retry_attempts = 4
+  }
+
+  assert {
+    condition     = alltrue([for job in aws_batch_job_definition.this : job.retry_strategy[0].attempts == 4])
+    error_message = "Attempts must come from retry_attempts."
+  }
+
+  # Compared as JSON: the unset fields are typed nulls on one side, untyped on the other.
+  assert {
+    condition = alltrue([
+      for job in aws_batch_job_definition.this : jsonencode([
+        for rule in job.retry_strategy[0].evaluate_on_exit : [upper(rule.action), rule.on_status_reason, rule.on_exit_code, rule.on_reason]
+        ]) == jsonencode([
+        ["RETRY", "Host EC2*", null, null],
+        ["RETRY", null, "3", null],
+        ["EXIT", null, "*", null],
+        ["EXIT", null, null, "*"],
+      ])
+    ])
+    error_message = "Retry rules must be exactly: Host EC2* → RETRY, exit 3 → RETRY, any exit code → EXIT, any reason → EXIT."
+  }
+}
+
+run "secrets_are_never_in_environment" {
+  command = plan
+
+  variables {
+    git_credentials_secret_arn  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-credentials-AbCdEf"
+    publish_password_secret_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
+    publish_token_secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/publish-AbCdEf:token::"
+    github_tokens_secret_arn    = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/github-tokens"
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for job in aws_batch_job_definition.this : [
+        for variable in jsondecode(job.container_properties).environment :
+        !contains(["DATABASE_URL", "GIT_CREDENTIALS", "GITHUB_TOKENS", "GITHUB_TOKEN", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"], variable.name)
+      ]
+    ]))
+    error_message = "No secret may be in a job's environment."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for job in aws_batch_job_definition.this : [
+        for variable in jsondecode(job.container_properties).environment : !startswith(variable.value, "arn:")
+      ]
+    ]))
+    error_message = "No secret ARN may leak into a job's environment."
+  }
+
+  assert {
+    condition = {
+      for job, definition in aws_batch_job_definition.this : job => {
+        for secret in jsondecode(definition.container_properties).secrets : secret.name => secret.valueFrom
+      }
+      } == {
+      chunk = {
+        DATABASE_URL  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/database-url-AbCdEf"
+        GITHUB_TOKENS = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/github-tokens"
+      }
+      processor = {
+        DATABASE_URL     = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/database-url-AbCdEf"
+        GIT_CREDENTIALS  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-credentials-AbCdEf"
+        PUBLISH_PASSWORD = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
+        PUBLISH_TOKEN    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/publish-AbCdEf:token::"
+      }
+      report = {
+        DATABASE_URL     = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/database-url-AbCdEf"
+        PUBLISH_PASSWORD = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
+        PUBLISH_TOKEN    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/publish-AbCdEf:token::"
+      }
+    }
+    error_message = "Each job must get, through `secrets`, exactly the set secrets it uses."
+  }
+}
+
+run "only_the_secrets_that_are_set_appear" {
+  command = plan
+
+  variables {
+    database_url_secret_arn = null
+  }
+
+  # Without DATABASE_URL the jobs would not share a database: the check warns about it.
+  expect_failures = [check.database_is_shared]
+
+  assert {
+    condition     = alltrue([for job in aws_batch_job_definition.this : !contains(keys(jsondecode(job.container_properties)), "secrets")])
+    error_message = "With no secret ARN set, no job definition may list secrets."
+  }
+}
+
+run "environment_carries_the_settings" {
+  command = plan
+
+  variables {
+    publish_url           = "https://repo.example.com/artifactory/mass-ingest"
+    publish_user          = "ingest"
+    partition_size        = 20
+    build_timeout_seconds = 900
+  }
+
+  assert {
+    condition = {
+      for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.name => variable.value
+      } == {
+      AWS_REGION     = "eu-west-1"
+      BUILD_TIMEOUT  = "900"
+      JOB_DEFINITION = "mass-ingest-processor"
+      JOB_QUEUE      = "mass-ingest"
+      LOG_FORMAT     = "json"
+      PARTITION_SIZE = "20"
+      PUBLISH_LAYOUT = "default"
+      PUBLISH_URL    = "https://repo.example.com/artifactory/mass-ingest"
+      PUBLISH_USER   = "ingest"
+    }
+    error_message = "The processor's environment must hold exactly the non-secret settings."
+  }
+
+  assert {
+    condition = {
+      for variable in jsondecode(aws_batch_job_definition.this["chunk"].container_properties).environment : variable.name => variable.value
+    }["REPORT_JOB_DEFINITION"] == "mass-ingest-report"
+    error_message = "The chunk job must know the report job definition by name."
+  }
+
+  assert {
+    condition = alltrue([
+      for job in ["processor", "report"] : !contains([for variable in jsondecode(aws_batch_job_definition.this[job].container_properties).environment : variable.name], "REPORT_JOB_DEFINITION")
+    ])
+    error_message = "Only the chunk job submits the report job."
+  }
+
+  assert {
+    condition     = !can(regex(":[0-9]+$", one([for variable in jsondecode(aws_batch_job_definition.this["chunk"].container_properties).environment : variable.value if variable.name == "JOB_DEFINITION"])))
+    error_message = "JOB_DEFINITION must be the name without a revision, so the latest active revision is used."
+  }
+}
+
+run "publish_user_is_absent_unless_given" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for job in aws_batch_job_definition.this : !contains([for variable in jsondecode(job.container_properties).environment : variable.name], "PUBLISH_USER")])
+    error_message = "PUBLISH_USER must not be set when publish_user is null."
+  }
+}
+
+run "resources_and_timeouts_come_from_variables" {
+  command = plan
+
+  variables {
+    chunk_vcpu             = 2
+    chunk_memory_mib       = 4096
+    chunk_timeout_seconds  = 600
+    report_timeout_seconds = 900
+  }
+
+  assert {
+    condition = jsondecode(aws_batch_job_definition.this["processor"].container_properties).resourceRequirements == [
+      { type = "VCPU", value = "4" },
+      { type = "MEMORY", value = "15360" },
+    ]
+    error_message = "The processor must default to 4 vCPU and 15 GiB, like the original scripts."
+  }
+
+  assert {
+    condition = jsondecode(aws_batch_job_definition.this["chunk"].container_properties).resourceRequirements == [
+      { type = "VCPU", value = "2" },
+      { type = "MEMORY", value = "4096" },
+    ]
+    error_message = "The chunk job's vCPU and memory must come from chunk_vcpu and chunk_memory_mib."
+  }
+
+  assert {
+    condition = { for job, definition in aws_batch_job_definition.this : job => definition.timeout[0].attempt_duration_seconds } == {
+      chunk     = 600
+      processor = 21600
+      report    = 900
+    }
+    error_message = "Each job's attempt timeout must come from its *_timeout_seconds."
+  }
+}
+
+run "jobs_log_json_through_awslogs_with_an_init_process" {
+  command = plan
+
+  variables {
+    log_retention_days = 90
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.jobs.name == "/aws/batch/mass-ingest" && aws_cloudwatch_log_group.jobs.retention_in_days == 90
+    error_message = "The log group must keep lines for log_retention_days."
+  }
+
+  assert {
+    condition = alltrue([
+      for job, definition in aws_batch_job_definition.this : jsondecode(definition.container_properties).logConfiguration == {
+        logDriver = "awslogs"
+        options   = { awslogs-group = "/aws/batch/mass-ingest", awslogs-stream-prefix = job }
+      }
+    ])
+    error_message = "Every job must log through awslogs to the log group, streams prefixed by the job."
+  }
+
+  assert {
+    condition     = alltrue([for job in aws_batch_job_definition.this : jsondecode(job.container_properties).linuxParameters.initProcessEnabled == true])
+    error_message = "Every job must run under an init process (signals, zombie builds)."
+  }
+}
