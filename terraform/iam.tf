@@ -21,8 +21,12 @@ locals {
 
   ecr_image = try(regex("^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repository>[^:@]+)", var.image), null)
 
-  inventory_object_arn = local.inventory_s3 == null ? null : "arn:${local.partition}:s3:::${local.inventory_s3.bucket}/${local.inventory_s3.key}"
-  publish_bucket_arn   = local.publish_s3 == null ? null : "arn:${local.partition}:s3:::${local.publish_s3.bucket}"
+  # s3://bucket/key → arn:…:s3:::bucket/key; http(s) inventories need no permission.
+  inventory_object_arns = [
+    for uri in concat([var.inventory_uri], var.extra_inventory_uris) : "arn:${local.partition}:s3:::${trimprefix(uri, "s3://")}"
+    if startswith(uri, "s3://")
+  ]
+  publish_bucket_arn = local.publish_s3 == null ? null : "arn:${local.partition}:s3:::${local.publish_s3.bucket}"
 }
 
 ################################################################################
@@ -121,11 +125,11 @@ resource "aws_iam_role_policy" "execution" {
 ################################################################################
 
 locals {
-  read_inventory_statements = local.inventory_s3 == null ? [] : [{
+  read_inventory_statements = length(local.inventory_object_arns) == 0 ? [] : [{
     Sid      = "ReadInventory"
     Effect   = "Allow"
     Action   = ["s3:GetObject"]
-    Resource = [local.inventory_object_arn]
+    Resource = local.inventory_object_arns
   }]
 
   # ListBucket lets the code tell a missing manifest from a forbidden one, under the prefix only.

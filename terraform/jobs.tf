@@ -21,7 +21,8 @@ locals {
   )
 
   # The Ref:: names are the SubmitJob parameters of DESIGN §9; `parameters` holds the defaults
-  # a submit without them falls back to (the chunk job always passes runId and inventorySha256).
+  # a submit without them falls back to. runId and inventorySha256 have none: the chunk job
+  # always passes them, and a processor submitted by hand overrides the command (--start/--end).
   jobs = {
     chunk = {
       command     = ["chunk", "Ref::inventory", "--partition-size", "Ref::partitionSize", "--mode", "Ref::mode"]

@@ -17,8 +17,6 @@ locals {
     report    = "${var.name}-report"
   }
 
-  inventory_s3 = startswith(var.inventory_uri, "s3://") ? regex("^s3://(?P<bucket>[^/]+)/(?P<key>.+)$", var.inventory_uri) : null
-
   # s3://bucket/prefix → the processor writes under prefix/, the report under prefix/_runs/.
   publish_s3 = startswith(var.publish_url, "s3://") ? {
     bucket = regex("^s3://([^/]+)/", var.publish_url)[0]

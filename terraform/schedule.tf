@@ -2,7 +2,7 @@
 # Schedule
 ################################################################################
 
-# Schedules the provider cannot deliver (SubmitJob refused or throttled past the retries) land
+# Submissions the scheduler could not make (SubmitJob refused, or failing past the retries) land
 # here instead of vanishing; docs/deploy.md shows how to read them.
 resource "aws_sqs_queue" "schedule_dead_letter" {
   name                      = "${var.name}-schedule-dlq"

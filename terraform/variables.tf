@@ -120,7 +120,7 @@ variable "batch_service_role_arn" {
 }
 
 ################################################################################
-# Jobs
+# Job definitions
 ################################################################################
 
 variable "image" {
@@ -140,6 +140,17 @@ variable "inventory_uri" {
   validation {
     condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", var.inventory_uri)) || can(regex("^https?://.+", var.inventory_uri))
     error_message = "inventory_uri must be s3://<bucket>/<key> (e.g. s3://my-bucket/repos.csv) or an http(s):// URL."
+  }
+}
+
+variable "extra_inventory_uris" {
+  description = "More s3:// inventories the chunk and processor jobs may read besides inventory_uri, e.g. [\"s3://my-bucket/reruns/*\"] for reruns of failed rows (docs/deploy.md). A trailing * covers a prefix."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for uri in var.extra_inventory_uris : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^*]+\\*?$", uri))])
+    error_message = "extra_inventory_uris must list s3://<bucket>/<key> URIs, or s3://<bucket>/<prefix>/* for a prefix (the only * allowed is a trailing one)."
   }
 }
 
@@ -372,7 +383,7 @@ variable "secrets_kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.secrets_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.secrets_kms_key_arn))
+    condition     = var.secrets_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]+$", var.secrets_kms_key_arn))
     error_message = "secrets_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias), or null."
   }
 }

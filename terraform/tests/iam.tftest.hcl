@@ -111,6 +111,32 @@ run "report_job_reads_artifacts_and_writes_only_under_runs" {
   }
 }
 
+run "extra_inventories_are_readable_by_chunk_and_processor_only" {
+  command = plan
+
+  variables {
+    extra_inventory_uris = ["s3://inventory-bucket/reruns/*"]
+  }
+
+  assert {
+    condition = alltrue([
+      for job in ["chunk", "processor"] : toset(one([
+        for statement in jsondecode(aws_iam_role_policy.job[job].policy).Statement : statement.Resource
+        if statement.Sid == "ReadInventory"
+        ])) == toset([
+        "arn:aws:s3:::inventory-bucket/inventories/repos.csv",
+        "arn:aws:s3:::inventory-bucket/reruns/*",
+      ])
+    ])
+    error_message = "The chunk and processor jobs may read the inventory and the extra inventories, nothing more."
+  }
+
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.job["report"].policy, "inventory-bucket")
+    error_message = "The report job never reads inventories."
+  }
+}
+
 run "http_publishing_and_inventory_grant_no_s3" {
   command = plan
 

@@ -156,6 +156,16 @@ run "inventory_uri_on_s3_must_name_a_key" {
   expect_failures = [var.inventory_uri]
 }
 
+run "extra_inventory_uris_must_be_s3_objects_or_prefixes" {
+  command = plan
+
+  variables {
+    extra_inventory_uris = ["s3://inventory-bucket/*/repos.csv"]
+  }
+
+  expect_failures = [var.extra_inventory_uris]
+}
+
 run "publish_url_must_be_s3_or_http" {
   command = plan
 
