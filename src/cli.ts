@@ -78,16 +78,29 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
             format: { choices: ['table', 'csv', 'json', 'html'], default: 'table', describe: 'Output format' },
             out: { type: 'string', describe: 'Write to this file instead of stdout' },
             'failed-csv': { type: 'string', describe: 'Also write the failed rows as a repos.csv to rerun' },
+            trend: { type: 'number', describe: 'Runs in the trend, this one included (default 30)' },
+            finish: { type: 'boolean', describe: 'Set the run\'s finished_at (when its last result or partition ended)' },
+            publish: { type: 'boolean', describe: 'Upload report.html and summary.json to <PUBLISH_URL>/_runs/<run id>/; implies --finish' },
             'log-level': COMMON_OPTIONS['log-level'],
             'log-format': COMMON_OPTIONS['log-format'],
           })
           .example('$0 report', 'the last run as a table')
           .example('$0 report --run 4f2c… --format json > run.json', 'one run as JSON (stdout holds only the JSON)')
-          .example('$0 report --failed-csv failed.csv', 'the failed rows of the last run as an inventory to rerun'),
+          .example('$0 report --failed-csv failed.csv', 'the failed rows of the last run as an inventory to rerun')
+          .example('$0 report --format html --out report.html', 'the last run as one self-contained page')
+          .example('$0 report --run 4f2c… --format html --publish', 'the report job: finish the run, upload _runs/<id>/report.html and summary.json'),
       run(async (argv, context) => {
         const { runReport } = await import('./commands/report.js');
         return runReport(
-          { run: String(argv.run), format: argv.format as 'table', out: argv.out as string | undefined, failedCsv: argv['failed-csv'] as string | undefined },
+          {
+            run: String(argv.run),
+            format: argv.format as 'table',
+            out: argv.out as string | undefined,
+            failedCsv: argv['failed-csv'] as string | undefined,
+            trendRuns: argv.trend as number | undefined,
+            finish: argv.finish === true,
+            publish: argv.publish === true,
+          },
           context,
         );
       }),

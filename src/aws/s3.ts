@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../errors.js';
+import { withoutSdkNodeVersionWarning } from '../batch/sdk-warning.js';
 
 /** What the S3 client takes from Config; endpoint, region and credentials come from the SDK's own env handling. */
 export interface S3Settings {
@@ -11,14 +12,17 @@ export interface S3Settings {
  * S3-compatible servers must receive plain bodies, not aws-chunked trailers (DESIGN §6).
  */
 export function createS3Client(settings: S3Settings): S3Client {
-  return new S3Client({
-    forcePathStyle: settings.forcePathStyle,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    // The SDK's standard retry (exponential, jittered) covers throttling, 5xx and connection errors.
-    maxAttempts: 4,
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
-  });
+  return withoutSdkNodeVersionWarning(
+    () =>
+      new S3Client({
+        forcePathStyle: settings.forcePathStyle,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        // The SDK's standard retry (exponential, jittered) covers throttling, 5xx and connection errors.
+        maxAttempts: 4,
+        requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+      }),
+  );
 }
 
 export interface S3Location {

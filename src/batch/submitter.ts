@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { UsageError } from '../errors.js';
+import { AbortedError, UsageError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import { MAX_SUBMIT_PAYLOAD_BYTES, payloadBytes, type BatchApi, type JobRequest, type SubmittedJob } from './batch-client.js';
@@ -7,12 +7,13 @@ import { AMBIGUOUS_CODES } from './batch-errors.js';
 import { RateLimiter, type Clock } from './rate-limiter.js';
 
 /**
- * Throttling (429) and 5xx are retried with this schedule (test/batch/submitter.test.ts pins it):
- * 250 ms, 500 ms, 1 s, 2 s, 4 s, 8 s, jittered. A SubmitJob that ended in a 5xx or a lost
+ * Throttling (429), 5xx and network failures are retried with this schedule (pinned in
+ * test/batch/submitter.test.ts): 200 ms, 400 ms, 800 ms, 1.6 s, 3.2 s, each up to twice as long
+ * with jitter; then the chunk job exits 3 and Batch's retry continues where it stopped. A SubmitJob that ended in a 5xx or a lost
  * connection may have created its job: the retry first looks the name up (ListJobs) so that
  * no partition runs twice.
  */
-export const BATCH_RETRY: RetryPolicy = Object.freeze({ retries: 6, minTimeout: 250, maxTimeout: 8000, factor: 2, randomize: true });
+export const BATCH_RETRY: RetryPolicy = Object.freeze({ retries: 5, minTimeout: 200, maxTimeout: 4000, factor: 2, randomize: true });
 
 /** AWS Batch's SubmitJob quota per account (AWS Batch service quotas). */
 export const SUBMIT_JOBS_PER_SECOND = 50;
@@ -45,17 +46,21 @@ export class JobSubmitter {
     return this.attempts;
   }
 
-  submit(request: JobRequest): Promise<SubmittedJob> {
+  /** Submits once the limiter allows; a `signal` aborted before the call starts skips it (AbortedError). */
+  submit(request: JobRequest, signal?: AbortSignal): Promise<SubmittedJob> {
     const bytes = payloadBytes(request);
     if (bytes > MAX_SUBMIT_PAYLOAD_BYTES) {
       return Promise.reject(
         new UsageError('batch_payload_too_large', `SubmitJob for ${request.jobName} would send ${bytes} bytes, over AWS Batch's ${MAX_SUBMIT_PAYLOAD_BYTES}-byte limit: shorten the inventory URI`),
       );
     }
-    return this.inFlight(() => this.submitWithRetry(request));
+    return this.inFlight(() => {
+      if (signal?.aborted || this.options.signal?.aborted) throw new AbortedError();
+      return this.submitWithRetry(request, signal);
+    });
   }
 
-  private submitWithRetry(request: JobRequest): Promise<SubmittedJob> {
+  private submitWithRetry(request: JobRequest, signal: AbortSignal | undefined): Promise<SubmittedJob> {
     let maybeCreated = false;
     return withRetry(
       this.options.retry ?? BATCH_RETRY,
@@ -74,7 +79,7 @@ export class JobSubmitter {
         }
       },
       {
-        signal: this.options.signal,
+        signal: signal ?? this.options.signal,
         onRetry: (error, attempt) => this.options.log?.warn({ jobName: request.jobName, attempt, code: (error as { code?: string }).code }, 'SubmitJob failed, retrying'),
       },
     );

@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/logger.js';
-import type { PartitionRecord, ResultStore } from '../results/result-store.js';
+import type { PartitionRecord } from '../results/result-store.js';
 
 /**
  * Records submitted partitions (`batch_job_id`, status `submitted`) in batches: every `size`
@@ -13,7 +13,7 @@ export class PartitionRecorder {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly store: Pick<ResultStore, 'upsertPartitions'>,
+    private readonly write: (records: readonly PartitionRecord[]) => Promise<void>,
     private readonly log: Logger,
     private readonly size = 500,
     intervalMs = 250,
@@ -33,7 +33,7 @@ export class PartitionRecorder {
       const batch = this.pending;
       this.pending = [];
       try {
-        await this.store.upsertPartitions(batch);
+        await this.write(batch);
         this.log.debug({ count: batch.length }, 'Submitted partitions recorded');
       } catch (err) {
         this.pending = batch.concat(this.pending);
@@ -51,7 +51,7 @@ export class PartitionRecorder {
     if (this.failure !== undefined) {
       const err = this.failure;
       this.failure = undefined;
-      await this.store.upsertPartitions(this.pending).catch(() => {
+      await this.write(this.pending).catch(() => {
         throw err;
       });
       this.pending = [];

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { Database } from '../results/database.js';
-import type { PartitionStatus, RunRecord } from '../results/result-store.js';
+import type { PartitionRecord, PartitionStatus, RunRecord } from '../results/result-store.js';
 import type { ChunkPlan } from './plan.js';
 
 /** What a run id already has in the database: a retried chunk job continues where it stopped. */
@@ -31,5 +31,26 @@ export function checkSamePlan(stored: RunRecord, plan: ChunkPlan): void {
   }
   if (problems.length > 0) {
     throw new UsageError('run_plan_changed', `Run ${stored.id} already exists with another plan: ${problems[0]}; start a new run (another --run-id)`, problems);
+  }
+}
+
+const WRITE_CHUNK = 2000;
+
+/**
+ * Sets `batch_job_id` of submitted partitions. Their status moves from `planned` to `submitted`
+ * only: a processor that already started (`running`, `succeeded`…) keeps its own status.
+ */
+export async function recordSubmitted(database: Database, records: readonly PartitionRecord[]): Promise<void> {
+  for (let index = 0; index < records.length; index += WRITE_CHUNK) {
+    const slice = records.slice(index, index + WRITE_CHUNK);
+    await database.query(
+      `INSERT INTO run_partitions AS p (run_id, partition, start_row, end_row, batch_job_id, status, updated_at)
+       SELECT r, n, s, e, j, 'submitted', now() FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[]) AS t(r, n, s, e, j)
+       ON CONFLICT (run_id, partition) DO UPDATE SET
+         batch_job_id = EXCLUDED.batch_job_id,
+         status = CASE WHEN p.status = 'planned' THEN 'submitted' ELSE p.status END,
+         updated_at = now()`,
+      [slice.map((r) => r.runId), slice.map((r) => r.partition), slice.map((r) => r.startRow), slice.map((r) => r.endRow), slice.map((r) => r.batchJobId ?? null)],
+    );
   }
 }

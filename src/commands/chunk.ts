@@ -1,5 +1,18 @@
+import path from 'node:path';
 import type { CommandContext } from './context.js';
-import { UsageError, type ExitCode } from '../errors.js';
+import { commandLogger, openResults } from './context.js';
+import type { Config } from '../config/config.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { Database } from '../results/database.js';
+import { SqlResultStore } from '../results/result-store.js';
+import { createBatchApi } from '../batch/batch-client.js';
+import { planChunk, type ChunkPlan } from '../chunk/plan.js';
+import { renderPlan } from '../chunk/print-plan.js';
+import { deriveInventory } from '../chunk/only-subset.js';
+import { openSharedDatabase } from '../chunk/local-database.js';
+import { runLocal } from '../chunk/local-run.js';
+import { submitToBatch } from '../chunk/submit-batch.js';
 
 export interface ChunkOptions {
   readonly inventory: string;
@@ -14,7 +27,121 @@ export interface ChunkOptions {
   readonly argv: Record<string, unknown>;
 }
 
-/** `mass-ingest chunk`: placeholder until the chunk job lands (issue 6). */
-export async function runChunk(_options: ChunkOptions, _context: CommandContext): Promise<ExitCode> {
-  throw new UsageError('not_implemented', 'mass-ingest chunk is not available in this version');
+/**
+ * `mass-ingest chunk`: counts and hashes the inventory, plans partitions, records the run and
+ * submits the processor jobs to AWS Batch (DESIGN §2, §9) — or prints the plan (`--dry-run`), or
+ * runs the partitions here (`--local`).
+ */
+export async function runChunk(options: ChunkOptions, context: CommandContext): Promise<ExitCode> {
+  const { config } = context;
+  checkOptions(options, config);
+  const log = commandLogger(context, options.dryRun ? 2 : 1, { runId: config.runId });
+  if (options.local && !options.dryRun) return chunkLocally(options, context, log);
+  if (options.dryRun) {
+    const inventory = options.only ? await withDatabase(context, log, (database) => derive(options, config, database, log)) : options.inventory;
+    const plan = await planChunk(inventory, config.partitionSize);
+    context.stdout.write(renderPlan({ plan, mode: options.local ? 'local' : options.mode, runId: config.runId, ...config.batch, parallel: options.parallel }));
+    return EXIT.ok;
+  }
+  return chunkOnBatch(options, context, log);
+}
+
+async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
+  const { config } = context;
+  const started = performance.now();
+  const plan = await planChunk(options.inventory, config.partitionSize);
+  logPlan(log, plan);
+  const api = createBatchApi(config);
+  try {
+    return await withDatabase(context, log, async (database) => {
+      const summary = await submitToBatch({
+        plan,
+        mode: options.mode,
+        trigger: options.trigger ?? 'manual',
+        target: { runId: config.runId, jobQueue: config.batch.jobQueue ?? '', jobDefinition: config.batch.jobDefinition ?? '' },
+        reportJobDefinition: config.batch.reportJobDefinition,
+        database,
+        results: new SqlResultStore(database),
+        api,
+        log,
+        signal: context.signal,
+      });
+      log.info({ ...summary, ms: Math.round(performance.now() - started) }, 'Chunk submitted');
+      return EXIT.ok;
+    });
+  } finally {
+    api.destroy();
+  }
+}
+
+async function chunkLocally(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
+  const { config } = context;
+  const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
+  try {
+    const inventory = options.only ? await derive(options, config, shared.database, log) : options.inventory;
+    const plan = await planChunk(inventory, config.partitionSize);
+    logPlan(log, plan);
+    return await runLocal({
+      plan,
+      runId: config.runId,
+      parallel: options.parallel,
+      env: { ...config.env, ...shared.childEnv },
+      flags: processorFlags(config),
+      database: shared.database,
+      results: new SqlResultStore(shared.database),
+      log,
+      signal: context.signal,
+      stdout: context.stdout,
+      stderr: context.stderr,
+    });
+  } finally {
+    await shared.close();
+  }
+}
+
+async function derive(options: ChunkOptions, config: Config, database: Database, log: Logger): Promise<string> {
+  const outputDir = path.join(path.dirname(config.dataDir), 'derived');
+  const derived = await deriveInventory({ inventory: options.inventory, only: options.only ?? 'failed', run: options.run ?? 'last', outputDir, newRunId: config.runId }, database, log);
+  return derived.path;
+}
+
+async function withDatabase<T>(context: CommandContext, log: Logger, use: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openResults(context, log);
+  try {
+    return await use(database);
+  } finally {
+    await database.close();
+  }
+}
+
+function logPlan(log: Logger, plan: ChunkPlan): void {
+  log.info({ inventory: plan.inventoryShown, rows: plan.rows, sha256: plan.sha256, partitionSize: plan.partitionSize, partitions: plan.partitions }, 'Inventory planned');
+}
+
+/** Flags of this invocation that the partitions' `process` needs too. */
+function processorFlags(config: Config): string[] {
+  return [
+    '--concurrency', String(config.concurrency),
+    '--workdir', config.workdir,
+    '--layout', config.publish.layout,
+    '--log-level', config.logLevel,
+    '--log-format', config.logFormat,
+    ...(config.force ? ['--force'] : []),
+    ...(config.strict ? ['--strict'] : []),
+  ];
+}
+
+/** Every problem at once (STYLE 12); Batch settings are needed only when submitting. */
+function checkOptions(options: ChunkOptions, config: Config): void {
+  const problems: string[] = [];
+  const submitting = !options.dryRun && !options.local;
+  if (!Number.isInteger(options.parallel) || options.parallel < 1) problems.push(`--parallel must be an integer ≥ 1, got ${options.parallel}`);
+  if (options.run !== undefined && options.only === undefined) problems.push('--run goes with --only: name which rows of that run to submit (--only failed or --only changed)');
+  if (submitting && !config.batch.jobQueue) problems.push('No job queue: set JOB_QUEUE or --job-queue (or use --dry-run / --local)');
+  if (submitting && !config.batch.jobDefinition) problems.push('No processor job definition: set JOB_DEFINITION or --job-definition (or use --dry-run / --local)');
+  if (submitting && !config.env.AWS_REGION && !config.env.AWS_DEFAULT_REGION) problems.push('No AWS region: set AWS_REGION');
+  if (submitting && options.only) {
+    problems.push('--only writes a derived inventory on this machine, which Batch jobs cannot read: use it with --local or --dry-run, or upload the derived file and run `chunk <its URI>`');
+  }
+  if (problems.length > 0) throw new UsageError('chunk_options_invalid', `Cannot chunk: ${problems[0]}`, problems);
 }

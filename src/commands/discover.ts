@@ -1,5 +1,19 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { CommandContext } from './context.js';
-import { UsageError, type ExitCode } from '../errors.js';
+import { commandLogger, openResults } from './context.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { CheckpointStore, type SavedDiscovery } from '../discovery/checkpoint-store.js';
+import { Crawler, type CrawlSummary } from '../discovery/crawler.js';
+import { writeCsvAtomically } from '../discovery/csv-writer.js';
+import { resolveGraphqlUrl } from '../discovery/endpoint.js';
+import { createGraphqlTransport } from '../discovery/github-client.js';
+import { DiscoveryPlanner } from '../discovery/planner.js';
+import { DiscoveryProgress } from '../discovery/progress.js';
+import { RequestExecutor } from '../discovery/request-executor.js';
+import { parseSearchScope } from '../discovery/search-query.js';
+import { TokenPool } from '../discovery/token-pool.js';
+import { PAGE_SIZE } from '../discovery/types.js';
 
 export interface DiscoverOptions {
   readonly query: string | undefined;
@@ -14,7 +28,128 @@ export interface DiscoverOptions {
   readonly out: string;
 }
 
-/** `mass-ingest discover`: placeholder until discovery lands (issue 8). */
-export async function runDiscover(_options: DiscoverOptions, _context: CommandContext): Promise<ExitCode> {
-  throw new UsageError('not_implemented', 'mass-ingest discover is not available in this version');
+/** Requests in flight per token: GitHub's secondary limits punish concurrency, not volume. */
+const PER_TOKEN_CONCURRENCY = 2;
+/** Count probes per request (each is a search GitHub runs within the request's 10 s budget). */
+const MAX_PROBES_PER_REQUEST = 20;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** `mass-ingest discover`: GitHub GraphQL → repos.csv, `repositories` and `star_history` (issue 8). */
+export async function runDiscover(options: DiscoverOptions, context: CommandContext): Promise<ExitCode> {
+  const { config } = context;
+  const endpoint = validate(options, config.github.tokens, config.github.apiUrl);
+  const scope = options.query === undefined ? undefined : parseSearchScope(options.query, options);
+  const log = commandLogger(context, 1, { command: 'discover' });
+  const started = Date.now();
+  const database = await openResults(context, log);
+  try {
+    const store = new CheckpointStore(database);
+    const limit = options.limit ?? null;
+    const { id, saved } = await openDiscovery(store, options, endpoint, log);
+    const planner = new DiscoveryPlanner(
+      { scope, limit, orgs: options.orgs, users: options.users, filter: { includeForks: options.includeForks, includeArchived: options.includeArchived }, nowSeconds: Math.floor(Date.now() / 1000) },
+      saved?.planner ?? undefined,
+    );
+    const progress = new DiscoveryProgress(context.stderr, context.stderrIsTty && config.logFormat === 'pretty', log);
+    let crawler: Crawler | undefined;
+    const pool = new TokenPool(config.github.tokens, {
+      perToken: PER_TOKEN_CONCURRENCY,
+      maxWaitMs: options.maxWaitSeconds === undefined ? undefined : options.maxWaitSeconds * 1000,
+      onWait: (resumeAt) => crawler && progress.waiting(crawler.progress(), resumeAt),
+    });
+    const executor = new RequestExecutor({ transport: createGraphqlTransport(endpoint, { timeoutMs: REQUEST_TIMEOUT_MS, userAgent: 'mass-ingest' }), pool, log, signal: context.signal, endpoint });
+    crawler = new Crawler({
+      discoveryId: id,
+      planner,
+      store,
+      executor,
+      pool,
+      log,
+      signal: context.signal,
+      onProgress: (state) => progress.update(state),
+      maxProbes: MAX_PROBES_PER_REQUEST,
+      restored: { streams: saved?.streams ?? [], repositories: saved?.repositories ?? 0, requests: saved?.requests ?? 0 },
+    });
+    const summary = await crawler.run().finally(() => progress.done(crawler.progress()));
+    if (summary.stopped) {
+      log.warn({ discoveryId: id, repositories: summary.repositories, requests: summary.requests }, 'Discovery stopped, progress saved: rerun with --resume');
+      return EXIT.terminated;
+    }
+    await finish(store, id, options, log, { summary, attempts: executor.attempts, unreachable: planner.unreachable(), started });
+    return EXIT.ok;
+  } finally {
+    await database.close();
+  }
+}
+
+/** Every problem at once (STYLE 12); returns the GraphQL endpoint. */
+function validate(options: DiscoverOptions, tokens: readonly string[], apiUrl: string): string {
+  const problems: string[] = [];
+  if (options.query === undefined && options.orgs.length === 0 && options.users.length === 0) problems.push('name what to discover: --query "<search qualifiers>", --org a,b or --user c');
+  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) problems.push(`--limit must be a whole number ≥ 1, got ${options.limit}`);
+  if (options.maxWaitSeconds !== undefined && !(options.maxWaitSeconds >= 0)) problems.push(`--max-wait must be a number of seconds ≥ 0, got ${options.maxWaitSeconds}`);
+  if (tokens.length === 0) problems.push('discover needs a GitHub token: set GITHUB_TOKEN, or GITHUB_TOKENS=t1,t2 for a pool');
+  let endpoint = '';
+  try {
+    endpoint = resolveGraphqlUrl(apiUrl);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (problems.length > 0) throw new UsageError('discover_invalid', `discover cannot start: ${problems[0]}`, problems);
+  return endpoint;
+}
+
+/** --resume continues the last interrupted discovery with the same arguments; otherwise a new one. */
+async function openDiscovery(store: CheckpointStore, options: DiscoverOptions, endpoint: string, log: Logger): Promise<{ id: string; saved: SavedDiscovery | undefined }> {
+  const args = {
+    query: options.query ?? null,
+    limit: options.limit ?? null,
+    orgs: [...options.orgs].map((o) => o.toLowerCase()).sort(),
+    users: [...options.users].map((u) => u.toLowerCase()).sort(),
+    includeForks: options.includeForks,
+    includeArchived: options.includeArchived,
+    since: options.since ?? null,
+    endpoint,
+  };
+  const fingerprint = createHash('sha256').update(JSON.stringify(args)).digest('hex');
+  const saved = options.resume ? await store.findRunning(fingerprint) : undefined;
+  if (saved) {
+    log.info({ discoveryId: saved.id, repositories: saved.repositories, requests: saved.requests, streams: saved.streams.length }, 'Discovery resumed');
+    return { id: saved.id, saved };
+  }
+  const id = `d-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
+  const dropped = await store.start(id, fingerprint, args);
+  log.info({ discoveryId: id, endpoint, query: options.query, orgs: options.orgs, users: options.users, limit: options.limit, since: options.since, dropped, resumeAsked: options.resume }, 'Discovery started');
+  return { id, saved: undefined };
+}
+
+interface FinishStats {
+  readonly summary: CrawlSummary;
+  readonly attempts: number;
+  readonly unreachable: number;
+  readonly started: number;
+}
+
+/** CSV first (atomically), then the database in one statement: a crash between the two resumes into both. */
+async function finish(store: CheckpointStore, id: string, options: DiscoverOptions, log: Logger, stats: FinishStats): Promise<void> {
+  const limit = options.limit ?? null;
+  const rows = await writeCsvAtomically(options.out, store.repositories(id, limit));
+  await store.finish(id, limit, new Date());
+  const minimum = Math.ceil(rows / PAGE_SIZE);
+  if (stats.unreachable > 0) log.warn({ unreachable: stats.unreachable }, 'Some search results cannot be reached: more than 1,000 created within one second');
+  log.info(
+    {
+      discoveryId: id,
+      out: options.out,
+      repositories: rows,
+      requests: stats.summary.requests,
+      attempts: stats.attempts,
+      minimumRequests: minimum,
+      ratio: minimum > 0 ? Number((stats.summary.requests / minimum).toFixed(4)) : null,
+      buckets: stats.summary.streams,
+      probes: stats.summary.probes,
+      durationMs: Date.now() - stats.started,
+    },
+    'Discovery finished',
+  );
 }

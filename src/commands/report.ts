@@ -3,69 +3,82 @@ import { stringify } from 'csv-stringify/sync';
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { findRun, outcomeCounts, repositories, type ReportRepository, type RunInfo } from '../results/report-queries.js';
-import { OUTCOMES, type Outcome } from '../results/outcome.js';
+import type { Database } from '../results/database.js';
+import { findRun, repositories, type ReportRepository } from '../results/report-queries.js';
+import { createStore } from '../artifacts/publisher.js';
+import { markRunFinished } from '../report/finish-run.js';
+import { renderHtmlReport } from '../report/html-report.js';
+import type { ReportSummary } from '../report/model.js';
+import { publishRunReport, runReportPrefix } from '../report/publish-report.js';
+import { DEFAULT_TREND_RUNS } from '../report/queries.js';
+import { loadSummary } from '../report/summary.js';
+import { renderTextReport } from '../report/text-report.js';
 
 export interface ReportOptions {
   readonly run: string;
   readonly format: 'table' | 'csv' | 'json' | 'html';
   readonly out?: string | undefined;
   readonly failedCsv?: string | undefined;
+  /** Upload report.html and summary.json under `_runs/<runId>/` of PUBLISH_URL; implies `finish`. */
+  readonly publish?: boolean | undefined;
+  /** Set ingest_runs.finished_at (the report job at the end of a run). */
+  readonly finish?: boolean | undefined;
+  /** Runs in the trend, this one included (default 30). */
+  readonly trendRuns?: number | undefined;
 }
 
-/** `mass-ingest report`: what a run did, as a table, CSV or JSON (DESIGN §2). */
+const MAX_TREND_RUNS = 1000;
+
+/** `mass-ingest report`: what a run did, as a table, CSV, JSON or a self-contained HTML page (DESIGN §2). */
 export async function runReport(options: ReportOptions, context: CommandContext): Promise<ExitCode> {
   const log = commandLogger(context, 2);
-  if (options.format === 'html') throw new UsageError('report_format', 'The HTML report is not available in this version: use --format table, csv or json');
+  const trendRuns = options.trendRuns ?? DEFAULT_TREND_RUNS;
+  if (!Number.isInteger(trendRuns) || trendRuns < 1 || trendRuns > MAX_TREND_RUNS) {
+    throw new UsageError('report_trend', `--trend must be an integer from 1 to ${MAX_TREND_RUNS}, got ${String(options.trendRuns)}`);
+  }
   const database = await openResults(context, log);
   try {
-    const run = await findRun(database, options.run);
-    const counts = await outcomeCounts(database, run.id);
+    const runId = (await findRun(database, options.run)).id;
+    if (options.publish) runReportPrefix(runId);
+    if (options.publish || options.finish) {
+      await markRunFinished(database, runId);
+      log.info({ runId }, 'Run marked finished');
+    }
+    const summary = await loadSummary(database, runId, { trendRuns });
     if (options.failedCsv) {
-      const failed = await repositories(database, run.id, { failedOnly: true });
+      const failed = await repositories(database, runId, { failedOnly: true });
       await fs.writeFile(options.failedCsv, failedInventory(failed));
       log.info({ file: options.failedCsv, rows: failed.filter((r) => r.cloneUrl).length }, 'Failed rows written as an inventory');
     }
-    const rows = options.format === 'table' ? await repositories(database, run.id, { failedOnly: true }) : await repositories(database, run.id);
-    const text = render(options.format, run, counts, rows);
+    const text = await render(options.format, database, summary);
     if (options.out) await fs.writeFile(options.out, text);
-    else context.stdout.write(text);
+    else if (!(options.publish && options.format === 'html')) context.stdout.write(text);
+    if (options.publish) {
+      const html = options.format === 'html' ? text : await renderHtmlReport(database, summary);
+      const published = await publishRunReport(createStore(context.config, log), runId, { html, summaryJson: `${JSON.stringify(summary, null, 2)}\n` });
+      log.info({ runId, report: published.reportUrl, summary: published.summaryUrl, bytes: Buffer.byteLength(html) }, 'Run report published');
+    }
     return EXIT.ok;
   } finally {
     await database.close();
   }
 }
 
-function render(format: ReportOptions['format'], run: RunInfo, counts: Partial<Record<Outcome, number>>, rows: ReportRepository[]): string {
-  if (format === 'json') return `${JSON.stringify({ run, counts, repositories: rows }, null, 2)}\n`;
-  if (format === 'csv') {
-    return stringify(rows, {
-      header: true,
-      columns: ['rowNumber', 'origin', 'path', 'branch', 'outcome', 'commitSha', 'builder', 'durationMs', 'errorCode', 'errorMessage', 'logUrl'],
-    });
+async function render(format: ReportOptions['format'], database: Database, summary: ReportSummary): Promise<string> {
+  const runId = summary.run.id;
+  switch (format) {
+    case 'html':
+      return renderHtmlReport(database, summary);
+    case 'json':
+      return `${JSON.stringify({ ...summary, repositories: await repositories(database, runId) }, null, 2)}\n`;
+    case 'csv':
+      return stringify(await repositories(database, runId), {
+        header: true,
+        columns: ['rowNumber', 'origin', 'path', 'branch', 'outcome', 'commitSha', 'builder', 'durationMs', 'errorCode', 'errorMessage', 'logUrl'],
+      });
+    case 'table':
+      return renderTextReport(summary, await repositories(database, runId, { failedOnly: true }));
   }
-  return renderTable(run, counts, rows);
-}
-
-function renderTable(run: RunInfo, counts: Partial<Record<Outcome, number>>, failed: ReportRepository[]): string {
-  const total = Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0);
-  const lines = [
-    `Run ${run.id} (${run.trigger}, ${run.mode}) started ${run.createdAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}`,
-    `Inventory ${run.inventoryUri}${run.inventoryRows === null ? '' : ` (${run.inventoryRows} rows)`}`,
-    '',
-    'outcome          count',
-    ...OUTCOMES.filter((outcome) => counts[outcome]).map((outcome) => `${outcome.padEnd(16)} ${String(counts[outcome]).padStart(5)}`),
-    `${'total'.padEnd(16)} ${String(total).padStart(5)}`,
-  ];
-  if (failed.length > 0) {
-    lines.push('', 'row    outcome         error_code            repository');
-    for (const row of failed) {
-      lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(21)} ${row.origin ?? '?'}/${row.path ?? '?'}${row.branch ? `@${row.branch}` : ''}`);
-      const first = row.errorMessage?.split('\n').filter(Boolean).at(-1);
-      if (first) lines.push(`       ${first.slice(0, 160)}`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /** The failed rows as a repos.csv to rerun (`--failed-csv`). */

@@ -1,0 +1,20 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DIST } from './common.js';
+const { PGlite } = await import('@electric-sql/pglite');
+const { PGLITE_START_PARAMS } = await import(path.join(DIST, 'results', 'database.js'));
+const { migrateDatabase } = await import(path.join(DIST, 'results', 'migrate.js'));
+const { createLogger } = await import(path.join(DIST, 'logging', 'logger.js'));
+const log = createLogger({ level: 'warn', format: 'json', scrub: (t) => t, fd: 2 });
+const dir = process.argv[2];
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+let t = performance.now(), c = cpu();
+const lap = (name) => { const n = performance.now(), cc = cpu(); console.log(name.padEnd(12), 'wall', (n - t).toFixed(0), 'cpu', (cc - c).toFixed(0), 'rss', (process.resourceUsage().maxRSS/1024).toFixed(0)); t = n; c = cc; };
+if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) { await fs.promises.cp(path.join(DIST, 'pglite-template'), dir, { recursive: true }); lap('copy'); }
+const db = await PGlite.create(dir, { startParams: PGLITE_START_PARAMS });
+lap('create');
+const adapt = { query: async (text, params) => (!params || params.length === 0) ? { rows: (await db.exec(text)).at(-1)?.rows ?? [] } : { rows: (await db.query(text, params)).rows } };
+await migrateDatabase(adapt, log);
+lap('migrate');
+await db.close();
+lap('close');

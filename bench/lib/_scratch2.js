@@ -1,0 +1,21 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DIST } from './common.js';
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+let t = performance.now(), c = cpu();
+const lap = (name) => { const n = performance.now(), cc = cpu(); console.log(name.slice(0,90).replace(/\s+/g,' ').padEnd(90), 'wall', (n - t).toFixed(0), 'cpu', (cc - c).toFixed(0)); t = n; c = cc; };
+const { PGlite } = await import('@electric-sql/pglite'); lap('import pglite');
+await import('node-pg-migrate'); lap('import node-pg-migrate');
+const { PGLITE_START_PARAMS } = await import(path.join(DIST, 'results', 'database.js')); lap('import database.js');
+const { migrateDatabase } = await import(path.join(DIST, 'results', 'migrate.js'));
+const { createLogger } = await import(path.join(DIST, 'logging', 'logger.js'));
+const log = createLogger({ level: 'warn', format: 'json', scrub: (t) => t, fd: 2 }); lap('import rest');
+const dir = process.argv[2];
+if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) { await fs.promises.cp(path.join(DIST, 'pglite-template'), dir, { recursive: true }); lap('copy'); }
+const db = await PGlite.create(dir, { startParams: PGLITE_START_PARAMS });
+lap('create');
+const adapt = { query: async (text, params) => { const r = (!params || params.length === 0) ? { rows: (await db.exec(text)).at(-1)?.rows ?? [] } : { rows: (await db.query(text, params)).rows }; lap('  q: ' + text); return r; } };
+await migrateDatabase(adapt, log);
+lap('migrate tail');
+await db.close();
+lap('close');

@@ -1,0 +1,64 @@
+// Child process of bench/db-startup.js: opens the embedded database one way, migrates it, closes
+// it, and prints one JSON line with the timings and this process's peak RSS (PGlite is WebAssembly
+// inside this process, so maxRSS is the database's cost plus node's own ~50 MiB).
+//   node db-open-child.js product <dataDir>          the product path: openDatabase (template copy when fresh)
+//   node db-open-child.js initdb-product <dataDir>   product settings, but initdb instead of the template
+//   node db-open-child.js plain <dataDir>            PGlite.create(dataDir) with PGlite's defaults
+import path from 'node:path';
+import { DIST } from './common.js';
+
+const [mode, dataDir] = process.argv.slice(2);
+const imported = performance.now();
+const { createLogger } = await import(path.join(DIST, 'logging', 'logger.js'));
+const log = createLogger({ level: 'warn', format: 'json', scrub: (text) => text, fd: 2 });
+
+/** Same adapter as src/results/database.ts openPglite: multi-statement SQL goes through exec. */
+function adapt(db) {
+  return {
+    kind: 'pglite',
+    query: async (text, params) => {
+      if (params === undefined || params.length === 0) return { rows: (await db.exec(text)).at(-1)?.rows ?? [] };
+      return { rows: (await db.query(text, params)).rows };
+    },
+    close: () => db.close(),
+  };
+}
+
+async function open() {
+  if (mode === 'product') {
+    const { openDatabase } = await import(path.join(DIST, 'results', 'database.js'));
+    return openDatabase({ databaseUrl: undefined, dataDir }, log);
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { migrateDatabase } = await import(path.join(DIST, 'results', 'migrate.js'));
+  let options = {};
+  if (mode === 'initdb-product') {
+    const { PGLITE_START_PARAMS } = await import(path.join(DIST, 'results', 'database.js'));
+    options = { startParams: PGLITE_START_PARAMS, relaxedDurability: false };
+  } else if (mode !== 'plain') {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  const database = adapt(await PGlite.create(dataDir, options));
+  await migrateDatabase(database, log);
+  return database;
+}
+
+const started = performance.now();
+const database = await open();
+const opened = performance.now();
+const { rows } = await database.query('SELECT count(*)::int AS n FROM pgmigrations', [] /* simple protocol */);
+await database.close();
+const closed = performance.now();
+console.log(
+  JSON.stringify({
+    mode,
+    /** node start → this module running (node itself, before any import of ours). */
+    nodeMs: imported,
+    openMs: opened - started,
+    closeMs: closed - opened,
+    migrations: rows[0]?.n,
+    maxRssKiB: process.resourceUsage().maxRSS,
+    /** user + system CPU of the whole process (WebAssembly compilation runs on helper threads). */
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  }),
+);

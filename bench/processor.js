@@ -1,0 +1,129 @@
+// `npm run bench -- processor`: the processor's four goals of issue 4, each against a baseline
+// measured in the same run. Prints figures and PASS/MISS; never fails on a miss.
+//   a. overhead vs a plain bash loop (clone --depth 1 + make + cp) over 20 repositories: ≤ 1.15×
+//   b. 16 builds sleeping 1 s, --concurrency 8 vs 1: ≥ 6×
+//   c. second run with 1 of 20 repositories changed vs a --force run: ≥ 10× faster
+//   d. 100,000 outcomes through SqlResultStore.recordOutcomes on PostgreSQL 15 and PGlite: ≤ 3 s,
+//      ≥ 20× faster than one row per statement
+import path from 'node:path';
+import { cleanUp, createBenchRoot, fmtMs, fmtX, isolatedEnv, loadNote, median, printTable, run, verdict } from './lib/common.js';
+import { bashLoopScript, CHEAP_MAKEFILE, commitChange, createRepoSet, SLEEPY_MAKEFILE } from './lib/repos.js';
+import { runProcess, warnUnexpected } from './lib/mass-ingest.js';
+import { benchRecording } from './lib/recording.js';
+
+const REPEATS = 3;
+const root = createBenchRoot('processor');
+const env = isolatedEnv(root);
+const sharedDb = path.join(root, 'db');
+const goals = [];
+let runs = 0;
+const next = (name) => path.join(root, `${name}-${++runs}`);
+
+async function overhead() {
+  console.log('\n-- a. overhead: 20 Makefile repositories, --concurrency 1, embedded database --');
+  const { inventory, repos } = await createRepoSet(root, 'overhead', 20, CHEAP_MAKEFILE, env);
+  const urls = repos.map((repo) => repo.url);
+  const processor = (force) => runProcess({ env, inventory, count: 20, dataDir: sharedDb, publishDir: next('pub'), workdir: next('work'), force });
+  const bash = async () => {
+    const result = await run('bash', ['-c', bashLoopScript(urls, next('work'), next('out'))], { env });
+    if (result.code !== 0) console.log(`WARNING bash loop exited with ${result.code}: ${result.stderr.trim()}`);
+    return result;
+  };
+  // Warm-up, not measured: creates the embedded database (template copy), warms caches.
+  warnUnexpected('warm-up', await processor(false), { published: 20 });
+  await bash();
+  const measured = [];
+  const baseline = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const result = await processor(true);
+    warnUnexpected(`run ${i + 1}`, result, { published: 20 });
+    measured.push(result);
+    baseline.push((await bash()).ms);
+  }
+  const wall = median(measured.map((r) => r.wallMs));
+  const perRepo = median(measured.map((r) => r.reposMs)) / 20;
+  const fixed = median(measured.map((r) => r.startupMs + r.shutdownMs));
+  const bashWall = median(baseline);
+  const ratio = wall / bashWall;
+  const repoRatio = perRepo / (bashWall / 20);
+  printTable(
+    ['median of 3 (--force, fresh publish dir)', 'mass-ingest', 'bash loop', 'ratio', 'goal', ''],
+    [
+      ['wall time, 20 repositories', fmtMs(wall), fmtMs(bashWall), fmtX(ratio), '≤ 1.15×', verdict(ratio, 1.15, 'max')],
+      ['per repository, start-up excluded', fmtMs(perRepo), fmtMs(bashWall / 20), fmtX(repoRatio), '≤ 1.15×', verdict(repoRatio, 1.15, 'max')],
+      ['fixed: start-up (node, config, DB open+migrate) + close', fmtMs(fixed), '-', '', '', ''],
+    ],
+  );
+  goals.push(['a. overhead vs bash loop (wall)', fmtX(ratio), '≤ 1.15×', verdict(ratio, 1.15, 'max')]);
+  goals.push(['a. overhead per repository (start-up excluded)', fmtX(repoRatio), '≤ 1.15×', verdict(repoRatio, 1.15, 'max')]);
+}
+
+async function concurrency() {
+  console.log('\n-- b. concurrency: 16 repositories whose build sleeps 1 s --');
+  const { inventory } = await createRepoSet(root, 'sleepy', 16, SLEEPY_MAKEFILE, env);
+  const once = async (k) => {
+    const result = await runProcess({ env, inventory, count: 16, dataDir: sharedDb, publishDir: next('pub'), workdir: next('work'), concurrency: k, force: true });
+    warnUnexpected(`--concurrency ${k}`, result, { published: 16 });
+    return result;
+  };
+  const eight = await once(8);
+  const one = await once(1);
+  const speedup = one.wallMs / eight.wallMs;
+  const repoSpeedup = one.reposMs / eight.reposMs;
+  printTable(
+    ['', '--concurrency 1', '--concurrency 8', 'speedup', 'goal', ''],
+    [
+      ['wall time', fmtMs(one.wallMs), fmtMs(eight.wallMs), fmtX(speedup), '≥ 6×', verdict(speedup, 6, 'min')],
+      ['repositories only (start-up excluded)', fmtMs(one.reposMs), fmtMs(eight.reposMs), fmtX(repoSpeedup), '(8× ideal)', ''],
+    ],
+  );
+  goals.push(['b. --concurrency 8 vs 1 (wall)', fmtX(speedup), '≥ 6×', verdict(speedup, 6, 'min')]);
+}
+
+async function incremental() {
+  console.log('\n-- c. incremental: 20 repositories, 1 changed after the first run --');
+  const { inventory, repos } = await createRepoSet(root, 'incremental', 20, CHEAP_MAKEFILE, env);
+  const dataDir = path.join(root, 'db-incremental');
+  const publishDir = next('pub');
+  const runOnce = (force) => runProcess({ env, inventory, count: 20, dataDir, publishDir, workdir: next('work'), force });
+  const first = await runOnce(false);
+  warnUnexpected('first run', first, { published: 20 });
+  await commitChange(repos[6], env);
+  const second = await runOnce(false);
+  warnUnexpected('second run', second, { unchanged: 19, published: 1 });
+  const forced = await runOnce(true);
+  warnUnexpected('--force run', forced, { published: 20 });
+  const ratio = forced.wallMs / second.wallMs;
+  const repoRatio = forced.reposMs / second.reposMs;
+  printTable(
+    ['same DB and publish dir', 'wall', 'repositories only', 'outcomes'],
+    [
+      ['first run (fresh database)', fmtMs(first.wallMs), fmtMs(first.reposMs), '20 published'],
+      ['second run, 1 changed', fmtMs(second.wallMs), fmtMs(second.reposMs), '19 unchanged, 1 published'],
+      ['--force run', fmtMs(forced.wallMs), fmtMs(forced.reposMs), '20 rebuilt'],
+    ],
+  );
+  printTable(
+    ['--force / second run', 'ratio', 'goal', ''],
+    [
+      ['wall time', fmtX(ratio), '≥ 10×', verdict(ratio, 10, 'min')],
+      ['repositories only (start-up excluded)', fmtX(repoRatio), '≥ 10×', verdict(repoRatio, 10, 'min')],
+    ],
+  );
+  goals.push(['c. second run vs --force (wall)', fmtX(ratio), '≥ 10×', verdict(ratio, 10, 'min')]);
+  goals.push(['c. second run vs --force (start-up excluded)', fmtX(repoRatio), '≥ 10×', verdict(repoRatio, 10, 'min')]);
+}
+
+try {
+  const started = performance.now();
+  console.log(loadNote());
+  await overhead();
+  await concurrency();
+  await incremental();
+  goals.push(...(await benchRecording(root)));
+  console.log('\n-- summary --');
+  printTable(['goal (issue 4)', 'measured', 'goal', ''], goals);
+  console.log(`bench took ${fmtMs(performance.now() - started)}; ${loadNote()}`);
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify/sync';
+import { UsageError } from '../errors.js';
+import { openInventory, Sha256Tap } from '../inventory/source.js';
+import type { Logger } from '../logging/logger.js';
+import { scrubUrlUserinfo } from '../logging/scrub.js';
+import type { Database } from '../results/database.js';
+import { SUCCESSFUL_OUTCOMES } from '../results/outcome.js';
+import { findRun, type RunInfo } from '../results/report-queries.js';
+
+/**
+ * `chunk --only failed|changed --run <id>|last`: the rows of the inventory to run again, written
+ * as a derived inventory (header and every column kept) that the chunk job then plans over.
+ * - `failed`: rows inside the run's partitions whose outcome is a failure (src/results/outcome.ts:
+ *   anything but published, unchanged, no_build_tool) or that have no outcome at all (their
+ *   partition died before recording them).
+ * - `changed`: rows the run found changed: an outcome other than `unchanged` (and `invalid`,
+ *   which never reached the remote). No new ls-remote: the processor's own resolve step skips
+ *   whatever did not move since.
+ * Row numbers are the run's, so the inventory must be the bytes the run was planned over.
+ */
+export type OnlySubset = 'failed' | 'changed';
+
+export interface DerivedInventory {
+  readonly path: string;
+  readonly rows: number;
+  readonly fromRun: string;
+}
+
+export async function deriveInventory(
+  input: { inventory: string; only: OnlySubset; run: string; outputDir: string; newRunId: string },
+  database: Database,
+  log: Logger,
+): Promise<DerivedInventory> {
+  const run = await findRun(database, input.run);
+  const selected = await selectRows(database, run, input.only);
+  await fs.promises.mkdir(input.outputDir, { recursive: true });
+  const file = path.join(input.outputDir, `${input.newRunId}-${input.only}.csv`);
+  const { written, sha256 } = await copyRows(input.inventory, file, selected);
+  const shown = scrubUrlUserinfo(input.inventory);
+  if (run.inventorySha256 && sha256 !== run.inventorySha256) {
+    await fs.promises.rm(file, { force: true });
+    throw new UsageError('inventory_changed', `Inventory ${shown} has sha256 ${sha256}, but run ${run.id} read ${run.inventorySha256}: its row numbers no longer match; use \`report --run ${run.id} --failed-csv F\` instead`);
+  }
+  if (!run.inventorySha256) log.warn({ run: run.id }, 'Run has no inventory sha256: assuming the inventory did not change since');
+  if (written === 0) {
+    await fs.promises.rm(file, { force: true });
+    throw new UsageError('inventory_empty', `Run ${run.id} has no ${input.only} rows: there is nothing to run again`);
+  }
+  log.info({ fromRun: run.id, only: input.only, rows: written, file }, 'Derived inventory written');
+  return { path: file, rows: written, fromRun: run.id };
+}
+
+type RowFilter = (row: number) => boolean;
+
+async function selectRows(database: Database, run: RunInfo, only: OnlySubset): Promise<RowFilter> {
+  if (only === 'changed') {
+    const changed = await rowNumbers(database, run.id, 'outcome <> ALL($2::text[])', ['unchanged', 'invalid']);
+    return (row) => changed.has(row);
+  }
+  const succeeded = await rowNumbers(database, run.id, 'outcome = ANY($2::text[])', [...SUCCESSFUL_OUTCOMES]);
+  const { rows } = await database.query<{ start_row: number; end_row: number }>('SELECT start_row, end_row FROM run_partitions WHERE run_id = $1', [run.id]);
+  const ranges = mergeRanges(rows.map((range) => [Number(range.start_row), Number(range.end_row)]));
+  return (row) => (ranges.length === 0 || inRanges(ranges, row)) && !succeeded.has(row);
+}
+
+/** Sorted, merged [start, end] ranges: 10,000 partitions become one range in the usual case. */
+export function mergeRanges(ranges: Array<[number, number]>): Array<[number, number]> {
+  const merged: Array<[number, number]> = [];
+  for (const [start, end] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && start <= last[1] + 1) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  return merged;
+}
+
+function inRanges(ranges: ReadonlyArray<[number, number]>, row: number): boolean {
+  let low = 0;
+  let high = ranges.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const [start, end] = ranges[middle] as [number, number];
+    if (row < start) high = middle - 1;
+    else if (row > end) low = middle + 1;
+    else return true;
+  }
+  return false;
+}
+
+async function rowNumbers(database: Database, runId: string, condition: string, outcomes: string[]): Promise<Set<number>> {
+  const { rows } = await database.query<{ rows: number[] | null }>(
+    `SELECT array_agg(row_number ORDER BY row_number) AS rows FROM repository_results WHERE run_id = $1 AND ${condition}`,
+    [runId, outcomes],
+  );
+  return new Set((rows[0]?.rows ?? []).map(Number));
+}
+
+/** Streams the inventory once: hashes it and copies the header and the selected data records. */
+async function copyRows(inventory: string, file: string, selected: RowFilter): Promise<{ written: number; sha256: string }> {
+  const tap = new Sha256Tap();
+  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true });
+  const out = fs.createWriteStream(file);
+  let record = 0;
+  let written = 0;
+  parser.on('data', (fields: string[]) => {
+    const header = record === 0;
+    record += 1;
+    if (header || selected(record - 1)) {
+      out.write(stringify([fields]));
+      if (!header) written += 1;
+    }
+  });
+  try {
+    await pipeline(await openInventory(inventory), tap, parser);
+  } finally {
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+  return { written, sha256: tap.digest().sha256 };
+}

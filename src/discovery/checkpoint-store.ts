@@ -1,0 +1,155 @@
+import type { Database } from '../results/database.js';
+import type { PlannerSnapshot } from './planner.js';
+import type { DiscoveredRepository, StreamSource, StreamState } from './types.js';
+
+/**
+ * Discovery progress in the database (migrations/1764222100000_discovery.sql). Every answered
+ * request is saved by ONE statement — its repositories, the streams' cursors and the planner —
+ * so an interruption at any point resumes without fetching an answered page again.
+ */
+export interface SavedDiscovery {
+  readonly id: string;
+  readonly planner: PlannerSnapshot | null;
+  readonly requests: number;
+  readonly streams: StreamState[];
+  readonly repositories: number;
+}
+
+export interface Checkpoint {
+  readonly planner: PlannerSnapshot | undefined;
+  readonly streams: readonly StreamState[];
+  readonly repositories: readonly DiscoveredRepository[];
+}
+
+const SAVE = `
+WITH run AS (
+  UPDATE discovery_runs SET planner = COALESCE($2::jsonb, planner), requests = requests + $5, updated_at = now() WHERE id = $1 RETURNING id
+), streams AS (
+  INSERT INTO discovery_streams (discovery_id, key, position, source, expected, goal, fetched, cursor, exhausted)
+  SELECT $1, s.key, s.position, s.source, s.expected, s.goal, s.fetched, s.cursor, s.exhausted
+  FROM jsonb_to_recordset($3::jsonb) AS s(key text, position integer, source jsonb, expected integer, goal integer, fetched integer, cursor text, exhausted boolean)
+  ON CONFLICT (discovery_id, key) DO UPDATE SET expected = EXCLUDED.expected, goal = EXCLUDED.goal, fetched = EXCLUDED.fetched, cursor = EXCLUDED.cursor, exhausted = EXCLUDED.exhausted
+  RETURNING 1
+), items AS (
+  INSERT INTO discovery_items (discovery_id, origin, path, branch, clone_url, stars, pushed_at)
+  SELECT $1, i.origin, i.path, i.branch, i."cloneUrl", i.stars, i."pushedAt"
+  FROM jsonb_to_recordset($4::jsonb) AS i(origin text, path text, branch text, "cloneUrl" text, stars integer, "pushedAt" timestamptz)
+  ON CONFLICT (discovery_id, origin, path) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM items)::int AS inserted, (SELECT count(*) FROM run)::int AS runs`;
+
+/**
+ * The end of a discovery, also one statement: repositories upserted with their stars (branch =
+ * default branch), one star_history row per repository in the CSV, the run marked finished and
+ * its working rows removed.
+ */
+const FINISH = `
+WITH chosen AS MATERIALIZED (
+  SELECT origin, path, branch, clone_url, stars FROM discovery_items WHERE discovery_id = $1
+  ORDER BY stars DESC, origin, path LIMIT $2
+), upserted AS (
+  INSERT INTO repositories (origin, path, branch, clone_url, stars, updated_at)
+  SELECT origin, path, branch, clone_url, stars, $3::timestamptz FROM chosen
+  ON CONFLICT (origin, path, branch) DO UPDATE SET clone_url = EXCLUDED.clone_url, stars = EXCLUDED.stars, updated_at = EXCLUDED.updated_at
+  RETURNING 1
+), history AS (
+  INSERT INTO star_history (origin, path, observed_at, stars) SELECT origin, path, $3::timestamptz, stars FROM chosen RETURNING 1
+), dropped_items AS (
+  DELETE FROM discovery_items WHERE discovery_id = $1 RETURNING 1
+), dropped_streams AS (
+  DELETE FROM discovery_streams WHERE discovery_id = $1 RETURNING 1
+), finished AS (
+  UPDATE discovery_runs SET status = 'finished', finished_at = $3::timestamptz, updated_at = $3::timestamptz,
+    repositories = (SELECT count(*) FROM chosen) WHERE id = $1 RETURNING 1
+)
+SELECT (SELECT count(*) FROM history)::int AS recorded`;
+
+export class CheckpointStore {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly db: Database) {}
+
+  /** A new discovery; interrupted ones with the same arguments are dropped (they were not resumed). */
+  async start(id: string, fingerprint: string, args: unknown): Promise<number> {
+    const { rows } = await this.db.query<{ dropped: number }>(
+      `WITH dropped AS (DELETE FROM discovery_runs WHERE fingerprint = $2 AND status = 'running' RETURNING 1),
+       created AS (INSERT INTO discovery_runs (id, fingerprint, arguments, status) VALUES ($1, $2, $3::jsonb, 'running') RETURNING 1)
+       SELECT (SELECT count(*) FROM dropped)::int AS dropped`,
+      [id, fingerprint, JSON.stringify(args)],
+    );
+    return rows[0]?.dropped ?? 0;
+  }
+
+  async findRunning(fingerprint: string): Promise<SavedDiscovery | undefined> {
+    const { rows } = await this.db.query<{ id: string; planner: PlannerSnapshot | null; requests: number }>(
+      "SELECT id, planner, requests FROM discovery_runs WHERE fingerprint = $1 AND status = 'running' ORDER BY created_at DESC LIMIT 1",
+      [fingerprint],
+    );
+    const run = rows[0];
+    if (!run) return undefined;
+    const streams = await this.db.query<{ key: string; position: number; source: StreamSource; expected: number; goal: number; fetched: number; cursor: string | null; exhausted: boolean }>(
+      'SELECT key, position, source, expected, goal, fetched, cursor, exhausted FROM discovery_streams WHERE discovery_id = $1 ORDER BY position',
+      [run.id],
+    );
+    const items = await this.db.query<{ count: number }>('SELECT count(*)::int AS count FROM discovery_items WHERE discovery_id = $1', [run.id]);
+    return { id: run.id, planner: parseJson(run.planner), requests: run.requests, streams: streams.rows.map((row) => ({ ...row, source: parseJson(row.source) as StreamSource })), repositories: items.rows[0]?.count ?? 0 };
+  }
+
+  /**
+   * Saves one answered request (`requests` 1) or a planning step (0); returns how many of its
+   * repositories were new to this discovery. The state is copied now and the writes happen in
+   * call order, so a later checkpoint never lands under an earlier one.
+   */
+  save(id: string, checkpoint: Checkpoint, requests: 0 | 1 = 1): Promise<number> {
+    const params = [
+      id,
+      checkpoint.planner === undefined ? null : JSON.stringify(checkpoint.planner),
+      JSON.stringify(checkpoint.streams),
+      JSON.stringify(checkpoint.repositories),
+      requests,
+    ];
+    const write = this.tail.then(() => this.db.query<{ inserted: number }>(SAVE, params));
+    this.tail = write.catch(() => undefined);
+    return write.then(({ rows }) => rows[0]?.inserted ?? 0);
+  }
+
+  /** Resolves once every checkpoint asked for so far is written (or failed). */
+  flush(): Promise<void> {
+    return this.tail.then(() => undefined);
+  }
+
+  /** The repositories found, most stars first, a page at a time (keyset: 100,000 rows never sit in memory at once). */
+  async *repositories(id: string, limit: number | null, pageSize = 5000): AsyncGenerator<DiscoveredRepository[]> {
+    let after: { stars: number; origin: string; path: string } | undefined;
+    let left = limit ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      const { rows } = await this.db.query<{ origin: string; path: string; branch: string; clone_url: string; stars: number; pushed_at: string | Date | null }>(
+        `SELECT origin, path, branch, clone_url, stars, pushed_at FROM discovery_items
+         WHERE discovery_id = $1 AND ($2::int IS NULL OR (-stars, origin, path) > (-$2::int, $3::text, $4::text))
+         ORDER BY -stars, origin, path LIMIT $5`,
+        [id, after?.stars ?? null, after?.origin ?? '', after?.path ?? '', Math.min(pageSize, left)],
+      );
+      if (rows.length === 0) return;
+      left -= rows.length;
+      const last = rows[rows.length - 1] as (typeof rows)[number];
+      after = { stars: last.stars, origin: last.origin, path: last.path };
+      yield rows.map((row) => ({ cloneUrl: row.clone_url, branch: row.branch, origin: row.origin, path: row.path, stars: row.stars, pushedAt: isoOrNull(row.pushed_at) }));
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  async finish(id: string, limit: number | null, observedAt: Date): Promise<number> {
+    const { rows } = await this.db.query<{ recorded: number }>(FINISH, [id, limit, observedAt.toISOString()]);
+    return rows[0]?.recorded ?? 0;
+  }
+}
+
+function parseJson<T>(value: T | string | null): T | null {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
+}
+
+function isoOrNull(value: string | Date | null): string | null {
+  if (value === null) return null;
+  return (value instanceof Date ? value : new Date(value)).toISOString().replace(/\.000Z$/, 'Z');
+}

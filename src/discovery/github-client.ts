@@ -1,0 +1,103 @@
+import { graphql, GraphqlResponseError } from '@octokit/graphql';
+import { errorMessage } from '../errors.js';
+
+/**
+ * Sends one GraphQL document with one token, through @octokit/graphql (GraphQL only, no REST),
+ * and turns every failure into a GithubFailure. This is the one boundary that reads GitHub's
+ * error texts (the secondary-limit message has no code of its own).
+ */
+export type GithubFailure =
+  | { readonly kind: 'rate_limited'; readonly resetAtMs: number | undefined }
+  | { readonly kind: 'secondary_limit'; readonly retryAfterMs: number | undefined }
+  | { readonly kind: 'bad_credentials'; readonly status: number; readonly detail: string }
+  | { readonly kind: 'forbidden'; readonly status: number; readonly detail: string }
+  | { readonly kind: 'not_found'; readonly aliases: readonly string[]; readonly detail: string }
+  | { readonly kind: 'rejected'; readonly detail: string }
+  | { readonly kind: 'transient'; readonly detail: string };
+
+export class GithubRequestError extends Error {
+  constructor(readonly failure: GithubFailure) {
+    super(`GitHub request failed (${failure.kind})`);
+    this.name = 'GithubRequestError';
+  }
+}
+
+export interface GraphqlTransport {
+  send(document: string, variables: Record<string, unknown>, token: string): Promise<Record<string, unknown>>;
+}
+
+export function createGraphqlTransport(url: string, options: { timeoutMs: number; userAgent: string }): GraphqlTransport {
+  const client = graphql.defaults({ url, headers: { 'user-agent': options.userAgent } });
+  return {
+    async send(document, variables, token) {
+      try {
+        return await client<Record<string, unknown>>(document, {
+          ...variables,
+          headers: { authorization: `bearer ${token}` },
+          request: { signal: AbortSignal.timeout(options.timeoutMs) },
+        });
+      } catch (err) {
+        throw new GithubRequestError(classifyGithubError(err));
+      }
+    },
+  };
+}
+
+interface HttpLikeError {
+  status?: number;
+  message?: string;
+  response?: { headers?: Record<string, string | undefined>; data?: unknown };
+}
+
+const SECONDARY = /secondary rate limit|abuse detection/i;
+
+/** GitHub's answers can be long (HTML error pages); messages keep their start. */
+const MAX_DETAIL = 300;
+
+export function classifyGithubError(err: unknown): GithubFailure {
+  const failure = classify(err);
+  return 'detail' in failure && failure.detail.length > MAX_DETAIL ? { ...failure, detail: `${failure.detail.slice(0, MAX_DETAIL)}…` } : failure;
+}
+
+function classify(err: unknown): GithubFailure {
+  if (err instanceof GraphqlResponseError) return classifyGraphqlErrors(err.errors ?? [], err.headers as Record<string, string | undefined>);
+  const http = err as HttpLikeError;
+  if (typeof http?.status === 'number' && http.response) return classifyHttp(http.status, http.response.headers ?? {}, describe(http));
+  return { kind: 'transient', detail: errorMessage((err as { cause?: unknown })?.cause ?? err) };
+}
+
+function classifyGraphqlErrors(errors: ReadonlyArray<{ type?: string; message: string; path?: readonly unknown[]; extensions?: Record<string, unknown> }>, headers: Record<string, string | undefined>): GithubFailure {
+  const detail = errors.map((error) => error.message).join('; ');
+  if (errors.some((error) => error.type === 'RATE_LIMITED')) return { kind: 'rate_limited', resetAtMs: resetOf(headers) };
+  const missing = errors.filter((error) => error.type === 'NOT_FOUND');
+  if (missing.length > 0) return { kind: 'not_found', aliases: missing.map((error) => String(error.path?.[0] ?? '')), detail };
+  if (errors.some((error) => error.type === 'FORBIDDEN' || error.type === 'INSUFFICIENT_SCOPES')) return { kind: 'forbidden', status: 200, detail };
+  // Validation errors (no `type`) mean the document itself is wrong: sending it again cannot help.
+  if (errors.some((error) => error.type === undefined && (error.extensions?.code !== undefined || /^(Field|Argument|Variable|Fragment|Parse error)/.test(error.message)))) {
+    return { kind: 'rejected', detail };
+  }
+  return { kind: 'transient', detail };
+}
+
+function classifyHttp(status: number, headers: Record<string, string | undefined>, detail: string): GithubFailure {
+  if (status === 401) return { kind: 'bad_credentials', status, detail };
+  if (status === 403 || status === 429) {
+    const retryAfter = Number(headers['retry-after']);
+    if (headers['retry-after'] !== undefined && Number.isFinite(retryAfter)) return { kind: 'secondary_limit', retryAfterMs: retryAfter * 1000 };
+    if (headers['x-ratelimit-remaining'] === '0') return { kind: 'rate_limited', resetAtMs: resetOf(headers) };
+    if (status === 429 || SECONDARY.test(detail)) return { kind: 'secondary_limit', retryAfterMs: undefined };
+    return { kind: 'forbidden', status, detail };
+  }
+  if (status >= 500 || status === 408) return { kind: 'transient', detail };
+  return { kind: 'rejected', detail };
+}
+
+function resetOf(headers: Record<string, string | undefined>): number | undefined {
+  const reset = Number(headers['x-ratelimit-reset']);
+  return headers['x-ratelimit-reset'] !== undefined && Number.isFinite(reset) ? reset * 1000 : undefined;
+}
+
+function describe(err: HttpLikeError): string {
+  const data = err.response?.data as { message?: unknown } | undefined;
+  return typeof data?.message === 'string' ? `${err.status} ${data.message}` : `${err.status} ${err.message ?? ''}`.trim();
+}

@@ -1,0 +1,163 @@
+import { InfrastructureError } from '../errors.js';
+import type { RateLimitInfo } from './types.js';
+
+/**
+ * GITHUB_TOKENS as a pool: each request takes a lease on the token with the most points left,
+ * at most `perToken` requests per token at once (GitHub's secondary limits punish bursts). A
+ * token whose budget is spent rests until its reset while the others work; when every token
+ * rests, `acquire` waits for the first reset (reporting the countdown), or gives up with exit 3
+ * when that is further away than --max-wait.
+ */
+export interface Lease {
+  /** 1-based, for messages: tokens are never shown. */
+  readonly number: number;
+  readonly token: string;
+  release(): void;
+}
+
+export interface TokenBudget {
+  readonly number: number;
+  readonly remaining: number | undefined;
+  readonly restingUntil: number | undefined;
+}
+
+export interface PoolOptions {
+  readonly perToken: number;
+  readonly maxWaitMs: number | undefined;
+  readonly now?: () => number;
+  /** Called while every token rests, about once a second, with the time work resumes. */
+  readonly onWait?: (resumeAtMs: number) => void;
+}
+
+interface TokenState {
+  readonly number: number;
+  readonly token: string;
+  inFlight: number;
+  remaining: number | undefined;
+  resetAtMs: number | undefined;
+  restUntilMs: number;
+}
+
+export class TokenPool {
+  private readonly tokens: TokenState[];
+  private readonly now: () => number;
+  private wakers: Array<() => void> = [];
+
+  constructor(tokens: readonly string[], private readonly options: PoolOptions) {
+    this.tokens = tokens.map((token, index) => ({ number: index + 1, token, inFlight: 0, remaining: undefined, resetAtMs: undefined, restUntilMs: 0 }));
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.tokens.length;
+  }
+
+  async acquire(signal: AbortSignal): Promise<Lease> {
+    for (;;) {
+      signal.throwIfAborted();
+      const now = this.now();
+      const token = this.pick(now);
+      if (token) return this.lease(token);
+      const busy = this.tokens.some((candidate) => candidate.inFlight > 0);
+      const resumeAt = Math.min(...this.tokens.map((candidate) => candidate.restUntilMs).filter((until) => until > now));
+      if (!busy && Number.isFinite(resumeAt)) {
+        if (this.options.maxWaitMs !== undefined && resumeAt - now > this.options.maxWaitMs) {
+          throw new InfrastructureError(
+            'github_rate_limited',
+            `Every GitHub token is rate-limited until ${new Date(resumeAt).toISOString()}, more than --max-wait ${Math.round(this.options.maxWaitMs / 1000)} s away: progress is saved, rerun with --resume after that time`,
+          );
+        }
+        this.options.onWait?.(resumeAt);
+      }
+      await this.changed(Number.isFinite(resumeAt) ? Math.min(1000, Math.max(10, resumeAt - now)) : 1000, signal);
+    }
+  }
+
+  /** The budget GitHub reported with a response; a token at zero rests until its reset. */
+  record(number: number, rateLimit: RateLimitInfo | undefined): void {
+    const token = this.tokens[number - 1];
+    if (!token || !rateLimit) return;
+    const resetAtMs = Date.parse(rateLimit.resetAt);
+    token.remaining = rateLimit.remaining;
+    token.resetAtMs = Number.isFinite(resetAtMs) ? resetAtMs : this.now() + 60_000;
+    if (token.remaining <= 0) token.restUntilMs = Math.max(token.restUntilMs, token.resetAtMs);
+    this.wake();
+  }
+
+  /** RATE_LIMITED: the primary budget is spent; rest until the reset (a minute when unknown). */
+  exhausted(number: number, resetAtMs: number | undefined): void {
+    const token = this.tokens[number - 1];
+    if (!token) return;
+    const until = resetAtMs ?? this.now() + 60_000;
+    token.remaining = 0;
+    token.resetAtMs = until;
+    token.restUntilMs = Math.max(token.restUntilMs, until);
+    this.wake();
+  }
+
+  /** Secondary limit: this token waits `ms` before its next request. */
+  rest(number: number, ms: number): void {
+    const token = this.tokens[number - 1];
+    if (!token) return;
+    token.restUntilMs = Math.max(token.restUntilMs, this.now() + ms);
+    this.wake();
+  }
+
+  budgets(): TokenBudget[] {
+    const now = this.now();
+    return this.tokens.map((token) => ({ number: token.number, remaining: token.remaining, restingUntil: token.restUntilMs > now ? token.restUntilMs : undefined }));
+  }
+
+  private pick(now: number): TokenState | undefined {
+    let best: TokenState | undefined;
+    for (const token of this.tokens) {
+      if (token.restUntilMs > now || token.inFlight >= this.options.perToken) continue;
+      if (token.resetAtMs !== undefined && token.resetAtMs <= now) {
+        token.remaining = undefined;
+        token.resetAtMs = undefined;
+      }
+      if (token.remaining !== undefined && token.remaining - token.inFlight <= 0) continue;
+      if (!best || score(token) > score(best)) best = token;
+    }
+    return best;
+  }
+
+  private lease(token: TokenState): Lease {
+    token.inFlight += 1;
+    let released = false;
+    return {
+      number: token.number,
+      token: token.token,
+      release: () => {
+        if (released) return;
+        released = true;
+        token.inFlight -= 1;
+        this.wake();
+      },
+    };
+  }
+
+  private changed(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.wakers.push(done);
+    });
+  }
+
+  private wake(): void {
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
+  }
+}
+
+/** Most points left first (unknown counts as full), then the least busy. */
+function score(token: TokenState): number {
+  return (token.remaining ?? Number.MAX_SAFE_INTEGER / 2) - token.inFlight * 1000;
+}

@@ -1,0 +1,102 @@
+import { OUTCOMES } from '../results/outcome.js';
+import type { ReportRepository } from '../results/report-queries.js';
+import type { ReportSummary } from './model.js';
+
+/**
+ * `report --format table`: the same numbers as the HTML report (src/report/queries.ts), as
+ * plain text for a terminal, followed by the failed rows.
+ */
+export function renderTextReport(summary: ReportSummary, failed: readonly ReportRepository[]): string {
+  return `${[...runLines(summary), ...countLines(summary), ...durationLines(summary), ...builderLines(summary), ...slowestLines(summary), ...partitionLines(summary), ...trendLines(summary), ...failureLines(failed)].join('\n')}\n`;
+}
+
+function runLines({ run, aggregates }: ReportSummary): string[] {
+  const { wall } = aggregates;
+  return [
+    `Run ${run.id} (${run.trigger}, ${run.mode}) started ${run.createdAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}${wall.wallMs === null ? '' : `, wall time ${formatDuration(wall.wallMs)}`}`,
+    `Inventory ${run.inventoryUri}${run.inventoryRows === null ? '' : ` (${run.inventoryRows} rows)`}${run.inventorySha256 ? ` sha256 ${run.inventorySha256}` : ''}`,
+  ];
+}
+
+function countLines({ counts, aggregates }: ReportSummary): string[] {
+  return [
+    '',
+    'outcome          count',
+    ...OUTCOMES.filter((outcome) => counts[outcome]).map((outcome) => `${outcome.padEnd(16)} ${String(counts[outcome]).padStart(5)}`),
+    `${'total'.padEnd(16)} ${String(aggregates.total).padStart(5)}`,
+    `${'failed'.padEnd(16)} ${String(aggregates.failed).padStart(5)}`,
+  ];
+}
+
+function durationLines({ aggregates }: ReportSummary): string[] {
+  const { all, built } = aggregates.durations.percentiles;
+  const line = (label: string, p: typeof all) =>
+    `${label.padEnd(16)} ${String(p.count).padStart(5)}  p50 ${formatDuration(p.p50)}  p90 ${formatDuration(p.p90)}  p99 ${formatDuration(p.p99)}  max ${formatDuration(p.max)}`;
+  return ['', 'durations        count', line('all', all), line('built', built)];
+}
+
+function builderLines({ aggregates }: ReportSummary): string[] {
+  if (aggregates.builders.length === 0) return [];
+  return [
+    '',
+    'builder          count  outcomes',
+    ...aggregates.builders.map((b) => {
+      const parts = OUTCOMES.filter((outcome) => b.counts[outcome]).map((outcome) => `${outcome} ${b.counts[outcome]}`);
+      return `${(b.builder ?? '(no build)').padEnd(16)} ${String(b.total).padStart(5)}  ${parts.join(', ')}`;
+    }),
+  ];
+}
+
+function slowestLines({ aggregates }: ReportSummary): string[] {
+  if (aggregates.slowest.length === 0) return [];
+  return [
+    '',
+    `slowest ${aggregates.slowest.length}`,
+    ...aggregates.slowest.map((s) => `${String(s.rowNumber).padEnd(6)} ${formatDuration(s.durationMs).padStart(12)}  ${s.outcome.padEnd(15)} ${s.origin ?? '?'}/${s.path ?? '?'}`),
+  ];
+}
+
+function partitionLines({ aggregates }: ReportSummary): string[] {
+  const { statuses, timeline } = aggregates.partitions;
+  if (timeline.length === 0) return [];
+  const spans = timeline.filter((p) => p.startedAt !== null && p.finishedAt !== null);
+  const longest = [...spans].sort((a, b) => (b.finishedAt ?? 0) - (b.startedAt ?? 0) - ((a.finishedAt ?? 0) - (a.startedAt ?? 0))).slice(0, 5);
+  return [
+    '',
+    `partitions ${timeline.length}: ${Object.entries(statuses).sort(([a], [b]) => a.localeCompare(b)).map(([status, n]) => `${n} ${status}`).join(', ')}`,
+    ...(longest.length > 1 ? [`longest: ${longest.map((p) => `#${p.partition} ${formatDuration((p.finishedAt ?? 0) - (p.startedAt ?? 0))}`).join(', ')}`] : []),
+  ];
+}
+
+function trendLines({ aggregates }: ReportSummary): string[] {
+  if (aggregates.trend.length < 2) return [];
+  return [
+    '',
+    `last ${aggregates.trend.length} runs    published unchanged  failed   total  wall time`,
+    ...aggregates.trend.map(
+      (t) => `${new Date(t.createdAt).toISOString().slice(0, 16)} ${String(t.published).padStart(9)} ${String(t.unchanged).padStart(9)} ${String(t.failed).padStart(7)} ${String(t.total).padStart(7)}  ${formatDuration(t.wallMs)}  ${t.runId}`,
+    ),
+  ];
+}
+
+function failureLines(failed: readonly ReportRepository[]): string[] {
+  if (failed.length === 0) return [];
+  const lines = ['', 'row    outcome         error_code            repository'];
+  for (const row of failed) {
+    lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(21)} ${row.origin ?? '?'}/${row.path ?? '?'}${row.branch ? `@${row.branch}` : ''}`);
+    const last = row.errorMessage?.split('\n').filter(Boolean).at(-1);
+    if (last) lines.push(`       ${last.slice(0, 160)}`);
+  }
+  return lines;
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${minutes - hours * 60} min`;
+}

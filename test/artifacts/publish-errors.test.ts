@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { connectionError, retryAfterMs, statusError } from '../../src/artifacts/publish-errors.js';
+
+describe('statusError', () => {
+  it('sorts statuses into the publish error codes, retrying only what may pass', () => {
+    const statuses = [401, 403, 404, 400, 409, 408, 429, 500, 502, 503];
+
+    const sorted = statuses.map((status) => {
+      const error = statusError(status, 'PUT', 'https://repo.test/a.jar');
+      return [status, error.code, error.retryable];
+    });
+
+    expect(sorted).toEqual([
+      [401, 'publish_auth', false],
+      [403, 'publish_auth', false],
+      [404, 'publish_not_found', false],
+      [400, 'publish_http_400', false],
+      [409, 'publish_http_409', false],
+      [408, 'publish_unreachable', true],
+      [429, 'publish_unreachable', true],
+      [500, 'publish_unreachable', true],
+      [502, 'publish_unreachable', true],
+      [503, 'publish_unreachable', true],
+    ]);
+  });
+
+  it('names the method, the URL and the status in the message', () => {
+    const error = statusError(401, 'PUT', 'https://repo.test/a.jar');
+
+    expect(error.message).toMatch(/^PUT https:\/\/repo\.test\/a\.jar answered HTTP 401: check PUBLISH_USER/);
+    expect(error.status).toBe(401);
+  });
+});
+
+describe('connectionError', () => {
+  it('retries a reset connection but not an untrusted certificate', () => {
+    const reset = connectionError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'PUT', 'https://repo.test/a');
+    const tls = connectionError(Object.assign(new Error('self signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'PUT', 'https://repo.test/a');
+
+    expect([reset.code, reset.retryable, tls.code, tls.retryable]).toEqual(['publish_unreachable', true, 'publish_unreachable', false]);
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads seconds and HTTP dates, caps long waits and ignores what it cannot read', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+
+    const waits = ['2', '0', 'Thu, 01 Jan 2026 00:00:05 GMT', '86400', 'soon', '', undefined].map((header) => retryAfterMs(header, 30_000, now));
+
+    expect(waits).toEqual([2000, 0, 5000, 30_000, undefined, undefined, undefined]);
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ChecksumSidecarStore } from '../../src/artifacts/checksum-sidecars.js';
+import { FileStore } from '../../src/artifacts/file-store.js';
+import { HttpStore } from '../../src/artifacts/http-store.js';
+import { DefaultLayout } from '../../src/artifacts/layout.js';
+import { MavenLayout } from '../../src/artifacts/maven-layout.js';
+import { createLayout, createStore } from '../../src/artifacts/publisher.js';
+import { S3Store } from '../../src/artifacts/s3-store.js';
+import { loadConfig } from '../../src/config/config.js';
+import { UsageError } from '../../src/errors.js';
+import { MemoryStore } from '../fakes/memory-store.js';
+
+function config(env: Record<string, string>, flags: Record<string, unknown> = {}) {
+  return loadConfig({ flags, env: { AWS_REGION: 'us-east-1', ...env }, cwd: '/tmp/work', stdoutIsTty: false });
+}
+
+function innerOf(store: unknown): unknown {
+  return store instanceof ChecksumSidecarStore ? (store as unknown as { inner: unknown }).inner : undefined;
+}
+
+describe('createStore', () => {
+  it('picks the store by PUBLISH_URL scheme and adds checksum sidecars for HTTP', () => {
+    const stores = [
+      createStore(config({ PUBLISH_URL: '/srv/artifacts' })),
+      createStore(config({ PUBLISH_URL: 'https://repo.example.test/libs', PUBLISH_USER: 'u', PUBLISH_PASSWORD: 'p' })),
+      createStore(config({ PUBLISH_URL: 's3://bucket/prefix' })),
+    ];
+
+    expect(stores[0]).toBeInstanceOf(FileStore);
+    expect(innerOf(stores[1])).toBeInstanceOf(HttpStore);
+    expect(stores[2]).toBeInstanceOf(S3Store);
+  });
+
+  it('adds checksum sidecars to every store under the maven layout', () => {
+    const stores = [createStore(config({ PUBLISH_URL: 's3://bucket/m2' }, { layout: 'maven' })), createStore(config({ PUBLISH_URL: '/srv/m2' }, { layout: 'maven' }))];
+
+    expect(stores.map((store) => innerOf(store)?.constructor.name)).toEqual(['S3Store', 'FileStore']);
+  });
+
+  it('refuses a PUBLISH_URL with credentials in it, without echoing the password', () => {
+    const create = () => createStore(config({ PUBLISH_URL: 'https://deployer:pa55word@repo.example.test/libs' }));
+
+    expect(create).toThrow(UsageError);
+    expect(create).not.toThrow(/pa55word/);
+  });
+});
+
+describe('createLayout', () => {
+  it('builds the layout named by --layout over the given store', () => {
+    const store = new MemoryStore();
+
+    const layouts = [createLayout(config({}), store), createLayout(config({}, { layout: 'maven' }), store)];
+
+    expect(layouts[0]).toBeInstanceOf(DefaultLayout);
+    expect(layouts[1]).toBeInstanceOf(MavenLayout);
+  });
+});
+
+describe('ChecksumSidecarStore', () => {
+  it('writes .sha1, .md5 and .sha256 after the bytes they describe', async () => {
+    const memory = new MemoryStore();
+    const store = new ChecksumSidecarStore(memory);
+
+    await store.putBytes('a/maven-metadata.xml', Buffer.from('abc'), 'application/xml');
+
+    expect(memory.puts).toEqual(['a/maven-metadata.xml', 'a/maven-metadata.xml.sha1', 'a/maven-metadata.xml.md5', 'a/maven-metadata.xml.sha256']);
+    expect(memory.files.get('a/maven-metadata.xml.sha1')?.toString()).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
+    expect(memory.files.get('a/maven-metadata.xml.md5')?.toString()).toBe('900150983cd24fb0d6963f7d28e17f72');
+  });
+});

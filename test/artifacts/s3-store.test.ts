@@ -1,0 +1,147 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Store } from '../../src/artifacts/s3-store.js';
+import { digestFile } from '../../src/artifacts/digests.js';
+import { createS3Client } from '../../src/aws/s3.js';
+import { StepError } from '../../src/errors.js';
+import { findFreePort } from '../harness/free-port.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { startLocalS3, type LocalS3 } from '../fakes/s3.js';
+
+let s3: LocalS3;
+let tmp: TempDir;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  s3 = await startLocalS3(['artifacts']);
+  tmp = await createTempDir('mass-ingest-s3-store-');
+  // The SDK reads endpoint, region and credentials from the environment, as in production.
+  Object.assign(process.env, s3.env);
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await s3.stop();
+  await tmp.remove();
+});
+
+/** A store whose client records the name of every command it sends. */
+function recordingStore(url = 's3://artifacts/builds'): { store: S3Store; commands: string[] } {
+  const commands: string[] = [];
+  const client = createS3Client({ forcePathStyle: true });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      commands.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return { store: new S3Store({ url, s3: { forcePathStyle: true }, client }), commands };
+}
+
+async function objectBytes(key: string): Promise<Buffer> {
+  const client = createS3Client({ forcePathStyle: true });
+  const output = await client.send(new GetObjectCommand({ Bucket: 'artifacts', Key: key }));
+  return Buffer.from(await output.Body!.transformToByteArray());
+}
+
+async function writeRandom(name: string, size: number): Promise<string> {
+  const file = path.join(tmp.path, name);
+  await fs.writeFile(file, randomBytes(size));
+  return file;
+}
+
+const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+describe('S3Store', () => {
+  it('uploads a small file in one PutObject, intact (no aws-chunked framing in the body)', async () => {
+    const { store, commands } = recordingStore();
+    const file = await writeRandom('small.jar', 100_000);
+    const digests = await digestFile(file);
+
+    await store.putFile('a/small.jar', file, digests);
+
+    expect(commands).toEqual(['PutObjectCommand']);
+    expect(sha256(await objectBytes('builds/a/small.jar'))).toBe(digests.sha256);
+  });
+
+  it('uploads a file over 16 MiB as a multipart upload, streamed in parts', async () => {
+    const { store, commands } = recordingStore();
+    const file = await writeRandom('big.bin', 17 * 1024 * 1024 + 3);
+    const digests = await digestFile(file);
+
+    await store.putFile('a/big.bin', file, digests);
+
+    expect(commands).toEqual(['CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand']);
+    expect(sha256(await objectBytes('builds/a/big.bin'))).toBe(digests.sha256);
+  });
+
+  it('answers exists with HeadObject and read with GetObject, absent keys included', async () => {
+    const { store } = recordingStore();
+    await store.putBytes('m/manifest.json', Buffer.from('{"schema":1}'), 'application/json');
+
+    const found = [await store.exists('m/manifest.json'), await store.exists('m/none.json')];
+    const read = [(await store.read('m/manifest.json'))?.toString(), await store.read('m/none.json')];
+
+    expect(found).toEqual([true, false]);
+    expect(read).toEqual(['{"schema":1}', undefined]);
+  });
+
+  it('records s3:// URLs under the prefix', () => {
+    const { store } = recordingStore('s3://artifacts/builds/');
+
+    expect([store.url('x/build.log'), store.description]).toEqual(['s3://artifacts/builds/x/build.log', 's3://artifacts/builds']);
+  });
+
+  it('treats a lost If-None-Match race on the manifest as already published', async () => {
+    const sent: unknown[] = [];
+    const client = {
+      send: async (command: { input: unknown }) => {
+        sent.push(command.input);
+        throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+      },
+    } as unknown as S3Client;
+    const store = new S3Store({ url: 's3://artifacts', s3: { forcePathStyle: true }, client });
+
+    await store.putBytes('a/manifest.json', Buffer.from('{}'), 'application/json', { ifAbsent: true });
+
+    expect(sent).toEqual([expect.objectContaining({ Key: 'a/manifest.json', IfNoneMatch: '*' })]);
+    await expect(store.putBytes('a/other.json', Buffer.from('{}'), 'application/json')).rejects.toBeInstanceOf(StepError);
+  });
+
+  it('maps NoSuchBucket to publish_not_found and refused credentials to publish_auth', async () => {
+    const file = await writeRandom('tiny.txt', 10);
+    const digests = await digestFile(file);
+    const missingBucket = new S3Store({ url: 's3://no-such-bucket/x', s3: { forcePathStyle: true } });
+    const badKeys = new S3Store({
+      url: 's3://artifacts/x',
+      s3: { forcePathStyle: true },
+      client: new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'WRONG', secretAccessKey: 'WRONG' } }),
+    });
+
+    const errors = (await Promise.all([missingBucket.putFile('a', file, digests).catch((err: unknown) => err), badKeys.putFile('a', file, digests).catch((err: unknown) => err)])) as StepError[];
+
+    expect(errors.map((error) => [error.code, error.status])).toEqual([
+      ['publish_not_found', 404],
+      ['publish_auth', 403],
+    ]);
+    expect(errors[1]?.message).toContain('InvalidAccessKeyId');
+  });
+
+  it('maps a refused connection to publish_unreachable', async () => {
+    const port = await findFreePort();
+    const store = new S3Store({
+      url: 's3://artifacts/x',
+      s3: { forcePathStyle: true },
+      client: new S3Client({ endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, region: 'us-east-1', maxAttempts: 1 }),
+    });
+
+    const error = await store.exists('a').catch((err: StepError) => err);
+
+    expect(error).toBeInstanceOf(StepError);
+    expect((error as StepError).code).toBe('publish_unreachable');
+  });
+});

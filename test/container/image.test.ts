@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBareRepo } from '../harness/git-fixtures.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { waitFor } from '../harness/wait.js';
+import { buildImage, ensureBaseImage, megabytes, writeCaBundle, type BuiltImage } from './image.js';
+import { collectExit, Podman, processesMatching, type PodmanResult } from './podman.js';
+
+const execFileAsync = promisify(execFile);
+const IMAGE = 'localhost/mass-ingest:container-test';
+const IMAGE_USER_ID = 1000;
+const LABEL = `mass-ingest-test=${process.pid}`;
+const SLOW_SLEEP = 'sleep 347';
+
+let podman: Podman;
+let tmp: TempDir;
+let data: string;
+let image: BuiltImage;
+let caCertificates: string[] = [];
+let containers = 0;
+const shas: Record<string, string> = {};
+
+/** `podman run --rm --network=none --pull=never` with /data mounted, named and labelled so the test can find it. */
+function runArgs(args: string[]): string[] {
+  containers += 1;
+  return [
+    'run', '--rm', '--network=none', '--pull=never',
+    '--name', `mass-ingest-test-${process.pid}-${containers}`, '--label', LABEL,
+    '-v', `${data}:/data`, '-w', '/data', '-e', 'PUBLISH_URL=file:///data/out',
+    IMAGE, ...args,
+  ];
+}
+
+async function report(runId: string): Promise<{ counts: Record<string, number>; repositories: Array<{ rowNumber: number; path: string; outcome: string; commitSha: string | null }> }> {
+  const result = await podman.run(runArgs(['report', '--run', runId, '--format', 'json']));
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout);
+}
+
+beforeAll(async () => {
+  podman = Podman.load();
+  tmp = await createTempDir('mass-ingest-container-');
+  const started = Date.now();
+  const base = await ensureBaseImage(podman);
+  const baseDone = Date.now();
+  const bundle = await writeCaBundle(tmp.path);
+  caCertificates = bundle?.certificates ?? [];
+  if (!bundle) console.log('container test: no CA certificates in /usr/local/share/ca-certificates; building without the npm_ca secret');
+  image = await buildImage(podman, { base, name: IMAGE, caBundle: bundle?.file, log: path.join(tmp.path, 'build.log') });
+  console.log(
+    `container test: base ${base} ${megabytes(image.baseBytes)} (${((baseDone - started) / 1000).toFixed(0)} s), ` +
+      `image ${IMAGE} ${megabytes(image.sizeBytes)}, adds ${megabytes(image.addedBytes)} to the base (build ${((Date.now() - baseDone) / 1000).toFixed(0)} s)`,
+  );
+
+  data = path.join(tmp.path, 'data');
+  const repos = path.join(data, 'repos');
+  const make = await createBareRepo(repos, 'acme/widget', { Makefile: 'all:\n\tmkdir -p dist\n\techo "built in a container" > dist/hello.txt\n' });
+  const docs = await createBareRepo(repos, 'acme/docs', { 'README.md': '# nothing to build\n' });
+  const slow = await createBareRepo(repos, 'acme/slow', { Makefile: `all:\n\ttouch /data/started-slow\n\t${SLOW_SLEEP}\n` });
+  Object.assign(shas, { widget: make.headSha, docs: docs.headSha, slow: slow.headSha });
+  const row = (name: string) => `file:///data/repos/${name}.git,main,local.test,${name}`;
+  await fs.writeFile(path.join(data, 'repos.csv'), ['cloneUrl,branch,origin,path', row('acme/widget'), row('acme/docs'), 'ftp://nowhere.test/x.git,main,local.test,acme/ftp', ''].join('\n'));
+  await fs.writeFile(path.join(data, 'slow.csv'), ['cloneUrl,branch,origin,path', row('acme/slow'), row('acme/widget'), ''].join('\n'));
+  // The image runs as `node` (uid 1000): git refuses repositories of another owner, and the CLI writes here.
+  await execFileAsync('chown', ['-R', `${IMAGE_USER_ID}:${IMAGE_USER_ID}`, tmp.path]);
+});
+
+afterAll(async () => {
+  if (podman) {
+    const left = (await podman.run(['ps', '--all', '--quiet', '--filter', `label=${LABEL}`])).stdout.split('\n').filter(Boolean);
+    if (left.length > 0) await podman.run(['rm', '--force', '--time', '0', ...left]);
+    await podman.run(['image', 'unmount', '--all']);
+  }
+  await tmp?.remove();
+});
+
+describe('the container image', () => {
+  it('prints the CLI help through its tini entry point', async () => {
+    const result = await podman.run(runArgs(['--help']));
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('mass-ingest process <inventory>');
+  });
+
+  it('runs as node under tini with git and make, and ships no sources, tests, .git, devDependencies or certificates', async () => {
+    const config = JSON.parse(await podman.ok(['image', 'inspect', '--format', '{{json .Config}}', IMAGE])) as { User: string; Entrypoint: string[]; WorkingDir: string };
+    const root = (await podman.ok(['image', 'mount', IMAGE])).trim();
+    const present = async (file: string) => fs.access(path.join(root, file)).then(() => true, () => false);
+    const anywhere = async (text: string) => execFileAsync('grep', ['-rlF', text, root]).then(({ stdout }) => stdout.trim(), () => '');
+
+    try {
+      expect([config.User, config.Entrypoint, config.WorkingDir]).toEqual(['node', ['tini', '--', 'node', '/app/dist/cli.js'], '/data']);
+      expect(await fs.readFile(path.join(root, 'etc/passwd'), 'utf8')).toMatch(/^node:x:1000:1000:/m);
+      for (const file of ['usr/bin/tini', 'usr/bin/git', 'usr/bin/make', 'app/dist/cli.js', 'app/dist/pglite-template/PG_VERSION', 'app/package.json', 'app/repos.csv', 'app/node_modules/@electric-sql/pglite']) {
+        expect(await present(file), file).toBe(true);
+      }
+      expect((await fs.readdir(path.join(root, 'app/migrations'))).some((name) => name.endsWith('.sql'))).toBe(true);
+      for (const file of ['app/src', 'app/test', 'app/.git', 'app/tsconfig.json', 'app/node_modules/typescript', 'app/node_modules/vitest', 'app/node_modules/.bin/tsc', 'run/secrets/npm_ca']) {
+        expect(await present(file), file).toBe(false);
+      }
+      const app = path.join(root, 'app');
+      expect((await execFileAsync('find', [app, '-path', path.join(app, 'node_modules'), '-prune', '-o', '-name', '*.ts', '-print'])).stdout).toBe('');
+      for (const certificate of caCertificates) {
+        const bodyLine = certificate.split('\n').find((line) => /^[A-Za-z0-9+/]{64}$/.test(line));
+        if (bodyLine) expect(await anywhere(bodyLine)).toBe('');
+      }
+    } finally {
+      await podman.run(['image', 'unmount', IMAGE]);
+    }
+    console.log(`container test: ${IMAGE} is ${megabytes(image.sizeBytes)}, ${megabytes(image.addedBytes)} over its base`);
+    expect(image.addedBytes).toBeLessThanOrEqual(260e6);
+  });
+
+  it('processes a partition over file:// repositories with the embedded database, publishes per DESIGN §6, and reports it from a second container', async () => {
+    const result = await podman.run(runArgs(['process', '/data/repos.csv', '--start', '1', '--end', '3', '--run-id', 'container-first']));
+
+    expect(result.code, result.stderr).toBe(0);
+    await expect(fs.access(path.join(data, '.mass-ingest', 'db', 'PG_VERSION'))).resolves.toBeUndefined();
+    const published = path.join(data, 'out', 'local.test', 'acme', 'widget', shas.widget!);
+    expect((await fs.readdir(published)).sort()).toEqual(['build.log', 'hello.txt', 'manifest.json']);
+    const hello = await fs.readFile(path.join(published, 'hello.txt'));
+    const manifest = JSON.parse(await fs.readFile(path.join(published, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      schema: 1,
+      repository: { cloneUrl: 'file:///data/repos/acme/widget.git', branch: 'main', origin: 'local.test', path: 'acme/widget' },
+      commitSha: shas.widget,
+      builder: 'make',
+      runId: 'container-first',
+      artifacts: [{ name: 'hello.txt', size: hello.length, sha256: createHash('sha256').update(hello).digest('hex') }],
+    });
+    const json = await report('container-first');
+    expect(json.counts).toEqual({ published: 1, no_build_tool: 1, invalid: 1 });
+    expect(json.repositories.map((r) => [r.rowNumber, r.path, r.outcome, r.commitSha])).toEqual([
+      [1, 'acme/widget', 'published', shas.widget],
+      [2, 'acme/docs', 'no_build_tool', shas.docs],
+      [3, 'acme/ftp', 'invalid', null],
+    ]);
+  });
+
+  it('exits 143 within 10 s of podman kill --signal TERM during a build and records the rows aborted', async () => {
+    const args = runArgs(['process', '/data/slow.csv', '--run-id', 'container-term']);
+    const name = args[args.indexOf('--name') + 1]!;
+    const exited = collectExit(podman.spawn(args));
+    await waitFor(() => fs.access(path.join(data, 'started-slow')).then(() => true, () => undefined), { what: 'the slow build to start', timeoutMs: 120_000, intervalMs: 200 });
+
+    const kill = await podman.run(['kill', '--signal', 'TERM', name]);
+    const result = await Promise.race([exited, sleep(10_000).then((): PodmanResult | undefined => undefined)]);
+
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(result, 'the container was still running 10 s after SIGTERM').toBeDefined();
+    expect(result!.code, result!.stderr).toBe(143);
+    expect(processesMatching(SLOW_SLEEP)).toEqual([]);
+    const json = await report('container-term');
+    expect(json.repositories.map((r) => [r.rowNumber, r.path, r.outcome])).toEqual([
+      [1, 'acme/slow', 'aborted'],
+      [2, 'acme/widget', 'aborted'],
+    ]);
+  });
+
+  it('leaves no container and no process behind', async () => {
+    const left = await podman.ok(['ps', '--all', '--format', '{{.Names}} {{.Status}}', '--filter', `label=${LABEL}`]);
+
+    expect(left.trim()).toBe('');
+    expect(processesMatching(`mass-ingest-test-${process.pid}-`)).toEqual([]);
+    expect(processesMatching(SLOW_SLEEP)).toEqual([]);
+  });
+});

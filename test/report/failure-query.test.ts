@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { commonAffixes, encodeLog, EXCERPT_MAX_CHARS, EXCERPT_MIN_CHARS, excerptChars, excerptOf } from '../../src/report/failure-query.js';
+
+/** The browser's decoding (src/report/client/failures.ts failureLog), for round trips. */
+function decodeLog(encoded: string, base: string, suffix: string, origin: string | null, path: string | null): string | null {
+  if (!encoded) return null;
+  const middle = encoded.startsWith('~') ? `${origin}/${path}/${encoded.slice(1)}` : encoded.slice(1);
+  return base + middle + suffix;
+}
+
+describe('excerptOf', () => {
+  it('keeps the first three non-empty lines without terminal escapes or control characters', () => {
+    const message = '\n\u001b[31merror:\u001b[0m first\r\n\n  second\u0007\nthird\nfourth\n';
+
+    expect(excerptOf(message, 300)).toBe('error: first\n  second\nthird');
+  });
+
+  it('cuts a long excerpt at the limit with an ellipsis', () => {
+    expect(excerptOf('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
+  });
+
+  it('gives null for a missing or blank message', () => {
+    expect([excerptOf(null, 10), excerptOf(' \n\t\n', 10)]).toEqual([null, null]);
+  });
+});
+
+describe('excerptChars', () => {
+  it('shrinks the excerpt as failures grow, within its bounds', () => {
+    expect([excerptChars(0), excerptChars(1000), excerptChars(30_000), excerptChars(100_000)]).toEqual([EXCERPT_MAX_CHARS, EXCERPT_MAX_CHARS, 139, EXCERPT_MIN_CHARS]);
+  });
+});
+
+describe('log URL compaction', () => {
+  it('finds the shared prefix up to a slash and the shared suffix from a slash', () => {
+    const urls = ['https://repo.test/a/github.com/o/x/1111/build.log', 'https://repo.test/a/github.com/o/y/2222/build.log'];
+
+    expect(commonAffixes(urls)).toEqual({ base: 'https://repo.test/a/github.com/o/', suffix: '/build.log' });
+  });
+
+  it('round-trips every log URL, whether or not it follows the default layout', () => {
+    const rows: Array<[string | null, string | null, string | null]> = [
+      ['https://repo.test/a/github.com/o/x/1111/build.log', 'github.com', 'o/x'],
+      ['https://repo.test/a/github.com/o/y/2222/build.log', 'github.com', 'o/y'],
+      ['https://repo.test/a/com/github/o/y/3333/y-1-build.log', 'github.com', 'o/y'],
+      [null, 'github.com', 'o/z'],
+      ['https://repo.test/a/x.log', null, null],
+    ];
+    const { base, suffix } = commonAffixes(rows.flatMap(([url]) => (url ? [url] : [])));
+
+    const decoded = rows.map(([url, origin, path]) => decodeLog(encodeLog(url, base, suffix, origin, path), base, suffix, origin, path));
+
+    expect(decoded).toEqual(rows.map(([url]) => url));
+    expect(encodeLog(rows[0]![0], 'https://repo.test/a/', '/build.log', 'github.com', 'o/x')).toBe('~1111');
+  });
+
+  it('handles a single URL and URLs that share nothing', () => {
+    expect(commonAffixes(['file:///d/x/build.log'])).toEqual({ base: 'file:///d/x/', suffix: '' });
+    expect(commonAffixes(['a://x', 'b://y'])).toEqual({ base: '', suffix: '' });
+  });
+});
