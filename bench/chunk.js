@@ -51,10 +51,27 @@ const baseEnvFor = (fake, extra) =>
     ...extra,
   });
 
+/**
+ * Runs `mass-ingest chunk …` inside a small wrapper that reports, on exit, the process's own CPU
+ * time (user + system) and peak RSS: on a shared, loaded machine CPU time is the fairer figure.
+ */
+function wrapper() {
+  const file = path.join(root, 'stats-wrapper.mjs');
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(
+      file,
+      `process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('CHUNK_STATS ' + JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, rssKiB: u.maxRSS }) + '\\n'); });\n` +
+        `process.argv.splice(1, 1);\nawait import(${JSON.stringify(CLI)});\n`,
+    );
+  }
+  return file;
+}
+
 async function chunk(env, args) {
-  const result = await run(process.execPath, [CLI, 'chunk', ...args], { env, cwd: root, timeoutMs: 600_000 });
+  const result = await run(process.execPath, [wrapper(), CLI, 'chunk', ...args], { env, cwd: root, timeoutMs: 600_000 });
   if (result.code !== 0) console.log(`WARNING chunk exited with ${result.code}: ${result.stderr.trim().slice(0, 400)}`);
-  return result;
+  const stats = JSON.parse(/CHUNK_STATS (.*)/.exec(result.stderr)?.[1] ?? '{}');
+  return { ...result, cpuMs: stats.cpuMs ?? NaN, rssKiB: stats.rssKiB ?? NaN };
 }
 
 async function arrayMode(fake, pgUrl) {
@@ -68,7 +85,8 @@ async function arrayMode(fake, pgUrl) {
   for (const [name, extra] of databases) {
     const env = baseEnvFor(fake, extra);
     const times = [];
-    let calls = [];
+    const cpu = [];
+    const calls = [];
     for (let i = 0; i < REPEATS + (extra.DATABASE_URL ? 0 : 1); i++) {
       const before = fake.submitCalls;
       const result = await chunk(env, [inventory, '--partition-size', '10', '--run-id', `array-${extra.DATABASE_URL ? 'pg' : 'lite'}-${i}`]);
@@ -78,13 +96,16 @@ async function arrayMode(fake, pgUrl) {
         continue;
       }
       times.push(result.ms);
+      cpu.push(result.cpuMs);
       calls.push(fake.submitCalls - before);
     }
     const wall = median(times);
-    rows.push([name, fmtMs(wall), calls.join('/'), verdict(wall, 5000, 'max'), calls.every((n) => n === 1) ? 'PASS' : 'MISS']);
-    goals.push([`a. array mode, ${name}: plan+record+submit`, fmtMs(wall), '≤ 5 s, 1 SubmitJob', verdict(wall, 5000, 'max') === 'PASS' && calls.every((n) => n === 1) ? 'PASS' : 'MISS']);
+    const oneCall = calls.every((n) => n === 1);
+    rows.push([name, fmtMs(wall), fmtMs(median(cpu)), calls.join('/'), verdict(wall, 5000, 'max'), oneCall ? 'PASS' : 'MISS']);
+    goals.push([`a. array mode, ${name}: process start → exit (wall)`, fmtMs(wall), '≤ 5 s, 1 SubmitJob', verdict(wall, 5000, 'max') === 'PASS' && oneCall ? 'PASS' : 'MISS']);
+    goals.push([`a. array mode, ${name}: CPU time of the chunk process`, fmtMs(median(cpu)), '(≤ 5 s wall on an idle machine)', '-']);
   }
-  printTable(['database', `median wall of ${REPEATS} (process start → exit)`, 'SubmitJob calls', '≤ 5 s', 'exactly 1'], rows);
+  printTable(['database', `median wall of ${REPEATS}`, 'median CPU (user+sys)', 'SubmitJob calls', '≤ 5 s', 'exactly 1'], rows);
 }
 
 async function jobsMode(fake, pgUrl) {
@@ -132,19 +153,13 @@ async function peakRss(fake, pgUrl) {
   console.log('\n-- c. 1,000,000 rows (partition size 10: 100,000 partitions, 10 arrays), peak RSS of the chunk process --');
   const inventory = writeInventory('1m.csv', 1_000_000);
   console.log(`inventory: ${(fs.statSync(inventory).size / 1024 / 1024).toFixed(0)} MiB`);
-  // The CLI runs inside this wrapper so that the wrapper can report the process's own peak RSS on exit.
-  const wrapper = path.join(root, 'rss-wrapper.mjs');
-  fs.writeFileSync(wrapper, `process.on('exit', () => process.stderr.write('MAXRSS_KIB ' + process.resourceUsage().maxRSS + '\\n'));\nprocess.argv.splice(1, 1);\nawait import(${JSON.stringify(CLI)});\n`);
   const rows = [];
   for (const [name, extra] of [['PostgreSQL 15', { DATABASE_URL: pgUrl }], ['embedded (PGlite)', { MASS_INGEST_DATA_DIR: path.join(root, 'pglite') }]]) {
-    const env = baseEnvFor(fake, extra);
-    const result = await run(process.execPath, [wrapper, CLI, 'chunk', inventory, '--partition-size', '10', '--run-id', `rss-${extra.DATABASE_URL ? 'pg' : 'lite'}`], { env, cwd: root, timeoutMs: 600_000 });
-    if (result.code !== 0) console.log(`WARNING chunk exited with ${result.code}: ${result.stderr.trim().slice(0, 400)}`);
-    const kib = Number(/MAXRSS_KIB (\d+)/.exec(result.stderr)?.[1]);
-    rows.push([name, fmtMiB(kib), fmtMs(result.ms), verdict(kib / 1024, 256, 'max')]);
-    goals.push([`c. 1,000,000 rows, ${name}: peak RSS`, fmtMiB(kib), '≤ 256 MiB', verdict(kib / 1024, 256, 'max')]);
+    const result = await chunk(baseEnvFor(fake, extra), [inventory, '--partition-size', '10', '--run-id', `rss-${extra.DATABASE_URL ? 'pg' : 'lite'}`]);
+    rows.push([name, fmtMiB(result.rssKiB), fmtMs(result.ms), fmtMs(result.cpuMs), verdict(result.rssKiB / 1024, 256, 'max')]);
+    goals.push([`c. 1,000,000 rows, ${name}: peak RSS`, fmtMiB(result.rssKiB), '≤ 256 MiB', verdict(result.rssKiB / 1024, 256, 'max')]);
   }
-  printTable(['database', 'peak RSS', 'wall', '≤ 256 MiB'], rows);
+  printTable(['database', 'peak RSS', 'wall', 'CPU', '≤ 256 MiB'], rows);
 }
 
 try {

@@ -9,12 +9,12 @@ import { CLI, run } from './common.js';
  * publish directory. Returns wall time, the span from the first repository's start to the last
  * one's finish (from the "Repository finished" lines' time and durationMs), and the outcome counts.
  */
-export async function runProcess({ env, inventory, count, dataDir, publishDir, workdir, concurrency = 1, force = false }) {
+export async function runProcess({ env, inventory, count, dataDir, publishDir, workdir, concurrency = 1, force = false, logLevel = 'info' }) {
   fs.mkdirSync(workdir, { recursive: true });
   const args = [CLI, 'process', inventory, '--start', '1', '--end', String(count), '--concurrency', String(concurrency), '--workdir', workdir];
   if (force) args.push('--force');
   const result = await run(process.execPath, args, {
-    env: { ...env, MASS_INGEST_DATA_DIR: dataDir, PUBLISH_URL: publishDir, LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+    env: { ...env, MASS_INGEST_DATA_DIR: dataDir, PUBLISH_URL: publishDir, LOG_FORMAT: 'json', LOG_LEVEL: logLevel },
     cwd: path.dirname(inventory),
   });
   const lines = result.stdout
@@ -27,6 +27,10 @@ export async function runProcess({ env, inventory, count, dataDir, publishDir, w
   const firstStart = Math.min(...finished.map((line) => Date.parse(line.time) - line.durationMs));
   const lastEnd = Math.max(...finished.map((line) => Date.parse(line.time)));
   const reposMs = finished.length > 0 ? lastEnd - firstStart : NaN;
+  // With LOG_LEVEL=debug: total time per step over all repositories ("Step completed" lines).
+  const steps = {};
+  for (const line of lines) if (line.msg === 'Step completed') steps[line.step] = (steps[line.step] ?? 0) + line.durationMs;
+  const opened = lines.find((line) => line.msg === 'Embedded database opened');
   return {
     code: result.code,
     wallMs: result.ms,
@@ -36,6 +40,9 @@ export async function runProcess({ env, inventory, count, dataDir, publishDir, w
     /** last repository finished → exit: final flush, close. */
     shutdownMs: result.ms - (lastEnd - result.startedAt),
     counts,
+    steps,
+    /** debug only: PGlite.create's own time, as logged by openDatabase. */
+    pgliteCreateMs: opened?.ms,
     stderr: result.stderr,
   };
 }

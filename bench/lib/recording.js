@@ -6,7 +6,7 @@ import { DIST, fmtMs, fmtX, printTable, verdict } from './common.js';
 import { startPostgres } from './postgres.js';
 
 const BATCH_ROWS = 100_000;
-const SINGLE_ROWS = 5_000;
+const SINGLE_ROWS = 2_000;
 const BUFFER_ROWS = 10_000;
 const OUTCOME_MIX = ['published', 'published', 'published', 'published', 'published', 'unchanged', 'build_failed', 'clone_failed', 'no_build_tool', 'published'];
 

@@ -26,20 +26,37 @@ export interface HttpCall {
 }
 
 /**
+ * How long a streamed upload waits for `100 Continue` before sending its body anyway (curl's
+ * default too), for servers that ignore `Expect`.
+ */
+export const EXPECT_CONTINUE_TIMEOUT_MS = 1000;
+
+/**
  * One HTTP exchange over node:http(s). TLS is verified by Node's defaults (NODE_EXTRA_CA_CERTS adds
  * a CA); there is deliberately no switch to turn verification off. Resolves with any status;
  * rejects with a StepError when no answer arrives.
+ *
+ * A streamed body is sent with `Expect: 100-continue`, as curl does: a server that refuses the
+ * upload (401/403/404) says so before the body leaves, instead of after it, or instead of
+ * resetting the connection mid-body (which would look like a network error worth retrying).
  */
 export function sendHttp(call: HttpCall): Promise<HttpReply> {
   const transport = call.url.protocol === 'https:' ? https : http;
+  const streamed = typeof call.body === 'function' ? call.body : undefined;
   return new Promise<HttpReply>((resolve, reject) => {
     let bodyStream: Readable | undefined;
-    let bodyDone = call.body === undefined || Buffer.isBuffer(call.body);
+    let bodySent = !streamed;
+    let answered = false;
+    let waitForContinue: NodeJS.Timeout | undefined;
     const fail = (err: unknown) => {
+      clearTimeout(waitForContinue);
       bodyStream?.destroy();
       reject(err instanceof StepError ? err : connectionError(err, call.method, call.shownUrl));
     };
-    const request = transport.request(call.url, { method: call.method, headers: call.headers, agent: call.agent, timeout: call.timeoutMs }, (response) => {
+    const headers = streamed ? { ...call.headers, Expect: '100-continue' } : call.headers;
+    const request = transport.request(call.url, { method: call.method, headers, agent: call.agent, timeout: call.timeoutMs }, (response) => {
+      answered = true;
+      clearTimeout(waitForContinue);
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
@@ -48,8 +65,11 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
       });
       response.on('error', fail);
       response.once('end', () => {
-        // An early answer (401 before the body was sent): the connection is mid-body, drop it.
-        if (!bodyDone) request.destroy();
+        // An answer before the whole body was sent (a refusal): the connection is mid-request, drop it.
+        if (!bodySent) {
+          bodyStream?.destroy();
+          request.destroy();
+        }
         if (size > call.maxBodyBytes && call.maxBodyBytes > 0) {
           reject(new StepError('publish_response_too_large', `${call.method} ${call.shownUrl} answered more than ${call.maxBodyBytes} bytes`));
           return;
@@ -59,18 +79,25 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
     });
     request.once('timeout', () => request.destroy(Object.assign(new Error(`no data for ${call.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     request.on('error', fail);
-    if (call.body === undefined || Buffer.isBuffer(call.body)) {
+    if (!streamed) {
       request.end(call.body);
       return;
     }
-    bodyStream = call.body();
-    bodyStream.on('error', (err) => {
-      request.destroy();
-      reject(new StepError('publish_io', `Cannot read the file to upload to ${call.shownUrl}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
-    });
-    bodyStream.once('end', () => {
-      bodyDone = true;
-    });
-    bodyStream.pipe(request);
+    const sendBody = () => {
+      if (bodyStream || answered) return;
+      clearTimeout(waitForContinue);
+      bodyStream = streamed();
+      bodyStream.on('error', (err) => {
+        request.destroy();
+        reject(new StepError('publish_io', `Cannot read the file to upload to ${call.shownUrl}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
+      });
+      bodyStream.once('end', () => {
+        bodySent = true;
+      });
+      bodyStream.pipe(request);
+    };
+    request.once('continue', sendBody);
+    request.flushHeaders();
+    waitForContinue = setTimeout(sendBody, EXPECT_CONTINUE_TIMEOUT_MS);
   });
 }

@@ -1,23 +1,10 @@
 import { BatchClient, ListJobsCommand, SubmitJobCommand, type SubmitJobCommandInput } from '@aws-sdk/client-batch';
 import type { Config } from '../config/config.js';
 import { classifyBatchError } from './batch-errors.js';
+import type { JobRequest, SubmittedJob } from './job-request.js';
 import { withoutSdkNodeVersionWarning } from './sdk-warning.js';
 
-/** The SubmitJob fields mass-ingest uses (AWS Batch API reference, SubmitJob). */
-export interface JobRequest {
-  readonly jobName: string;
-  readonly jobQueue: string;
-  readonly jobDefinition: string;
-  readonly arrayProperties?: { readonly size: number };
-  readonly parameters?: Readonly<Record<string, string>>;
-  readonly containerOverrides?: { readonly command: readonly string[] };
-  readonly dependsOn?: ReadonlyArray<{ readonly jobId: string }>;
-}
-
-export interface SubmittedJob {
-  readonly jobId: string;
-  readonly jobName: string;
-}
+export type { JobRequest, SubmittedJob } from './job-request.js';
 
 /** The seam between the chunk job and AWS Batch: one attempt per call, errors classified. */
 export interface BatchApi {
@@ -27,8 +14,6 @@ export interface BatchApi {
   destroy(): void;
 }
 
-/** SubmitJob's payload limit (AWS Batch service quotas: 30 KiB). */
-export const MAX_SUBMIT_PAYLOAD_BYTES = 30 * 1024;
 const LIST_PAGE_LIMIT = 1000;
 
 /**
@@ -85,9 +70,4 @@ class SdkBatchApi implements BatchApi {
   destroy(): void {
     this.client.destroy();
   }
-}
-
-/** Bytes of the SubmitJob request body, as the SDK serialises it. */
-export function payloadBytes(request: JobRequest): number {
-  return Buffer.byteLength(JSON.stringify(request));
 }

@@ -1,8 +1,10 @@
 /**
- * Spaces call starts at least `1000 / perSecond` ms apart (a token bucket holding one token).
- * AWS Batch allows 50 SubmitJob calls per second per account (service quotas); a burst of
- * queued callers never starts together, even after the event loop stalled, because each grant
- * waits for the previous one and counts from the time it was actually given.
+ * Keeps call starts to `perSecond` on average (AWS Batch allows 50 SubmitJob calls per second
+ * per account, AWS Batch service quotas) with the generic cell rate algorithm: each call has an
+ * ideal slot `1000 / perSecond` ms after the previous one, and may start up to one interval
+ * early. A timer that fires late therefore costs no throughput, and no more than two calls ever
+ * start together (at most perSecond + 2 in any one-second window), even after the event loop
+ * stalled.
  */
 export interface Clock {
   now(): number;
@@ -16,7 +18,8 @@ export const systemClock: Clock = {
 
 export class RateLimiter {
   private readonly intervalMs: number;
-  private nextAt = Number.NEGATIVE_INFINITY;
+  /** Theoretical arrival time of the next call. */
+  private nextSlot = Number.NEGATIVE_INFINITY;
   private turn: Promise<void> = Promise.resolve();
 
   constructor(perSecond: number, private readonly clock: Clock = systemClock) {
@@ -27,9 +30,9 @@ export class RateLimiter {
   /** Resolves when the caller may start one call. */
   take(): Promise<void> {
     const granted = this.turn.then(async () => {
-      const wait = this.nextAt - this.clock.now();
+      const wait = this.nextSlot - this.intervalMs - this.clock.now();
       if (wait > 0) await this.clock.sleep(wait);
-      this.nextAt = this.clock.now() + this.intervalMs;
+      this.nextSlot = Math.max(this.nextSlot, this.clock.now()) + this.intervalMs;
     });
     this.turn = granted;
     return granted;

@@ -2,7 +2,8 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, UsageError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
-import { MAX_SUBMIT_PAYLOAD_BYTES, payloadBytes, type BatchApi, type JobRequest, type SubmittedJob } from './batch-client.js';
+import type { BatchApi } from './batch-client.js';
+import { MAX_SUBMIT_PAYLOAD_BYTES, payloadBytes, type JobRequest, type SubmittedJob } from './job-request.js';
 import { AMBIGUOUS_CODES } from './batch-errors.js';
 import { RateLimiter, type Clock } from './rate-limiter.js';
 

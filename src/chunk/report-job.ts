@@ -1,4 +1,4 @@
-import type { JobRequest } from '../batch/batch-client.js';
+import type { JobRequest } from '../batch/job-request.js';
 import type { JobSubmitter } from '../batch/submitter.js';
 
 /**

@@ -34,7 +34,8 @@ export function checkSamePlan(stored: RunRecord, plan: ChunkPlan): void {
   }
 }
 
-const WRITE_CHUNK = 2000;
+/** One statement per 10,000 partitions: a whole array is recorded in one round trip. */
+const WRITE_CHUNK = 10_000;
 
 /**
  * Sets `batch_job_id` of submitted partitions. Their status moves from `planned` to `submitted`

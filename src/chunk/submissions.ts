@@ -1,4 +1,4 @@
-import type { JobRequest } from '../batch/batch-client.js';
+import type { JobRequest } from '../batch/job-request.js';
 import { MAX_ARRAY_SIZE, partitionRange, type ChunkPlan } from './plan.js';
 
 /**

@@ -5,9 +5,9 @@ import type { Logger } from '../logging/logger.js';
 import type { Database } from '../results/database.js';
 import type { PartitionRecord, ResultStore, RunTrigger } from '../results/result-store.js';
 import { PartitionRecorder } from './partition-recorder.js';
-import { partitionRecords, type ChunkPlan } from './plan.js';
+import { allPartitions, partitionRecords, type ChunkPlan } from './plan.js';
 import { reportJobName, submitReportJob, topLevelJobIds } from './report-job.js';
-import { checkSamePlan, loadPartitionState, recordSubmitted } from './run-state.js';
+import { checkSamePlan, loadPartitionState, recordSubmitted, type PartitionState } from './run-state.js';
 import { partitionsOfJobName, plannedSubmissions, type SubmitMode, type Target } from './submissions.js';
 import { submitProcessorJobs } from './submit-processors.js';
 
@@ -34,11 +34,13 @@ export interface BatchSubmitSummary {
 
 /**
  * Records the run and its partitions, then submits what is not submitted yet. A retry of the
- * same run id (a retried chunk job) skips partitions with a `batch_job_id`, and first asks Batch
- * (ListJobs by name) for jobs an earlier attempt submitted but did not live to record.
+ * same run id (a retried chunk job: the run exists) skips partitions with a `batch_job_id`, and
+ * first asks Batch (ListJobs by name) for jobs an earlier attempt submitted but did not live to
+ * record.
  */
 export async function submitToBatch(input: BatchSubmitInput): Promise<BatchSubmitSummary> {
   const { plan, mode, target, results, log } = input;
+  const retried = await runExists(input.database, target.runId);
   const stored = await results.ensureRun({
     id: target.runId,
     trigger: input.trigger,
@@ -50,13 +52,13 @@ export async function submitToBatch(input: BatchSubmitInput): Promise<BatchSubmi
     partitions: plan.partitions,
   });
   checkSamePlan(stored, plan);
-  const state = await loadPartitionState(input.database, target.runId);
+  const state = retried ? await loadPartitionState(input.database, target.runId) : new Map<number, PartitionState>();
   const jobOf = new Map<number, string>();
   for (const [partition, { batchJobId }] of state) if (batchJobId) jobOf.set(partition, batchJobId);
-  const existing = state.size > 0 ? await reconcile(input, jobOf) : new Map<string, string>();
-  if (state.size < plan.partitions) {
-    const fresh = [...Array(plan.partitions).keys()].filter((partition) => !state.has(partition));
-    await results.upsertPartitions(partitionRecords(plan, target.runId, fresh, 'planned'));
+  const existing = retried ? await reconcile(input, jobOf) : new Map<string, string>();
+  // Jobs mode shows the partitions still to submit; an array is recorded once, after its one call.
+  if (mode === 'jobs' && state.size < plan.partitions) {
+    await results.upsertPartitions(partitionRecords(plan, target.runId, allPartitions(plan).filter((p) => !state.has(p)), 'planned'));
   }
 
   const submissions = plannedSubmissions(plan, target.runId, mode, new Set(jobOf.keys()));
@@ -74,6 +76,11 @@ export async function submitToBatch(input: BatchSubmitInput): Promise<BatchSubmi
     log.info({ jobId: report.jobId, jobName: reportJobName(target.runId), barriers: report.barriers, dependencies: dependencies.length }, 'Report job submitted');
   }
   return { jobsSubmitted: processors.submitted, partitionsSkipped: jobOf.size, submitCalls: submitter.calls, reportJobId };
+}
+
+async function runExists(database: Database, runId: string): Promise<boolean> {
+  const { rows } = await database.query('SELECT 1 FROM ingest_runs WHERE id = $1', [runId]);
+  return rows.length > 0;
 }
 
 /** Jobs of this run that Batch knows by name; partitions they cover are recorded now. */

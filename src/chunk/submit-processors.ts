@@ -1,4 +1,4 @@
-import type { SubmittedJob } from '../batch/batch-client.js';
+import type { SubmittedJob } from '../batch/job-request.js';
 import type { JobSubmitter } from '../batch/submitter.js';
 import { AbortedError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';

@@ -6,7 +6,6 @@ import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Database } from '../results/database.js';
 import { SqlResultStore } from '../results/result-store.js';
-import { createBatchApi } from '../batch/batch-client.js';
 import { planChunk, type ChunkPlan } from '../chunk/plan.js';
 import { renderPlan } from '../chunk/print-plan.js';
 import { deriveInventory } from '../chunk/only-subset.js';
@@ -49,28 +48,38 @@ export async function runChunk(options: ChunkOptions, context: CommandContext): 
 async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
   const { config } = context;
   const started = performance.now();
-  const plan = await planChunk(options.inventory, config.partitionSize);
-  logPlan(log, plan);
-  const api = createBatchApi(config);
+  // The database opens (connect, migrate) and the SDK loads while the inventory is read.
+  const opening = openResults(context, log);
+  opening.catch(() => undefined);
+  const loadingSdk = import('../batch/batch-client.js');
+  let plan: ChunkPlan;
   try {
-    return await withDatabase(context, log, async (database) => {
-      const summary = await submitToBatch({
-        plan,
-        mode: options.mode,
-        trigger: options.trigger ?? 'manual',
-        target: { runId: config.runId, jobQueue: config.batch.jobQueue ?? '', jobDefinition: config.batch.jobDefinition ?? '' },
-        reportJobDefinition: config.batch.reportJobDefinition,
-        database,
-        results: new SqlResultStore(database),
-        api,
-        log,
-        signal: context.signal,
-      });
-      log.info({ ...summary, ms: Math.round(performance.now() - started) }, 'Chunk submitted');
-      return EXIT.ok;
+    plan = await planChunk(options.inventory, config.partitionSize);
+  } catch (err) {
+    await opening.then((database) => database.close(), () => undefined);
+    throw err;
+  }
+  logPlan(log, plan);
+  const database = await opening;
+  const api = (await loadingSdk).createBatchApi(config);
+  try {
+    const summary = await submitToBatch({
+      plan,
+      mode: options.mode,
+      trigger: options.trigger ?? 'manual',
+      target: { runId: config.runId, jobQueue: config.batch.jobQueue ?? '', jobDefinition: config.batch.jobDefinition ?? '' },
+      reportJobDefinition: config.batch.reportJobDefinition,
+      database,
+      results: new SqlResultStore(database),
+      api,
+      log,
+      signal: context.signal,
     });
+    log.info({ ...summary, ms: Math.round(performance.now() - started) }, 'Chunk submitted');
+    return EXIT.ok;
   } finally {
     api.destroy();
+    await database.close();
   }
 }
 

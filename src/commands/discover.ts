@@ -68,7 +68,7 @@ export async function runDiscover(options: DiscoverOptions, context: CommandCont
       signal: context.signal,
       onProgress: (state) => progress.update(state),
       maxProbes: MAX_PROBES_PER_REQUEST,
-      restored: { streams: saved?.streams ?? [], repositories: saved?.repositories ?? 0, requests: saved?.requests ?? 0 },
+      restored: { streams: saved?.streams ?? [], requests: saved?.requests ?? 0 },
     });
     const summary = await crawler.run().finally(() => progress.done(crawler.progress()));
     if (summary.stopped) {

@@ -113,8 +113,19 @@ export function splitCandidates(axis: AxisState, gap: Gap, cap: number, max: num
     const x = Math.round(interpolate(axis.scale, gap, atLo, atHi, target));
     if (x > gap.lo && x < gap.hi) found.add(x);
   }
+  // Where the model piles points onto one value, spread the rest evenly (in log space for stars).
+  for (let j = 1; found.size < Math.min(pieces - 1, max); j++) {
+    if (j >= pieces) break;
+    const x = Math.round(evenly(axis.scale, gap, j / pieces));
+    if (x > gap.lo && x < gap.hi) found.add(x);
+  }
   if (found.size === 0) found.add(gap.lo + Math.floor(width / 2));
   return [...found];
+}
+
+function evenly(scale: AxisState['scale'], gap: Gap, share: number): number {
+  if (scale === 'linear') return gap.lo + share * (gap.hi - gap.lo);
+  return Math.exp(Math.log(gap.lo + 1) + share * (Math.log(gap.hi + 1) - Math.log(gap.lo + 1))) - 1;
 }
 
 function interpolate(scale: AxisState['scale'], gap: Gap, atLo: number, atHi: number, target: number): number {

@@ -65,8 +65,22 @@ WITH chosen AS MATERIALIZED (
 )
 SELECT (SELECT count(*) FROM history)::int AS recorded`;
 
+interface QueuedCheckpoint {
+  readonly planner: string | null;
+  readonly streams: StreamState[];
+  readonly repositories: readonly DiscoveredRepository[];
+  readonly requests: number;
+  readonly done: { resolve(): void; reject(err: unknown): void };
+}
+
+/** Checkpoints that queued up while one was written go together (one statement, still atomic). */
+const MAX_BATCH = 32;
+
 export class CheckpointStore {
-  private tail: Promise<unknown> = Promise.resolve();
+  private queue: QueuedCheckpoint[] = [];
+  private writing: Promise<void> | undefined;
+  /** Repositories saved for the current discovery (set on resume, grown by every write). */
+  repositoryCount = 0;
 
   constructor(private readonly db: Database) {}
 
@@ -78,6 +92,7 @@ export class CheckpointStore {
        SELECT (SELECT count(*) FROM dropped)::int AS dropped`,
       [id, fingerprint, JSON.stringify(args)],
     );
+    this.repositoryCount = 0;
     return rows[0]?.dropped ?? 0;
   }
 
@@ -93,30 +108,50 @@ export class CheckpointStore {
       [run.id],
     );
     const items = await this.db.query<{ count: number }>('SELECT count(*)::int AS count FROM discovery_items WHERE discovery_id = $1', [run.id]);
+    this.repositoryCount = items.rows[0]?.count ?? 0;
     return { id: run.id, planner: parseJson(run.planner), requests: run.requests, streams: streams.rows.map((row) => ({ ...row, source: parseJson(row.source) as StreamSource })), repositories: items.rows[0]?.count ?? 0 };
   }
 
   /**
-   * Saves one answered request (`requests` 1) or a planning step (0); returns how many of its
-   * repositories were new to this discovery. The state is copied now and the writes happen in
-   * call order, so a later checkpoint never lands under an earlier one.
+   * Saves one answered request (`requests` 1) or a planning step (0). The state is copied now
+   * and written in call order, so a later checkpoint never lands under an earlier one.
    */
-  save(id: string, checkpoint: Checkpoint, requests: 0 | 1 = 1): Promise<number> {
-    const params = [
-      id,
-      checkpoint.planner === undefined ? null : JSON.stringify(checkpoint.planner),
-      JSON.stringify(checkpoint.streams),
-      JSON.stringify(checkpoint.repositories),
-      requests,
-    ];
-    const write = this.tail.then(() => this.db.query<{ inserted: number }>(SAVE, params));
-    this.tail = write.catch(() => undefined);
-    return write.then(({ rows }) => rows[0]?.inserted ?? 0);
+  save(id: string, checkpoint: Checkpoint, requests: 0 | 1 = 1): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({
+        planner: checkpoint.planner === undefined ? null : JSON.stringify(checkpoint.planner),
+        streams: checkpoint.streams.map((stream) => ({ ...stream })),
+        repositories: checkpoint.repositories,
+        requests,
+        done: { resolve, reject },
+      });
+      this.writing ??= this.drain(id);
+    });
   }
 
   /** Resolves once every checkpoint asked for so far is written (or failed). */
-  flush(): Promise<void> {
-    return this.tail.then(() => undefined);
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async drain(id: string): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        const streams = new Map(batch.flatMap((entry) => entry.streams.map((stream) => [stream.key, stream] as const)));
+        const planner = batch.map((entry) => entry.planner).filter((value) => value !== null).at(-1) ?? null;
+        const params = [id, planner, JSON.stringify([...streams.values()]), JSON.stringify(batch.flatMap((entry) => entry.repositories)), batch.reduce((sum, entry) => sum + entry.requests, 0)];
+        try {
+          const { rows } = await this.db.query<{ inserted: number }>(SAVE, params);
+          this.repositoryCount += rows[0]?.inserted ?? 0;
+          for (const entry of batch) entry.done.resolve();
+        } catch (err) {
+          for (const entry of batch) entry.done.reject(err);
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
   }
 
   /** The repositories found, most stars first, a page at a time (keyset: 100,000 rows never sit in memory at once). */

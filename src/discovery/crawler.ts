@@ -21,7 +21,7 @@ export interface CrawlerDeps {
   readonly maxProbes: number;
   readonly limits?: ComposerLimits;
   /** What an interrupted run saved. */
-  readonly restored: { readonly streams: readonly StreamState[]; readonly repositories: number; readonly requests: number };
+  readonly restored: { readonly streams: readonly StreamState[]; readonly requests: number };
 }
 
 export interface CrawlSummary {
@@ -43,7 +43,6 @@ export class Crawler {
   private readonly streams = new Map<string, StreamState>();
   private readonly composer: RequestComposer;
   private readonly pageSize: number;
-  private repositories: number;
   private requests: number;
   private probes = 0;
   private failure: unknown;
@@ -52,7 +51,6 @@ export class Crawler {
     const limits = deps.limits ?? DEFAULT_LIMITS;
     this.pageSize = limits.pageSize;
     this.composer = new RequestComposer(limits);
-    this.repositories = deps.restored.repositories;
     this.requests = deps.restored.requests;
     this.register(deps.restored.streams);
     deps.planner.attach(this.streams);
@@ -80,13 +78,13 @@ export class Crawler {
     await Promise.all(inflight);
     await this.deps.store.flush();
     if (this.failure !== undefined) throw this.failure;
-    return { stopped: this.deps.signal.aborted, requests: this.requests, repositories: this.repositories, streams: this.streams.size, probes: this.probes };
+    return { stopped: this.deps.signal.aborted, requests: this.requests, repositories: this.deps.store.repositoryCount, streams: this.streams.size, probes: this.probes };
   }
 
   progress(): ProgressState {
     let done = 0;
     for (const stream of this.streams.values()) if (remainingOf(stream) === 0) done += 1;
-    return { streamsDone: done, streamsPlanned: this.streams.size, repositories: this.repositories, expected: this.deps.planner.total(), requests: this.requests, budgets: this.deps.pool.budgets() };
+    return { streamsDone: done, streamsPlanned: this.streams.size, repositories: this.deps.store.repositoryCount, expected: this.deps.planner.total(), requests: this.requests, budgets: this.deps.pool.budgets() };
   }
 
   private compose(inflight: number): RequestPlan | undefined {
@@ -130,7 +128,7 @@ export class Crawler {
     if (this.failure !== undefined) return false;
     let received = 0;
     for (const stream of this.streams.values()) received += stream.fetched;
-    const grown = this.register(this.deps.planner.grow(received - this.repositories));
+    const grown = this.register(this.deps.planner.grow(received - this.deps.store.repositoryCount));
     if (grown.length > 0) {
       this.checkpoint(grown, [], true, 0);
       return true;
@@ -149,14 +147,9 @@ export class Crawler {
 
   private checkpoint(streams: readonly StreamState[], repositories: readonly DiscoveredRepository[], withPlanner: boolean, requests: 0 | 1): void {
     const planner = withPlanner ? this.deps.planner.snapshot() : undefined;
-    this.deps.store.save(this.deps.discoveryId, { planner, streams, repositories }, requests).then(
-      (inserted) => {
-        this.repositories += inserted;
-      },
-      (err: unknown) => {
-        this.failure ??= err;
-      },
-    );
+    this.deps.store.save(this.deps.discoveryId, { planner, streams, repositories }, requests).catch((err: unknown) => {
+      this.failure ??= err;
+    });
   }
 }
 

@@ -5,9 +5,9 @@ import { stringOrNull } from './sql.js';
 
 /**
  * The failed rows of a run (every outcome `--strict` counts as failed) in the compact form the
- * HTML report embeds: arrays instead of objects, repeated strings (origins, branches, error codes,
- * error excerpts) as indexes into dictionaries, log URLs without their common prefix and suffix,
- * and only the first lines of each error. The excerpt shrinks as failures grow, so 100,000
+ * HTML report embeds: column arrays instead of objects, row numbers as differences, repeated
+ * strings (origins, branches, error codes, error excerpts) as indexes into dictionaries, log URLs
+ * without their common prefix and suffix, and only the first lines of each error. The excerpt shrinks as failures grow, so 100,000
  * failures stay a few MiB (bench/report.js); the JSON report keeps the full messages.
  */
 export const EXCERPT_LINES = 3;
@@ -15,8 +15,21 @@ export const EXCERPT_MAX_CHARS = 300;
 export const EXCERPT_MIN_CHARS = 60;
 const EXCERPT_BUDGET_BYTES = 4 * 1024 * 1024;
 
-/** [rowNumber, origin index, path, branch index, outcome index (OUTCOMES), error code index, excerpt index, log] */
-export type CompactFailure = [number, number, string | null, number, number, number, number, string];
+/**
+ * Column arrays, one entry per failed row in row order. `row` holds the difference to the
+ * previous row number (the first is absolute); origin, branch, code and excerpt are indexes into
+ * the dictionaries (-1 for none); outcome indexes OUTCOMES; log is encoded by `encodeLog`.
+ */
+export interface FailureColumns {
+  readonly row: number[];
+  readonly origin: number[];
+  readonly path: Array<string | null>;
+  readonly branch: number[];
+  readonly outcome: number[];
+  readonly code: number[];
+  readonly excerpt: number[];
+  readonly log: string[];
+}
 
 export interface CompactFailures {
   readonly total: number;
@@ -25,13 +38,9 @@ export interface CompactFailures {
   readonly branches: string[];
   readonly codes: string[];
   readonly excerpts: string[];
-  /**
-   * A row's log is '' (none), '=' + middle (logBase + middle + logSuffix), or '~' + rest
-   * (logBase + origin + '/' + path + '/' + rest + logSuffix).
-   */
   readonly logBase: string;
   readonly logSuffix: string;
-  readonly rows: CompactFailure[];
+  readonly columns: FailureColumns;
 }
 
 export function excerptChars(failures: number): number {
@@ -52,21 +61,23 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
   const branches = new Dictionary();
   const codes = new Dictionary();
   const excerpts = new Dictionary();
-  const compact = rows.map((row, index): CompactFailure => {
+  const columns: FailureColumns = { row: [], origin: [], path: [], branch: [], outcome: [], code: [], excerpt: [], log: [] };
+  let previousRow = 0;
+  rows.forEach((row, index) => {
+    const rowNumber = Number(row.row_number);
     const origin = stringOrNull(row.origin);
     const path = stringOrNull(row.path);
-    return [
-      Number(row.row_number),
-      origins.index(origin),
-      path,
-      branches.index(stringOrNull(row.branch)),
-      OUTCOMES.indexOf(row.outcome as Outcome),
-      codes.index(stringOrNull(row.error_code)),
-      excerpts.index(excerptOf(stringOrNull(row.message), chars)),
-      encodeLog(logs[index] ?? null, base, suffix, origin, path),
-    ];
+    columns.row.push(rowNumber - previousRow);
+    previousRow = rowNumber;
+    columns.origin.push(origins.index(origin));
+    columns.path.push(path);
+    columns.branch.push(branches.index(stringOrNull(row.branch)));
+    columns.outcome.push(OUTCOMES.indexOf(row.outcome as Outcome));
+    columns.code.push(codes.index(stringOrNull(row.error_code)));
+    columns.excerpt.push(excerpts.index(excerptOf(stringOrNull(row.message), chars)));
+    columns.log.push(encodeLog(logs[index] ?? null, base, suffix, origin, path));
   });
-  return { total: compact.length, excerptChars: chars, origins: origins.values, branches: branches.values, codes: codes.values, excerpts: excerpts.values, logBase: base, logSuffix: suffix, rows: compact };
+  return { total: rows.length, excerptChars: chars, origins: origins.values, branches: branches.values, codes: codes.values, excerpts: excerpts.values, logBase: base, logSuffix: suffix, columns };
 }
 
 /** The first non-empty lines of an error, without terminal escapes, cut at `limit` characters. */
@@ -107,12 +118,41 @@ export function commonAffixes(urls: readonly string[]): { base: string; suffix: 
   return { base, suffix: slash === -1 ? '' : tail.slice(slash) };
 }
 
+/**
+ * A log URL without the run's common prefix and suffix: '' for none, '=' + the middle, or — the
+ * default layout, `<origin>/<path>/<sha>/…` — '~' + what follows the path, or '#' + the same
+ * with its leading 40-hex commit sha as 27 base64url characters. CLIENT_LOG_DECODER reverses it.
+ */
 export function encodeLog(url: string | null, base: string, suffix: string, origin: string | null, path: string | null): string {
   if (url === null) return '';
   const middle = url.slice(base.length, url.length - suffix.length);
   const own = origin !== null && path !== null ? `${origin}/${path}/` : undefined;
-  return own !== undefined && middle.startsWith(own) ? `~${middle.slice(own.length)}` : `=${middle}`;
+  if (own === undefined || !middle.startsWith(own)) return `=${middle}`;
+  const rest = middle.slice(own.length);
+  return /^[0-9a-f]{40}/.test(rest) ? `#${Buffer.from(rest.slice(0, 40), 'hex').toString('base64url')}${rest.slice(40)}` : `~${rest}`;
 }
+
+/** The browser's inverse of encodeLog (embedded in the client script; unit-tested through eval). */
+export const CLIENT_LOG_DECODER = String.raw`
+var B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+function base64urlToHex(text) {
+  var hex = '', value = 0, bits = 0;
+  for (var i = 0; i < text.length; i++) {
+    value = ((value << 6) | B64URL.indexOf(text.charAt(i))) & 0xffff;
+    bits += 6;
+    if (bits >= 8) { bits -= 8; var b = (value >> bits) & 255; hex += (b < 16 ? '0' : '') + b.toString(16); }
+  }
+  return hex;
+}
+function decodeLog(encoded, base, suffix, origin, path) {
+  if (!encoded) return null;
+  var kind = encoded.charAt(0), body = encoded.slice(1);
+  if (kind === '=') return base + body + suffix;
+  var own = origin + '/' + path + '/';
+  if (kind === '#') return base + own + base64urlToHex(body.slice(0, 27)) + body.slice(27) + suffix;
+  return base + own + body + suffix;
+}
+`;
 
 /** Strings as indexes; null is -1. */
 class Dictionary {

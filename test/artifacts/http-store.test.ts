@@ -134,6 +134,16 @@ describe('HttpStore', () => {
     expect(error.message).not.toContain('wrong-password');
   });
 
+  it('asks for 100-continue and sends no body when the server refuses the PUT at once', async () => {
+    const store = await start();
+    server.addFault({ method: 'PUT', fault: { kind: 'status', status: 401, early: true } });
+
+    const error = await putError(store);
+
+    expect([error.code, error.status]).toEqual(['publish_auth', 401]);
+    expect(server.requests.map((request) => request.headers.expect)).toEqual(['100-continue']);
+  });
+
   it('maps 403 to publish_auth, 404 to publish_not_found and other 4xx to publish_http_<status>, without retrying', async () => {
     const store = await start();
     server.addFault({ path: 'forbidden', fault: { kind: 'status', status: 403 } });

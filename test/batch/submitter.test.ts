@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { BatchApi, JobRequest, SubmittedJob } from '../../src/batch/batch-client.js';
+import type { BatchApi } from '../../src/batch/batch-client.js';
+import type { JobRequest, SubmittedJob } from '../../src/batch/job-request.js';
 import { classifyBatchError } from '../../src/batch/batch-errors.js';
 import { BATCH_RETRY, JobSubmitter } from '../../src/batch/submitter.js';
 import { UsageError } from '../../src/errors.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobRequest, SubmittedJob } from '../../src/batch/batch-client.js';
+import type { JobRequest, SubmittedJob } from '../../src/batch/job-request.js';
 import { submitReportJob, topLevelJobIds } from '../../src/chunk/report-job.js';
 
 function recordingSubmitter() {

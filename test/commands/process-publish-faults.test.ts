@@ -116,7 +116,7 @@ describe('mass-ingest process against a misbehaving HTTP repository', () => {
   it('exits 3 with every outcome recorded when the target is down for every repository', async () => {
     const port = await findFreePort();
 
-    const result = await runCli(['process', fixture.inventory, '--force', '--run-id', 'faults-6'], { env: env({ PUBLISH_URL: `http://127.0.0.1:${port}/repo` }) });
+    const result = await runCli(['process', fixture.inventory, '--force', '--concurrency', '2', '--run-id', 'faults-6'], { env: env({ PUBLISH_URL: `http://127.0.0.1:${port}/repo` }) });
 
     expect(result.code).toBe(3);
     expect(await rows('faults-6')).toEqual([

@@ -9,8 +9,11 @@ import type { AddressInfo, Socket } from 'node:net';
  */
 export type Fault =
   | { readonly kind: 'drop-mid-body' }
-  | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>> }
-  | { readonly kind: 'stall' };
+  /** `early`: answer before reading the request body, as nginx does when auth_basic refuses a PUT. */
+  | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly early?: boolean }
+  | { readonly kind: 'stall' }
+  /** Answers 200 with the stored file's full Content-Length, sends half of it, then drops the connection. */
+  | { readonly kind: 'truncate-response' };
 
 export interface FaultRule {
   readonly method?: string;
@@ -70,10 +73,13 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
     return found.rule.fault;
   };
 
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  /** `expectsContinue`: the client sent `Expect: 100-continue` and waits for a go-ahead before its body. */
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue = false): void => {
     const method = req.method ?? 'GET';
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const fault = takeFault(method, path);
+    const refusesEarly = fault?.kind === 'status' && fault.early === true;
+    if (expectsContinue && !refusesEarly) res.writeContinue();
     if (fault?.kind === 'drop-mid-body') {
       req.once('data', () => {
         record(req, path, 'dropped');
@@ -95,7 +101,20 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       for (const resolve of waiters) resolve(entry);
       return;
     }
+    if (fault?.kind === 'status' && fault.early) {
+      record(req, path, fault.status);
+      // Then drain what the client still sends, as nginx's lingering close does, so it reads the answer.
+      res.writeHead(fault.status, { 'Content-Length': 0, Connection: 'close', ...fault.headers }).end(() => req.resume());
+      return;
+    }
     if (fault?.kind === 'status') return answer(req, res, path, fault.status, fault.headers ?? {});
+    if (fault?.kind === 'truncate-response') {
+      const body = files.get(path) ?? Buffer.alloc(0);
+      record(req, path, 'dropped');
+      res.writeHead(200, { 'Content-Length': body.length });
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => req.socket.destroy());
+      return;
+    }
     if (options.authorization !== undefined && req.headers.authorization !== options.authorization) return answer(req, res, path, 401, { 'WWW-Authenticate': 'Basic realm="fault"' });
     serve(req, res, path);
   };
@@ -125,6 +144,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
   };
 
   const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => handler(req, res, true));
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

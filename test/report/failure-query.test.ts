@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { commonAffixes, encodeLog, EXCERPT_MAX_CHARS, EXCERPT_MIN_CHARS, excerptChars, excerptOf } from '../../src/report/failure-query.js';
+import { CLIENT_LOG_DECODER, commonAffixes, encodeLog, EXCERPT_MAX_CHARS, EXCERPT_MIN_CHARS, excerptChars, excerptOf } from '../../src/report/failure-query.js';
 
-/** The browser's decoding (src/report/client/failures.ts failureLog), for round trips. */
-function decodeLog(encoded: string, base: string, suffix: string, origin: string | null, path: string | null): string | null {
-  if (!encoded) return null;
-  const middle = encoded.startsWith('~') ? `${origin}/${path}/${encoded.slice(1)}` : encoded.slice(1);
-  return base + middle + suffix;
-}
+/** The decoder the browser runs, evaluated here for round trips. */
+const decodeLog = new Function(`${CLIENT_LOG_DECODER}; return decodeLog;`)() as (
+  encoded: string, base: string, suffix: string, origin: string | null, path: string | null,
+) => string | null;
+const SHA = '0123456789abcdef0123456789abcdef01234567';
 
 describe('excerptOf', () => {
   it('keeps the first three non-empty lines without terminal escapes or control characters', () => {
@@ -37,10 +36,11 @@ describe('log URL compaction', () => {
     expect(commonAffixes(urls)).toEqual({ base: 'https://repo.test/a/github.com/o/', suffix: '/build.log' });
   });
 
-  it('round-trips every log URL, whether or not it follows the default layout', () => {
+  it('round-trips every log URL, whether or not it follows the default layout, shortening a commit sha to base64url', () => {
     const rows: Array<[string | null, string | null, string | null]> = [
       ['https://repo.test/a/github.com/o/x/1111/build.log', 'github.com', 'o/x'],
-      ['https://repo.test/a/github.com/o/y/2222/build.log', 'github.com', 'o/y'],
+      [`https://repo.test/a/github.com/o/y/${SHA}/build.log`, 'github.com', 'o/y'],
+      [`https://repo.test/a/github.com/o/y/${SHA.toUpperCase()}/build.log`, 'github.com', 'o/y'],
       ['https://repo.test/a/com/github/o/y/3333/y-1-build.log', 'github.com', 'o/y'],
       [null, 'github.com', 'o/z'],
       ['https://repo.test/a/x.log', null, null],
@@ -51,6 +51,7 @@ describe('log URL compaction', () => {
 
     expect(decoded).toEqual(rows.map(([url]) => url));
     expect(encodeLog(rows[0]![0], 'https://repo.test/a/', '/build.log', 'github.com', 'o/x')).toBe('~1111');
+    expect(encodeLog(rows[1]![0], 'https://repo.test/a/', '/build.log', 'github.com', 'o/y')).toBe(`#${Buffer.from(SHA, 'hex').toString('base64url')}`);
   });
 
   it('handles a single URL and URLs that share nothing', () => {

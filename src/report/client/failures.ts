@@ -1,21 +1,24 @@
 /**
- * Browser code of the HTML report, part 3: the failures table over the compact rows
- * (src/report/failure-query.ts): filter by outcome, error code and text, sort by column,
+ * Browser code of the HTML report, part 3: the failures table over the compact columns
+ * (src/report/failure-query.ts, decoded into one array per row): filter by outcome, error code and text, sort by column,
  * and render one page at a time, so 100,000 failures stay fast.
  */
 export const CLIENT_FAILURES = String.raw`
 var F = R.failures;
 var COL = { row: 0, origin: 1, path: 2, branch: 3, outcome: 4, code: 5, excerpt: 6, log: 7 };
+F.rows = (function (c) {
+  var rows = new Array(F.total), rowNumber = 0;
+  for (var i = 0; i < F.total; i++) {
+    rowNumber += c.row[i];
+    rows[i] = [rowNumber, c.origin[i], c.path[i], c.branch[i], c.outcome[i], c.code[i], c.excerpt[i], c.log[i]];
+  }
+  return rows;
+})(F.columns);
 var failState = { outcome: '', code: '', text: '', sort: 'row', dir: 1, page: 0, size: 100, view: [] };
 var searchText = null;
 
 function dict(list, index) { return index < 0 ? null : list[index]; }
-function failureLog(r) {
-  var s = r[COL.log];
-  if (!s) return null;
-  var middle = s.charAt(0) === '~' ? dict(F.origins, r[COL.origin]) + '/' + r[COL.path] + '/' + s.slice(1) : s.slice(1);
-  return F.logBase + middle + F.logSuffix;
-}
+function failureLog(r) { return decodeLog(r[COL.log], F.logBase, F.logSuffix, dict(F.origins, r[COL.origin]), r[COL.path]); }
 function failureRepo(r) { return repoName(dict(F.origins, r[COL.origin]), r[COL.path], dict(F.branches, r[COL.branch])); }
 function sortValue(r, key) {
   if (key === 'row') return r[COL.row];

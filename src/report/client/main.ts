@@ -1,6 +1,7 @@
 import { CLIENT_CHARTS } from './charts.js';
 import { CLIENT_CORE } from './core.js';
 import { CLIENT_FAILURES } from './failures.js';
+import { CLIENT_LOG_DECODER } from '../failure-query.js';
 
 /**
  * The whole browser script: each section renders on its own, so one failing part (reported on
@@ -30,4 +31,4 @@ window.__reportReadyMs = performance.now();
 document.documentElement.dataset.ready = 'true';
 `;
 
-export const CLIENT_SCRIPT = `(function () {\n'use strict';\n${CLIENT_CORE}\n${CLIENT_CHARTS}\n${CLIENT_FAILURES}\n${CLIENT_MAIN}\n})();\n`;
+export const CLIENT_SCRIPT = `(function () {\n'use strict';\n${CLIENT_CORE}\n${CLIENT_LOG_DECODER}\n${CLIENT_CHARTS}\n${CLIENT_FAILURES}\n${CLIENT_MAIN}\n})();\n`;

@@ -1,0 +1,79 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { GithubRequestError, type GithubFailure, type GraphqlTransport } from '../../src/discovery/github-client.js';
+import { RequestExecutor } from '../../src/discovery/request-executor.js';
+import { TokenPool } from '../../src/discovery/token-pool.js';
+import type { RequestPlan } from '../../src/discovery/types.js';
+
+const NO_WAIT = { retries: 3, minTimeout: 0, maxTimeout: 0, factor: 1, randomize: false };
+const plan: RequestPlan = { segments: [], probes: [{ key: 'stars:0', kind: 'search', query: 'stars:>=0 sort:stars-desc' }] };
+const answer = { rateLimit: { cost: 1, remaining: 4999, resetAt: new Date(Date.now() + 60_000).toISOString() }, p0: { repositoryCount: 42 } };
+
+/** Answers with the scripted failures first, then with `answer`; records the token of every call. */
+function scripted(failures: GithubFailure[]): GraphqlTransport & { tokens: string[] } {
+  const tokens: string[] = [];
+  return {
+    tokens,
+    async send(_document, _variables, token) {
+      tokens.push(token);
+      const failure = failures.shift();
+      if (failure) throw new GithubRequestError(failure);
+      return answer;
+    },
+  };
+}
+
+function executor(transport: GraphqlTransport, tokens = ['tok-one', 'tok-two']) {
+  const pool = new TokenPool(tokens, { perToken: 2, maxWaitMs: 0 });
+  const run = new RequestExecutor({ transport, pool, log: pino({ level: 'silent' }), signal: new AbortController().signal, endpoint: 'http://127.0.0.1:1/graphql', transientRetry: NO_WAIT, secondaryRetry: NO_WAIT });
+  return { run, pool };
+}
+
+describe('RequestExecutor', () => {
+  it('moves a RATE_LIMITED request to another token and rests the spent one', async () => {
+    const transport = scripted([{ kind: 'rate_limited', resetAtMs: Date.now() + 3_600_000 }]);
+    const { run, pool } = executor(transport);
+
+    const result = await run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    expect(result.probes).toEqual([{ key: 'stars:0', count: 42 }]);
+    expect(transport.tokens).toEqual(['tok-one', 'tok-two']);
+    expect(pool.budgets()[0]?.restingUntil).toBeGreaterThan(Date.now());
+  });
+
+  it('backs off a token after a secondary limit and retries on another', async () => {
+    const transport = scripted([{ kind: 'secondary_limit', retryAfterMs: 30_000 }]);
+    const { run, pool } = executor(transport);
+
+    await run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    expect(transport.tokens).toEqual(['tok-one', 'tok-two']);
+    expect(run.attempts).toBe(2);
+  });
+
+  it('retries network errors a bounded number of times, then fails with exit 3 and progress to resume', async () => {
+    const down = { kind: 'transient', detail: 'connect ECONNREFUSED 127.0.0.1:1' } as const;
+    const { run, pool } = executor(scripted([down, down, down, down, down]));
+
+    const outcome = run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    await expect(outcome).rejects.toMatchObject({ code: 'github_unreachable', exitCode: 3, message: expect.stringContaining('rerun with --resume') });
+    expect(run.attempts).toBe(4);
+  });
+
+  it('stops at once on a rejected token, naming which one without showing it', async () => {
+    const { run, pool } = executor(scripted([{ kind: 'bad_credentials', status: 401, detail: '401 Bad credentials' }]));
+
+    const outcome = run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    await expect(outcome).rejects.toMatchObject({ code: 'github_token_rejected', exitCode: 2, message: expect.stringContaining('token 1 of 2') });
+    await expect(outcome).rejects.not.toMatchObject({ message: expect.stringContaining('tok-one') });
+  });
+
+  it('reports an organization GitHub does not know as a usage error naming it', async () => {
+    const ownerPlan: RequestPlan = { segments: [], probes: [{ key: 'owner:organization:nope', kind: 'owner', ownerType: 'organization', login: 'nope', filter: { includeForks: false, includeArchived: false } }] };
+    const { run, pool } = executor(scripted([{ kind: 'not_found', aliases: ['p0'], detail: 'Could not resolve' }]));
+
+    await expect(run.execute(ownerPlan, await pool.acquire(new AbortController().signal))).rejects.toMatchObject({ code: 'github_owner_not_found', message: expect.stringContaining('"nope"') });
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { TokenPool } from '../../src/discovery/token-pool.js';
+
+const signal = new AbortController().signal;
+const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
+
+describe('TokenPool', () => {
+  it('spreads requests over the tokens with the most points left, at most two in flight per token', async () => {
+    const pool = new TokenPool(['a', 'b'], { perToken: 2, maxWaitMs: undefined });
+    pool.record(1, { cost: 1, remaining: 100, resetAt: inAMinute() });
+    pool.record(2, { cost: 1, remaining: 4000, resetAt: inAMinute() });
+
+    const leases = [await pool.acquire(signal), await pool.acquire(signal), await pool.acquire(signal), await pool.acquire(signal)];
+    const fifth = Promise.race([pool.acquire(signal).then(() => 'leased'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 50))]);
+
+    expect(leases.map((lease) => lease.number)).toEqual([2, 2, 1, 1]);
+    expect(await fifth).toBe('waiting');
+  });
+
+  it('rests a token whose budget is spent while the others work', async () => {
+    const pool = new TokenPool(['a', 'b'], { perToken: 2, maxWaitMs: undefined });
+    pool.record(1, { cost: 1, remaining: 0, resetAt: inAMinute() });
+
+    const leases = [await pool.acquire(signal), await pool.acquire(signal)];
+
+    expect(leases.map((lease) => lease.number)).toEqual([2, 2]);
+    expect(pool.budgets()[0]).toEqual({ number: 1, remaining: 0, restingUntil: expect.any(Number) });
+  });
+
+  it('waits for the first reset when every token rests, reporting when work resumes', async () => {
+    const waits: number[] = [];
+    const pool = new TokenPool(['a'], { perToken: 2, maxWaitMs: 5000, onWait: (at) => waits.push(at) });
+    const resetAt = Date.now() + 150;
+    pool.exhausted(1, resetAt);
+
+    const lease = await pool.acquire(signal);
+
+    expect(lease.number).toBe(1);
+    expect(Date.now()).toBeGreaterThanOrEqual(resetAt);
+    expect(waits[0]).toBe(resetAt);
+  });
+
+  it('gives up with an infrastructure error (exit 3) when the reset is further away than --max-wait', async () => {
+    const pool = new TokenPool(['a', 'b'], { perToken: 2, maxWaitMs: 1000 });
+    pool.exhausted(1, Date.now() + 3_600_000);
+    pool.exhausted(2, Date.now() + 7_200_000);
+
+    await expect(pool.acquire(signal)).rejects.toMatchObject({ code: 'github_rate_limited', exitCode: 3 });
+  });
+
+  it('keeps a token out for the retry-after of a secondary limit', async () => {
+    const pool = new TokenPool(['a', 'b'], { perToken: 1, maxWaitMs: undefined });
+
+    pool.rest(1, 60_000);
+    const lease = await pool.acquire(signal);
+
+    expect(lease.number).toBe(2);
+  });
+
+  it('stops waiting when the run is stopped', async () => {
+    const controller = new AbortController();
+    const pool = new TokenPool(['a'], { perToken: 2, maxWaitMs: undefined });
+    pool.exhausted(1, Date.now() + 60_000);
+
+    const waiting = pool.acquire(controller.signal);
+    controller.abort();
+
+    await expect(waiting).rejects.toThrow();
+  });
+});

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EXIT, InfrastructureError, UsageError } from '../../src/errors.js';
+import { readInventory } from '../../src/inventory/reader.js';
+import { findFreePort } from '../harness/free-port.js';
+import { startFaultServer, type FaultServer } from '../fakes/fault-server.js';
+
+const ROWS = Array.from({ length: 2000 }, (_, i) => `https://git.test/o/r${i + 1}.git,main,git.test,o/r${i + 1}`);
+const CSV = `cloneUrl,branch,origin,path\n${ROWS.join('\n')}\n`;
+
+let server: FaultServer | undefined;
+
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+async function serving(): Promise<string> {
+  server = await startFaultServer();
+  server.files.set('/repos.csv', Buffer.from(CSV));
+  return `${server.baseUrl}/repos.csv`;
+}
+
+async function readAll(uri: string, selection = { start: 1, end: Number.POSITIVE_INFINITY }) {
+  const reading = readInventory(uri, selection);
+  const paths: string[] = [];
+  for await (const entry of reading.entries) paths.push(entry.row.path ?? '');
+  return { paths, summary: reading.summary() };
+}
+
+async function failure(uri: string): Promise<unknown> {
+  return readAll(uri).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+}
+
+describe('http(s):// inventories', () => {
+  it('streams the rows and hashes the bytes while reading', async () => {
+    const uri = await serving();
+
+    const { paths, summary } = await readAll(uri);
+
+    expect(paths).toHaveLength(2000);
+    expect(summary).toEqual({ rows: 2000, sha256: createHash('sha256').update(CSV).digest('hex'), complete: true });
+  });
+
+  it('is a usage error (exit 2) when the server answers 404 or 401', async () => {
+    const uri = await serving();
+    server!.addFault({ times: 1, fault: { kind: 'status', status: 404 } });
+    server!.addFault({ times: 1, fault: { kind: 'status', status: 401 } });
+
+    const errors = [await failure(uri), await failure(uri)];
+
+    expect(errors.map((err) => [err instanceof UsageError, (err as UsageError).exitCode])).toEqual([
+      [true, EXIT.usage],
+      [true, EXIT.usage],
+    ]);
+  });
+
+  it('is an infrastructure error (exit 3) on a 503, a refused connection or a body cut short', async () => {
+    const uri = await serving();
+    server!.addFault({ times: 1, fault: { kind: 'status', status: 503 } });
+    server!.addFault({ times: 1, fault: { kind: 'truncate-response' } });
+    const refused = `http://127.0.0.1:${await findFreePort()}/repos.csv`;
+
+    const errors = [await failure(uri), await failure(uri), await failure(refused)];
+
+    expect(errors.map((err) => [err instanceof InfrastructureError, (err as InfrastructureError).code])).toEqual([
+      [true, 'inventory_unreachable'],
+      [true, 'inventory_unreachable'],
+      [true, 'inventory_unreachable'],
+    ]);
+  });
+
+  it('reads the first rows of a huge inventory without downloading all of it', async () => {
+    let sent = 0;
+    const total = 1_000_000;
+    const line = (row: number) => Buffer.from(`https://git.test/o/r${row}.git,main,git.test,o/r${row}\n`);
+    const huge = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/csv' });
+      res.write('cloneUrl,branch,origin,path\n');
+      let row = 0;
+      const pump = () => {
+        while (row < total) {
+          row += 1;
+          const bytes = line(row);
+          sent += bytes.length;
+          if (!res.write(bytes)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => (row = total));
+      pump();
+    });
+    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+
+    try {
+      const { paths } = await readAll(`http://127.0.0.1:${(huge.address() as AddressInfo).port}/repos.csv`, { start: 1, end: 3 });
+
+      expect(paths).toEqual(['o/r1', 'o/r2', 'o/r3']);
+    } finally {
+      huge.closeAllConnections();
+      await new Promise<void>((resolve) => huge.close(() => resolve()));
+    }
+    // A million rows are about 54 MB; what left the server before the reader stopped is a few socket buffers.
+    expect(sent).toBeLessThan(total * line(total).length / 4);
+  });
+});
