@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StepError } from '../errors.js';
 import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
@@ -42,17 +42,23 @@ export class S3Store implements ArtifactStore {
     this.queueSize = options.queueSize ?? 2;
   }
 
+  /**
+   * A listing, not HeadObject: a job role whose s3:ListBucket is limited to the artifact prefix
+   * (terraform/iam.tf) gets 403 instead of 404 from HeadObject/GetObject on a missing key.
+   */
   async exists(key: string): Promise<boolean> {
+    const full = this.key(key);
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-      return true;
+      const listing = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: 1 }));
+      return listing.Contents?.some((object) => object.Key === full) ?? false;
     } catch (err) {
       if (classifyS3Error(err).kind === 'not_found') return false;
-      throw this.failure(err, 'HeadObject', key);
+      throw this.failure(err, 'ListObjectsV2', key);
     }
   }
 
   async read(key: string): Promise<Buffer | undefined> {
+    if (!(await this.exists(key))) return undefined;
     try {
       const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
       if ((output.ContentLength ?? 0) > METADATA_LIMIT) throw new StepError('publish_response_too_large', `${this.url(key)} is larger than ${METADATA_LIMIT} bytes`);

@@ -9,10 +9,10 @@ import { RateLimiter, type Clock } from './rate-limiter.js';
 
 /**
  * Throttling (429), 5xx and network failures are retried with this schedule (pinned in
- * test/batch/submitter.test.ts): 200 ms, 400 ms, 800 ms, 1.6 s, 3.2 s, each up to twice as long
- * with jitter; then the chunk job exits 3 and Batch's retry continues where it stopped. A SubmitJob that ended in a 5xx or a lost
- * connection may have created its job: the retry first looks the name up (ListJobs) so that
- * no partition runs twice.
+ * test/batch/submitter.test.ts): 200 ms, 400 ms, 800 ms, 1.6 s, 3.2 s, each up to twice as
+ * long with jitter; then the chunk job exits 3 and Batch's retry continues where it stopped.
+ * A SubmitJob that ended in a 5xx or a lost connection may have created its job: the retry
+ * first looks the name up (ListJobs), so that no partition runs twice.
  */
 export const BATCH_RETRY: RetryPolicy = Object.freeze({ retries: 5, minTimeout: 200, maxTimeout: 4000, factor: 2, randomize: true });
 
@@ -66,6 +66,9 @@ export class JobSubmitter {
     return withRetry(
       this.options.retry ?? BATCH_RETRY,
       async () => {
+        // Checked per attempt rather than handed to p-retry, which would add one abort listener
+        // per queued call to a shared signal.
+        if (signal?.aborted || this.options.signal?.aborted) throw new AbortedError();
         if (maybeCreated) {
           const existing = (await this.api.listJobsByName(request.jobQueue, request.jobName)).find((job) => job.jobName === request.jobName);
           if (existing) return existing;
@@ -80,7 +83,6 @@ export class JobSubmitter {
         }
       },
       {
-        signal: signal ?? this.options.signal,
         onRetry: (error, attempt) => this.options.log?.warn({ jobName: request.jobName, attempt, code: (error as { code?: string }).code }, 'SubmitJob failed, retrying'),
       },
     );

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
@@ -49,7 +49,10 @@ export async function runLocal(input: LocalRunInput): Promise<ExitCode> {
   log.info({ partitions: plan.partitions, toRun: todo.length, parallel: input.parallel }, 'Running partitions locally');
 
   const limit = pLimit(input.parallel);
-  const codes = await Promise.all(todo.map((partition) => limit(() => runAttempts(input, partition))));
+  const running = new Set<ChildProcess>();
+  const stopAll = () => running.forEach((child) => child.kill('SIGTERM'));
+  input.signal.addEventListener('abort', stopAll, { once: true });
+  const codes = await Promise.all(todo.map((partition) => limit(() => runAttempts(input, partition, running)))).finally(() => input.signal.removeEventListener('abort', stopAll));
   const failed = todo.filter((_, index) => codes[index] !== EXIT.ok && codes[index] !== EXIT.strictFailures);
   if (failed.length > 0) await results.upsertPartitions(partitionRecords(plan, runId, failed, 'failed'));
   const exitCode = PRECEDENCE.find((code) => codes.includes(code)) ?? EXIT.ok;
@@ -58,23 +61,22 @@ export async function runLocal(input: LocalRunInput): Promise<ExitCode> {
   return exitCode;
 }
 
-async function runAttempts(input: LocalRunInput, partition: number): Promise<ExitCode> {
+async function runAttempts(input: LocalRunInput, partition: number, running: Set<ChildProcess>): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.terminated;
   for (let attempt = 1; attempt <= LOCAL_ATTEMPTS && !input.signal.aborted; attempt += 1) {
-    exitCode = await runChild(input, partition, attempt);
+    exitCode = await runChild(input, partition, attempt, running);
     if (exitCode !== EXIT.infrastructure) break;
   }
   return exitCode;
 }
 
-function runChild(input: LocalRunInput, partition: number, attempt: number): Promise<ExitCode> {
+function runChild(input: LocalRunInput, partition: number, attempt: number, running: Set<ChildProcess>): Promise<ExitCode> {
   const { plan, runId } = input;
   const args = [CLI, 'process', plan.inventory, '--partition-size', String(plan.partitionSize), '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', plan.sha256, ...input.flags];
   const env = { ...input.env, AWS_BATCH_JOB_ID: `${runId}:${partition}`, AWS_BATCH_JOB_ARRAY_INDEX: String(partition), AWS_BATCH_JOB_ATTEMPT: String(attempt) };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const stop = () => child.kill('SIGTERM');
-    input.signal.addEventListener('abort', stop, { once: true });
+    running.add(child);
     forwardLines(child.stdout, input.stdout);
     forwardLines(child.stderr, input.stderr);
     child.once('error', (err) => {
@@ -82,7 +84,7 @@ function runChild(input: LocalRunInput, partition: number, attempt: number): Pro
       resolve(EXIT.infrastructure);
     });
     child.once('close', (code, signal) => {
-      input.signal.removeEventListener('abort', stop);
+      running.delete(child);
       const exitCode = (signal ? EXIT.terminated : code ?? EXIT.infrastructure) as ExitCode;
       input.log.info({ partition, attempt, exitCode }, 'Partition process exited');
       resolve(PRECEDENCE.includes(exitCode) ? exitCode : EXIT.infrastructure);

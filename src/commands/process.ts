@@ -107,7 +107,7 @@ export function exitCodeOf(summary: PartitionSummary, strict: boolean): ExitCode
     .reduce((sum, [, count]) => sum + (count ?? 0), 0);
   const publishFailed = summary.counts.publish_failed ?? 0;
   if (publishFailed > 0 && publishFailed === attempted) {
-    if (summary.publishErrorCodes.every((code) => code === 'publish_auth' || code === 'publish_denied')) return EXIT.usage;
+    if (summary.publishErrorCodes.every((code) => code === 'publish_auth' || code === 'publish_denied' || code === 'publish_not_found')) return EXIT.usage;
     if (summary.publishErrorCodes.every((code) => code === 'publish_unreachable' || code === 'publish_io')) return EXIT.infrastructure;
   }
   if (strict && Object.entries(summary.counts).some(([outcome, count]) => (count ?? 0) > 0 && isFailure(outcome as Outcome))) return EXIT.strictFailures;

@@ -38,9 +38,15 @@ export interface CompactFailures {
   readonly branches: string[];
   readonly codes: string[];
   readonly excerpts: string[];
-  readonly logBase: string;
-  readonly logSuffix: string;
+  readonly log: LogAffixes;
   readonly columns: FailureColumns;
+}
+
+/** What every log URL of the run shares: `base` and `suffix`; `layoutBase` precedes `<origin>/<path>/`. */
+export interface LogAffixes {
+  readonly base: string;
+  readonly suffix: string;
+  readonly layoutBase: string;
 }
 
 export function excerptChars(failures: number): number {
@@ -56,7 +62,7 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
     [runId, FAILED_OUTCOMES, chars * 2 + 200],
   );
   const logs = rows.map((row) => stringOrNull(row.log_url));
-  const { base, suffix } = commonAffixes(logs.filter((url): url is string => url !== null));
+  const affixes = logAffixes(rows.map((row, index) => ({ url: logs[index] ?? null, origin: stringOrNull(row.origin), path: stringOrNull(row.path) })));
   const origins = new Dictionary();
   const branches = new Dictionary();
   const codes = new Dictionary();
@@ -75,9 +81,9 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
     columns.outcome.push(OUTCOMES.indexOf(row.outcome as Outcome));
     columns.code.push(codes.index(stringOrNull(row.error_code)));
     columns.excerpt.push(excerpts.index(excerptOf(stringOrNull(row.message), chars)));
-    columns.log.push(encodeLog(logs[index] ?? null, base, suffix, origin, path));
+    columns.log.push(encodeLog(logs[index] ?? null, affixes, origin, path));
   });
-  return { total: rows.length, excerptChars: chars, origins: origins.values, branches: branches.values, codes: codes.values, excerpts: excerpts.values, logBase: base, logSuffix: suffix, columns };
+  return { total: rows.length, excerptChars: chars, origins: origins.values, branches: branches.values, codes: codes.values, excerpts: excerpts.values, log: affixes, columns };
 }
 
 /** The first non-empty lines of an error, without terminal escapes, cut at `limit` characters. */
@@ -118,18 +124,34 @@ export function commonAffixes(urls: readonly string[]): { base: string; suffix: 
   return { base, suffix: slash === -1 ? '' : tail.slice(slash) };
 }
 
+/** The URL part before `<origin>/<path>/` when the URL follows the default layout (DESIGN §6). */
+function layoutHead(url: string, origin: string | null, path: string | null): string | undefined {
+  if (origin === null || path === null) return undefined;
+  const at = url.indexOf(`/${origin}/${path}/`);
+  return at === -1 ? undefined : url.slice(0, at + 1);
+}
+
+export function logAffixes(logs: ReadonlyArray<{ url: string | null; origin: string | null; path: string | null }>): LogAffixes {
+  const urls = logs.flatMap((log) => (log.url === null ? [] : [log.url]));
+  const layoutBase = logs.map((log) => (log.url === null ? undefined : layoutHead(log.url, log.origin, log.path))).find((head) => head !== undefined);
+  return { ...commonAffixes(urls), layoutBase: layoutBase ?? '' };
+}
+
 /**
- * A log URL without the run's common prefix and suffix: '' for none, '=' + the middle, or — the
- * default layout, `<origin>/<path>/<sha>/…` — '~' + what follows the path, or '#' + the same
- * with its leading 40-hex commit sha as 27 base64url characters. CLIENT_LOG_DECODER reverses it.
+ * A log URL without the run's common parts: '' for none; in the default layout
+ * (`<layoutBase><origin>/<path>/<rest><suffix>`) '~' + rest, or '#' + rest with its leading
+ * 40-hex commit sha as 27 base64url characters; otherwise '=' + what lies between base and
+ * suffix. CLIENT_LOG_DECODER reverses it.
  */
-export function encodeLog(url: string | null, base: string, suffix: string, origin: string | null, path: string | null): string {
+export function encodeLog(url: string | null, affixes: LogAffixes, origin: string | null, path: string | null): string {
   if (url === null) return '';
-  const middle = url.slice(base.length, url.length - suffix.length);
-  const own = origin !== null && path !== null ? `${origin}/${path}/` : undefined;
-  if (own === undefined || !middle.startsWith(own)) return `=${middle}`;
-  const rest = middle.slice(own.length);
-  return /^[0-9a-f]{40}/.test(rest) ? `#${Buffer.from(rest.slice(0, 40), 'hex').toString('base64url')}${rest.slice(40)}` : `~${rest}`;
+  const { base, suffix, layoutBase } = affixes;
+  const start = layoutBase.length + `${origin}/${path}/`.length;
+  if (layoutBase !== '' && layoutHead(url, origin, path) === layoutBase && start <= url.length - suffix.length) {
+    const rest = url.slice(start, url.length - suffix.length);
+    return /^[0-9a-f]{40}/.test(rest) ? `#${Buffer.from(rest.slice(0, 40), 'hex').toString('base64url')}${rest.slice(40)}` : `~${rest}`;
+  }
+  return `=${url.slice(base.length, url.length - suffix.length)}`;
 }
 
 /** The browser's inverse of encodeLog (embedded in the client script; unit-tested through eval). */
@@ -144,13 +166,13 @@ function base64urlToHex(text) {
   }
   return hex;
 }
-function decodeLog(encoded, base, suffix, origin, path) {
+function decodeLog(encoded, affixes, origin, path) {
   if (!encoded) return null;
   var kind = encoded.charAt(0), body = encoded.slice(1);
-  if (kind === '=') return base + body + suffix;
-  var own = origin + '/' + path + '/';
-  if (kind === '#') return base + own + base64urlToHex(body.slice(0, 27)) + body.slice(27) + suffix;
-  return base + own + body + suffix;
+  if (kind === '=') return affixes.base + body + affixes.suffix;
+  var head = affixes.layoutBase + origin + '/' + path + '/';
+  if (kind === '#') return head + base64urlToHex(body.slice(0, 27)) + body.slice(27) + affixes.suffix;
+  return head + body + affixes.suffix;
 }
 `;
 

@@ -79,7 +79,7 @@ describe('S3Store', () => {
     expect(sha256(await objectBytes('builds/a/big.bin'))).toBe(digests.sha256);
   });
 
-  it('answers exists with HeadObject and read with GetObject, absent keys included', async () => {
+  it('answers exists with a listing and read with GetObject, absent keys included', async () => {
     const { store } = recordingStore();
     await store.putBytes('m/manifest.json', Buffer.from('{"schema":1}'), 'application/json');
 

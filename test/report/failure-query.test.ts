@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_LOG_DECODER, commonAffixes, encodeLog, EXCERPT_MAX_CHARS, EXCERPT_MIN_CHARS, excerptChars, excerptOf } from '../../src/report/failure-query.js';
+import { CLIENT_LOG_DECODER, commonAffixes, encodeLog, logAffixes, type LogAffixes, EXCERPT_MAX_CHARS, EXCERPT_MIN_CHARS, excerptChars, excerptOf } from '../../src/report/failure-query.js';
 
 /** The decoder the browser runs, evaluated here for round trips. */
 const decodeLog = new Function(`${CLIENT_LOG_DECODER}; return decodeLog;`)() as (
-  encoded: string, base: string, suffix: string, origin: string | null, path: string | null,
+  encoded: string, affixes: LogAffixes, origin: string | null, path: string | null,
 ) => string | null;
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
@@ -37,21 +37,36 @@ describe('log URL compaction', () => {
   });
 
   it('round-trips every log URL, whether or not it follows the default layout, shortening a commit sha to base64url', () => {
-    const rows: Array<[string | null, string | null, string | null]> = [
-      ['https://repo.test/a/github.com/o/x/1111/build.log', 'github.com', 'o/x'],
-      [`https://repo.test/a/github.com/o/y/${SHA}/build.log`, 'github.com', 'o/y'],
-      [`https://repo.test/a/github.com/o/y/${SHA.toUpperCase()}/build.log`, 'github.com', 'o/y'],
-      ['https://repo.test/a/com/github/o/y/3333/y-1-build.log', 'github.com', 'o/y'],
-      [null, 'github.com', 'o/z'],
-      ['https://repo.test/a/x.log', null, null],
+    const logs = [
+      { url: 'https://repo.test/a/github.com/o/x/1111/build.log', origin: 'github.com', path: 'o/x' },
+      { url: `https://repo.test/a/github.com/o/y/${SHA}/build.log`, origin: 'github.com', path: 'o/y' },
+      { url: `https://repo.test/a/github.com/o/y/${SHA.toUpperCase()}/build.log`, origin: 'github.com', path: 'o/y' },
+      { url: 'https://repo.test/a/com/github/o/y/3333/y-1-build.log', origin: 'github.com', path: 'o/y' },
+      { url: null, origin: 'github.com', path: 'o/z' },
+      { url: 'https://repo.test/a/x.log', origin: null, path: null },
     ];
-    const { base, suffix } = commonAffixes(rows.flatMap(([url]) => (url ? [url] : [])));
+    const affixes = logAffixes(logs);
 
-    const decoded = rows.map(([url, origin, path]) => decodeLog(encodeLog(url, base, suffix, origin, path), base, suffix, origin, path));
+    const encoded = logs.map((log) => encodeLog(log.url, affixes, log.origin, log.path));
+    const decoded = logs.map((log, index) => decodeLog(encoded[index]!, affixes, log.origin, log.path));
 
-    expect(decoded).toEqual(rows.map(([url]) => url));
-    expect(encodeLog(rows[0]![0], 'https://repo.test/a/', '/build.log', 'github.com', 'o/x')).toBe('~1111');
-    expect(encodeLog(rows[1]![0], 'https://repo.test/a/', '/build.log', 'github.com', 'o/y')).toBe(`#${Buffer.from(SHA, 'hex').toString('base64url')}`);
+    expect(decoded).toEqual(logs.map((log) => log.url));
+    expect(affixes).toEqual({ base: 'https://repo.test/a/', suffix: '', layoutBase: 'https://repo.test/a/' });
+    expect(encoded.slice(0, 2)).toEqual(['~1111/build.log', `#${Buffer.from(SHA, 'hex').toString('base64url')}/build.log`]);
+  });
+
+  it('round-trips URLs whose shared suffix covers the commit part', () => {
+    const logs = [
+      { url: `https://repo.test/github.com/o/x/${SHA}/build.log`, origin: 'github.com', path: 'o/x' },
+      { url: `https://repo.test/github.com/o/y/${SHA}/build.log`, origin: 'github.com', path: 'o/y' },
+    ];
+    const affixes = logAffixes(logs);
+
+    const encoded = logs.map((log) => encodeLog(log.url, affixes, log.origin, log.path));
+
+    expect(affixes).toEqual({ base: 'https://repo.test/github.com/o/', suffix: `/${SHA}/build.log`, layoutBase: 'https://repo.test/' });
+    expect(encoded.map((text, index) => decodeLog(text, affixes, logs[index]!.origin, logs[index]!.path))).toEqual(logs.map((log) => log.url));
+    expect(encoded).toEqual(['=x', '=y']);
   });
 
   it('handles a single URL and URLs that share nothing', () => {

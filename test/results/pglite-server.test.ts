@@ -4,7 +4,8 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyStatus, startPgliteServer, type PgliteServer } from '../../src/results/pglite-server.js';
+import { readyStatus } from '../../src/results/pg-wire.js';
+import { startPgliteServer, type PgliteServer } from '../../src/results/pglite-server.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
 let tmp: TempDir;

@@ -18,7 +18,7 @@ var failState = { outcome: '', code: '', text: '', sort: 'row', dir: 1, page: 0,
 var searchText = null;
 
 function dict(list, index) { return index < 0 ? null : list[index]; }
-function failureLog(r) { return decodeLog(r[COL.log], F.logBase, F.logSuffix, dict(F.origins, r[COL.origin]), r[COL.path]); }
+function failureLog(r) { return decodeLog(r[COL.log], F.log, dict(F.origins, r[COL.origin]), r[COL.path]); }
 function failureRepo(r) { return repoName(dict(F.origins, r[COL.origin]), r[COL.path], dict(F.branches, r[COL.branch])); }
 function sortValue(r, key) {
   if (key === 'row') return r[COL.row];
