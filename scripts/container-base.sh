@@ -59,10 +59,15 @@ mirror="$(debian_mirror)"
 
 log "debootstrap --variant=minbase bookworm from $mirror"
 mkdir -p "$mass_ingest_podman_cache/debs"
-debootstrap --variant=minbase --cache-dir="$mass_ingest_podman_cache/debs" bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+debootstrap_failed() {
   tail -n 30 "$work/debootstrap.log" >&2
   exit 1
 }
+# In two stages, so that dpkg skips its fsyncs while installing the base (a minute saved): the file
+# Debian's official images ship as /etc/dpkg/dpkg.cfg.d/docker-apt-speedup, kept for apt in builds.
+debootstrap --foreign --variant=minbase --cache-dir="$mass_ingest_podman_cache/debs" bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || debootstrap_failed
+echo force-unsafe-io >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+chroot "$rootfs" /debootstrap/debootstrap --second-stage >>"$work/debootstrap.log" 2>&1 || debootstrap_failed
 
 if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
   cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/debian.sources"

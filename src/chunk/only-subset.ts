@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { UsageError } from '../errors.js';
-import { openInventory, Sha256Tap } from '../inventory/source.js';
+import { openInventory, Sha256Tap, type InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
@@ -31,7 +31,7 @@ export interface DerivedInventory {
 }
 
 export async function deriveInventory(
-  input: { inventory: string; only: OnlySubset; run: string; outputDir: string; newRunId: string },
+  input: { inventory: string; only: OnlySubset; run: string; outputDir: string; newRunId: string; source?: InventoryOptions },
   database: Database,
   log: Logger,
 ): Promise<DerivedInventory> {
@@ -39,7 +39,7 @@ export async function deriveInventory(
   const selected = await selectRows(database, run, input.only);
   await fs.promises.mkdir(input.outputDir, { recursive: true });
   const file = path.join(input.outputDir, `${input.newRunId}-${input.only}.csv`);
-  const { written, sha256 } = await copyRows(input.inventory, file, selected);
+  const { written, sha256 } = await copyRows(input.inventory, input.source ?? {}, file, selected);
   const shown = scrubUrlUserinfo(input.inventory);
   if (run.inventorySha256 && sha256 !== run.inventorySha256) {
     await fs.promises.rm(file, { force: true });
@@ -100,7 +100,7 @@ async function rowNumbers(database: Database, runId: string, condition: string, 
 }
 
 /** Streams the inventory once: hashes it and copies the header and the selected data records. */
-async function copyRows(inventory: string, file: string, selected: RowFilter): Promise<{ written: number; sha256: string }> {
+async function copyRows(inventory: string, source: InventoryOptions, file: string, selected: RowFilter): Promise<{ written: number; sha256: string }> {
   const tap = new Sha256Tap();
   const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true });
   const out = fs.createWriteStream(file);
@@ -115,7 +115,7 @@ async function copyRows(inventory: string, file: string, selected: RowFilter): P
     }
   });
   try {
-    await pipeline(await openInventory(inventory), tap, parser);
+    await pipeline(await openInventory(inventory, source), tap, parser);
   } finally {
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   }

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { partitionCount } from '../inventory/range.js';
 import { scanInventory } from '../inventory/reader.js';
+import type { InventoryOptions } from '../inventory/source.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
 import type { PartitionRecord, PartitionStatus } from '../results/result-store.js';
 
@@ -26,11 +27,11 @@ export interface RowRange {
 export const MAX_ARRAY_SIZE = 10_000;
 
 /** One streaming pass: RFC 4180 records counted (header and blank lines excluded) and hashed. */
-export async function planChunk(inventory: string, partitionSize: number): Promise<ChunkPlan> {
+export async function planChunk(inventory: string, partitionSize: number, options: InventoryOptions = {}): Promise<ChunkPlan> {
   if (!Number.isInteger(partitionSize) || partitionSize < 1) {
     throw new UsageError('partition_size_invalid', `--partition-size must be an integer ≥ 1, got ${partitionSize}`);
   }
-  const { rows, sha256, bytes } = await scanInventory(inventory);
+  const { rows, sha256, bytes } = await scanInventory(inventory, options);
   const inventoryShown = scrubUrlUserinfo(inventory);
   if (rows === 0) {
     throw new UsageError('inventory_empty', `Inventory ${inventoryShown} has no data rows (only a header, or nothing): there is nothing to submit`);

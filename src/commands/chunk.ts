@@ -38,7 +38,7 @@ export async function runChunk(options: ChunkOptions, context: CommandContext): 
   if (options.local && !options.dryRun) return chunkLocally(options, context, log);
   if (options.dryRun) {
     const inventory = options.only ? await withDatabase(context, log, (database) => derive(options, config, database, log)) : options.inventory;
-    const plan = await planChunk(inventory, config.partitionSize);
+    const plan = await planChunk(inventory, config.partitionSize, { s3: config.s3 });
     context.stdout.write(renderPlan({ plan, mode: options.local ? 'local' : options.mode, runId: config.runId, ...config.batch, parallel: options.parallel }));
     return EXIT.ok;
   }
@@ -54,7 +54,7 @@ async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log:
   const loadingSdk = import('../batch/batch-client.js');
   let plan: ChunkPlan;
   try {
-    plan = await planChunk(options.inventory, config.partitionSize);
+    plan = await planChunk(options.inventory, config.partitionSize, { s3: config.s3 });
   } catch (err) {
     await opening.then((database) => database.close(), () => undefined);
     throw err;
@@ -88,7 +88,7 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
   const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
   try {
     const inventory = options.only ? await derive(options, config, shared.database, log) : options.inventory;
-    const plan = await planChunk(inventory, config.partitionSize);
+    const plan = await planChunk(inventory, config.partitionSize, { s3: config.s3 });
     logPlan(log, plan);
     return await runLocal({
       plan,
@@ -110,7 +110,7 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
 
 async function derive(options: ChunkOptions, config: Config, database: Database, log: Logger): Promise<string> {
   const outputDir = path.join(path.dirname(config.dataDir), 'derived');
-  const derived = await deriveInventory({ inventory: options.inventory, only: options.only ?? 'failed', run: options.run ?? 'last', outputDir, newRunId: config.runId }, database, log);
+  const derived = await deriveInventory({ inventory: options.inventory, only: options.only ?? 'failed', run: options.run ?? 'last', outputDir, newRunId: config.runId, source: { s3: config.s3 } }, database, log);
   return derived.path;
 }
 

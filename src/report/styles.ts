@@ -4,14 +4,14 @@ export const REPORT_CSS = `
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", sans-serif; color: var(--fg); background: var(--bg); }
 header { padding: 20px 28px 8px; }
-h1 { margin: 0 0 12px; font-size: 22px; word-break: break-all; }
+h1 { margin: 0 0 12px; font-size: 22px; overflow-wrap: anywhere; }
 h2 { margin: 0 0 10px; font-size: 16px; }
 main { padding: 0 28px 28px; display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
 section.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 16px; min-width: 0; }
 section.wide { grid-column: 1 / -1; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
 dl.facts dt { color: var(--muted); }
-dl.facts dd { margin: 0; word-break: break-all; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .chart { width: 100%; height: 280px; }
 #chart-timeline { height: 440px; }
 .split { display: grid; grid-template-columns: minmax(0, 1fr) max-content; gap: 16px; align-items: start; }
@@ -26,7 +26,7 @@ tfoot td { font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .mono, .excerpt { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12px; }
 .excerpt { white-space: pre-wrap; word-break: break-word; max-width: 60ch; }
-.repo { word-break: break-all; }
+.repo { overflow-wrap: anywhere; }
 .muted, .note { color: var(--muted); }
 .note { margin: 0 0 10px; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 10px; color: #fff; font-size: 12px; white-space: nowrap; }
@@ -35,7 +35,7 @@ tfoot td { font-weight: 600; }
 .controls input[type=search] { min-width: 240px; }
 .controls select, .controls input, .controls button { font: inherit; padding: 3px 6px; }
 .pager { display: flex; gap: 8px; align-items: center; margin-top: 8px; }
-.tip { max-width: 420px; white-space: normal; word-break: break-all; }
+.tip { max-width: 420px; white-space: normal; overflow-wrap: anywhere; }
 .tip-title { font-weight: 600; }
 #errors { background: #ffebe9; border: 1px solid #ff8182; border-radius: 6px; padding: 8px 12px; margin: 0 28px 12px; }
 footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }

@@ -49,6 +49,7 @@ describe('mass-ingest chunk --local with the embedded database', () => {
 
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/mass_ingest:[0-9a-f]{48}/); // the served database's password
     const shown = await report(env(), 'local1');
     expect(shown.run).toMatchObject({ id: 'local1', mode: 'local', trigger: 'local', inventoryRows: 6 });
     expect(shown.run.finishedAt).not.toBeNull();

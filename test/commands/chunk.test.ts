@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { baseEnv, collect, runCli, spawnCli } from '../harness/cli.js';
@@ -6,6 +9,7 @@ import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { findFreePort } from '../harness/free-port.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { startFakeBatchApi, type FakeBatchApi } from '../fakes/batch-api.js';
+import { S3RVER_CREDENTIALS, startLocalS3 } from '../fakes/s3.js';
 import { inventoryText, rowsCovered, writeInventory } from './chunk-fixtures.js';
 
 let tmp: TempDir;
@@ -111,6 +115,32 @@ describe('mass-ingest chunk: array mode against the fake AWS Batch API', () => {
     });
   });
 
+  it('reads s3:// and http:// inventories as streams and passes the URI on to the processors', async () => {
+    const text = inventoryText(7, { trailingNewline: false });
+    const s3 = await startLocalS3(['inventories']);
+    const http = createServer((_request, response) => response.end(text));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+      await client.send(new PutObjectCommand({ Bucket: 'inventories', Key: 'nightly/repos.csv', Body: text }));
+      client.destroy();
+      const uris = ['s3://inventories/nightly/repos.csv', `http://127.0.0.1:${(http.address() as AddressInfo).port}/repos.csv`];
+
+      const results = [];
+      for (const [index, uri] of uris.entries()) results.push(await runCli(['chunk', uri, '--partition-size', '3', '--run-id', `remote${index}`], { env: chunkEnv(s3.env) }));
+
+      expect(results.map((result) => [result.code, result.stderr])).toEqual([
+        [0, ''],
+        [0, ''],
+      ]);
+      expect(fake.jobs.map((job) => [job.parameters.inventory, job.arraySize])).toEqual(uris.map((uri) => [uri, 3]));
+      expect(rowsCovered(fake.jobs.slice(0, 1), 7)).toEqual(new Array(7).fill(1));
+    } finally {
+      http.close();
+      await s3.stop();
+    }
+  });
+
   it('records the run with its inventory digest, row count and partitions', async () => {
     const inventory = await writeInventory(tmp.path, 'recorded.csv', inventoryText(3));
 
@@ -180,6 +210,32 @@ describe('mass-ingest chunk --mode jobs', () => {
     expect(fake.submitCalls - afterKill).toBe(40 - afterKill);
     const partitions = await partitionRows('killed');
     expect(partitions.map((p) => p.batch_job_id)).toEqual(partitions.map((p) => fake.jobs.find((job) => job.jobName === `killed-p${p.partition}`)?.jobId));
+  });
+
+  it('stops on SIGTERM with exit 143, every submitted job recorded, and a rerun submits the rest', async () => {
+    fake.setSubmitRate(5);
+    const inventory = await writeInventory(tmp.path, 'sigterm.csv', inventoryText(30));
+    const child = spawnCli(['chunk', inventory, '--mode', 'jobs', '--partition-size', '1', '--run-id', 'sigterm'], { env: chunkEnv() });
+    const first = collect(child);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (fake.jobs.length >= 8) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    child.kill('SIGTERM');
+    const stopped = await first;
+    const recorded = (await partitionRows('sigterm')).filter((p) => p.batch_job_id);
+
+    fake.setSubmitRate(undefined);
+    const again = await runCli(['chunk', inventory, '--mode', 'jobs', '--partition-size', '1', '--run-id', 'sigterm'], { env: chunkEnv() });
+
+    expect(stopped.code).toBe(143);
+    expect(recorded.map((p) => p.batch_job_id).sort()).toEqual(fake.jobs.slice(0, recorded.length).map((job) => job.jobId).sort());
+    expect(again.code).toBe(0);
+    expect(fake.jobs.map((job) => job.jobName).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `sigterm-p${i}`).sort());
   });
 
   it('does not submit twice when SubmitJob failed with a 5xx after creating the job', async () => {

@@ -50,8 +50,8 @@ export interface FakeGithub {
   /** Validation errors of queries that did not match the schema (should stay empty). */
   readonly invalid: string[];
   readonly index: FakeGithubIndex;
-  /** Gives every token its full budget again. */
-  resetBudgets(): void;
+  /** Gives every token a full budget again (of `points`, when given, from now on). */
+  resetBudgets(points?: number): void;
   setDelay(ms: number): void;
   stop(): Promise<void>;
 }
@@ -69,7 +69,7 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
   const index = new FakeGithubIndex(options.population, options.owners ?? []);
   const requests: FakeRequestRecord[] = [];
   const invalid: string[] = [];
-  const points = options.points ?? 5000;
+  let points = options.points ?? 5000;
   const windowMs = options.windowMs ?? 3_600_000;
   const budgets = new Map<number, Budget>();
   const inFlight = new Map<number, number>();
@@ -156,7 +156,10 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
     requests,
     invalid,
     index,
-    resetBudgets: () => budgets.clear(),
+    resetBudgets: (newPoints) => {
+      points = newPoints ?? points;
+      budgets.clear();
+    },
     setDelay: (ms) => {
       delayMs = ms;
     },

@@ -24,6 +24,8 @@ function stackedSeries(categories, countsList, horizontal) {
     };
   });
 }
+// A plain legend wraps onto a second row in a half-width card; the grid leaves room for it.
+var LEGEND = { top: 0, left: 0, right: 0, itemWidth: 12, itemHeight: 8, itemGap: 8, textStyle: { fontSize: 11 } };
 function axisTooltip(titleOf) {
   return {
     trigger: 'axis', axisPointer: { type: 'shadow' },
@@ -53,8 +55,8 @@ function renderBuilderChart() {
   var builders = R.aggregates.builders;
   var names = builders.map(function (b) { return b.builder === null ? '(no build)' : b.builder; });
   chart('chart-builders', {
-    grid: { left: 110, right: 30, top: 30, bottom: 30 },
-    legend: { top: 0, type: 'scroll' },
+    grid: { left: 110, right: 30, top: 52, bottom: 30 },
+    legend: LEGEND,
     tooltip: axisTooltip(function (i) { return names[i]; }),
     xAxis: { type: 'value', minInterval: 1 },
     yAxis: { type: 'category', data: names, inverse: true },
@@ -76,11 +78,11 @@ function renderHistogram() {
   var buckets = R.aggregates.durations.histogram;
   var labels = buckets.map(bucketLabel);
   chart('chart-histogram', {
-    grid: { left: 60, right: 20, top: 30, bottom: 60 },
-    legend: { top: 0, type: 'scroll' },
+    grid: { left: 50, right: 20, top: 52, bottom: 50 },
+    legend: LEGEND,
     tooltip: axisTooltip(function (i) { return labels[i]; }),
     xAxis: { type: 'category', data: labels, axisLabel: { rotate: 30, interval: 0 } },
-    yAxis: { type: 'value', minInterval: 1, name: 'repositories' },
+    yAxis: { type: 'value', minInterval: 1 },
     series: stackedSeries(labels, buckets.map(function (b) { return b.counts; }))
   });
 }
@@ -160,8 +162,8 @@ function renderTrend() {
   series.push({ name: 'wall time (min)', type: 'line', yAxisIndex: 1, itemStyle: { color: '#333' }, connectNulls: false,
     data: trend.map(function (t) { return t.wallMs === null ? null : Math.round(t.wallMs / 600) / 100; }) });
   chart('chart-trend', {
-    grid: { left: 60, right: 60, top: 40, bottom: 60 },
-    legend: { top: 0 },
+    grid: { left: 60, right: 60, top: 50, bottom: 50 },
+    legend: LEGEND,
     tooltip: { trigger: 'axis', formatter: function (params) {
       var t = trend[params[0] ? params[0].dataIndex : 0];
       return tooltipNode('Run ' + t.runId + ' (' + t.trigger + ')', [
