@@ -2,7 +2,8 @@ import type { CommandContext } from './context.js';
 import type { Config } from '../config/config.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { checkInventory, readInventory, scanInventory } from '../inventory/reader.js';
+import { checkInventory, readInventory, scanInventory, type InventoryReading } from '../inventory/reader.js';
+import type { InventoryEntry } from '../inventory/rows.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
@@ -40,11 +41,11 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   const credentials = await prepareGitCredentials(config.gitCredentials);
   try {
     const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
-    await verifyInventory(options, run, config);
+    const verified = await verifyInventory(options, run, config, range);
     await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
-    const reading = readInventory(options.inventory, range, { s3: config.s3 });
+    const reading = verified ?? readInventory(options.inventory, range, { s3: config.s3 });
     const summary = await runPartition(
       reading.entries,
       {
@@ -83,16 +84,36 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
 }
 
 /** The run's inventory must be the file the chunk job planned (DESIGN §9). */
-async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config): Promise<void> {
+/**
+ * The run's inventory must be the file the chunk job planned (DESIGN §9). A bounded partition is
+ * checked in the same pass that reads its rows (kept in memory: at most the partition), so an
+ * array child reads the inventory once; an open range is hashed in a pass of its own.
+ */
+async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange): Promise<InventoryReading | undefined> {
   const expected = options.inventorySha256 || run.inventorySha256;
-  if (!expected) return;
-  const { sha256 } = await scanInventory(options.inventory, { s3: config.s3 });
+  if (!expected) return undefined;
+  let sha256: string | undefined;
+  let buffered: InventoryReading | undefined;
+  if (Number.isFinite(range.end)) {
+    const reading = readInventory(options.inventory, range, { s3: config.s3, readToEnd: true });
+    const entries: InventoryEntry[] = [];
+    for await (const entry of reading.entries) entries.push(entry);
+    sha256 = reading.summary().sha256;
+    buffered = { entries: fromArray(entries), summary: reading.summary };
+  } else {
+    sha256 = (await scanInventory(options.inventory, { s3: config.s3 })).sha256;
+  }
   if (sha256 !== expected) {
     throw new UsageError(
       'inventory_changed',
       `Inventory ${scrubUrlUserinfo(options.inventory)} has sha256 ${sha256}, but run ${run.id} was planned over ${expected}: the file changed after the chunk job read it; start a new run`,
     );
   }
+  return buffered;
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }
 
 function finiteEnd(range: ResolvedRange): number {

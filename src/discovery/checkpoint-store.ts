@@ -60,7 +60,7 @@ WITH chosen AS MATERIALIZED (
 ), dropped_streams AS (
   DELETE FROM discovery_streams WHERE discovery_id = $1 RETURNING 1
 ), finished AS (
-  UPDATE discovery_runs SET status = 'finished', finished_at = $3::timestamptz, updated_at = $3::timestamptz,
+  UPDATE discovery_runs SET status = 'finished', planner = NULL, finished_at = $3::timestamptz, updated_at = $3::timestamptz,
     repositories = (SELECT count(*) FROM chosen) WHERE id = $1 RETURNING 1
 )
 SELECT (SELECT count(*) FROM history)::int AS recorded`;

@@ -20,7 +20,6 @@ export class DiscoveryProgress {
   private lastDraw = 0;
   private lastLog = 0;
   private lastWaitLog = 0;
-  private drawn = false;
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
@@ -57,12 +56,10 @@ export class DiscoveryProgress {
     if (!this.tty) return;
     this.draw(line(state));
     this.stream.write('\n');
-    this.drawn = false;
   }
 
   private draw(text: string): void {
     this.stream.write(`\r\x1b[2K${text}`);
-    this.drawn = true;
   }
 }
 

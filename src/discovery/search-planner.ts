@@ -20,6 +20,12 @@ export interface SearchPlanState {
 /** First probes: the total and a coarse grid the counts are interpolated between. */
 const STAR_GRID = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 300_000];
 const STARS_TOP = 1_000_000_000;
+/**
+ * Buckets are planned to hold at most this many, below the cap of 1,000: stars change and new
+ * repositories appear while a crawl runs, and a bucket that grows past the cap loses results.
+ * Packing makes the margin free: a smaller bucket costs no partly filled page.
+ */
+export const PLAN_CAP = 950;
 /** Where creation time starts when the query sets no bound (before GitHub existed). */
 const CREATED_FLOOR = Date.UTC(2007, 0, 1) / 1000;
 
@@ -77,12 +83,12 @@ export class SearchPlanner {
       return grid.map((x) => this.starsProbe(x));
     }
     const out: Probe[] = [];
-    for (const gap of overflowingGaps(stars, SEARCH_CAP, this.needed)) {
+    for (const gap of overflowingGaps(stars, PLAN_CAP, this.needed)) {
       if (out.length >= max) break;
       if (gap.hi - gap.lo === 1) {
         out.push(...this.createdProbes(gap.lo, gap.count, max - out.length));
       } else if (!hasPendingWithin(stars, gap)) {
-        const points = splitCandidates(stars, gap, SEARCH_CAP, max - out.length, this.needed);
+        const points = splitCandidates(stars, gap, PLAN_CAP, max - out.length, this.needed);
         stars.pending.push(...points);
         out.push(...points.map((x) => this.starsProbe(x)));
       }
@@ -122,7 +128,7 @@ export class SearchPlanner {
     const out: StreamState[] = [];
     const stars = this.state.stars;
     while (this.planned() < this.needed) {
-      const step = nextStep(stars, SEARCH_CAP);
+      const step = nextStep(stars, PLAN_CAP);
       if (step.kind === 'bucket') {
         const above = this.planned();
         stars.frontier = step.lo;
@@ -142,7 +148,7 @@ export class SearchPlanner {
   private advanceCreated(out: StreamState[], value: number, count: number): boolean {
     const sub = this.subAxis(value, count);
     while (this.planned() < this.needed) {
-      const step = nextStep(sub, SEARCH_CAP);
+      const step = nextStep(sub, PLAN_CAP);
       if (step.kind === 'done') return true;
       if (step.kind === 'wait') return false;
       const above = this.planned();
@@ -167,10 +173,10 @@ export class SearchPlanner {
     const sub = this.subAxis(value, count);
     const out: Probe[] = [];
     const budget = this.needed - (countAt(this.state.stars, value + 1) ?? 0);
-    for (const gap of overflowingGaps(sub, SEARCH_CAP, budget)) {
+    for (const gap of overflowingGaps(sub, PLAN_CAP, budget)) {
       if (out.length >= max) break;
       if (gap.hi - gap.lo === 1 || hasPendingWithin(sub, gap)) continue;
-      const points = splitCandidates(sub, gap, SEARCH_CAP, max - out.length, budget);
+      const points = splitCandidates(sub, gap, PLAN_CAP, max - out.length, budget);
       sub.pending.push(...points);
       out.push(...points.map((t) => ({ key: `created:${value}:${t}`, kind: 'search' as const, query: this.createdProbeQuery(value, t) })));
     }

@@ -11,6 +11,8 @@ import { migrateDatabase } from './migrate.js';
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: Row[] }>;
+  /** Runs `work` on one connection: session state (advisory locks, BEGIN…COMMIT) stays on it. */
+  session<T>(work: (connection: Pick<Database, 'query'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -61,14 +63,25 @@ async function openPostgres(url: string): Promise<Database> {
     }
     throw new InfrastructureError('db_unreachable', `PostgreSQL at DATABASE_URL cannot be reached: ${errorMessage(err)}`, err);
   }
-  return {
-    kind: 'postgres',
-    query: async <Row>(text: string, params?: readonly unknown[]) => {
+  const queryWith =
+    (target: pg.Pool | pg.PoolClient) =>
+    async <Row>(text: string, params?: readonly unknown[]) => {
       try {
-        const result = await pool.query(text, params as unknown[] | undefined);
+        const result = await target.query(text, params as unknown[] | undefined);
         return { rows: result.rows as Row[] };
       } catch (err) {
         throw wrapQueryError(err);
+      }
+    };
+  return {
+    kind: 'postgres',
+    query: queryWith(pool),
+    session: async (work) => {
+      const client = await pool.connect().catch((err: unknown) => Promise.reject(wrapQueryError(err)));
+      try {
+        return await work({ query: queryWith(client) });
+      } finally {
+        client.release();
       }
     },
     close: () => pool.end(),
@@ -94,17 +107,20 @@ async function openPglite(dataDir: string, log: Logger): Promise<Database> {
     const started = Date.now();
     const db = await PGlite.create(dataDir, { startParams: PGLITE_START_PARAMS, relaxedDurability: false });
     log.debug({ dataDir, fresh, ms: Date.now() - started }, 'Embedded database opened');
+    const query = async <Row>(text: string, params?: readonly unknown[]) => {
+      if (params === undefined || params.length === 0) {
+        // Migrations hand over several statements at once: only the simple protocol takes those.
+        const results = await db.exec(text);
+        return { rows: (results.at(-1)?.rows ?? []) as Row[] };
+      }
+      const result = await db.query<Row>(text, params as unknown[]);
+      return { rows: result.rows };
+    };
     return {
       kind: 'pglite',
-      query: async <Row>(text: string, params?: readonly unknown[]) => {
-        if (params === undefined || params.length === 0) {
-          // Migrations hand over several statements at once: only the simple protocol takes those.
-          const results = await db.exec(text);
-          return { rows: (results.at(-1)?.rows ?? []) as Row[] };
-        }
-        const result = await db.query<Row>(text, params as unknown[]);
-        return { rows: result.rows };
-      },
+      query,
+      // PGlite has a single connection already.
+      session: (work) => work({ query }),
       close: async () => {
         await db.close();
         await lock.release();

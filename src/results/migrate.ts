@@ -5,16 +5,24 @@ import type { Database } from './database.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-/** Applies the SQL migrations in migrations/ (idempotent; every command runs it on start). */
+/**
+ * Applies the SQL migrations in migrations/ (idempotent; every command runs it on start).
+ * On one connection, waiting for the advisory lock: thousands of array children start at once.
+ */
 export async function migrateDatabase(database: Database, log: Logger): Promise<void> {
+  await database.session((connection) => runMigrations(connection, log));
+}
+
+async function runMigrations(connection: Pick<Database, 'query'>, log: Logger): Promise<void> {
   const quiet = (message: string) => log.debug({ migration: message.trim() }, 'Migration');
   const client = {
     query: (textOrConfig: string | { text: string; values?: unknown[] }, values?: unknown[]) =>
       typeof textOrConfig === 'string'
-        ? database.query(textOrConfig, values)
-        : database.query(textOrConfig.text, textOrConfig.values),
+        ? connection.query(textOrConfig, values)
+        : connection.query(textOrConfig.text, textOrConfig.values),
   };
   await runner({
+    advisoryLockMode: 'wait',
     dbClient: client as never,
     dir: MIGRATIONS_DIR,
     direction: 'up',

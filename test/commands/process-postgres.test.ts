@@ -157,6 +157,17 @@ describe('mass-ingest process with PostgreSQL and a git server that needs creden
     expect(refused.stderr).not.toContain('not-the-password');
   });
 
+  it('migrates a fresh database from many processes starting at once, as array children do', async () => {
+    const fresh = await startPostgres({ password: PG_PASSWORD });
+    try {
+      const results = await Promise.all(Array.from({ length: 6 }, () => runCli(['db', 'migrate'], { env: envFor(tmp.path, { DATABASE_URL: fresh.url }) })));
+
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('applies migrations with db migrate, idempotently', async () => {
     const first = await runCli(['db', 'migrate'], { env: envFor(tmp.path) });
     const second = await runCli(['db', 'migrate'], { env: envFor(tmp.path) });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +127,18 @@ describe('mass-ingest process (embedded database)', () => {
     // Row 4 is invalid: it is recorded without a build, so only row 3 logs a finished build.
     expect(result.logs.filter((l) => l.msg === 'Repository finished').map((l) => l.row)).toEqual([3]);
     expect(result.logs.find((l) => l.msg === 'Partition finished')).toMatchObject({ total: 2, partition: 1 });
+  });
+
+  it('refuses (exit 2) an inventory whose sha256 differs from the planned one, and accepts the same file', async () => {
+    const sha256 = createHash('sha256').update(await fs.readFile(fixture.inventory)).digest('hex');
+
+    const changed = await runCli(['process', fixture.inventory, '--start', '3', '--end', '3', '--inventory-sha256', 'f'.repeat(64), '--run-id', 'sha-bad'], { env });
+    const same = await runCli(['process', fixture.inventory, '--start', '3', '--end', '3', '--inventory-sha256', sha256, '--run-id', 'sha-good'], { env });
+
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toContain('the file changed after the chunk job read it');
+    expect(same.code).toBe(0);
+    expect(same.logs.find((l) => l.msg === 'Partition finished')).toMatchObject({ total: 1 });
   });
 
   it('exits 2 when --start is after --end', async () => {

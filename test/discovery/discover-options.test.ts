@@ -10,7 +10,7 @@ const owners: OwnerSpec[] = [
   { login: 'acme', type: 'organization', repositories: 230 },
   { login: 'octo', type: 'user', repositories: 40 },
 ];
-const population = generatePopulation({ size: 5000, seed: 21, owners });
+const population = generatePopulation({ size: 3000, seed: 21, owners });
 const TOKEN = 'token-options-3333';
 let fake: FakeGithub;
 let postgres: PostgresServer;
@@ -72,6 +72,27 @@ describe('mass-ingest discover options', () => {
     expect(duplicates(fetchedPages(fake, from, between))).toEqual([]);
     expect(duplicates(fetchedPages(fake, between))).toEqual([]);
     expect(fake.invalid).toEqual([]);
+  });
+
+  it('writes each repository once when stars change mid-crawl and move repositories into buckets not fetched yet', async () => {
+    const movers = new Set(eligible(population).sort((a, b) => b.stars - a.stars).slice(0, 40).map((repo) => repo.id));
+    const from = fake.requests.length;
+    fake.setBeforeRequest((n) => {
+      if (n !== from + 4) return;
+      fake.index.mutate((repos) => {
+        for (const repo of repos) if (movers.has(repo.id)) repo.stars = 0;
+      });
+    });
+
+    const result = await discover(['--query', '', '--out', 'drift.csv'], env, tmp.path);
+    fake.setBeforeRequest(undefined);
+
+    expect(result.code, result.stderr).toBe(0);
+    const rows = await readCsv(path.join(tmp.path, 'drift.csv'));
+    const fetched = fake.requests.slice(from).flatMap((request) => request.calls).reduce((sum, call) => sum + (call.first ?? 0), 0);
+    expect(rows.length).toBe(new Set(rows.map((row) => row.path)).size);
+    expect(new Set(rows.map((row) => row.path))).toEqual(new Set(eligible(population).map((repo) => repo.nameWithOwner)));
+    expect(fetched).toBeGreaterThan(rows.length + 40);
   });
 
   it('names an organization GitHub does not know and exits 2', async () => {

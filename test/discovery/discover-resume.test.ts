@@ -8,7 +8,7 @@ import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
 import { discover, discoverEnv, duplicates, eligible, fetchedPages, readCsv } from './discover-fixtures.js';
 
-const population = generatePopulation({ size: 5000, seed: 41 });
+const population = generatePopulation({ size: 3000, seed: 41 });
 const expected = new Set(eligible(population).map((repo) => repo.nameWithOwner));
 const TOKENS = 'resume-a-1212,resume-b-1313';
 let fake: FakeGithub;
@@ -39,7 +39,7 @@ describe('mass-ingest discover --resume', () => {
     const env = discoverEnv(fake, tmp.path, TOKENS);
     const from = fake.requests.length;
 
-    const { result: stopped } = await killMidway(['--query', '', '--out', 'term.csv'], env, 'SIGTERM', 20);
+    const { result: stopped } = await killMidway(['--query', '', '--out', 'term.csv'], env, 'SIGTERM', 10);
     const resumed = await discover(['--query', '', '--out', 'term.csv', '--resume'], env, tmp.path);
 
     expect(stopped.code).toBe(143);
@@ -56,7 +56,7 @@ describe('mass-ingest discover --resume', () => {
     const env = discoverEnv(fake, tmp.path, TOKENS, { DATABASE_URL: postgres.url });
     const from = fake.requests.length;
 
-    const { result: killed, seen } = await killMidway(['--query', 'fork:false', '--out', 'kill.csv'], env, 'SIGKILL', 20);
+    const { result: killed, seen } = await killMidway(['--query', 'fork:false', '--out', 'kill.csv'], env, 'SIGKILL', 10);
     const resumed = await discover(['--query', 'fork:false', '--out', 'kill.csv', '--resume'], env, tmp.path);
 
     expect(killed.signal).toBe('SIGKILL');

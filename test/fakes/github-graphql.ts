@@ -53,6 +53,8 @@ export interface FakeGithub {
   /** Gives every token a full budget again (of `points`, when given, from now on). */
   resetBudgets(points?: number): void;
   setDelay(ms: number): void;
+  /** Replaces options.beforeRequest (undefined removes it). */
+  setBeforeRequest(hook: FakeGithubOptions['beforeRequest']): void;
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
   const budgets = new Map<number, Budget>();
   const inFlight = new Map<number, number>();
   let delayMs = options.delayMs ?? 0;
+  let beforeRequest = options.beforeRequest;
 
   const budgetOf = (token: number): Budget => {
     const now = Date.now();
@@ -112,7 +115,7 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
       return send(res, 200, { errors: problems.map((problem) => ({ message: problem.message, locations: problem.locations })) });
     }
     record.calls.push(...describeCalls(document, variables ?? {}));
-    options.beforeRequest?.(n, fake);
+    beforeRequest?.(n, fake);
     const secondary = options.secondary;
     if (secondary && (secondary.onRequests?.includes(n) || (inFlight.get(token) ?? 0) > (secondary.maxConcurrentPerToken ?? Number.POSITIVE_INFINITY))) {
       record.outcome = 'secondary';
@@ -162,6 +165,9 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
     },
     setDelay: (ms) => {
       delayMs = ms;
+    },
+    setBeforeRequest: (hook) => {
+      beforeRequest = hook;
     },
     stop: () =>
       new Promise<void>((resolve) => {
