@@ -30,7 +30,7 @@ function runArgs(args: string[]): string[] {
   containers += 1;
   return [
     'run', '--rm', '--network=none', '--pull=never',
-    '--name', `mass-ingest-test-${process.pid}-${containers}`, '--label', LABEL,
+    '--name', `mass-ingest-test-${process.pid}-${containers}`, '--label', LABEL, '--cidfile', path.join(tmp.path, `cid-${containers}`),
     '-v', `${data}:/data`, '-w', '/data', '-e', 'PUBLISH_URL=file:///data/out',
     IMAGE, ...args,
   ];
@@ -163,10 +163,15 @@ describe('the container image', () => {
   });
 
   it('leaves no container and no process behind', async () => {
+    const ids = await Promise.all(Array.from({ length: containers }, (_, i) => fs.readFile(path.join(tmp.path, `cid-${i + 1}`), 'utf8')));
+    const lingering = () => [`mass-ingest-test-${process.pid}-`, SLOW_SLEEP, ...ids.map((id) => id.trim())].flatMap(processesMatching);
+
     const left = await podman.ok(['ps', '--all', '--format', '{{.Names}} {{.Status}}', '--filter', `label=${LABEL}`]);
+    // conmon and `podman container cleanup` may take a moment to exit after `podman run --rm` returns.
+    await waitFor(async () => (lingering().length === 0 ? true : undefined), { what: 'no process of the test containers', timeoutMs: 10_000, intervalMs: 250 }).catch(() => undefined);
 
     expect(left.trim()).toBe('');
-    expect(processesMatching(`mass-ingest-test-${process.pid}-`)).toEqual([]);
-    expect(processesMatching(SLOW_SLEEP)).toEqual([]);
+    expect(ids.every((id) => /^[0-9a-f]{64}$/.test(id.trim()))).toBe(true);
+    expect(lingering()).toEqual([]);
   });
 });

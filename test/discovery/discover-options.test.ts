@@ -74,11 +74,19 @@ describe('mass-ingest discover options', () => {
     expect(fake.invalid).toEqual([]);
   });
 
-  it('writes each repository once when stars change mid-crawl and move repositories into buckets not fetched yet', async () => {
-    const movers = new Set(eligible(population).sort((a, b) => b.stars - a.stars).slice(0, 40).map((repo) => repo.id));
+  it('writes each repository once when stars change mid-crawl and repositories move into buckets not fetched yet', async () => {
+    // Once the top bucket is fetched, its 40 most-starred repositories lose every star: they move
+    // into the zero-star buckets, which then hold them a second time (and shift by them).
+    const movers = new Set([...eligible(population)].sort((a, b) => b.stars - a.stars).slice(0, 40).map((repo) => repo.id));
     const from = fake.requests.length;
-    fake.setBeforeRequest((n) => {
-      if (n !== from + 4) return;
+    let moved = false;
+    fake.setBeforeRequest(() => {
+      const pages = fake.requests.slice(from).filter((request) => request.outcome === 'ok').flatMap((request) => request.calls).filter((call) => (call.first ?? 0) > 0);
+      const top = pages[0]?.query;
+      if (moved || !top) return;
+      const served = pages.filter((call) => call.query === top).reduce((sum, call) => sum + (call.first ?? 0), 0);
+      if (served < fake.index.search({ query: top, type: 'REPOSITORY', first: 0 }).repositoryCount) return;
+      moved = true;
       fake.index.mutate((repos) => {
         for (const repo of repos) if (movers.has(repo.id)) repo.stars = 0;
       });
@@ -88,6 +96,7 @@ describe('mass-ingest discover options', () => {
     fake.setBeforeRequest(undefined);
 
     expect(result.code, result.stderr).toBe(0);
+    expect(moved).toBe(true);
     const rows = await readCsv(path.join(tmp.path, 'drift.csv'));
     const fetched = fake.requests.slice(from).flatMap((request) => request.calls).reduce((sum, call) => sum + (call.first ?? 0), 0);
     expect(rows.length).toBe(new Set(rows.map((row) => row.path)).size);
