@@ -90,7 +90,7 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
     const inventory = options.only ? await derive(options, config, shared.database, log) : options.inventory;
     const plan = await planChunk(inventory, config.partitionSize, { s3: config.s3 });
     logPlan(log, plan);
-    return await runLocal({
+    const exitCode = await runLocal({
       plan,
       runId: config.runId,
       parallel: options.parallel,
@@ -103,8 +103,20 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
       stdout: context.stdout,
       stderr: context.stderr,
     });
+    if (!context.signal.aborted) await publishLocalReport(shared.database, context, log);
+    return exitCode;
   } finally {
     await shared.close();
+  }
+}
+
+/** What the report job does on Batch, at the end of a local run (issue 9): finish, render, publish. */
+async function publishLocalReport(database: Database, context: CommandContext, log: Logger): Promise<void> {
+  const { reportOn } = await import('./report.js');
+  try {
+    await reportOn(database, { run: context.config.runId, format: 'html', publish: true }, context, log);
+  } catch (err) {
+    log.error({ err }, 'Publishing the run report failed; the run itself is recorded');
   }
 }
 

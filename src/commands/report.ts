@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
+import type { Logger } from '../logging/logger.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Database } from '../results/database.js';
 import { findRun, repositories, type ReportRepository } from '../results/report-queries.js';
@@ -38,30 +39,36 @@ export async function runReport(options: ReportOptions, context: CommandContext)
   }
   const database = await openResults(context, log);
   try {
-    const runId = (await findRun(database, options.run)).id;
-    if (options.publish) runReportPrefix(runId);
-    if (options.publish || options.finish) {
-      await markRunFinished(database, runId);
-      log.info({ runId }, 'Run marked finished');
-    }
-    const summary = await loadSummary(database, runId, { trendRuns });
-    if (options.failedCsv) {
-      const failed = await repositories(database, runId, { failedOnly: true });
-      await fs.writeFile(options.failedCsv, failedInventory(failed));
-      log.info({ file: options.failedCsv, rows: failed.filter((r) => r.cloneUrl).length }, 'Failed rows written as an inventory');
-    }
-    const text = await render(options.format, database, summary);
-    if (options.out) await fs.writeFile(options.out, text);
-    else if (!(options.publish && options.format === 'html')) context.stdout.write(text);
-    if (options.publish) {
-      const html = options.format === 'html' ? text : await renderHtmlReport(database, summary);
-      const published = await publishRunReport(createStore(context.config, log), runId, { html, summaryJson: `${JSON.stringify(summary, null, 2)}\n` });
-      log.info({ runId, report: published.reportUrl, summary: published.summaryUrl, bytes: Buffer.byteLength(html) }, 'Run report published');
-    }
-    return EXIT.ok;
+    return await reportOn(database, options, context, log);
   } finally {
     await database.close();
   }
+}
+
+/** The report over an open database: `chunk --local` publishes one at the end of its run this way. */
+export async function reportOn(database: Database, options: ReportOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
+  const trendRuns = options.trendRuns ?? DEFAULT_TREND_RUNS;
+  const runId = (await findRun(database, options.run)).id;
+  if (options.publish) runReportPrefix(runId);
+  if (options.publish || options.finish) {
+    await markRunFinished(database, runId);
+    log.info({ runId }, 'Run marked finished');
+  }
+  const summary = await loadSummary(database, runId, { trendRuns });
+  if (options.failedCsv) {
+    const failed = await repositories(database, runId, { failedOnly: true });
+    await fs.writeFile(options.failedCsv, failedInventory(failed));
+    log.info({ file: options.failedCsv, rows: failed.filter((r) => r.cloneUrl).length }, 'Failed rows written as an inventory');
+  }
+  const text = await render(options.format, database, summary);
+  if (options.out) await fs.writeFile(options.out, text);
+  else if (!(options.publish && options.format === 'html')) context.stdout.write(text);
+  if (options.publish) {
+    const html = options.format === 'html' ? text : await renderHtmlReport(database, summary);
+    const published = await publishRunReport(createStore(context.config, log), runId, { html, summaryJson: `${JSON.stringify(summary, null, 2)}\n` });
+    log.info({ runId, report: published.reportUrl, summary: published.summaryUrl, bytes: Buffer.byteLength(html) }, 'Run report published');
+  }
+  return EXIT.ok;
 }
 
 async function render(format: ReportOptions['format'], database: Database, summary: ReportSummary): Promise<string> {

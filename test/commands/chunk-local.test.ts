@@ -63,6 +63,9 @@ describe('mass-ingest chunk --local with the embedded database', () => {
     ]);
     const partitionLogs = result.logs.filter((line) => line.msg === 'Partition finished').map((line) => line.partition);
     expect(partitionLogs.sort()).toEqual([0, 1, 2]);
+    const runDir = path.join(tmp.path, 'artifacts', '_runs', 'local1');
+    expect((await fs.readdir(runDir)).filter((name) => !name.startsWith('.')).sort()).toEqual(['report.html', 'summary.json']);
+    expect(JSON.parse(await fs.readFile(path.join(runDir, 'summary.json'), 'utf8')).counts).toEqual(shown.counts);
     const db = await openForAssertions({ dataDir: dataDir() });
     try {
       const { rows } = await db.query("SELECT partition, start_row, end_row, status FROM run_partitions WHERE run_id = 'local1' ORDER BY partition");
