@@ -18,15 +18,17 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would build before the sources are here, and no production
 # dependency has an install script. Without the secret, Node warns that the file is missing and
-# uses its own CA roots.
-RUN --mount=type=secret,id=npm_ca NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci --ignore-scripts --no-audit --no-fund
+# uses its own CA roots. npm 10 can exit 0 after a failed fetch ("Exit handler never called"):
+# the tsc check keeps such a layer from being cached as if it were whole.
+RUN --mount=type=secret,id=npm_ca NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci --ignore-scripts --no-audit --no-fund \
+ && test -x node_modules/.bin/tsc
 
 COPY tsconfig*.json chunk.ts ./
 COPY scripts/pglite-template.js scripts/
 COPY src src
-# `npm run build` = tsc (dist/cli.js, dist/chunk.js) + dist/pglite-template (an initialised PGlite directory that a
-# fresh local run copies instead of running initdb). Source maps and type declarations inside
-# node_modules are dead weight at run time (about 50 MB); ours in dist/ stay for stack traces.
+# `npm run build` = tsc (dist/cli.js, dist/chunk.js) + dist/pglite-template (an initialised PGlite
+# directory that a fresh local run copies instead of running initdb). Source maps and type
+# declarations inside node_modules are dead weight at run time (about 50 MB); ours in dist/ stay.
 # The template has a 0600 file and 0666 ones: the runtime user must read it, and nobody write it.
 RUN npm run build \
  && chmod -R u=rwX,go=rX dist \

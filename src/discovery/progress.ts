@@ -79,7 +79,7 @@ function fields(state: ProgressState): Record<string, unknown> {
     repositories: state.repositories,
     expected: state.expected,
     requests: state.requests,
-    budget: state.budgets.map((token) => ({ token: token.number, remaining: token.remaining, restingUntil: token.restingUntil ? new Date(token.restingUntil).toISOString() : undefined })),
+    budget: state.budgets.map((token) => ({ tokenNumber: token.number, remaining: token.remaining, restingUntil: token.restingUntil ? new Date(token.restingUntil).toISOString() : undefined })),
   };
 }
 

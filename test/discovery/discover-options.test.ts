@@ -81,11 +81,11 @@ describe('mass-ingest discover options', () => {
     const from = fake.requests.length;
     let moved = false;
     fake.setBeforeRequest(() => {
-      const pages = fake.requests.slice(from).filter((request) => request.outcome === 'ok').flatMap((request) => request.calls).filter((call) => (call.first ?? 0) > 0);
+      const pages = fake.requests.slice(from).filter((request) => request.outcome === 'ok' && request.answered).flatMap((request) => request.calls).filter((call) => (call.first ?? 0) > 0);
       const top = pages[0]?.query;
       if (moved || !top) return;
       const served = pages.filter((call) => call.query === top).reduce((sum, call) => sum + (call.first ?? 0), 0);
-      if (served < fake.index.search({ query: top, type: 'REPOSITORY', first: 0 }).repositoryCount) return;
+      if (served < fake.index.count(top)) return;
       moved = true;
       fake.index.mutate((repos) => {
         for (const repo of repos) if (movers.has(repo.id)) repo.stars = 0;
@@ -102,6 +102,16 @@ describe('mass-ingest discover options', () => {
     expect(rows.length).toBe(new Set(rows.map((row) => row.path)).size);
     expect(new Set(rows.map((row) => row.path))).toEqual(new Set(eligible(population).map((repo) => repo.nameWithOwner)));
     expect(fetched).toBeGreaterThan(rows.length + 40);
+  });
+
+  it('talks to a GitHub Enterprise Server base /api/v3 at /api/graphql, taking the origin from the repositories’ URLs', async () => {
+    const from = fake.requests.length;
+
+    const result = await discover(['--user', 'octo', '--out', 'ghes.csv'], { ...env, GITHUB_API_URL: `${fake.url}/api/v3` }, tmp.path);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(new Set(fake.requests.slice(from).map((request) => request.path))).toEqual(new Set(['/api/graphql']));
+    expect(new Set((await readCsv(path.join(tmp.path, 'ghes.csv'))).map((row) => row.origin))).toEqual(new Set(['github.com']));
   });
 
   it('names an organization GitHub does not know and exits 2', async () => {

@@ -42,6 +42,8 @@ export interface FakeRequestRecord {
   readonly token: number | undefined;
   outcome: 'ok' | 'unauthorized' | 'invalid' | 'rate_limited' | 'secondary';
   readonly calls: FieldCall[];
+  /** The answer has been sent (requests in flight are in the log already). */
+  answered: boolean;
 }
 
 export interface FakeGithub {
@@ -91,8 +93,11 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
   const handle = async (req: IncomingMessage, res: ServerResponse, body: string): Promise<void> => {
     const n = requests.length + 1;
     const token = tokenOf(req.headers.authorization, options.tokens);
-    const record: FakeRequestRecord = { n, path: req.url ?? '/', token, outcome: 'ok', calls: [] };
+    const record: FakeRequestRecord = { n, path: req.url ?? '/', token, outcome: 'ok', calls: [], answered: false };
     requests.push(record);
+    res.once('finish', () => {
+      record.answered = true;
+    });
     if (delayMs > 0) await sleep(delayMs);
     if (req.method !== 'POST' || !/graphql$/.test(new URL(req.url ?? '/', 'http://x').pathname)) return send(res, 404, { message: 'Not Found' });
     if (token === undefined) {

@@ -66,6 +66,12 @@ export class FakeGithubIndex {
     return connection(matched, Math.min(matched.length, SEARCH_CAP), offset, first, 'repositoryCount');
   }
 
+  /** How many repositories a search query matches (repositoryCount), without counting it as a search. */
+  count(query: string): number {
+    const parsed = parseSearch(query);
+    return this.slice(parsed.minStars, parsed.maxStars).filter(parsed.matches).length;
+  }
+
   owner(login: string, type: OwnerSpec['type']): { login: string } | undefined {
     const owner = this.owners.get(login.toLowerCase());
     return owner && owner.type === type ? { login: owner.login } : undefined;
