@@ -140,8 +140,8 @@ export function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-export const fmtMs = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-export const fmtX = (ratio) => `${ratio.toFixed(ratio >= 10 ? 1 : 2)}×`;
+export const fmtMs = (ms) => (!Number.isFinite(ms) ? "-" : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+export const fmtX = (ratio) => (Number.isFinite(ratio) ? `${ratio.toFixed(ratio >= 10 ? 1 : 2)}×` : "-");
 export const fmtMiB = (kib) => `${(kib / 1024).toFixed(0)} MiB`;
 
 /** PASS/MISS for `value <= goal` (cmp 'max') or `value >= goal` (cmp 'min'). */

@@ -10,18 +10,16 @@ import { DIST } from './common.js';
 const [mode, dataDir] = process.argv.slice(2);
 const imported = performance.now();
 const { createLogger } = await import(path.join(DIST, 'logging', 'logger.js'));
-const log = createLogger({ level: 'warn', format: 'json', scrub: (text) => text, fd: 2 });
+// debug: openDatabase logs PGlite.create's own time ('Embedded database opened', ms) on stderr.
+const log = createLogger({ level: 'debug', format: 'json', scrub: (text) => text, fd: 2 });
 
 /** Same adapter as src/results/database.ts openPglite: multi-statement SQL goes through exec. */
 function adapt(db) {
-  return {
-    kind: 'pglite',
-    query: async (text, params) => {
-      if (params === undefined || params.length === 0) return { rows: (await db.exec(text)).at(-1)?.rows ?? [] };
-      return { rows: (await db.query(text, params)).rows };
-    },
-    close: () => db.close(),
+  const query = async (text, params) => {
+    if (params === undefined || params.length === 0) return { rows: (await db.exec(text)).at(-1)?.rows ?? [] };
+    return { rows: (await db.query(text, params)).rows };
   };
+  return { kind: 'pglite', query, session: (work) => work({ query }), close: () => db.close() };
 }
 
 async function open() {
@@ -38,7 +36,9 @@ async function open() {
   } else if (mode !== 'plain') {
     throw new Error(`unknown mode ${mode}`);
   }
+  const created = performance.now();
   const database = adapt(await PGlite.create(dataDir, options));
+  log.debug({ ms: Math.round(performance.now() - created) }, 'Embedded database opened');
   await migrateDatabase(database, log);
   return database;
 }

@@ -39,7 +39,8 @@ export class SimpleGitClient implements GitClient {
   }
 
   async clone(url: string, branch: string, dir: string, signal: AbortSignal): Promise<string> {
-    const options = ['--depth', '1', '--single-branch', '--no-tags', '--quiet'];
+    // No --quiet: simple-git waits 50 ms more after a command that wrote nothing (bench/processor).
+    const options = ['--depth', '1', '--single-branch', '--no-tags'];
     if (branch) options.push('--branch', branch);
     try {
       await this.git(signal).clone(url, dir, options);

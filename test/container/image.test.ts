@@ -51,7 +51,7 @@ beforeAll(async () => {
   const bundle = await writeCaBundle(tmp.path);
   caCertificates = bundle?.certificates ?? [];
   if (!bundle) console.log('container test: no CA certificates in /usr/local/share/ca-certificates; building without the npm_ca secret');
-  image = await buildImage(podman, { base, name: IMAGE, caBundle: bundle?.file, log: path.join(tmp.path, 'build.log') });
+  image = await buildImage(podman, { base, name: IMAGE, caBundle: bundle?.file });
   console.log(
     `container test: base ${base} ${megabytes(image.baseBytes)} (${((baseDone - started) / 1000).toFixed(0)} s), ` +
       `image ${IMAGE} ${megabytes(image.sizeBytes)}, adds ${megabytes(image.addedBytes)} to the base (build ${((Date.now() - baseDone) / 1000).toFixed(0)} s)`,

@@ -37,13 +37,12 @@ export interface BuiltImage {
  * `podman build` of the Dockerfile with the repository as context. The build stage is tagged too,
  * so that pruning dangling images (older builds) keeps the npm ci layer cached for the next run.
  */
-export async function buildImage(podman: Podman, options: { base: string; name: string; caBundle: string | undefined; log: string }): Promise<BuiltImage> {
+export async function buildImage(podman: Podman, options: { base: string; name: string; caBundle: string | undefined }): Promise<BuiltImage> {
   const common = ['build', '--pull=never', '--network=host', '--build-arg', `BASE_IMAGE=${options.base}`];
   if (options.caBundle) common.push('--secret', `id=npm_ca,src=${options.caBundle}`);
   for (const [target, tag] of [['build', `${options.name}-build`], ['runtime', options.name]] as const) {
     const result = await podman.run([...common, '--target', target, '-t', tag, '.'], { timeoutMs: 900_000 });
-    await fs.appendFile(options.log, `${result.stdout}\n${result.stderr}\n`);
-    if (result.code !== 0) throw new Error(`podman build --target ${target} exited with ${result.code ?? result.signal}:\n${result.stderr.slice(-4000)}`);
+    if (result.code !== 0) throw new Error(`podman build --target ${target} exited with ${result.code ?? result.signal}:\n${`${result.stdout}\n${result.stderr}`.slice(-6000)}`);
   }
   await podman.run(['image', 'prune', '--force']);
   const size = async (image: string) => Number((await podman.ok(['image', 'inspect', '--format', '{{.Size}}', image])).trim());
