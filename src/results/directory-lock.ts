@@ -1,49 +1,91 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import { UsageError } from '../errors.js';
 
 export interface DirectoryLock {
   release(): Promise<void>;
 }
 
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+/** The owner refreshes the lock file's mtime this often; one not refreshed for STALE_MS is abandoned. */
+const HEARTBEAT_MS = 5_000;
+const STALE_MS = 20_000;
+
 /**
- * PGlite is a single-process database: two processes opening one directory corrupt it.
- * The lock file holds the owner's pid; a lock left by a dead process is taken over.
+ * PGlite is a single-process database: two processes opening one directory corrupt it. The lock
+ * file names its owner (pid and host). On the same host a dead pid frees it at once; across hosts
+ * or containers (where pids repeat) a lock whose heartbeat stopped — a hard kill, an OOM kill —
+ * is taken over after STALE_MS.
  */
 export async function acquireDirectoryLock(lockPath: string, options: { waitMs?: number } = {}): Promise<DirectoryLock> {
   const deadline = Date.now() + (options.waitMs ?? 0);
+  const me: LockOwner = { pid: process.pid, host: os.hostname() };
   for (;;) {
-    const owner = await tryCreate(lockPath);
-    if (owner === undefined) return { release: () => fs.rm(lockPath, { force: true }) };
-    if (!isAlive(owner)) {
+    const owner = await tryCreate(lockPath, me);
+    if (owner === undefined) return holdLock(lockPath);
+    if (await isAbandoned(lockPath, owner, me)) {
       await fs.rm(lockPath, { force: true });
       continue;
     }
     if (Date.now() >= deadline) {
       throw new UsageError(
         'db_locked',
-        `The embedded database is in use by process ${owner} (lock file ${lockPath}): wait for it to finish, or set DATABASE_URL to share a PostgreSQL between processes`,
+        `The embedded database is in use by process ${owner.pid} on ${owner.host} (lock file ${lockPath}): wait for it to finish, or set DATABASE_URL to share a PostgreSQL between processes. A lock left by a killed process is released ${STALE_MS / 1000} s after it stopped.`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
-async function tryCreate(lockPath: string): Promise<number | undefined> {
+function holdLock(lockPath: string): DirectoryLock {
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    void fs.utimes(lockPath, now, now).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  return {
+    release: async () => {
+      clearInterval(heartbeat);
+      await fs.rm(lockPath, { force: true });
+    },
+  };
+}
+
+async function tryCreate(lockPath: string, me: LockOwner): Promise<LockOwner | undefined> {
   try {
     const handle = await fs.open(lockPath, 'wx');
-    await handle.writeFile(String(process.pid));
+    await handle.writeFile(JSON.stringify(me));
     await handle.close();
     return undefined;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const text = await fs.readFile(lockPath, 'utf8').catch(() => '');
-    const pid = Number.parseInt(text, 10);
-    return Number.isInteger(pid) ? pid : 0;
+    return readOwner(lockPath);
   }
 }
 
+async function readOwner(lockPath: string): Promise<LockOwner> {
+  const text = await fs.readFile(lockPath, 'utf8').catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as Partial<LockOwner>;
+    return { pid: Number(parsed.pid) || 0, host: String(parsed.host ?? '') };
+  } catch {
+    // Written by an older version (a bare pid) or torn: judged by its heartbeat alone.
+    return { pid: Number.parseInt(text, 10) || 0, host: '' };
+  }
+}
+
+async function isAbandoned(lockPath: string, owner: LockOwner, me: LockOwner): Promise<boolean> {
+  if (owner.host === me.host && owner.pid > 0 && !isAlive(owner.pid)) return true;
+  const stat = await fs.stat(lockPath).catch(() => undefined);
+  if (!stat) return true;
+  return Date.now() - stat.mtimeMs > STALE_MS;
+}
+
 function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
