@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../logging/logger.js';
-import type { InventoryEntry, InvalidRow } from '../inventory/rows.js';
+import type { InventoryEntry, InvalidRow, RepositoryRow } from '../inventory/rows.js';
 import type { Outcome, RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { processRepository, type PipelineDeps } from './process-repository.js';
@@ -65,8 +65,23 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
 }
 
 function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {
-  const now = new Date();
   deps.log.warn({ row: row.rowNumber, errorCode: row.errorCode }, 'Row is invalid');
+  return unbuiltOutcome(row, 'invalid', row.errorCode, row.errorMessage, deps);
+}
+
+function abortedOutcome(row: RepositoryRow, deps: PipelineDeps): RepositoryOutcome {
+  return unbuiltOutcome(row, 'aborted', 'not_started', 'Not started: the processor received a termination signal', deps);
+}
+
+/** The outcome of a row that never reached the pipeline. */
+function unbuiltOutcome(
+  row: Pick<InvalidRow, 'rowNumber' | 'origin' | 'path' | 'branch' | 'cloneUrl'>,
+  outcome: Outcome,
+  errorCode: string,
+  errorMessage: string,
+  deps: PipelineDeps,
+): RepositoryOutcome {
+  const now = new Date();
   return {
     runId: deps.settings.runId,
     rowNumber: row.rowNumber,
@@ -74,36 +89,13 @@ function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome
     path: row.path,
     branch: row.branch,
     cloneUrl: row.cloneUrl === undefined ? undefined : deps.settings.scrub(row.cloneUrl),
-    outcome: 'invalid',
+    outcome,
     commitSha: undefined,
     builder: undefined,
     artifacts: undefined,
     durationMs: 0,
-    errorCode: row.errorCode,
-    errorMessage: deps.settings.scrub(row.errorMessage),
-    logUrl: undefined,
-    attempt: deps.settings.attempt,
-    startedAt: now,
-    finishedAt: now,
-  };
-}
-
-function abortedOutcome(row: { rowNumber: number; origin: string; path: string; branch: string; cloneUrl: string }, deps: PipelineDeps): RepositoryOutcome {
-  const now = new Date();
-  return {
-    runId: deps.settings.runId,
-    rowNumber: row.rowNumber,
-    origin: row.origin,
-    path: row.path,
-    branch: row.branch,
-    cloneUrl: deps.settings.scrub(row.cloneUrl),
-    outcome: 'aborted',
-    commitSha: undefined,
-    builder: undefined,
-    artifacts: undefined,
-    durationMs: 0,
-    errorCode: 'not_started',
-    errorMessage: 'Not started: the processor received a termination signal',
+    errorCode,
+    errorMessage: deps.settings.scrub(errorMessage),
     logUrl: undefined,
     attempt: deps.settings.attempt,
     startedAt: now,
