@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 import { onCleanUp, onExitSync, run, runChecked } from './common.js';
 
 const BINDIRS = ['/usr/lib/postgresql/15/bin'];
@@ -30,7 +31,7 @@ function freePort() {
 
 /**
  * Starts PostgreSQL with its data under `dir` (created here; owned by the `postgres` OS user when
- * we are root, since the server refuses to run as root). Returns { url, version, stop }.
+ * we are root, since the server refuses to run as root). Returns { version, createDatabase, stop }.
  */
 export async function startPostgres(dir) {
   const bindir = await findBinDir();
@@ -71,6 +72,18 @@ export async function startPostgres(dir) {
     unhook();
   };
   onCleanUp(stop);
-  const version = (await run(path.join(bindir, 'postgres'), ['--version'])).stdout.trim();
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, version, stop };
+  const version = (await run(path.join(bindir, 'postgres'), ['--version'])).stdout.trim().replace(/^postgres \(PostgreSQL\) /, 'PostgreSQL ');
+  const base = `postgres://postgres@127.0.0.1:${port}`;
+  /** A new, empty database on this server; returns its URL. */
+  const createDatabase = async (name) => {
+    const admin = new pg.Client({ connectionString: `${base}/postgres` });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
+    } finally {
+      await admin.end();
+    }
+    return `${base}/${name}`;
+  };
+  return { version, createDatabase, stop };
 }
