@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds dist/pglite-template: an initialised PGlite data directory that a fresh local run
-// copies instead of running initdb (~8 s and ~850 MiB peak otherwise). Rebuilt only when the
-// PGlite version changes.
+// Builds dist/pglite-template: an initialised and migrated PGlite data directory that a fresh
+// local run copies instead of running initdb (~6-8 s and ~850 MiB peak otherwise) and the
+// migrations. Rebuilt when the PGlite version or the set of migrations changes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -11,17 +11,20 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const target = path.join(root, 'dist', 'pglite-template');
 const require = createRequire(import.meta.url);
 const version = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')).version;
-const stamp = path.join(target, '.pglite-version');
+const migrations = fs.readdirSync(path.join(root, 'migrations')).filter((name) => name.endsWith('.sql')).sort();
+const stampText = JSON.stringify({ pglite: version, migrations });
+const stamp = path.join(target, '.template-stamp');
 
-if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === version) process.exit(0);
+if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === stampText) process.exit(0);
 
-const { PGlite } = await import('@electric-sql/pglite');
+// The old template must not seed the new one.
+fs.rmSync(target, { recursive: true, force: true });
 const building = `${target}.building`;
 fs.rmSync(building, { recursive: true, force: true });
-const db = await PGlite.create(building);
-await db.query('select 1');
-await db.close();
-fs.writeFileSync(path.join(building, '.pglite-version'), version);
-fs.rmSync(target, { recursive: true, force: true });
+const { openDatabase } = await import(path.join(root, 'dist', 'results', 'database.js'));
+const { pino } = await import('pino');
+const database = await openDatabase({ databaseUrl: undefined, dataDir: building }, pino({ level: 'warn' }));
+await database.close();
+fs.writeFileSync(path.join(building, '.template-stamp'), stampText);
 fs.renameSync(building, target);
-console.log(`pglite template ${version} written to dist/pglite-template`);
+console.log(`pglite template ${version} with ${migrations.length} migrations written to dist/pglite-template`);

@@ -7,20 +7,19 @@ import { FileStore } from './file-store.js';
 import { HttpStore } from './http-store.js';
 import { DefaultLayout, type PublishLayout } from './layout.js';
 import { MavenLayout } from './maven-layout.js';
-import { S3Store } from './s3-store.js';
 import type { ArtifactStore } from './store.js';
 
 /**
  * The store for PUBLISH_URL (DESIGN §3). HTTP repositories get `.sha1/.md5/.sha256` sidecars
  * (plain servers have no other checksums), and so does every store under the maven layout.
  */
-export function createStore(config: Config, log?: Logger): ArtifactStore {
-  const store = createBareStore(config, log);
+export async function createStore(config: Config, log?: Logger): Promise<ArtifactStore> {
+  const store = await createBareStore(config, log);
   const sidecars = store instanceof HttpStore || config.publish.layout === 'maven';
   return sidecars ? new ChecksumSidecarStore(store) : store;
 }
 
-function createBareStore(config: Config, log: Logger | undefined): ArtifactStore {
+async function createBareStore(config: Config, log: Logger | undefined): Promise<ArtifactStore> {
   const { publish } = config;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(publish.url)?.[1]?.toLowerCase() ?? 'file';
   switch (scheme) {
@@ -29,14 +28,17 @@ function createBareStore(config: Config, log: Logger | undefined): ArtifactStore
     case 'http':
     case 'https':
       return new HttpStore({ url: publish.url, user: publish.user, password: publish.password, token: publish.token, log });
-    case 's3':
+    case 's3': {
+      // The AWS SDK costs ~0.25 s to load: only S3 targets pay for it.
+      const { S3Store } = await import('./s3-store.js');
       return new S3Store({ url: publish.url, s3: config.s3 });
+    }
     default:
       throw new UsageError('publish_scheme', `PUBLISH_URL ${scrubUrlUserinfo(publish.url)} has an unsupported scheme "${scheme}": use file://, http(s):// or s3://`);
   }
 }
 
-export function createLayout(config: Config, store: ArtifactStore = createStore(config)): PublishLayout {
+export function createLayout(config: Config, store: ArtifactStore): PublishLayout {
   switch (config.publish.layout) {
     case 'default':
       return new DefaultLayout(store);

@@ -51,7 +51,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
       {
         git: new SimpleGitClient({ env: { ...config.buildEnv, ...credentials.env }, scrub: config.scrub }),
         results,
-        layout: createLayout(config, createStore(config, log)),
+        layout: createLayout(config, await createStore(config, log)),
         concurrency: config.concurrency,
         log,
         onOutcome: (outcome) => progress.update(outcome.outcome),

@@ -65,7 +65,7 @@ export async function reportOn(database: Database, options: ReportOptions, conte
   else if (!(options.publish && options.format === 'html')) context.stdout.write(text);
   if (options.publish) {
     const html = options.format === 'html' ? text : await renderHtmlReport(database, summary);
-    const published = await publishRunReport(createStore(context.config, log), runId, { html, summaryJson: `${JSON.stringify(summary, null, 2)}\n` });
+    const published = await publishRunReport(await createStore(context.config, log), runId, { html, summaryJson: `${JSON.stringify(summary, null, 2)}\n` });
     log.info({ runId, report: published.reportUrl, summary: published.summaryUrl, bytes: Buffer.byteLength(html) }, 'Run report published');
   }
   return EXIT.ok;

@@ -117,14 +117,14 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
 }
 
 async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Resolved | Finished> {
+  // With --force the head is not compared with anything: the clone tells the sha.
+  if (deps.settings.force) return ctx;
   const headSha = await withRetry(deps.settings.gitRetry ?? GIT_RETRY, () => deps.git.headSha(ctx.url, ctx.row.branch, signal), {
     signal,
     onRetry: (err, attempt) => log.warn({ attempt, err }, 'ls-remote failed, retrying'),
   });
-  if (!deps.settings.force) {
-    const published = await deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
-    if (published === headSha) return { outcome: 'unchanged', commitSha: headSha };
-  }
+  const published = await deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
+  if (published === headSha) return { outcome: 'unchanged', commitSha: headSha };
   return { ...ctx, headSha };
 }
 
