@@ -25,6 +25,8 @@ RUN --mount=type=secret,id=npm_ca NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci
 
 COPY tsconfig*.json chunk.ts ./
 COPY scripts/pglite-template.js scripts/
+# The embedded-database template is built with the migrations applied.
+COPY migrations migrations
 COPY src src
 # `npm run build` = tsc (dist/cli.js, dist/chunk.js) + dist/pglite-template (an initialised PGlite
 # directory that a fresh local run copies instead of running initdb). Source maps and type
@@ -68,7 +70,7 @@ WORKDIR /app
 COPY --from=build /build/package.json ./
 COPY --from=build /build/node_modules node_modules
 COPY --from=build /build/dist dist
-COPY migrations migrations
+COPY --from=build /build/migrations migrations
 COPY repos.csv ./
 
 # tini forwards SIGTERM to the CLI (which records aborted rows and exits 143) and reaps build
