@@ -33,10 +33,7 @@ const MAX_TREND_RUNS = 1000;
 /** `mass-ingest report`: what a run did, as a table, CSV, JSON or a self-contained HTML page (DESIGN §2). */
 export async function runReport(options: ReportOptions, context: CommandContext): Promise<ExitCode> {
   const log = commandLogger(context, 2);
-  const trendRuns = options.trendRuns ?? DEFAULT_TREND_RUNS;
-  if (!Number.isInteger(trendRuns) || trendRuns < 1 || trendRuns > MAX_TREND_RUNS) {
-    throw new UsageError('report_trend', `--trend must be an integer from 1 to ${MAX_TREND_RUNS}, got ${String(options.trendRuns)}`);
-  }
+  trendRunsOf(options);
   const database = await openResults(context, log);
   try {
     return await reportOn(database, options, context, log);
@@ -47,7 +44,7 @@ export async function runReport(options: ReportOptions, context: CommandContext)
 
 /** The report over an open database: `chunk --local` publishes one at the end of its run this way. */
 export async function reportOn(database: Database, options: ReportOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
-  const trendRuns = options.trendRuns ?? DEFAULT_TREND_RUNS;
+  const trendRuns = trendRunsOf(options);
   const runId = (await findRun(database, options.run)).id;
   if (options.publish) runReportPrefix(runId);
   if (options.publish || options.finish) {
@@ -69,6 +66,15 @@ export async function reportOn(database: Database, options: ReportOptions, conte
     log.info({ runId, report: published.reportUrl, summary: published.summaryUrl, bytes: Buffer.byteLength(html) }, 'Run report published');
   }
   return EXIT.ok;
+}
+
+/** `--trend`, checked before the database is opened. */
+function trendRunsOf(options: ReportOptions): number {
+  const trendRuns = options.trendRuns ?? DEFAULT_TREND_RUNS;
+  if (!Number.isInteger(trendRuns) || trendRuns < 1 || trendRuns > MAX_TREND_RUNS) {
+    throw new UsageError('report_trend', `--trend must be an integer from 1 to ${MAX_TREND_RUNS}, got ${String(options.trendRuns)}`);
+  }
+  return trendRuns;
 }
 
 async function render(format: ReportOptions['format'], database: Database, summary: ReportSummary): Promise<string> {

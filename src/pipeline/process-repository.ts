@@ -38,7 +38,6 @@ interface Resolved {
   readonly row: RepositoryRow;
   readonly repository: RepositoryKey;
   readonly url: string;
-  readonly headSha: string;
   readonly workspace: string;
 }
 interface Cloned extends Resolved {
@@ -67,7 +66,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   const workspace = path.join(settings.workdir, settings.runId, `row-${row.rowNumber}`);
   let finished: Finished;
   try {
-    finished = await runSteps({ row, repository, url, headSha: '', workspace }, deps, signal, log);
+    finished = await runSteps({ row, repository, url, workspace }, deps, signal, log);
   } catch (err) {
     finished = toFinished(err, signal, settings.scrub);
   } finally {
@@ -125,7 +124,7 @@ async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, l
   });
   const published = await deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
   if (published === headSha) return { outcome: 'unchanged', commitSha: headSha };
-  return { ...ctx, headSha };
+  return ctx;
 }
 
 async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Cloned> {
