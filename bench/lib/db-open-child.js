@@ -31,7 +31,7 @@ async function open() {
   const { migrateDatabase } = await import(path.join(DIST, 'results', 'migrate.js'));
   let options = {};
   if (mode === 'initdb-product') {
-    const { PGLITE_START_PARAMS } = await import(path.join(DIST, 'results', 'database.js'));
+    const { PGLITE_START_PARAMS } = await import(path.join(DIST, 'results', 'pglite-open.js'));
     options = { startParams: PGLITE_START_PARAMS, relaxedDurability: false };
   } else if (mode !== 'plain') {
     throw new Error(`unknown mode ${mode}`);

@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/logger.js';
-import { openDatabase, PGLITE_START_PARAMS, type Database } from '../results/database.js';
+import { openDatabase, type Database } from '../results/database.js';
+import { PGLITE_START_PARAMS } from '../results/pglite-open.js';
 import { acquireDirectoryLock } from '../results/directory-lock.js';
 import { startPgliteServer } from '../results/pglite-server.js';
 

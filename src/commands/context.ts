@@ -16,6 +16,14 @@ export function commandLogger(context: CommandContext, fd: 1 | 2, bindings: Reco
   return createLogger({ level: config.logLevel, format: config.logFormat, scrub: config.scrub, fd }).child(bindings);
 }
 
-export function openResults(context: CommandContext, log: Logger): Promise<Database> {
-  return openDatabase({ databaseUrl: context.config.databaseUrl, dataDir: context.config.dataDir }, log);
+/**
+ * DATABASE_URL, or the embedded database: inline, or with `hosted` in a process of its own
+ * (for the commands that spawn many processes: git and builds start faster from a small process).
+ */
+export function openResults(context: CommandContext, log: Logger, options: { hosted?: boolean; onClaimed?: () => void } = {}): Promise<Database> {
+  const { config } = context;
+  return openDatabase(
+    { databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: options.hosted ? config.buildEnv : undefined, onClaimed: options.onClaimed },
+    log,
+  );
 }

@@ -5,10 +5,11 @@ import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory, scanInventory, type InventoryReading } from '../inventory/reader.js';
 import type { InventoryEntry } from '../inventory/rows.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
-import { prepareGitCredentials } from '../git/credentials.js';
+import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
 import { createLayout, createStore } from '../artifacts/publisher.js';
 import { SqlResultStore, type RunRecord } from '../results/result-store.js';
+import type { Database } from '../results/database.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
 import { ProgressLine } from '../logging/progress.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
@@ -35,14 +36,29 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   const log = commandLogger(context, 1, { runId: config.runId, partition: range.partition });
   log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
 
-  await checkInventory(options.inventory, { s3: config.s3 });
-  const database = await openResults(context, log);
-  const results = new SqlResultStore(database);
-  const credentials = await prepareGitCredentials(config.gitCredentials);
+  // The database opens (the embedded one in a process of its own) while the rest gets ready.
+  let claimed = () => undefined as void;
+  const claiming = new Promise<void>((resolve) => (claimed = resolve));
+  const opening = openResults(context, log, { hosted: true, onClaimed: () => claimed() });
+  opening.catch(() => undefined);
+  // Repositories stop starting when a signal comes, or when the database cannot be set up.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  context.signal.addEventListener('abort', onSignal, { once: true });
+  if (context.signal.aborted) stop.abort();
+  let credentials: GitCredentialSetup | undefined;
   try {
-    const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
-    const verified = await verifyInventory(options, run, config, range);
-    await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
+    await checkInventory(options.inventory, { s3: config.s3 });
+    credentials = await prepareGitCredentials(config.gitCredentials);
+    const store = await createStore(config, log);
+    const setup = setUpRun(opening, options, config, range, inventoryUri);
+    setup.catch(() => stop.abort());
+    // A run that may exist already (a run id given or from Batch, a planned inventory) is checked
+    // before any repository starts. A new local run starts cloning while the embedded database
+    // starts, once its directory is ours: a process refused the database does nothing.
+    const startAtOnce = config.runIdSource === 'generated' && !options.inventorySha256;
+    if (startAtOnce) await Promise.race([claiming, opening]);
+    const verified = startAtOnce ? undefined : (await setup).verified;
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
     const reading = verified ?? readInventory(options.inventory, range, { s3: config.s3 });
@@ -50,13 +66,16 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
       reading.entries,
       {
         git: new SimpleGitClient({ env: { ...config.buildEnv, ...credentials.env }, scrub: config.scrub }),
-        results,
-        layout: createLayout(config, await createStore(config, log)),
+        results: {
+          lastPublishedSha: async (origin, path, branch) => (await setup).results.lastPublishedSha(origin, path, branch),
+          recordOutcomes: async (outcomes) => (await setup).results.recordOutcomes(outcomes),
+        },
+        layout: createLayout(config, store),
         concurrency: config.concurrency,
         log,
         onOutcome: (outcome) => progress.update(outcome.outcome),
         settings: {
-          runId: run.id,
+          runId: config.runId,
           attempt: config.batch.attempt,
           workdir: config.workdir,
           force: config.force,
@@ -65,10 +84,11 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
           scrub: config.scrub,
         },
       },
-      context.signal,
+      stop.signal,
     );
     progress.done();
 
+    const { results, run } = await setup;
     const lastRow = reading.summary().complete ? Math.min(range.end, reading.summary().rows) : range.end;
     const exitCode = exitCodeOf(summary, config.strict);
     await results.upsertPartitions([
@@ -78,12 +98,28 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     log.info({ counts: summary.counts, total: summary.total, exitCode }, 'Partition finished');
     return exitCode;
   } finally {
-    await credentials.dispose();
-    await database.close();
+    context.signal.removeEventListener('abort', onSignal);
+    await credentials?.dispose();
+    await opening.then((database) => database.close(), () => undefined);
   }
 }
 
-/** The run's inventory must be the file the chunk job planned (DESIGN §9). */
+interface RunSetup {
+  readonly results: SqlResultStore;
+  readonly run: RunRecord;
+  /** the partition's rows, read while checking the inventory's sha256 (bounded partitions). */
+  readonly verified: InventoryReading | undefined;
+}
+
+/** Once the database is open: the run and the partition recorded, the inventory checked against the run. */
+async function setUpRun(opening: Promise<Database>, options: ProcessOptions, config: Config, range: ResolvedRange, inventoryUri: string): Promise<RunSetup> {
+  const results = new SqlResultStore(await opening);
+  const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
+  const verified = await verifyInventory(options, run, config, range);
+  await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
+  return { results, run, verified };
+}
+
 /**
  * The run's inventory must be the file the chunk job planned (DESIGN §9). A bounded partition is
  * checked in the same pass that reads its rows (kept in memory: at most the partition), so an

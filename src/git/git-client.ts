@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { StepError } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
@@ -44,7 +46,7 @@ export class SimpleGitClient implements GitClient {
     if (branch) options.push('--branch', branch);
     try {
       await this.git(signal).clone(url, dir, options);
-      return (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.options.env).revparse(['HEAD'])).trim();
+      return (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.options.env).revparse(['HEAD'])).trim();
     } catch (err) {
       throw classifyGitError(err, this.options.scrub);
     }
@@ -62,4 +64,26 @@ export class SimpleGitClient implements GitClient {
       unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true },
     };
   }
+}
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * The checked-out sha of a fresh clone, read from its files (HEAD, then the loose ref or
+ * packed-refs) instead of starting `git rev-parse`; undefined when the layout is anything else
+ * (reftable, a symref chain), and the caller asks git.
+ */
+export async function readHeadSha(dir: string): Promise<string | undefined> {
+  const gitDir = path.join(dir, '.git');
+  const read = (file: string) => fs.readFile(path.join(gitDir, file), 'utf8').then((text) => text.trim(), () => undefined);
+  const head = await read('HEAD');
+  if (head === undefined) return undefined;
+  if (SHA.test(head)) return head;
+  const ref = /^ref: (refs\/heads\/[^\s]+)$/.exec(head)?.[1];
+  if (!ref || ref.split('/').includes('..')) return undefined;
+  const loose = await read(ref);
+  if (loose !== undefined) return SHA.test(loose) ? loose : undefined;
+  const packed = (await read('packed-refs'))?.split('\n').find((line) => line.endsWith(` ${ref}`));
+  const sha = packed?.split(' ')[0];
+  return sha && SHA.test(sha) ? sha : undefined;
 }

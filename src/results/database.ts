@@ -1,12 +1,9 @@
-import { cpSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
+import { startEmbeddedServer } from './embedded-server.js';
 import { migrateDatabase } from './migrate.js';
+import { openPglite } from './pglite-open.js';
 
 /** The part of a PostgreSQL client that the result store uses: `pg` and PGlite both fit. */
 export interface Database {
@@ -20,23 +17,25 @@ export interface Database {
 export interface DatabaseSettings {
   databaseUrl: string | undefined;
   dataDir: string;
+  /**
+   * Without DATABASE_URL: run PGlite in a host process of its own with this environment
+   * (src/results/embedded-server.ts) instead of inside this one. Commands that spawn many
+   * processes (process, chunk --local) want this; the others open it inline.
+   */
+  embeddedHostEnv?: Readonly<Record<string, string>> | undefined;
+  /** Told once the database is this process's: at once for PostgreSQL, when the embedded one's lock is taken. */
+  onClaimed?: (() => void) | undefined;
 }
-
-/** shared_buffers of 16 MB keeps a local run's peak RSS near 200 MiB instead of 300+ (bench/db-startup). */
-export const PGLITE_START_PARAMS = [
-  '--single', '-F', '-O', '-j',
-  '-c', 'search_path=public', '-c', 'exit_on_error=false', '-c', 'log_checkpoints=false',
-  '-c', 'max_worker_processes=0', '-c', 'max_parallel_workers=0', '-c', 'max_parallel_workers_per_gather=0',
-  '-c', 'io_method=sync', '-c', 'max_parallel_maintenance_workers=0',
-  '-c', 'shared_buffers=16MB',
-];
 
 const AUTH_OR_MISSING_DB = new Set(['28P01', '28000', '3D000']);
 
 export async function openDatabase(settings: DatabaseSettings, log: Logger): Promise<Database> {
+  if (settings.databaseUrl) settings.onClaimed?.();
   const database = settings.databaseUrl
     ? await openPostgres(settings.databaseUrl)
-    : await openPglite(settings.dataDir, log);
+    : settings.embeddedHostEnv
+      ? await openPgliteHosted(settings, settings.embeddedHostEnv, log)
+      : await openPgliteInline(settings, log);
   try {
     await migrateDatabase(database, log);
   } catch (err) {
@@ -98,63 +97,47 @@ function wrapQueryError(err: unknown): unknown {
   return err;
 }
 
-async function openPglite(dataDir: string, log: Logger): Promise<Database> {
-  await fs.mkdir(path.dirname(dataDir), { recursive: true });
-  const lock: DirectoryLock = await acquireDirectoryLock(`${dataDir}.lock`);
+async function openPgliteInline({ dataDir, onClaimed }: DatabaseSettings, log: Logger): Promise<Database> {
+  const opened = await openPglite(dataDir, onClaimed);
+  log.debug({ dataDir, fresh: opened.fresh, ms: opened.createMs }, 'Embedded database opened');
+  const { db } = opened;
+  const query = async <Row>(text: string, params?: readonly unknown[]) => {
+    if (params === undefined || params.length === 0) {
+      // Migrations hand over several statements at once: only the simple protocol takes those.
+      const results = await db.exec(text);
+      return { rows: (results.at(-1)?.rows ?? []) as Row[] };
+    }
+    const result = await db.query<Row>(text, params as unknown[]);
+    return { rows: result.rows };
+  };
+  return {
+    kind: 'pglite',
+    query,
+    // PGlite has a single connection already.
+    session: (work) => work({ query }),
+    close: () => opened.close(),
+  };
+}
+
+/** The embedded database in a host process of its own (src/results/embedded-server.ts), reached with `pg`. */
+async function openPgliteHosted({ dataDir, onClaimed }: DatabaseSettings, env: Readonly<Record<string, string>>, log: Logger): Promise<Database> {
+  const host = await startEmbeddedServer(dataDir, env, onClaimed);
+  log.debug({ dataDir, fresh: host.fresh, ms: host.createMs }, 'Embedded database opened');
   try {
-    const fresh = !(await exists(path.join(dataDir, 'PG_VERSION')));
-    if (fresh) await seedFromTemplate(dataDir, log);
-    const { PGlite } = await import('@electric-sql/pglite');
-    const started = Date.now();
-    const db = await PGlite.create(dataDir, { startParams: PGLITE_START_PARAMS, relaxedDurability: false });
-    log.debug({ dataDir, fresh, ms: Date.now() - started }, 'Embedded database opened');
-    const query = async <Row>(text: string, params?: readonly unknown[]) => {
-      if (params === undefined || params.length === 0) {
-        // Migrations hand over several statements at once: only the simple protocol takes those.
-        const results = await db.exec(text);
-        return { rows: (results.at(-1)?.rows ?? []) as Row[] };
-      }
-      const result = await db.query<Row>(text, params as unknown[]);
-      return { rows: result.rows };
-    };
+    const database = await openPostgres(host.url);
     return {
+      ...database,
       kind: 'pglite',
-      query,
-      // PGlite has a single connection already.
-      session: (work) => work({ query }),
       close: async () => {
-        await db.close();
-        await lock.release();
+        try {
+          await database.close();
+        } finally {
+          await host.stop();
+        }
       },
     };
   } catch (err) {
-    await lock.release();
+    await host.stop();
     throw err;
-  }
-}
-
-/**
- * A fresh PGlite directory costs ~8 s and ~850 MiB to initdb; copying the directory made at
- * build time (scripts/pglite-template.js) costs a fraction of that.
- */
-async function seedFromTemplate(dataDir: string, log: Logger): Promise<void> {
-  const candidates = ['../pglite-template', '../../dist/pglite-template'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  const template = (await Promise.all(candidates.map(async (dir) => ((await exists(path.join(dir, 'PG_VERSION'))) ? dir : undefined)))).find(Boolean);
-  if (template) {
-    await fs.rm(dataDir, { recursive: true, force: true });
-    // cpSync copies the ~1,000 small files about 1.6x faster than the promise-based cp.
-    cpSync(template, dataDir, { recursive: true });
-    log.debug({ dataDir }, 'Embedded database created from template');
-  } else {
-    log.info({ dataDir }, 'Creating embedded database (no template was built; this takes a few seconds)');
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
   }
 }

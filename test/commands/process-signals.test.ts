@@ -42,11 +42,16 @@ describe('mass-ingest process and termination signals', () => {
     await waitFor(async () => (await fs.access(path.join(tmp.path, 'started-a')).then(() => true, () => undefined)), { what: 'the first build to start', timeoutMs: 30_000 });
 
     const second = await runCli(['process', fixture.inventory, '--run-id', 'other'], { env });
+    // A new local run (generated run id) starts cloning while its database opens: not when refused.
+    const third = await runCli(['process', fixture.inventory, '--force'], { env });
     child.kill('SIGTERM');
     const result = await done;
 
     expect(second.code).toBe(2);
     expect(second.stderr).toContain('The embedded database is in use by process');
+    expect(third.code).toBe(2);
+    expect(third.stderr).toContain('The embedded database is in use by process');
+    expect(third.stdout).not.toContain('Repository finished');
     expect(result.code).toBe(143);
     expect(sleepers()).toBe('');
     const db = await openForAssertions({ dataDir: path.join(tmp.path, 'db') });

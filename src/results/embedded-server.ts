@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { InfrastructureError, MassIngestError, UsageError, errorMessage } from '../errors.js';
+import { openPglite } from './pglite-open.js';
+import { startPgliteServer } from './pglite-server.js';
+
+/**
+ * The embedded PGlite in a process of its own, served over the PostgreSQL wire protocol on
+ * 127.0.0.1 (src/results/pglite-server.ts). PGlite is ~200 MiB of WebAssembly memory: inside the
+ * processor it made every git and build process it spawns cost 4–5× more to start (fork copies
+ * the page tables), and its start-up held up the first repository. In a process of its own it
+ * opens while the first repositories are cloned, and the processor stays small.
+ *
+ * The host writes one JSON line on stdout ({ready} or {error}) and stops when its stdin closes:
+ * when the parent closes it, or dies. The URL carries a random per-host password; it travels over
+ * that pipe only, never argv, the environment or a log.
+ */
+export interface EmbeddedServer {
+  readonly url: string;
+  readonly pid: number;
+  readonly fresh: boolean;
+  readonly createMs: number;
+  stop(): Promise<void>;
+}
+
+type HostMessage =
+  | { claimed: true }
+  | { ready: { url: string; fresh: boolean; createMs: number } }
+  | { error: { code: string; message: string; exitCode: number } };
+
+// dist/results/embedded-host.js, also when this module runs from src/ (tests).
+const HOST = [new URL('./embedded-host.js', import.meta.url), new URL('../../dist/results/embedded-host.js', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((file) => existsSync(file)) ?? fileURLToPath(new URL('./embedded-host.js', import.meta.url));
+const READY_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** Child side: open, serve, report, wait for the end of stdin, close. Returns the exit code. */
+export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
+  const send = (message: HostMessage) => output.write(`${JSON.stringify(message)}\n`);
+  const ended = once(input, 'end').catch(() => undefined);
+  input.resume();
+  let opened: Awaited<ReturnType<typeof openPglite>> | undefined;
+  try {
+    opened = await openPglite(dataDir, () => send({ claimed: true }));
+    const server = await startPgliteServer(opened.db);
+    send({ ready: { url: server.url, fresh: opened.fresh, createMs: opened.createMs } });
+    await ended;
+    await server.close();
+    return 0;
+  } catch (err) {
+    const known = err instanceof MassIngestError ? err : undefined;
+    send({ error: { code: known?.code ?? 'db_open_failed', message: errorMessage(err), exitCode: known?.exitCode ?? 3 } });
+    return 1;
+  } finally {
+    await opened?.close();
+  }
+}
+
+/**
+ * Parent side: starts the host and waits until it serves, or says why it cannot. `onClaimed`
+ * is told as soon as the directory is ours (its lock taken), before PGlite has started.
+ */
+export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<string, string>>, onClaimed?: () => void): Promise<EmbeddedServer> {
+  const child = spawn(process.execPath, [HOST, dataDir], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit').catch(() => undefined);
+  const stop = async () => {
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const ready = await readUntilReady(child, onClaimed);
+    return { ...ready, pid: child.pid ?? 0, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function readUntilReady(child: ChildProcess, onClaimed: (() => void) | undefined): Promise<{ url: string; fresh: boolean; createMs: number }> {
+  const lines = createInterface({ input: child.stdout! });
+  const timer = setTimeout(() => lines.close(), READY_TIMEOUT_MS);
+  try {
+    // The lines end when the host exits (its stdout closes) or the timeout closes the reader.
+    for await (const line of lines) {
+      const message = JSON.parse(line) as HostMessage;
+      if ('claimed' in message) onClaimed?.();
+      if ('ready' in message) return message.ready;
+      if ('error' in message) {
+        const { code, message: text, exitCode } = message.error;
+        throw exitCode === 2 ? new UsageError(code, text) : new InfrastructureError(code, `The embedded database cannot be opened: ${text}`);
+      }
+    }
+    throw new InfrastructureError('db_open_failed', `The embedded database host ended, or was not ready after ${READY_TIMEOUT_MS / 1000} s`);
+  } finally {
+    clearTimeout(timer);
+    lines.close();
+  }
+}

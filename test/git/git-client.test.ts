@@ -1,0 +1,82 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readHeadSha, SimpleGitClient } from '../../src/git/git-client.js';
+import { commitToBareRepo, createBareRepo, isolatedGitEnv } from '../harness/git-fixtures.js';
+import { runCommand } from '../harness/process.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
+
+const env = isolatedGitEnv() as Record<string, string>;
+const gitClient = () => new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', GIT_TERMINAL_PROMPT: '0' }, scrub: (text) => text });
+const git = async (args: string[], cwd: string) => (await runCommand('git', args, { cwd, env })).stdout.trim();
+
+describe('SimpleGitClient.clone', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-git-client-');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  it('returns the sha of the branch it checked out, the one ls-remote reports', async () => {
+    const repo = await createBareRepo(tmp.path, 'acme/widget', { 'README.md': 'one\n' }, { branch: 'develop' });
+    const second = await commitToBareRepo(repo.path, { 'README.md': 'two\n' }, 'Second');
+
+    const sha = await gitClient().clone(repo.fileUrl, 'develop', join(tmp.path, 'clone'), new AbortController().signal);
+    const head = await gitClient().headSha(repo.fileUrl, 'develop', new AbortController().signal);
+
+    expect(sha).toBe(second);
+    expect(head).toBe(second);
+  });
+
+  it('follows the remote HEAD when the row names no branch', async () => {
+    const repo = await createBareRepo(tmp.path, 'acme/default', { 'README.md': 'x\n' }, { branch: 'trunk' });
+
+    const sha = await gitClient().clone(repo.fileUrl, '', join(tmp.path, 'clone'), new AbortController().signal);
+
+    expect(sha).toBe(repo.headSha);
+  });
+});
+
+describe('readHeadSha', () => {
+  let tmp: TempDir;
+  let clone: string;
+  let expected: string;
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-head-');
+    const repo = await createBareRepo(tmp.path, 'acme/refs', { 'README.md': 'x\n' });
+    expected = repo.headSha;
+    clone = join(tmp.path, 'clone');
+    await git(['clone', '--quiet', repo.fileUrl, clone], tmp.path);
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  it('reads a loose branch ref', async () => {
+    expect(await readHeadSha(clone)).toBe(expected);
+  });
+
+  it('reads a packed branch ref', async () => {
+    await git(['pack-refs', '--all', '--prune'], clone);
+
+    expect(await readHeadSha(clone)).toBe(expected);
+  });
+
+  it('reads a detached HEAD', async () => {
+    await git(['checkout', '--quiet', '--detach'], clone);
+
+    expect(await readHeadSha(clone)).toBe(expected);
+  });
+
+  it('gives up (and the caller asks git) on anything it does not know', async () => {
+    await writeFile(join(clone, '.git', 'HEAD'), 'ref: refs/heads/../../config\n');
+    const noGit = join(tmp.path, 'empty');
+
+    expect(await readHeadSha(clone)).toBeUndefined();
+    await rm(join(clone, '.git', 'HEAD'));
+    expect(await readHeadSha(clone)).toBeUndefined();
+    expect(await readHeadSha(noGit)).toBeUndefined();
+  });
+});
