@@ -20,10 +20,7 @@ export function commandLogger(context: CommandContext, fd: 1 | 2, bindings: Reco
  * DATABASE_URL, or the embedded database: inline, or with `hosted` in a process of its own
  * (for the commands that spawn many processes: git and builds start faster from a small process).
  */
-export function openResults(context: CommandContext, log: Logger, options: { hosted?: boolean; onClaimed?: () => void } = {}): Promise<Database> {
+export function openResults(context: CommandContext, log: Logger, options: { hosted?: boolean } = {}): Promise<Database> {
   const { config } = context;
-  return openDatabase(
-    { databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: options.hosted ? config.buildEnv : undefined, onClaimed: options.onClaimed },
-    log,
-  );
+  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: options.hosted ? config.buildEnv : undefined }, log);
 }

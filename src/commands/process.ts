@@ -10,6 +10,7 @@ import { SimpleGitClient } from '../git/git-client.js';
 import { createLayout, createStore } from '../artifacts/publisher.js';
 import { SqlResultStore, type RunRecord } from '../results/result-store.js';
 import type { Database } from '../results/database.js';
+import { assertEmbeddedUnlocked } from '../results/pglite-open.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
 import { ProgressLine } from '../logging/progress.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
@@ -37,9 +38,9 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
 
   // The database opens (the embedded one in a process of its own) while the rest gets ready.
-  let claimed = () => undefined as void;
-  const claiming = new Promise<void>((resolve) => (claimed = resolve));
-  const opening = openResults(context, log, { hosted: true, onClaimed: () => claimed() });
+  // A second process on the same embedded database is refused before it does anything.
+  if (!config.databaseUrl) await assertEmbeddedUnlocked(config.dataDir);
+  const opening = openResults(context, log, { hosted: true });
   opening.catch(() => undefined);
   // Repositories stop starting when a signal comes, or when the database cannot be set up.
   const stop = new AbortController();
@@ -54,10 +55,8 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const setup = setUpRun(opening, options, config, range, inventoryUri);
     setup.catch(() => stop.abort());
     // A run that may exist already (a run id given or from Batch, a planned inventory) is checked
-    // before any repository starts. A new local run starts cloning while the embedded database
-    // starts, once its directory is ours: a process refused the database does nothing.
+    // before any repository starts; a new local run starts cloning while the database opens.
     const startAtOnce = config.runIdSource === 'generated' && !options.inventorySha256;
-    if (startAtOnce) await Promise.race([claiming, opening]);
     const verified = startAtOnce ? undefined : (await setup).verified;
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');

@@ -23,14 +23,11 @@ export interface DatabaseSettings {
    * processes (process, chunk --local) want this; the others open it inline.
    */
   embeddedHostEnv?: Readonly<Record<string, string>> | undefined;
-  /** Told once the database is this process's: at once for PostgreSQL, when the embedded one's lock is taken. */
-  onClaimed?: (() => void) | undefined;
 }
 
 const AUTH_OR_MISSING_DB = new Set(['28P01', '28000', '3D000']);
 
 export async function openDatabase(settings: DatabaseSettings, log: Logger): Promise<Database> {
-  if (settings.databaseUrl) settings.onClaimed?.();
   const database = settings.databaseUrl
     ? await openPostgres(settings.databaseUrl)
     : settings.embeddedHostEnv
@@ -97,8 +94,8 @@ function wrapQueryError(err: unknown): unknown {
   return err;
 }
 
-async function openPgliteInline({ dataDir, onClaimed }: DatabaseSettings, log: Logger): Promise<Database> {
-  const opened = await openPglite(dataDir, onClaimed);
+async function openPgliteInline({ dataDir }: DatabaseSettings, log: Logger): Promise<Database> {
+  const opened = await openPglite(dataDir);
   log.debug({ dataDir, fresh: opened.fresh, ms: opened.createMs }, 'Embedded database opened');
   const { db } = opened;
   const query = async <Row>(text: string, params?: readonly unknown[]) => {
@@ -120,8 +117,8 @@ async function openPgliteInline({ dataDir, onClaimed }: DatabaseSettings, log: L
 }
 
 /** The embedded database in a host process of its own (src/results/embedded-server.ts), reached with `pg`. */
-async function openPgliteHosted({ dataDir, onClaimed }: DatabaseSettings, env: Readonly<Record<string, string>>, log: Logger): Promise<Database> {
-  const host = await startEmbeddedServer(dataDir, env, onClaimed);
+async function openPgliteHosted({ dataDir }: DatabaseSettings, env: Readonly<Record<string, string>>, log: Logger): Promise<Database> {
+  const host = await startEmbeddedServer(dataDir, env);
   log.debug({ dataDir, fresh: host.fresh, ms: host.createMs }, 'Embedded database opened');
   try {
     const database = await openPostgres(host.url);

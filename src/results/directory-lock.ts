@@ -31,14 +31,22 @@ export async function acquireDirectoryLock(lockPath: string, options: { waitMs?:
       await fs.rm(lockPath, { force: true });
       continue;
     }
-    if (Date.now() >= deadline) {
-      throw new UsageError(
-        'db_locked',
-        `The embedded database is in use by process ${owner.pid} on ${owner.host} (lock file ${lockPath}): wait for it to finish, or set DATABASE_URL to share a PostgreSQL between processes. A lock left by a killed process is released ${STALE_MS / 1000} s after it stopped.`,
-      );
-    }
+    if (Date.now() >= deadline) throw lockedError(lockPath, owner);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** Throws the error acquireDirectoryLock would, when another live process holds the lock now. */
+export async function assertUnlocked(lockPath: string): Promise<void> {
+  const owner = await readOwner(lockPath);
+  if (!(await isAbandoned(lockPath, owner, { pid: process.pid, host: os.hostname() }))) throw lockedError(lockPath, owner);
+}
+
+function lockedError(lockPath: string, owner: LockOwner): UsageError {
+  return new UsageError(
+    'db_locked',
+    `The embedded database is in use by process ${owner.pid} on ${owner.host} (lock file ${lockPath}): wait for it to finish, or set DATABASE_URL to share a PostgreSQL between processes. A lock left by a killed process is released ${STALE_MS / 1000} s after it stopped.`,
+  );
 }
 
 function holdLock(lockPath: string): DirectoryLock {

@@ -27,7 +27,6 @@ export interface EmbeddedServer {
 }
 
 type HostMessage =
-  | { claimed: true }
   | { ready: { url: string; fresh: boolean; createMs: number } }
   | { error: { code: string; message: string; exitCode: number } };
 
@@ -35,6 +34,13 @@ type HostMessage =
 const HOST = [new URL('./embedded-host.js', import.meta.url), new URL('../../dist/results/embedded-host.js', import.meta.url)]
   .map((url) => fileURLToPath(url))
   .find((file) => existsSync(file)) ?? fileURLToPath(new URL('./embedded-host.js', import.meta.url));
+/**
+ * V8's baseline WebAssembly compiler only: PGlite's 9 MB module then costs the host ~0.75 s of CPU
+ * and ~130 MiB peak instead of ~1.8 s and ~215 MiB (TurboFan recompiles it on background threads,
+ * which on a small machine competes with the first clones and builds), and opens in ~0.5 s instead
+ * of ~0.7 s. Heavy SQL runs ~20% slower; a processor's queries are small. (bench/db-startup)
+ */
+const HOST_FLAGS = ['--liftoff-only'];
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -45,7 +51,7 @@ export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.Reada
   input.resume();
   let opened: Awaited<ReturnType<typeof openPglite>> | undefined;
   try {
-    opened = await openPglite(dataDir, () => send({ claimed: true }));
+    opened = await openPglite(dataDir);
     const server = await startPgliteServer(opened.db);
     send({ ready: { url: server.url, fresh: opened.fresh, createMs: opened.createMs } });
     await ended;
@@ -60,12 +66,9 @@ export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.Reada
   }
 }
 
-/**
- * Parent side: starts the host and waits until it serves, or says why it cannot. `onClaimed`
- * is told as soon as the directory is ours (its lock taken), before PGlite has started.
- */
-export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<string, string>>, onClaimed?: () => void): Promise<EmbeddedServer> {
-  const child = spawn(process.execPath, [HOST, dataDir], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+/** Parent side: starts the host and waits until it serves, or says why it cannot. */
+export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<string, string>>): Promise<EmbeddedServer> {
+  const child = spawn(process.execPath, [...HOST_FLAGS, HOST, dataDir], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit').catch(() => undefined);
   const stop = async () => {
     child.stdin?.end();
@@ -74,7 +77,7 @@ export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<
     clearTimeout(timer);
   };
   try {
-    const ready = await readUntilReady(child, onClaimed);
+    const ready = await readUntilReady(child);
     return { ...ready, pid: child.pid ?? 0, stop };
   } catch (err) {
     await stop();
@@ -82,14 +85,13 @@ export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<
   }
 }
 
-async function readUntilReady(child: ChildProcess, onClaimed: (() => void) | undefined): Promise<{ url: string; fresh: boolean; createMs: number }> {
+async function readUntilReady(child: ChildProcess): Promise<{ url: string; fresh: boolean; createMs: number }> {
   const lines = createInterface({ input: child.stdout! });
   const timer = setTimeout(() => lines.close(), READY_TIMEOUT_MS);
   try {
     // The lines end when the host exits (its stdout closes) or the timeout closes the reader.
     for await (const line of lines) {
       const message = JSON.parse(line) as HostMessage;
-      if ('claimed' in message) onClaimed?.();
       if ('ready' in message) return message.ready;
       if ('error' in message) {
         const { code, message: text, exitCode } = message.error;

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-import { acquireDirectoryLock } from './directory-lock.js';
+import { acquireDirectoryLock, assertUnlocked } from './directory-lock.js';
 
 /** shared_buffers of 16 MB keeps a local run's peak RSS near 200 MiB instead of 300+ (bench/db-startup). */
 export const PGLITE_START_PARAMS = [
@@ -25,14 +25,12 @@ export interface OpenedPglite {
 
 /**
  * Opens the embedded database in this process: takes the directory lock (one process per
- * directory; `onClaimed` is told once it is ours), seeds a fresh directory from the
- * pre-migrated template, starts PGlite.
+ * directory), seeds a fresh directory from the pre-migrated template, starts PGlite.
  */
-export async function openPglite(dataDir: string, onClaimed?: () => void): Promise<OpenedPglite> {
+export async function openPglite(dataDir: string): Promise<OpenedPglite> {
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
-  const lock = await acquireDirectoryLock(`${dataDir}.lock`);
+  const lock = await acquireDirectoryLock(lockPathOf(dataDir));
   try {
-    onClaimed?.();
     const fresh = !(await exists(path.join(dataDir, 'PG_VERSION')));
     if (fresh) await seedFromTemplate(dataDir);
     const { PGlite } = await import('@electric-sql/pglite');
@@ -55,6 +53,13 @@ export async function openPglite(dataDir: string, onClaimed?: () => void): Promi
     throw err;
   }
 }
+
+/** Fails (db_locked) when another live process has the directory open; a quick look, not a claim. */
+export function assertEmbeddedUnlocked(dataDir: string): Promise<void> {
+  return assertUnlocked(lockPathOf(dataDir));
+}
+
+const lockPathOf = (dataDir: string) => `${dataDir}.lock`;
 
 /**
  * A fresh PGlite directory costs ~8 s and ~850 MiB to initdb; copying the directory made at

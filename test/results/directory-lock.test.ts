@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireDirectoryLock } from '../../src/results/directory-lock.js';
+import { acquireDirectoryLock, assertUnlocked } from '../../src/results/directory-lock.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -42,5 +42,21 @@ describe('acquireDirectoryLock', () => {
     const lock = await acquireDirectoryLock(lockPath);
 
     await lock.release();
+  });
+});
+
+describe('assertUnlocked', () => {
+  it('passes when nobody holds the lock or its owner died, and fails like a claim while a live owner holds it', async () => {
+    const lockPath = path.join(dir, 'db.lock');
+    await assertUnlocked(lockPath);
+    await fs.writeFile(lockPath, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname() }));
+    await assertUnlocked(lockPath);
+    await fs.rm(lockPath);
+
+    const held = await acquireDirectoryLock(lockPath);
+    await expect(assertUnlocked(lockPath)).rejects.toMatchObject({ code: 'db_locked', exitCode: 2 });
+    await held.release();
+
+    await assertUnlocked(lockPath);
   });
 });
