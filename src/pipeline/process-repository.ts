@@ -26,12 +26,23 @@ export interface PipelineSettings {
   readonly gitRetry?: RetryPolicy;
 }
 
+/** Runs `work` when a slot is free (a p-limit). */
+export type Slot = <T>(work: () => Promise<T>) => Promise<T>;
+
 export interface PipelineDeps {
   readonly git: GitClient;
   readonly results: Pick<ResultStore, 'lastPublishedSha'>;
   readonly layout: PublishLayout;
   readonly settings: PipelineSettings;
+  /**
+   * The checking (`resolve`: ls-remote and the last published sha) and the work (clone onwards)
+   * take slots of their own, so an unchanged repository never waits for a build slot
+   * (src/pipeline/run-partition.ts). Without them the steps run at once.
+   */
+  readonly slots?: { readonly check: Slot; readonly work: Slot };
 }
+
+const NO_WAIT: Slot = (work) => work();
 
 /** The context grows step by step (STYLE 5). */
 interface Resolved {
@@ -59,20 +70,21 @@ type Finished = Partial<Pick<RepositoryOutcome, 'commitSha' | 'builder' | 'artif
 /** One repository, start to outcome. It never throws: a crash becomes `crashed`. */
 export async function processRepository(row: RepositoryRow, deps: PipelineDeps, signal: AbortSignal, parentLog: Logger): Promise<RepositoryOutcome> {
   const { settings } = deps;
-  const startedAt = new Date();
+  const clock: Clock = { startedAt: undefined, waitedMs: 0 };
   const log = parentLog.child({ row: row.rowNumber, origin: row.origin, path: row.path });
   const { url } = splitUserinfo(row.cloneUrl);
   const repository: RepositoryKey = { cloneUrl: settings.scrub(url), branch: row.branch, origin: row.origin, path: row.path };
   const workspace = path.join(settings.workdir, settings.runId, `row-${row.rowNumber}`);
   let finished: Finished;
   try {
-    finished = await runSteps({ row, repository, url, workspace }, deps, signal, log);
+    finished = await runSteps({ row, repository, url, workspace }, deps, signal, log, clock);
   } catch (err) {
     finished = toFinished(err, signal, settings.scrub);
   } finally {
     await fs.rm(workspace, { recursive: true, force: true }).catch(() => undefined);
   }
   const finishedAt = new Date();
+  const startedAt = clock.startedAt ?? finishedAt;
   const result: RepositoryOutcome = {
     runId: settings.runId,
     rowNumber: row.rowNumber,
@@ -84,7 +96,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
     commitSha: finished.commitSha,
     builder: finished.builder,
     artifacts: finished.artifacts,
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    durationMs: Math.max(0, finishedAt.getTime() - startedAt.getTime() - clock.waitedMs),
     errorCode: finished.errorCode,
     errorMessage: finished.errorMessage === undefined ? undefined : settings.scrub(finished.errorMessage),
     logUrl: finished.logUrl,
@@ -96,10 +108,34 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   return result;
 }
 
-async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Finished> {
-  if (signal.aborted) throw new AbortedError();
-  const resolved = await runStep('resolve', log, () => resolve(start, deps, signal, log));
+/** When the repository's first step began, and how long it then waited for a work slot. */
+interface Clock {
+  startedAt: Date | undefined;
+  waitedMs: number;
+}
+
+async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
+  const { check, work } = deps.slots ?? { check: NO_WAIT, work: NO_WAIT };
+  const resolved = await check(async () => {
+    if (signal.aborted) return notStarted();
+    clock.startedAt = new Date();
+    return runStep('resolve', log, () => resolve(start, deps, signal, log));
+  });
   if ('outcome' in resolved) return resolved;
+  const queued = Date.now();
+  return work(async () => {
+    clock.waitedMs = Date.now() - queued;
+    return signal.aborted ? notStarted() : build(resolved, deps, signal, log);
+  });
+}
+
+/** A repository stopped by a signal before any of its work began. */
+function notStarted(): Finished {
+  return { outcome: 'aborted', errorCode: 'not_started', errorMessage: 'Not started: the processor received a termination signal' };
+}
+
+/** Clone onwards: one repository's work, in a work slot. */
+async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Finished> {
   const cloned = await runStep('clone', log, () => clone(resolved, deps, signal, log));
   const planned = await runStep('detect', log, () => detect(cloned));
   if ('outcome' in planned) return planned;
@@ -108,7 +144,7 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
     log.info({ commitSha: planned.commitSha }, 'Commit already published at the target, build skipped');
     return { outcome: 'published', commitSha: planned.commitSha, builder: planned.plan.builder };
   }
-  const built = await runStep('build', log, () => build(planned, deps, signal));
+  const built = await runStep('build', log, () => buildStep(planned, deps, signal));
   if ('outcome' in built) return built;
   const collected = await runStep('collect', log, () => collect(built, deps));
   if ('outcome' in collected) return collected;
@@ -147,7 +183,7 @@ async function detect(ctx: Cloned): Promise<Planned | Finished> {
   return { ...ctx, plan, logFile: path.join(ctx.workspace, 'build.log') };
 }
 
-async function build(ctx: Planned, deps: PipelineDeps, signal: AbortSignal): Promise<Planned | Finished> {
+async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal): Promise<Planned | Finished> {
   const { settings } = deps;
   const result = await runBuild({
     command: ctx.plan.command,

@@ -21,6 +21,8 @@ export interface PartitionSummary {
   readonly publishErrorCodes: readonly string[];
 }
 
+const CHECK_AHEAD = 8;
+
 /**
  * Runs the selected rows with bounded concurrency (STYLE 8). Once `signal` fires no new
  * repository starts, running builds are killed, and every row not finished is recorded `aborted`.
@@ -38,7 +40,10 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     deps.onOutcome?.(outcome);
   };
 
-  const limit = pLimit(deps.concurrency);
+  // Checking whether a repository changed (ls-remote, one query) takes no build slot: up to
+  // CHECK_AHEAD rows are checked while `concurrency` repositories are cloned and built.
+  const slots = { check: pLimit(Math.max(deps.concurrency, CHECK_AHEAD)), work: pLimit(deps.concurrency) };
+  const window = Math.max(deps.concurrency * 2, CHECK_AHEAD * 2);
   const inFlight = new Set<Promise<void>>();
   for await (const entry of entries) {
     if (entry.kind === 'invalid') {
@@ -49,15 +54,11 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
       record(abortedOutcome(entry.row, deps));
       continue;
     }
-    const task = limit(async () => {
-      const row = entry.row;
-      if (signal.aborted) return record(abortedOutcome(row, deps));
-      record(await processRepository(row, deps, signal, deps.log));
-    });
+    const task = processRepository(entry.row, { ...deps, slots }, signal, deps.log).then(record);
     const tracked = task.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     // Read ahead only a little: the inventory stays a stream whatever the range.
-    while (inFlight.size >= deps.concurrency * 2) await Promise.race(inFlight);
+    while (inFlight.size >= window) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
   await buffer.close();

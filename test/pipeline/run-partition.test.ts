@@ -1,0 +1,102 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { runPartition, type PartitionDeps } from '../../src/pipeline/run-partition.js';
+import type { GitClient } from '../../src/git/git-client.js';
+import type { PublishLayout, PublishRequest } from '../../src/artifacts/layout.js';
+import type { InventoryEntry, RepositoryRow } from '../../src/inventory/rows.js';
+import type { RepositoryOutcome } from '../../src/results/outcome.js';
+
+const OLD = 'a'.repeat(40);
+const NEW = 'b'.repeat(40);
+
+let workdir: string;
+beforeEach(async () => {
+  workdir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-partition-'));
+});
+afterEach(async () => {
+  await fs.rm(workdir, { recursive: true, force: true });
+});
+
+/** Row 1 changed (its build waits for a flag file); the other rows are unchanged. */
+class FlagGit implements GitClient {
+  constructor(private readonly flag: string) {}
+
+  async headSha(url: string): Promise<string> {
+    if (url.endsWith('/r1.git')) return NEW;
+    // Checking an unchanged repository lets row 1's build finish.
+    await fs.writeFile(this.flag, 'checked');
+    return OLD;
+  }
+
+  async clone(_url: string, _branch: string, dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    const waitForFlag = `for i in $$(seq 200); do test -f ${this.flag} && break; sleep 0.05; done; test -f ${this.flag}`;
+    await fs.writeFile(path.join(dir, 'Makefile'), `all:\n\t${waitForFlag}\n\tmkdir -p dist && echo ok > dist/out.txt\n`);
+    return NEW;
+  }
+}
+
+class MemoryLayout implements PublishLayout {
+  async isPublished() {
+    return false;
+  }
+  async publish(request: PublishRequest) {
+    return { logUrl: undefined, artifacts: request.artifacts.map((a) => ({ name: a.name, size: a.size, sha256: 'f' })), alreadyPublished: false };
+  }
+  async publishLog() {
+    return undefined;
+  }
+}
+
+async function* rows(count: number): AsyncGenerator<InventoryEntry> {
+  for (let n = 1; n <= count; n++) {
+    const row: RepositoryRow = { rowNumber: n, cloneUrl: `https://git.example.test/acme/r${n}.git`, branch: 'main', origin: 'git.example.test', path: `acme/r${n}`, buildCommand: undefined, artifacts: 'dist/*' };
+    yield { kind: 'row', row };
+  }
+}
+
+describe('runPartition', () => {
+  it('checks unchanged repositories while another one builds, even with --concurrency 1', async () => {
+    const recorded: RepositoryOutcome[] = [];
+    const deps: PartitionDeps = {
+      git: new FlagGit(path.join(workdir, 'flag')),
+      layout: new MemoryLayout(),
+      results: { lastPublishedSha: async () => OLD, recordOutcomes: async (outcomes) => void recorded.push(...outcomes) },
+      concurrency: 1,
+      log: pino({ level: 'silent' }),
+      settings: { runId: 'run-1', attempt: 1, workdir, force: false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
+    };
+
+    const summary = await runPartition(rows(4), deps, new AbortController().signal);
+
+    expect(summary.counts).toEqual({ published: 1, unchanged: 3 });
+    expect(recorded.map((o) => [o.rowNumber, o.outcome]).sort()).toEqual([[1, 'published'], [2, 'unchanged'], [3, 'unchanged'], [4, 'unchanged']]);
+  });
+
+  it('records the rows that had not started building as aborted/not_started when stopped', async () => {
+    const recorded: RepositoryOutcome[] = [];
+    const controller = new AbortController();
+    const deps: PartitionDeps = {
+      git: new FlagGit(path.join(workdir, 'never')),
+      layout: new MemoryLayout(),
+      // Every row changed; the first build waits for a flag nobody writes, until the stop.
+      results: { lastPublishedSha: async () => undefined, recordOutcomes: async (outcomes) => void recorded.push(...outcomes) },
+      concurrency: 1,
+      log: pino({ level: 'silent' }),
+      settings: { runId: 'run-1', attempt: 1, workdir, force: true, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
+    };
+    setTimeout(() => controller.abort(), 500);
+
+    const summary = await runPartition(rows(3), deps, controller.signal);
+
+    expect(summary.aborted).toBe(true);
+    expect(recorded.map((o) => [o.rowNumber, o.outcome, o.errorCode]).sort()).toEqual([
+      [1, 'aborted', 'aborted'],
+      [2, 'aborted', 'not_started'],
+      [3, 'aborted', 'not_started'],
+    ]);
+  });
+});
