@@ -1,9 +1,11 @@
 // Child process of bench/db-startup.js: opens the embedded database one way, migrates it, closes
 // it, and prints one JSON line with the timings and this process's peak RSS (PGlite is WebAssembly
 // inside this process, so maxRSS is the database's cost plus node's own ~50 MiB).
-//   node db-open-child.js product <dataDir>          the product path: openDatabase (template copy when fresh)
+//   node db-open-child.js product <dataDir>          openDatabase inline (report, discover, db migrate; template copy when fresh)
+//   node db-open-child.js hosted <dataDir>           openDatabase with PGlite in its host process (process, chunk --local)
 //   node db-open-child.js initdb-product <dataDir>   product settings, but initdb instead of the template
 //   node db-open-child.js plain <dataDir>            PGlite.create(dataDir) with PGlite's defaults
+import fs from 'node:fs';
 import path from 'node:path';
 import { DIST } from './common.js';
 
@@ -23,9 +25,10 @@ function adapt(db) {
 }
 
 async function open() {
-  if (mode === 'product') {
+  if (mode === 'product' || mode === 'hosted') {
     const { openDatabase } = await import(path.join(DIST, 'results', 'database.js'));
-    return openDatabase({ databaseUrl: undefined, dataDir }, log);
+    const embeddedHostEnv = mode === 'hosted' ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : undefined;
+    return openDatabase({ databaseUrl: undefined, dataDir, embeddedHostEnv }, log);
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { migrateDatabase } = await import(path.join(DIST, 'results', 'migrate.js'));
@@ -47,6 +50,7 @@ const started = performance.now();
 const database = await open();
 const opened = performance.now();
 const { rows } = await database.query('SELECT count(*)::int AS n FROM pgmigrations', [] /* simple protocol */);
+const hostKiB = hostPeakKiB();
 await database.close();
 const closed = performance.now();
 console.log(
@@ -57,8 +61,23 @@ console.log(
     openMs: opened - started,
     closeMs: closed - opened,
     migrations: rows[0]?.n,
-    maxRssKiB: process.resourceUsage().maxRSS,
+    maxRssKiB: process.resourceUsage().maxRSS + hostKiB,
+    /** of which the PGlite host process (hosted mode): its VmHWM just before closing. */
+    hostKiB,
     /** user + system CPU of the whole process (WebAssembly compilation runs on helper threads). */
     cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   }),
 );
+
+/** Peak RSS of this process's child processes (the PGlite host in hosted mode), from /proc. */
+function hostPeakKiB() {
+  let total = 0;
+  for (const task of fs.readdirSync(`/proc/${process.pid}/task`)) {
+    const children = fs.readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    for (const pid of children) {
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      total += hwm ? Number(hwm[1]) : 0;
+    }
+  }
+  return total;
+}
