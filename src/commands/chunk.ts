@@ -85,7 +85,7 @@ async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log:
 
 async function chunkLocally(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
   const { config } = context;
-  const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
+  const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: config.buildEnv }, log);
   try {
     const inventory = options.only ? await derive(options, config, shared.database, log) : options.inventory;
     const plan = await planChunk(inventory, config.partitionSize, { s3: config.s3 });

@@ -44,17 +44,17 @@ class MemoryLayout implements PublishLayout {
     return false;
   }
   async publish(request: PublishRequest) {
-    return { logUrl: undefined, artifacts: request.artifacts.map((a) => ({ name: a.name, size: a.size, sha256: 'f' })), alreadyPublished: false };
+    return { logUrl: 'file:///x/build.log', artifacts: request.artifacts.map((a) => ({ name: a.name, size: a.size, sha256: 'f' })), alreadyPublished: false };
   }
   async publishLog() {
-    return undefined;
+    return 'file:///x/build.log';
   }
 }
 
 async function* rows(count: number): AsyncGenerator<InventoryEntry> {
   for (let n = 1; n <= count; n++) {
     const row: RepositoryRow = { rowNumber: n, cloneUrl: `https://git.example.test/acme/r${n}.git`, branch: 'main', origin: 'git.example.test', path: `acme/r${n}`, buildCommand: undefined, artifacts: 'dist/*' };
-    yield { kind: 'row', row };
+    yield { kind: 'valid', row };
   }
 }
 
