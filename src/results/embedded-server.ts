@@ -30,10 +30,10 @@ type HostMessage =
   | { ready: { url: string; fresh: boolean; createMs: number } }
   | { error: { code: string; message: string; exitCode: number } };
 
-// dist/results/embedded-host.js, also when this module runs from src/ (tests).
-const HOST = [new URL('./embedded-host.js', import.meta.url), new URL('../../dist/results/embedded-host.js', import.meta.url)]
+// dist/results/embedded-host.js, from dist/results/, dist/bundle/ (scripts/bundle.js) or src/results/ (tests).
+const HOST = [new URL('../results/embedded-host.js', import.meta.url), new URL('../../dist/results/embedded-host.js', import.meta.url)]
   .map((url) => fileURLToPath(url))
-  .find((file) => existsSync(file)) ?? fileURLToPath(new URL('./embedded-host.js', import.meta.url));
+  .find((file) => existsSync(file)) ?? fileURLToPath(new URL('../results/embedded-host.js', import.meta.url));
 /**
  * V8's baseline WebAssembly compiler only: PGlite's 9 MB module then costs the host ~0.75 s of CPU
  * and ~130 MiB peak instead of ~1.8 s and ~215 MiB (TurboFan recompiles it on background threads,
@@ -87,20 +87,36 @@ export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<
 
 async function readUntilReady(child: ChildProcess): Promise<{ url: string; fresh: boolean; createMs: number }> {
   const lines = createInterface({ input: child.stdout! });
-  const timer = setTimeout(() => lines.close(), READY_TIMEOUT_MS);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    lines.close();
+  }, READY_TIMEOUT_MS);
   try {
     // The lines end when the host exits (its stdout closes) or the timeout closes the reader.
     for await (const line of lines) {
-      const message = JSON.parse(line) as HostMessage;
+      const message = parseMessage(line);
+      if (message === undefined) continue;
       if ('ready' in message) return message.ready;
-      if ('error' in message) {
-        const { code, message: text, exitCode } = message.error;
-        throw exitCode === 2 ? new UsageError(code, text) : new InfrastructureError(code, `The embedded database cannot be opened: ${text}`);
-      }
+      const { code, message: text, exitCode } = message.error;
+      throw exitCode === 2 ? new UsageError(code, text) : new InfrastructureError(code, `The embedded database cannot be opened: ${text}`);
     }
-    throw new InfrastructureError('db_open_failed', `The embedded database host ended, or was not ready after ${READY_TIMEOUT_MS / 1000} s`);
+    throw new InfrastructureError(
+      'db_open_failed',
+      timedOut ? `The embedded database host was not ready after ${READY_TIMEOUT_MS / 1000} s` : 'The embedded database host exited before it was ready (its error is above)',
+    );
   } finally {
     clearTimeout(timer);
     lines.close();
+  }
+}
+
+/** A line of ours, or undefined for anything else the host's libraries may print. */
+function parseMessage(line: string): HostMessage | undefined {
+  try {
+    const parsed = JSON.parse(line) as Partial<Record<'ready' | 'error', unknown>> | null;
+    return parsed && (parsed.ready || parsed.error) ? (parsed as HostMessage) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,15 @@ describe('the embedded database host', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it('reports why it cannot open a directory, as an infrastructure error (exit 3)', async () => {
+    await writeFile(join(tmp.path, 'file'), 'not a directory');
+
+    const opening = startEmbeddedServer(join(tmp.path, 'file', 'db'), hostEnv);
+
+    await expect(opening).rejects.toMatchObject({ code: 'db_open_failed', exitCode: 3 });
+    await expect(opening).rejects.toThrow(/^The embedded database cannot be opened: E[A-Z]+: .*\/file/);
   });
 
   it('ignores SIGTERM and SIGINT (its parent decides) and stops when its parent dies', async () => {
