@@ -24,11 +24,12 @@ RUN --mount=type=secret,id=npm_ca NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci
  && test -x node_modules/.bin/tsc
 
 COPY tsconfig*.json chunk.ts ./
-COPY scripts/pglite-template.js scripts/
+COPY scripts/pglite-template.js scripts/bundle.js scripts/
 # The embedded-database template is built with the migrations applied.
 COPY migrations migrations
 COPY src src
-# `npm run build` = tsc (dist/cli.js, dist/chunk.js) + dist/pglite-template (an initialised PGlite
+# `npm run build` = tsc (dist/cli.js, dist/chunk.js), esbuild (dist/cli.js and the embedded-database
+# host bundled, for a faster start) + dist/pglite-template (an initialised PGlite
 # directory that a fresh local run copies instead of running initdb). Source maps and type
 # declarations inside node_modules are dead weight at run time (about 50 MB); ours in dist/ stay.
 # The template has a 0600 file and 0666 ones: the runtime user must read it, and nobody write it.
