@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench -- <name>`: runs bench/<name>.js (processor, publish, chunk, discover, report, db-startup).
+// `npm run bench -- <name>`: runs bench/<name>.js (processor, publish, chunk, discover, report, db-startup, recording).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,16 +1,17 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
-import { authentication, errorResponse, queryMessage, readyStatus, syncMessage } from './pg-wire.js';
+import { authentication, errorResponse, MessageQueue, queryMessage, readyStatus, syncMessage } from './pg-wire.js';
 
 /**
  * Serves one PGlite instance over the PostgreSQL wire protocol on 127.0.0.1, so that several
  * processes (`chunk --local` children) can share the embedded database through `pg`.
  *
  * PGlite has a single backend session. Each connection's messages are passed to it whole
- * (`execProtocolRaw`), and the session belongs to one connection from its first message until
- * the backend reports ReadyForQuery "idle": an extended-protocol batch (Parse…Sync) or an open
- * transaction is never interleaved with another connection's messages.
+ * (`execProtocolRaw`; all those that have arrived in one call, as a server reads its socket), and
+ * the session belongs to one connection from its first message until the backend reports
+ * ReadyForQuery "idle": an extended-protocol batch (Parse…Sync) or an open transaction is never
+ * interleaved with another connection's messages.
  * (@electric-sql/pglite-socket does the same job, but 0.2.17 pins pglite 0.5.14 and eight
  * extension packages as peers; ours is 0.5.16.)
  */
@@ -86,8 +87,10 @@ class SessionLock {
 
 type Phase = 'startup' | 'password' | 'ready' | 'closed';
 
+const TERMINATE = 0x58; // 'X'
+
 class Connection {
-  private buffer = Buffer.alloc(0);
+  private readonly queue = new MessageQueue();
   private phase: Phase = 'startup';
   private startup: Buffer | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -102,7 +105,7 @@ class Connection {
   start(): void {
     this.socket.setNoDelay(true);
     this.socket.on('data', (data: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, data]);
+      this.queue.push(data);
       // Messages are handled strictly in order, one at a time.
       this.chain = this.chain
         .then(() => this.drain())
@@ -117,35 +120,36 @@ class Connection {
   }
 
   private async drain(): Promise<void> {
-    for (;;) {
-      const message = this.takeMessage();
-      if (message === undefined || this.phase === 'closed') return;
-      await this.handle(message);
+    while (this.phase !== 'closed') {
+      if (this.phase === 'ready') {
+        if (!(await this.handleArrived())) return;
+        continue;
+      }
+      const message = this.queue.take(this.phase !== 'startup');
+      if (message === undefined) return;
+      await (this.phase === 'startup' ? this.handleStartup(message) : this.handlePassword(message));
     }
   }
 
-  private takeMessage(): Buffer | undefined {
-    const typed = this.phase !== 'startup';
-    const header = typed ? 5 : 4;
-    if (this.buffer.length < header) return undefined;
-    const length = this.buffer.readInt32BE(typed ? 1 : 0) + (typed ? 1 : 0);
-    if (this.buffer.length < length) return undefined;
-    const message = this.buffer.subarray(0, length);
-    this.buffer = this.buffer.subarray(length);
-    return message;
-  }
-
-  private async handle(message: Buffer): Promise<void> {
-    if (this.phase === 'startup') return this.handleStartup(message);
-    if (this.phase === 'password') return this.handlePassword(message);
-    if (message[0] === 0x58 /* X: Terminate, never passed on: it would end PGlite's backend */) {
-      this.socket.end();
-      return;
+  /** Passes every whole message that has arrived to PGlite in one call; false when none has. */
+  private async handleArrived(): Promise<boolean> {
+    const messages: Buffer[] = [];
+    for (let message = this.queue.take(true); message !== undefined; message = this.queue.take(true)) {
+      if (message[0] === TERMINATE) {
+        // Never passed on: it would end PGlite's backend. Nothing follows it.
+        this.phase = 'closed';
+        break;
+      }
+      messages.push(message);
     }
-    await this.session.acquire(this);
-    const response = await this.db.execProtocolRaw(new Uint8Array(message));
-    if (readyStatus(response) === 0x49 /* I: idle, no batch or transaction open */) this.session.release(this);
-    if (this.socket.writable) this.socket.write(response);
+    if (messages.length > 0) {
+      await this.session.acquire(this);
+      const response = await this.db.execProtocolRaw(messages.length === 1 ? messages[0]! : Buffer.concat(messages));
+      if (readyStatus(response) === 0x49 /* I: idle, no batch or transaction open */) this.session.release(this);
+      if (this.socket.writable) this.socket.write(response);
+    }
+    if (this.phase === 'closed') this.socket.end();
+    return messages.length > 0 && this.phase === 'ready';
   }
 
   private handleStartup(message: Buffer): void {
