@@ -5,7 +5,6 @@
 //   is how the processor reaches it.
 // Every timed write uses a new SqlResultStore, as a new processor would.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { DIST, fmtMs, fmtX, loadNote, median, printTable, verdict } from './common.js';
 
@@ -141,26 +140,11 @@ async function measureFloor(database) {
   return timeIt(() => database.query('INSERT INTO bench_floor SELECT * FROM unnest($1::int[], $2::text[])', [ids, ids.map((i) => `github.com/org-${i % 997}/repo-${i}`)]));
 }
 
-/** PGlite in a process of its own, as the processor runs it; in this process when that code is absent. */
+/** PGlite in its host process, reached over pg: what `process` and `chunk --local` use. */
 async function openServed(root, openDatabase, log) {
   const dataDir = path.join(root, 'db-recording-served');
-  const host = path.join(DIST, 'results', 'embedded-server.js');
-  if (fs.existsSync(host)) {
-    const { startEmbeddedServer } = await import(host);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== undefined));
-    const server = await startEmbeddedServer(dataDir, env);
-    const database = await openDatabase({ databaseUrl: server.url, dataDir }, log);
-    return { name: 'PGlite (own process, over pg)', database, close: async () => { await database.close(); await server.stop(); } };
-  }
-  await (await openDatabase({ databaseUrl: undefined, dataDir }, log)).close();
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { startPgliteServer } = await import(path.join(DIST, 'results', 'pglite-server.js'));
-  const opener = [path.join(DIST, 'results', 'pglite-open.js'), path.join(DIST, 'results', 'database.js')].find((file) => fs.existsSync(file));
-  const { PGLITE_START_PARAMS } = await import(opener);
-  const pglite = await PGlite.create(dataDir, { startParams: PGLITE_START_PARAMS, relaxedDurability: false });
-  const server = await startPgliteServer(pglite);
-  const database = await openDatabase({ databaseUrl: server.url, dataDir }, log);
-  return { name: 'PGlite (served in this process, over pg)', database, close: async () => { await database.close(); await server.close(); await pglite.close(); } };
+  const database = await openDatabase({ databaseUrl: undefined, dataDir, embeddedHostEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, log);
+  return { name: 'PGlite (host process, over pg)', database };
 }
 
 /** `server`: a running PostgreSQL from ./postgres.js. */
