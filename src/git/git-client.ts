@@ -22,8 +22,20 @@ export interface SimpleGitClientOptions {
 
 const GIT_ENV_ALLOWED = ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE'];
 
+/**
+ * Variables simple-git refuses to hand to git (it guards against git running a program of an
+ * attacker's choosing) that a non-interactive clone never needs. Users' shells often set them, and
+ * `npm run` / `npx` set EDITOR: they are left out of git's environment instead of failing every
+ * clone. (GIT_* variables never get here: the build environment drops them.)
+ */
+const NOT_FOR_GIT = new Set(['editor', 'visual', 'pager', 'prefix', 'ssh_askpass']);
+
 export class SimpleGitClient implements GitClient {
-  constructor(private readonly options: SimpleGitClientOptions) {}
+  private readonly env: Record<string, string>;
+
+  constructor(private readonly options: SimpleGitClientOptions) {
+    this.env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NOT_FOR_GIT.has(name.toLowerCase())));
+  }
 
   async headSha(url: string, branch: string, signal: AbortSignal): Promise<string> {
     const ref = branch ? `refs/heads/${branch}` : 'HEAD';
@@ -46,14 +58,14 @@ export class SimpleGitClient implements GitClient {
     if (branch) options.push('--branch', branch);
     try {
       await this.git(signal).clone(url, dir, options);
-      return (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.options.env).revparse(['HEAD'])).trim();
+      return (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.env).revparse(['HEAD'])).trim();
     } catch (err) {
       throw classifyGitError(err, this.options.scrub);
     }
   }
 
   private git(signal: AbortSignal): SimpleGit {
-    return simpleGit(this.gitOptions(signal)).env(this.options.env);
+    return simpleGit(this.gitOptions(signal)).env(this.env);
   }
 
   private gitOptions(signal: AbortSignal) {

@@ -30,6 +30,20 @@ describe('SimpleGitClient.clone', () => {
     expect(head).toBe(second);
   });
 
+  it('clones when the environment names an editor, a pager or an askpass program, as npm run and npx do', async () => {
+    const repo = await createBareRepo(tmp.path, 'acme/env', { 'README.md': 'x\n' });
+    const client = new SimpleGitClient({
+      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', EDITOR: 'vi', VISUAL: 'vi', PAGER: 'less', PREFIX: '/usr/local', SSH_ASKPASS: '/usr/bin/ssh-askpass', npm_config_editor: 'vi' },
+      scrub: (text) => text,
+    });
+
+    const sha = await client.clone(repo.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+    const head = await client.headSha(repo.fileUrl, 'main', new AbortController().signal);
+
+    expect(sha).toBe(repo.headSha);
+    expect(head).toBe(repo.headSha);
+  });
+
   it('follows the remote HEAD when the row names no branch', async () => {
     const repo = await createBareRepo(tmp.path, 'acme/default', { 'README.md': 'x\n' }, { branch: 'trunk' });
 
