@@ -81,6 +81,8 @@ export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<
   };
   try {
     const ready = await readUntilReady(child);
+    // Whatever the host prints later is read and dropped: a full pipe would stop it.
+    child.stdout?.resume();
     return { ...ready, pid: child.pid ?? 0, stop };
   } catch (err) {
     await stop();
