@@ -39,7 +39,17 @@ export interface PipelineDeps {
    * take slots of their own, so an unchanged repository never waits for a build slot
    * (src/pipeline/run-partition.ts). Without them the steps run at once.
    */
-  readonly slots?: { readonly check: Slot; readonly work: Slot };
+  readonly slots?: { readonly check: Slot; readonly work: Slot; readonly turn?: Turn };
+}
+
+/**
+ * A row's place in the queue for work slots: it joins the queue after the row before it did (or
+ * needed no work), so changed repositories are built in inventory order whatever order their
+ * checks end in. An unchanged repository never waits for its turn.
+ */
+export interface Turn {
+  readonly previous: Promise<void>;
+  taken(): void;
 }
 
 const NO_WAIT: Slot = (work) => work();
@@ -115,18 +125,26 @@ interface Clock {
 }
 
 async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
-  const { check, work } = deps.slots ?? { check: NO_WAIT, work: NO_WAIT };
-  const resolved = await check(async () => {
-    if (signal.aborted) return notStarted();
-    clock.startedAt = new Date();
-    return runStep('resolve', log, () => resolve(start, deps, signal, log));
-  });
-  if ('outcome' in resolved) return resolved;
-  const queued = Date.now();
-  return work(async () => {
-    clock.waitedMs = Date.now() - queued;
-    return signal.aborted ? notStarted() : build(resolved, deps, signal, log);
-  });
+  const { check, work, turn } = deps.slots ?? { check: NO_WAIT, work: NO_WAIT };
+  let working: Promise<Finished> | undefined;
+  try {
+    const resolved = await check(async () => {
+      if (signal.aborted) return notStarted();
+      clock.startedAt = new Date();
+      return runStep('resolve', log, () => resolve(start, deps, signal, log));
+    });
+    if ('outcome' in resolved) return resolved;
+    const queued = Date.now();
+    await turn?.previous;
+    // Calling the slot queues the work at once; the next row may queue after this.
+    working = work(async () => {
+      clock.waitedMs = Date.now() - queued;
+      return signal.aborted ? notStarted() : build(resolved, deps, signal, log);
+    });
+  } finally {
+    turn?.taken();
+  }
+  return working;
 }
 
 /** A repository stopped by a signal before any of its work began. */

@@ -42,7 +42,9 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
 
   // Checking whether a repository changed (ls-remote, one query) takes no build slot: up to
   // CHECK_AHEAD rows are checked while `concurrency` repositories are cloned and built.
-  const slots = { check: pLimit(Math.max(deps.concurrency, CHECK_AHEAD)), work: pLimit(deps.concurrency) };
+  const check = pLimit(Math.max(deps.concurrency, CHECK_AHEAD));
+  const work = pLimit(deps.concurrency);
+  let previous: Promise<void> = Promise.resolve();
   const window = Math.max(deps.concurrency * 2, CHECK_AHEAD * 2);
   const inFlight = new Set<Promise<void>>();
   for await (const entry of entries) {
@@ -54,7 +56,10 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
       record(abortedOutcome(entry.row, deps));
       continue;
     }
-    const task = processRepository(entry.row, { ...deps, slots }, signal, deps.log).then(record);
+    let taken = () => undefined as void;
+    const turn = { previous, taken: () => taken() };
+    previous = new Promise<void>((resolve) => (taken = resolve));
+    const task = processRepository(entry.row, { ...deps, slots: { check, work, turn } }, signal, deps.log).then(record);
     const tracked = task.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     // Read ahead only a little: the inventory stays a stream whatever the range.

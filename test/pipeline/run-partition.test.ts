@@ -58,7 +58,41 @@ async function* rows(count: number): AsyncGenerator<InventoryEntry> {
   }
 }
 
+/** Every row changed; row 1's check is the slowest; each build appends its row number to `order`. */
+class OrderGit implements GitClient {
+  constructor(private readonly order: string) {}
+
+  async headSha(url: string): Promise<string> {
+    if (url.endsWith('/r1.git')) await new Promise((resolve) => setTimeout(resolve, 300));
+    return NEW;
+  }
+
+  async clone(url: string, _branch: string, dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    const row = /r(\d+)\.git$/.exec(url)?.[1];
+    await fs.writeFile(path.join(dir, 'Makefile'), `all:\n\techo ${row} >> ${this.order}\n\tmkdir -p dist && echo ok > dist/out.txt\n`);
+    return NEW;
+  }
+}
+
 describe('runPartition', () => {
+  it('builds changed repositories in inventory order with --concurrency 1, whatever order their checks end in', async () => {
+    const order = path.join(workdir, 'order');
+    const deps: PartitionDeps = {
+      git: new OrderGit(order),
+      layout: new MemoryLayout(),
+      results: { lastPublishedSha: async () => OLD, recordOutcomes: async () => undefined },
+      concurrency: 1,
+      log: pino({ level: 'silent' }),
+      settings: { runId: 'run-1', attempt: 1, workdir, force: false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
+    };
+
+    const summary = await runPartition(rows(3), deps, new AbortController().signal);
+
+    expect(summary.counts).toEqual({ published: 3 });
+    expect((await fs.readFile(order, 'utf8')).trim().split('\n')).toEqual(['1', '2', '3']);
+  });
+
   it('checks unchanged repositories while another one builds, even with --concurrency 1', async () => {
     const recorded: RepositoryOutcome[] = [];
     const deps: PartitionDeps = {
