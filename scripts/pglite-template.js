@@ -2,6 +2,7 @@
 // Builds dist/pglite-template: an initialised and migrated PGlite data directory that a fresh
 // local run copies instead of running initdb (~6-8 s and ~850 MiB peak otherwise) and the
 // migrations. Rebuilt when the PGlite version or the set of migrations changes.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -12,7 +13,10 @@ const target = path.join(root, 'dist', 'pglite-template');
 const require = createRequire(import.meta.url);
 const version = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')).version;
 const migrations = fs.readdirSync(path.join(root, 'migrations')).filter((name) => name.endsWith('.sql')).sort();
-const stampText = JSON.stringify({ pglite: version, migrations });
+// The files' contents count too: an edited migration (while it is being written) rebuilds the template.
+const contents = createHash('sha256');
+for (const name of migrations) contents.update(name).update('\0').update(fs.readFileSync(path.join(root, 'migrations', name))).update('\0');
+const stampText = JSON.stringify({ pglite: version, migrations, sha256: contents.digest('hex') });
 const stamp = path.join(target, '.template-stamp');
 
 if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === stampText) process.exit(0);
