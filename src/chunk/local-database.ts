@@ -1,6 +1,5 @@
 import type { Logger } from '../logging/logger.js';
-import { openDatabase, type Database } from '../results/database.js';
-import { startEmbeddedServer } from '../results/embedded-server.js';
+import { openDatabase, openHostedDatabase, type Database } from '../results/database.js';
 
 /**
  * The database of a `chunk --local` run, shared by the parent and its child processes.
@@ -25,23 +24,7 @@ export async function openSharedDatabase(
     const database = await openDatabase(settings, log);
     return { database, childEnv: {}, close: () => database.close() };
   }
-  const host = await startEmbeddedServer(settings.dataDir, settings.embeddedHostEnv);
-  try {
-    const database = await openDatabase({ databaseUrl: host.url, dataDir: settings.dataDir }, log);
-    log.debug({ dataDir: settings.dataDir }, 'Embedded database served to the partitions');
-    return {
-      database,
-      childEnv: { DATABASE_URL: host.url },
-      close: async () => {
-        try {
-          await database.close();
-        } finally {
-          await host.stop();
-        }
-      },
-    };
-  } catch (err) {
-    await host.stop();
-    throw err;
-  }
+  const { database, url } = await openHostedDatabase(settings.dataDir, settings.embeddedHostEnv, log);
+  log.debug({ dataDir: settings.dataDir }, 'Embedded database served to the partitions');
+  return { database, childEnv: { DATABASE_URL: url }, close: () => database.close() };
 }

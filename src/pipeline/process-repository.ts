@@ -129,7 +129,7 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
   let working: Promise<Finished> | undefined;
   try {
     const resolved = await check(async () => {
-      if (signal.aborted) return notStarted();
+      if (signal.aborted) return NOT_STARTED;
       clock.startedAt = new Date();
       return runStep('resolve', log, () => resolve(start, deps, signal, log));
     });
@@ -139,7 +139,7 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
     // Calling the slot queues the work at once; the next row may queue after this.
     working = work(async () => {
       clock.waitedMs = Date.now() - queued;
-      return signal.aborted ? notStarted() : build(resolved, deps, signal, log);
+      return signal.aborted ? NOT_STARTED : build(resolved, deps, signal, log);
     });
   } finally {
     turn?.taken();
@@ -148,9 +148,7 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
 }
 
 /** A repository stopped by a signal before any of its work began. */
-function notStarted(): Finished {
-  return { outcome: 'aborted', errorCode: 'not_started', errorMessage: 'Not started: the processor received a termination signal' };
-}
+export const NOT_STARTED = { outcome: 'aborted', errorCode: 'not_started', errorMessage: 'Not started: the processor received a termination signal' } as const;
 
 /** Clone onwards: one repository's work, in a work slot. */
 async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Finished> {

@@ -3,7 +3,7 @@ import type { Logger } from '../logging/logger.js';
 import type { InventoryEntry, InvalidRow, RepositoryRow } from '../inventory/rows.js';
 import type { Outcome, RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
-import { processRepository, type PipelineDeps } from './process-repository.js';
+import { NOT_STARTED, processRepository, type PipelineDeps } from './process-repository.js';
 import { RecordBuffer } from './record-buffer.js';
 
 export interface PartitionDeps extends PipelineDeps {
@@ -76,7 +76,7 @@ function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome
 }
 
 function abortedOutcome(row: RepositoryRow, deps: PipelineDeps): RepositoryOutcome {
-  return unbuiltOutcome(row, 'aborted', 'not_started', 'Not started: the processor received a termination signal', deps);
+  return unbuiltOutcome(row, NOT_STARTED.outcome, NOT_STARTED.errorCode, NOT_STARTED.errorMessage, deps);
 }
 
 /** The outcome of a row that never reached the pipeline. */

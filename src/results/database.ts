@@ -28,11 +28,12 @@ export interface DatabaseSettings {
 const AUTH_OR_MISSING_DB = new Set(['28P01', '28000', '3D000']);
 
 export async function openDatabase(settings: DatabaseSettings, log: Logger): Promise<Database> {
-  const database = settings.databaseUrl
-    ? await openPostgres(settings.databaseUrl)
-    : settings.embeddedHostEnv
-      ? await openPgliteHosted(settings, settings.embeddedHostEnv, log)
-      : await openPgliteInline(settings, log);
+  if (!settings.databaseUrl && settings.embeddedHostEnv) return (await openHostedDatabase(settings.dataDir, settings.embeddedHostEnv, log)).database;
+  return migrated(settings.databaseUrl ? await openPostgres(settings.databaseUrl) : await openPgliteInline(settings, log), log);
+}
+
+/** Migrates an open database; one that cannot be migrated is closed. */
+async function migrated(database: Database, log: Logger): Promise<Database> {
   try {
     await migrateDatabase(database, log);
   } catch (err) {
@@ -116,25 +117,27 @@ async function openPgliteInline({ dataDir }: DatabaseSettings, log: Logger): Pro
   };
 }
 
-/** The embedded database in a host process of its own (src/results/embedded-server.ts), reached with `pg`. */
-async function openPgliteHosted({ dataDir }: DatabaseSettings, env: Readonly<Record<string, string>>, log: Logger): Promise<Database> {
+/**
+ * The embedded database in a host process of its own (src/results/embedded-server.ts), reached
+ * with `pg` and migrated. `url` (with the host's password) is for other processes of the same run
+ * (chunk --local hands it to its children); closing the database stops the host.
+ */
+export async function openHostedDatabase(dataDir: string, env: Readonly<Record<string, string>>, log: Logger): Promise<{ database: Database; url: string }> {
   const host = await startEmbeddedServer(dataDir, env);
   log.debug({ dataDir, fresh: host.fresh, ms: host.createMs }, 'Embedded database opened');
+  let connected: Database;
   try {
-    const database = await openPostgres(host.url);
-    return {
-      ...database,
-      kind: 'pglite',
-      close: async () => {
-        try {
-          await database.close();
-        } finally {
-          await host.stop();
-        }
-      },
-    };
+    connected = await openPostgres(host.url);
   } catch (err) {
     await host.stop();
     throw err;
   }
+  const close = async () => {
+    try {
+      await connected.close();
+    } finally {
+      await host.stop();
+    }
+  };
+  return { database: await migrated({ ...connected, kind: 'pglite', close }, log), url: host.url };
 }

@@ -75,17 +75,22 @@ class OrderGit implements GitClient {
   }
 }
 
+/** --concurrency 1 over `git`; every repository was last published at `lastPublished`; outcomes land in `recorded`. */
+function partitionDeps(git: GitClient, lastPublished: string | undefined, recorded: RepositoryOutcome[], settings: { force?: boolean } = {}): PartitionDeps {
+  return {
+    git,
+    layout: new MemoryLayout(),
+    results: { lastPublishedSha: async () => lastPublished, recordOutcomes: async (outcomes) => void recorded.push(...outcomes) },
+    concurrency: 1,
+    log: pino({ level: 'silent' }),
+    settings: { runId: 'run-1', attempt: 1, workdir, force: settings.force ?? false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
+  };
+}
+
 describe('runPartition', () => {
   it('builds changed repositories in inventory order with --concurrency 1, whatever order their checks end in', async () => {
     const order = path.join(workdir, 'order');
-    const deps: PartitionDeps = {
-      git: new OrderGit(order),
-      layout: new MemoryLayout(),
-      results: { lastPublishedSha: async () => OLD, recordOutcomes: async () => undefined },
-      concurrency: 1,
-      log: pino({ level: 'silent' }),
-      settings: { runId: 'run-1', attempt: 1, workdir, force: false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
-    };
+    const deps = partitionDeps(new OrderGit(order), OLD, []);
 
     const summary = await runPartition(rows(3), deps, new AbortController().signal);
 
@@ -95,14 +100,7 @@ describe('runPartition', () => {
 
   it('checks unchanged repositories while another one builds, even with --concurrency 1', async () => {
     const recorded: RepositoryOutcome[] = [];
-    const deps: PartitionDeps = {
-      git: new FlagGit(path.join(workdir, 'flag')),
-      layout: new MemoryLayout(),
-      results: { lastPublishedSha: async () => OLD, recordOutcomes: async (outcomes) => void recorded.push(...outcomes) },
-      concurrency: 1,
-      log: pino({ level: 'silent' }),
-      settings: { runId: 'run-1', attempt: 1, workdir, force: false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
-    };
+    const deps = partitionDeps(new FlagGit(path.join(workdir, 'flag')), OLD, recorded);
 
     const summary = await runPartition(rows(4), deps, new AbortController().signal);
 
@@ -113,15 +111,8 @@ describe('runPartition', () => {
   it('records the rows that had not started building as aborted/not_started when stopped', async () => {
     const recorded: RepositoryOutcome[] = [];
     const controller = new AbortController();
-    const deps: PartitionDeps = {
-      git: new FlagGit(path.join(workdir, 'never')),
-      layout: new MemoryLayout(),
-      // Every row changed; the first build waits for a flag nobody writes, until the stop.
-      results: { lastPublishedSha: async () => undefined, recordOutcomes: async (outcomes) => void recorded.push(...outcomes) },
-      concurrency: 1,
-      log: pino({ level: 'silent' }),
-      settings: { runId: 'run-1', attempt: 1, workdir, force: true, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
-    };
+    // Every row changed; the first build waits for a flag nobody writes, until the stop.
+    const deps = partitionDeps(new FlagGit(path.join(workdir, 'never')), undefined, recorded, { force: true });
     setTimeout(() => controller.abort(), 500);
 
     const summary = await runPartition(rows(3), deps, controller.signal);
