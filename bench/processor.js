@@ -151,15 +151,18 @@ async function incremental() {
   goals.push(['c. second run vs --force, 1 s builds (start-up excluded)', fmtX(repoRatio), '≥ 10×', verdict(repoRatio, 10, 'min')]);
 }
 
+// BENCH_ONLY=a,c runs only those parts (all four by default).
+const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d').split(',').map((part) => part.trim()));
+
 try {
   const started = performance.now();
   console.log(loadNote());
   // One PostgreSQL 15 for the whole bench: a's comparison row and d.
   const server = await startPostgres(path.join(root, 'pg'));
-  await overhead(server);
-  await concurrency();
-  await incremental();
-  goals.push(...(await benchRecording(root, server)));
+  if (only.has('a')) await overhead(server);
+  if (only.has('b')) await concurrency();
+  if (only.has('c')) await incremental();
+  if (only.has('d')) goals.push(...(await benchRecording(root, server)));
   console.log('\n-- summary --');
   printTable(['goal (issue 4)', 'measured', 'goal', ''], goals);
   console.log(`bench took ${fmtMs(performance.now() - started)}; ${loadNote()}`);

@@ -12,7 +12,8 @@ import { createScrubber } from './logging/scrub.js';
  */
 const COMMON_OPTIONS = {
   'run-id': { type: 'string', describe: 'Run id (default: AWS_BATCH_JOB_ID, else generated); [A-Za-z0-9][A-Za-z0-9_-]{0,63}' },
-  concurrency: { type: 'number', describe: 'Repositories processed in parallel (default 1)' },
+  concurrency: { type: 'number', describe: 'Repositories built in parallel (default 1)' },
+  'clone-ahead': { type: 'number', describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
   workdir: { type: 'string', describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
   force: { type: 'boolean', describe: 'Ignore the incremental skip: rebuild unchanged repositories' },
   strict: { type: 'boolean', describe: 'Exit 1 when any repository failed' },

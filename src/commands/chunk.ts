@@ -143,6 +143,7 @@ function logPlan(log: Logger, plan: ChunkPlan): void {
 function processorFlags(config: Config): string[] {
   return [
     '--concurrency', String(config.concurrency),
+    '--clone-ahead', String(config.cloneAhead),
     '--workdir', config.workdir,
     '--layout', config.publish.layout,
     '--log-level', config.logLevel,

@@ -71,6 +71,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
         },
         layout: createLayout(config, store),
         concurrency: config.concurrency,
+        cloneAhead: config.cloneAhead,
         log,
         onOutcome: (outcome) => progress.update(outcome.outcome),
         settings: {

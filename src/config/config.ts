@@ -44,6 +44,8 @@ export interface Config {
   };
   readonly partitionSize: number;
   readonly concurrency: number;
+  /** Repositories cloned ahead of the builds: while `concurrency` build, up to this many more clone. */
+  readonly cloneAhead: number;
   readonly workdir: string;
   readonly force: boolean;
   readonly strict: boolean;
@@ -122,6 +124,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   };
   const partitionSize = read.integer('partition-size', 'PARTITION_SIZE', 50, 1) ?? 50;
   const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
+  const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
   const githubApiUrl = read.string('github-api-url', 'GITHUB_API_URL') ?? 'https://api.github.com';
 
@@ -145,6 +148,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     batch,
     partitionSize,
     concurrency,
+    cloneAhead,
     workdir,
     force: read.boolean('force'),
     strict: read.boolean('strict'),

@@ -35,11 +35,19 @@ export interface PipelineDeps {
   readonly layout: PublishLayout;
   readonly settings: PipelineSettings;
   /**
-   * The checking (`resolve`: ls-remote and the last published sha) and the work (clone onwards)
-   * take slots of their own, so an unchanged repository never waits for a build slot
-   * (src/pipeline/run-partition.ts). Without them the steps run at once.
+   * The checking (`resolve`: ls-remote and the last published sha), the work (clone onwards) and
+   * the build command within it take slots of their own, so an unchanged repository never waits
+   * for a build, and the next repositories clone while others build (src/pipeline/run-partition.ts).
+   * Without them the steps run at once.
    */
-  readonly slots?: { readonly check: Slot; readonly work: Slot; readonly turn?: Turn };
+  readonly slots?: Slots;
+}
+
+export interface Slots {
+  readonly check: Slot;
+  readonly work: Slot;
+  readonly build?: Slot;
+  readonly turn?: Turn;
 }
 
 /**
@@ -118,7 +126,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   return result;
 }
 
-/** When the repository's first step began, and how long it then waited for a work slot. */
+/** When the repository's first step began, and how long it then waited for work and build slots. */
 interface Clock {
   startedAt: Date | undefined;
   waitedMs: number;
@@ -138,8 +146,8 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
     await turn?.previous;
     // Calling the slot queues the work at once; the next row may queue after this.
     working = work(async () => {
-      clock.waitedMs = Date.now() - queued;
-      return signal.aborted ? NOT_STARTED : build(resolved, deps, signal, log);
+      clock.waitedMs += Date.now() - queued;
+      return signal.aborted ? NOT_STARTED : build(resolved, deps, signal, log, clock);
     });
   } finally {
     turn?.taken();
@@ -150,8 +158,8 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
 /** A repository stopped by a signal before any of its work began. */
 export const NOT_STARTED = { outcome: 'aborted', errorCode: 'not_started', errorMessage: 'Not started: the processor received a termination signal' } as const;
 
-/** Clone onwards: one repository's work, in a work slot. */
-async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Finished> {
+/** Clone onwards: one repository's work, in a work slot; the build command waits for a build slot. */
+async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
   const cloned = await runStep('clone', log, () => clone(resolved, deps, signal, log));
   const planned = await runStep('detect', log, () => detect(cloned));
   if ('outcome' in planned) return planned;
@@ -160,7 +168,13 @@ async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal
     log.info({ commitSha: planned.commitSha }, 'Commit already published at the target, build skipped');
     return { outcome: 'published', commitSha: planned.commitSha, builder: planned.plan.builder };
   }
-  const built = await runStep('build', log, () => buildStep(planned, deps, signal));
+  const queued = Date.now();
+  const built = await (deps.slots?.build ?? NO_WAIT)(async () => {
+    clock.waitedMs += Date.now() - queued;
+    // Cloned ahead, then stopped before its build began.
+    if (signal.aborted) throw new AbortedError();
+    return runStep('build', log, () => buildStep(planned, deps, signal));
+  });
   if ('outcome' in built) return built;
   const collected = await runStep('collect', log, () => collect(built, deps));
   if ('outcome' in collected) return collected;

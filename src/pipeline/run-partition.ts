@@ -8,7 +8,10 @@ import { RecordBuffer } from './record-buffer.js';
 
 export interface PartitionDeps extends PipelineDeps {
   readonly results: Pick<ResultStore, 'lastPublishedSha' | 'recordOutcomes'>;
+  /** Build commands at a time. */
   readonly concurrency: number;
+  /** Repositories that may clone (and publish) beyond the `concurrency` that build. */
+  readonly cloneAhead: number;
   readonly log: Logger;
   readonly onOutcome?: (outcome: RepositoryOutcome) => void;
 }
@@ -40,12 +43,17 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     deps.onOutcome?.(outcome);
   };
 
-  // Checking whether a repository changed (ls-remote, one query) takes no build slot: up to
-  // CHECK_AHEAD rows are checked while `concurrency` repositories are cloned and built.
+  // Three bounds: up to CHECK_AHEAD rows are checked (ls-remote, one query) while up to
+  // `concurrency + cloneAhead` repositories are cloned, built or published, of which
+  // `concurrency` run their build command. So unchanged repositories never wait for a build, and
+  // the next repository is cloned while one builds (cloning and building use different resources:
+  // network and disk against CPU). Builds take their slots in the order their clones end: one
+  // long clone never holds a free build slot for the repositories after it.
   const check = pLimit(Math.max(deps.concurrency, CHECK_AHEAD));
-  const work = pLimit(deps.concurrency);
+  const work = pLimit(deps.concurrency + deps.cloneAhead);
+  const build = pLimit(deps.concurrency);
   let previous: Promise<void> = Promise.resolve();
-  const window = Math.max(deps.concurrency * 2, CHECK_AHEAD * 2);
+  const window = Math.max((deps.concurrency + deps.cloneAhead) * 2, CHECK_AHEAD * 2);
   const inFlight = new Set<Promise<void>>();
   for await (const entry of entries) {
     if (entry.kind === 'invalid') {
@@ -59,7 +67,7 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     let taken = () => undefined as void;
     const turn = { previous, taken: () => taken() };
     previous = new Promise<void>((resolve) => (taken = resolve));
-    const task = processRepository(entry.row, { ...deps, slots: { check, work, turn } }, signal, deps.log).then(record);
+    const task = processRepository(entry.row, { ...deps, slots: { check, work, build, turn } }, signal, deps.log).then(record);
     const tracked = task.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     // Read ahead only a little: the inventory stays a stream whatever the range.

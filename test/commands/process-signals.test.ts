@@ -37,6 +37,8 @@ function sleepers(): string {
 
 describe('mass-ingest process and termination signals', () => {
   it('refuses a second process on the same embedded database, then on SIGTERM kills the build, records every row aborted and exits 143', async () => {
+    // --concurrency 1 clones one repository ahead (--clone-ahead defaults to --concurrency): row 2
+    // is cloned and waiting for the build slot when the signal comes, row 3 has not started.
     const child = spawnCli(['process', fixture.inventory, '--run-id', 'term', '--concurrency', '1'], { env });
     const done = collect(child);
     await waitFor(async () => (await fs.access(path.join(tmp.path, 'started-a')).then(() => true, () => undefined)), { what: 'the first build to start', timeoutMs: 30_000 });
@@ -58,7 +60,7 @@ describe('mass-ingest process and termination signals', () => {
     try {
       expect((await resultRows(db, 'term')).map((r) => [r.row_number, r.outcome, r.error_code])).toEqual([
         [1, 'aborted', 'aborted'],
-        [2, 'aborted', 'not_started'],
+        [2, 'aborted', 'aborted'],
         [3, 'aborted', 'not_started'],
       ]);
       expect((await db.query("SELECT status FROM run_partitions WHERE run_id = 'term'")).rows).toEqual([{ status: 'failed' }]);

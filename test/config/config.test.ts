@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBeUndefined();
     expect(config.buildTimeoutMs).toBe(1_800_000);
     expect(config.concurrency).toBe(1);
+    expect(config.cloneAhead).toBe(1);
     expect(config.partitionSize).toBe(50);
     expect(config.logFormat).toBe('json');
     expect(config.runIdSource).toBe('generated');
@@ -30,6 +31,16 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.buildTimeoutMs).toBe(60_000);
     expect(config.logFormat).toBe('pretty');
+  });
+
+  it('clones as many repositories ahead as build at once unless told otherwise', () => {
+    const defaulted = loadConfig({ ...base, flags: { concurrency: 4 }, env: {} });
+    const told = loadConfig({ ...base, flags: { concurrency: 4 }, env: { CLONE_AHEAD: '0' } });
+    const refused = () => loadConfig({ ...base, flags: { 'clone-ahead': -1 }, env: {} });
+
+    expect(defaulted.cloneAhead).toBe(4);
+    expect(told.cloneAhead).toBe(0);
+    expect(refused).toThrow('--clone-ahead / CLONE_AHEAD must be an integer ≥ 0, got "-1"');
   });
 
   it('reports every problem together', () => {

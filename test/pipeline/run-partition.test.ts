@@ -75,13 +75,34 @@ class OrderGit implements GitClient {
   }
 }
 
-/** --concurrency 1 over `git`; every repository was last published at `lastPublished`; outcomes land in `recorded`. */
-function partitionDeps(git: GitClient, lastPublished: string | undefined, recorded: RepositoryOutcome[], settings: { force?: boolean } = {}): PartitionDeps {
+/** Every row changed; row 1's build waits for a flag that cloning row 2 writes. */
+class CloneFlagGit implements GitClient {
+  constructor(private readonly flag: string) {}
+
+  async headSha(): Promise<string> {
+    return NEW;
+  }
+
+  async clone(url: string, _branch: string, dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    const waitForFlag = `for i in $$(seq 100); do test -f ${this.flag} && break; sleep 0.05; done; test -f ${this.flag}`;
+    if (url.endsWith('/r2.git')) await fs.writeFile(this.flag, 'cloned');
+    await fs.writeFile(path.join(dir, 'Makefile'), `all:\n\t${url.endsWith('/r1.git') ? waitForFlag : 'true'}\n\tmkdir -p dist && echo ok > dist/out.txt\n`);
+    return NEW;
+  }
+}
+
+/**
+ * --concurrency 1 (no clone ahead unless asked) over `git`; every repository was last published
+ * at `lastPublished`; outcomes land in `recorded`.
+ */
+function partitionDeps(git: GitClient, lastPublished: string | undefined, recorded: RepositoryOutcome[], settings: { force?: boolean; cloneAhead?: number } = {}): PartitionDeps {
   return {
     git,
     layout: new MemoryLayout(),
     results: { lastPublishedSha: async () => lastPublished, recordOutcomes: async (outcomes) => void recorded.push(...outcomes) },
     concurrency: 1,
+    cloneAhead: settings.cloneAhead ?? 0,
     log: pino({ level: 'silent' }),
     settings: { runId: 'run-1', attempt: 1, workdir, force: settings.force ?? false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
   };
@@ -106,6 +127,32 @@ describe('runPartition', () => {
 
     expect(summary.counts).toEqual({ published: 1, unchanged: 3 });
     expect(recorded.map((o) => [o.rowNumber, o.outcome]).sort()).toEqual([[1, 'published'], [2, 'unchanged'], [3, 'unchanged'], [4, 'unchanged']]);
+  });
+
+  it('clones the next repository while one builds with --concurrency 1 --clone-ahead 1', async () => {
+    const recorded: RepositoryOutcome[] = [];
+    const deps = partitionDeps(new CloneFlagGit(path.join(workdir, 'flag')), undefined, recorded, { force: true, cloneAhead: 1 });
+
+    const summary = await runPartition(rows(2), deps, new AbortController().signal);
+
+    expect(summary.counts).toEqual({ published: 2 });
+    expect(recorded.map((o) => o.durationMs).every((ms) => ms >= 0)).toBe(true);
+  });
+
+  it('records a repository cloned ahead but stopped before its build as aborted, and rows never started as not_started', async () => {
+    const recorded: RepositoryOutcome[] = [];
+    const controller = new AbortController();
+    const deps = partitionDeps(new FlagGit(path.join(workdir, 'never')), undefined, recorded, { force: true, cloneAhead: 1 });
+    setTimeout(() => controller.abort(), 500);
+
+    const summary = await runPartition(rows(3), deps, controller.signal);
+
+    expect(summary.aborted).toBe(true);
+    expect(recorded.map((o) => [o.rowNumber, o.outcome, o.errorCode]).sort()).toEqual([
+      [1, 'aborted', 'aborted'],
+      [2, 'aborted', 'aborted'],
+      [3, 'aborted', 'not_started'],
+    ]);
   });
 
   it('records the rows that had not started building as aborted/not_started when stopped', async () => {
