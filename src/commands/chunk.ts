@@ -9,6 +9,7 @@ import { SqlResultStore } from '../results/result-store.js';
 import { planChunk, type ChunkPlan } from '../chunk/plan.js';
 import { renderPlan } from '../chunk/print-plan.js';
 import { deriveInventory } from '../chunk/only-subset.js';
+import { hostEnvironment } from '../results/embedded-server.js';
 import { openSharedDatabase } from '../chunk/local-database.js';
 import { runLocal } from '../chunk/local-run.js';
 import { submitToBatch } from '../chunk/submit-batch.js';
@@ -85,7 +86,7 @@ async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log:
 
 async function chunkLocally(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
   const { config } = context;
-  const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: config.buildEnv }, log);
+  const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: hostEnvironment(config.env) }, log);
   try {
     const inventory = options.only ? await derive(options, config, shared.database, log) : options.inventory;
     const plan = await planChunk(inventory, config.partitionSize, { s3: config.s3 });

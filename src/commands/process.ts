@@ -9,7 +9,6 @@ import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentia
 import { SimpleGitClient } from '../git/git-client.js';
 import { createLayout, createStore } from '../artifacts/publisher.js';
 import { SqlResultStore, type RunRecord } from '../results/result-store.js';
-import type { Database } from '../results/database.js';
 import { assertEmbeddedUnlocked } from '../results/pglite-open.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
 import { ProgressLine } from '../logging/progress.js';
@@ -37,10 +36,12 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   const log = commandLogger(context, 1, { runId: config.runId, partition: range.partition });
   log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
 
-  // The database opens (the embedded one in a process of its own) while the rest gets ready.
-  // A second process on the same embedded database is refused before it does anything.
-  if (!config.databaseUrl) await assertEmbeddedUnlocked(config.dataDir);
-  const opening = openResults(context, log, { hosted: true });
+  // The database opens (the embedded one in a process of its own, started by src/cli.ts when it
+  // could) while the rest gets ready. A second process on the same embedded database is refused
+  // before it does anything: the entry point starts no host then, and this check refuses it.
+  const started = config.databaseUrl ? undefined : context.earlyHost?.take(config.dataDir);
+  if (!config.databaseUrl && !started) await assertEmbeddedUnlocked(config.dataDir);
+  const opening = openResults(context, log, { hosted: true, started });
   opening.catch(() => undefined);
   // Repositories stop starting when a signal comes, or when the database cannot be set up.
   const stop = new AbortController();
@@ -51,8 +52,10 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   try {
     await checkInventory(options.inventory, { s3: config.s3 });
     credentials = await prepareGitCredentials(config.gitCredentials);
-    const store = await createStore(config, log);
-    const setup = setUpRun(opening, options, config, range, inventoryUri);
+    const artifacts = await createStore(config, log);
+    // Checks need the open database only; recording needs the run recorded too.
+    const store = opening.then((database) => new SqlResultStore(database));
+    const setup = setUpRun(store, options, config, range, inventoryUri);
     setup.catch(() => stop.abort());
     // A run that may exist already (a run id given or from Batch, a planned inventory) is checked
     // before any repository starts; a new local run starts cloning while the database opens.
@@ -66,10 +69,10 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
       {
         git: new SimpleGitClient({ env: { ...config.buildEnv, ...credentials.env }, scrub: config.scrub }),
         results: {
-          lastPublishedSha: async (origin, path, branch) => (await setup).results.lastPublishedSha(origin, path, branch),
+          lastPublishedSha: async (origin, path, branch) => (await store).lastPublishedSha(origin, path, branch),
           recordOutcomes: async (outcomes) => (await setup).results.recordOutcomes(outcomes),
         },
-        layout: createLayout(config, store),
+        layout: createLayout(config, artifacts),
         concurrency: config.concurrency,
         cloneAhead: config.cloneAhead,
         log,
@@ -112,8 +115,8 @@ interface RunSetup {
 }
 
 /** Once the database is open: the run and the partition recorded, the inventory checked against the run. */
-async function setUpRun(opening: Promise<Database>, options: ProcessOptions, config: Config, range: ResolvedRange, inventoryUri: string): Promise<RunSetup> {
-  const results = new SqlResultStore(await opening);
+async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions, config: Config, range: ResolvedRange, inventoryUri: string): Promise<RunSetup> {
+  const results = await store;
   const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
   const verified = await verifyInventory(options, run, config, range);
   await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);

@@ -46,6 +46,7 @@ export interface PipelineDeps {
 export interface Slots {
   readonly check: Slot;
   readonly work: Slot;
+  readonly clone?: Slot;
   readonly build?: Slot;
   readonly turn?: Turn;
 }
@@ -126,7 +127,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   return result;
 }
 
-/** When the repository's first step began, and how long it then waited for work and build slots. */
+/** When the repository's first step began, and how long it then waited for slots. */
 interface Clock {
   startedAt: Date | undefined;
   waitedMs: number;
@@ -155,12 +156,22 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
   return working;
 }
 
+/** Runs `work` in `slot` (at once without one); the time spent waiting for the slot is not the repository's. */
+function inSlot<T>(slot: Slot | undefined, clock: Clock, work: () => Promise<T>): Promise<T> {
+  const queued = Date.now();
+  return (slot ?? NO_WAIT)(() => {
+    clock.waitedMs += Date.now() - queued;
+    return work();
+  });
+}
+
 /** A repository stopped by a signal before any of its work began. */
 export const NOT_STARTED = { outcome: 'aborted', errorCode: 'not_started', errorMessage: 'Not started: the processor received a termination signal' } as const;
 
-/** Clone onwards: one repository's work, in a work slot; the build command waits for a build slot. */
+/** Clone onwards: one repository's work, in a work slot; the clone and the build command wait for slots of their own. */
 async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
-  const cloned = await runStep('clone', log, () => clone(resolved, deps, signal, log));
+  const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log))));
+  if ('outcome' in cloned) return cloned;
   const planned = await runStep('detect', log, () => detect(cloned));
   if ('outcome' in planned) return planned;
   // The target is asked before building: an unreachable or refusing target is a publish failure.
@@ -168,9 +179,7 @@ async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal
     log.info({ commitSha: planned.commitSha }, 'Commit already published at the target, build skipped');
     return { outcome: 'published', commitSha: planned.commitSha, builder: planned.plan.builder };
   }
-  const queued = Date.now();
-  const built = await (deps.slots?.build ?? NO_WAIT)(async () => {
-    clock.waitedMs += Date.now() - queued;
+  const built = await inSlot(deps.slots?.build, clock, async () => {
     // Cloned ahead, then stopped before its build began.
     if (signal.aborted) throw new AbortedError();
     return runStep('build', log, () => buildStep(planned, deps, signal));

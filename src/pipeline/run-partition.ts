@@ -43,14 +43,15 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     deps.onOutcome?.(outcome);
   };
 
-  // Three bounds: up to CHECK_AHEAD rows are checked (ls-remote, one query) while up to
-  // `concurrency + cloneAhead` repositories are cloned, built or published, of which
-  // `concurrency` run their build command. So unchanged repositories never wait for a build, and
-  // the next repository is cloned while one builds (cloning and building use different resources:
-  // network and disk against CPU). Builds take their slots in the order their clones end: one
-  // long clone never holds a free build slot for the repositories after it.
+  // Up to CHECK_AHEAD rows are checked (ls-remote, one query) while up to `concurrency +
+  // cloneAhead` repositories are cloned, built or published; of these, `concurrency` clone and
+  // `concurrency` run their build command at a time. So unchanged repositories never wait for a
+  // build, and the next repositories clone while others build (cloning and building use different
+  // resources: network and disk against CPU). Clones run in inventory order; builds take their
+  // slots in the order their clones end: one long clone never holds a build slot free.
   const check = pLimit(Math.max(deps.concurrency, CHECK_AHEAD));
   const work = pLimit(deps.concurrency + deps.cloneAhead);
+  const clone = pLimit(deps.concurrency);
   const build = pLimit(deps.concurrency);
   let previous: Promise<void> = Promise.resolve();
   const window = Math.max((deps.concurrency + deps.cloneAhead) * 2, CHECK_AHEAD * 2);
@@ -67,7 +68,7 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     let taken = () => undefined as void;
     const turn = { previous, taken: () => taken() };
     previous = new Promise<void>((resolve) => (taken = resolve));
-    const task = processRepository(entry.row, { ...deps, slots: { check, work, build, turn } }, signal, deps.log).then(record);
+    const task = processRepository(entry.row, { ...deps, slots: { check, work, clone, build, turn } }, signal, deps.log).then(record);
     const tracked = task.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     // Read ahead only a little: the inventory stays a stream whatever the range.

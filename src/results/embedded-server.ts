@@ -69,6 +69,13 @@ export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.Reada
   }
 }
 
+/** What the host's node needs of an environment; nothing else (no secret) reaches the host. */
+const HOST_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'];
+
+export function hostEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(HOST_ENV.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+}
+
 /** Parent side: starts the host and waits until it serves, or says why it cannot. */
 export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<string, string>>): Promise<EmbeddedServer> {
   const child = spawn(process.execPath, [...HOST_FLAGS, HOST, dataDir], { env, stdio: ['pipe', 'pipe', 'inherit'] });
