@@ -213,12 +213,23 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
       throw err ?? new UsageError('usage', message ?? 'Invalid command line');
     });
 
+  if (!args.includes('--help')) skipHelpRendering(parser);
   const argv = (await parser.parseAsync()) as Record<string, unknown> & { _: unknown[] };
   // --help and --version were answered by yargs.
   if (argv.help === true || argv.version === true) return EXIT.ok;
   const handler = handlers.get(argv._.slice(0, argv._[0] === 'db' ? 2 : 1).join(' '));
   if (!handler) throw new UsageError('usage', 'Name a command: process, chunk, report, discover or db migrate');
   return handler(argv, contextFor(argv, env, signal, earlyHost));
+}
+
+/**
+ * yargs renders the running command's whole help text before running it, kept to be shown if the
+ * command fails later (which our .fail() never asks for): ~25–50 ms of every start (bench/processor,
+ * a CPU profile). Without --help it is not rendered; yargs 18's usage instance has the hook.
+ */
+function skipHelpRendering(parser: Argv): void {
+  const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
 }
 
 function splitList(value: unknown): string[] {

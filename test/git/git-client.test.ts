@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readHeadSha, SimpleGitClient } from '../../src/git/git-client.js';
@@ -42,6 +42,23 @@ describe('SimpleGitClient.clone', () => {
 
     expect(sha).toBe(repo.headSha);
     expect(head).toBe(repo.headSha);
+  });
+
+  it('takes nothing from the machine\'s template directory: no hooks in the clone', async () => {
+    const repo = await createBareRepo(tmp.path, 'acme/hooks', { 'README.md': 'x\n' });
+    const template = join(tmp.path, 'template');
+    await mkdir(join(template, 'hooks'), { recursive: true });
+    await writeFile(join(template, 'hooks', 'post-checkout'), '#!/bin/sh\necho hooked > hooked.txt\n', { mode: 0o755 });
+    const home = join(tmp.path, 'home');
+    await mkdir(home);
+    await writeFile(join(home, '.gitconfig'), `[init]\n\ttemplateDir = ${template}\n`);
+    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: home }, scrub: (text) => text });
+
+    await client.clone(repo.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+    await expect(access(join(tmp.path, 'clone', '.git', 'hooks'))).rejects.toThrow();
+    await expect(access(join(tmp.path, 'clone', 'hooked.txt'))).rejects.toThrow();
+    await expect(access(join(tmp.path, 'clone', 'README.md'))).resolves.toBeUndefined();
   });
 
   it('follows the remote HEAD when the row names no branch', async () => {
