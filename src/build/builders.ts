@@ -16,43 +16,31 @@ export interface BuildPlan {
 /** Where each builder's output lands (DESIGN §5), and the command that makes it. */
 const OUT = '.mass-ingest-out';
 
-async function has(dir: string, name: string): Promise<boolean> {
-  return fs.access(path.join(dir, name)).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function npmCommand(dir: string): Promise<string> {
   const manifest = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
   const hasDependencies = ['dependencies', 'devDependencies', 'optionalDependencies'].some(
     (key) => manifest[key] && Object.keys(manifest[key] as object).length > 0,
   );
-  const install = (await has(dir, 'package-lock.json')) ? 'npm ci --no-audit --no-fund' : hasDependencies ? 'npm install --no-audit --no-fund' : 'true';
+  const install = (await fs.access(path.join(dir, 'package-lock.json')).then(() => true, () => false)) ? 'npm ci --no-audit --no-fund' : hasDependencies ? 'npm install --no-audit --no-fund' : 'true';
   return `${install} && npm run build --if-present && mkdir -p ${OUT} && npm pack --pack-destination ${OUT}`;
 }
 
 const EXECUTABLE_OR_LIBRARY = (file: string, mode: number) => (mode & 0o111) !== 0 || /\.(rlib|so|a|dylib)$/.test(file);
 
-const DETECTORS: ReadonlyArray<(dir: string) => Promise<BuildPlan | undefined>> = [
-  async (dir) => ((await has(dir, 'pom.xml')) ? { builder: 'maven', command: 'mvn -B -q -DskipTests package', artifacts: ['target/*.jar', 'target/*.war'] } : undefined),
-  async (dir) => {
-    if (await has(dir, 'gradlew')) return { builder: 'gradle', command: 'sh ./gradlew --no-daemon -q assemble', artifacts: ['build/libs/*.jar', '*/build/libs/*.jar'] };
-    if ((await has(dir, 'build.gradle')) || (await has(dir, 'build.gradle.kts'))) {
+/** Each builder by the files at the top of the clone (one directory listing: `has`), in order. */
+const DETECTORS: ReadonlyArray<(dir: string, has: (name: string) => boolean) => BuildPlan | Promise<BuildPlan | undefined> | undefined> = [
+  (_dir, has) => (has('pom.xml') ? { builder: 'maven', command: 'mvn -B -q -DskipTests package', artifacts: ['target/*.jar', 'target/*.war'] } : undefined),
+  (_dir, has) => {
+    if (has('gradlew')) return { builder: 'gradle', command: 'sh ./gradlew --no-daemon -q assemble', artifacts: ['build/libs/*.jar', '*/build/libs/*.jar'] };
+    if (has('build.gradle') || has('build.gradle.kts')) {
       return { builder: 'gradle', command: 'gradle --no-daemon -q assemble', artifacts: ['build/libs/*.jar', '*/build/libs/*.jar'] };
     }
     return undefined;
   },
-  async (dir) => ((await has(dir, 'package.json')) ? { builder: 'npm', command: await npmCommand(dir), artifacts: [`${OUT}/*.tgz`] } : undefined),
-  async (dir) =>
-    (await has(dir, 'Cargo.toml'))
-      ? { builder: 'cargo', command: 'cargo build --release --quiet', artifacts: ['target/release/*'], accept: EXECUTABLE_OR_LIBRARY }
-      : undefined,
-  async (dir) => ((await has(dir, 'go.mod')) ? { builder: 'go', command: `mkdir -p ${OUT} && go build -o ${OUT}/ ./...`, artifacts: [`${OUT}/*`] } : undefined),
-  async (dir) =>
-    (await has(dir, 'Makefile')) || (await has(dir, 'makefile')) || (await has(dir, 'GNUmakefile'))
-      ? { builder: 'make', command: 'make', artifacts: ['dist/*', 'build/*', 'out/*', 'bin/*'] }
-      : undefined,
+  async (dir, has) => (has('package.json') ? { builder: 'npm', command: await npmCommand(dir), artifacts: [`${OUT}/*.tgz`] } : undefined),
+  (_dir, has) => (has('Cargo.toml') ? { builder: 'cargo', command: 'cargo build --release --quiet', artifacts: ['target/release/*'], accept: EXECUTABLE_OR_LIBRARY } : undefined),
+  (_dir, has) => (has('go.mod') ? { builder: 'go', command: `mkdir -p ${OUT} && go build -o ${OUT}/ ./...`, artifacts: [`${OUT}/*`] } : undefined),
+  (_dir, has) => (has('Makefile') || has('makefile') || has('GNUmakefile') ? { builder: 'make', command: 'make', artifacts: ['dist/*', 'build/*', 'out/*', 'bin/*'] } : undefined),
 ];
 
 /**
@@ -60,9 +48,11 @@ const DETECTORS: ReadonlyArray<(dir: string) => Promise<BuildPlan | undefined>> 
  * over the builder's default paths. `undefined` means no build tool.
  */
 export async function planBuild(dir: string, row: { buildCommand: string | undefined; artifacts: string | undefined }): Promise<BuildPlan | undefined> {
+  const names = new Set(await fs.readdir(dir));
+  const has = (name: string) => names.has(name);
   let detected: BuildPlan | undefined;
   for (const detect of DETECTORS) {
-    detected = await detect(dir);
+    detected = await detect(dir, has);
     if (detected) break;
   }
   const globs = row.artifacts ? splitGlobs(row.artifacts) : undefined;
