@@ -1,10 +1,275 @@
 #!/usr/bin/env node
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadConfig, type Config } from './config/config.js';
+import { EXIT, MassIngestError, UsageError, type ExitCode } from './errors.js';
+import type { CommandContext } from './commands/context.js';
+import { createScrubber } from './logging/scrub.js';
+
 /**
- * The entry point. A `process` run on the embedded database starts the database's host before
- * anything else, so it opens while node loads the rest of the CLI (~0.2 s of every start); then
- * src/cli-main.ts parses the command line and runs the command.
+ * The entry point: wires yargs, parses config once, maps errors to exit codes (DESIGN §8).
+ * Only this file exits the process (STYLE 2).
  */
-const { startEarlyHost } = await import('./results/early-host.js');
-const earlyHost = await startEarlyHost(process.argv.slice(2), process.env, process.cwd());
-const { entry } = await import('./cli-main.js');
-await entry(earlyHost);
+const COMMON_OPTIONS = {
+  'run-id': { type: 'string', describe: 'Run id (default: AWS_BATCH_JOB_ID, else generated); [A-Za-z0-9][A-Za-z0-9_-]{0,63}' },
+  concurrency: { type: 'number', describe: 'Repositories built in parallel (default 1)' },
+  'clone-ahead': { type: 'number', describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
+  workdir: { type: 'string', describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
+  force: { type: 'boolean', describe: 'Ignore the incremental skip: rebuild unchanged repositories' },
+  strict: { type: 'boolean', describe: 'Exit 1 when any repository failed' },
+  layout: { choices: ['default', 'maven'], describe: 'Publish layout (DESIGN §6; default: default)' },
+  'log-level': { choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], describe: 'Log level (env LOG_LEVEL; default info)' },
+  'log-format': { choices: ['json', 'pretty'], describe: 'Log format (env LOG_FORMAT; default json unless a terminal)' },
+} as const;
+
+type Handler = (argv: Record<string, unknown>, context: CommandContext) => Promise<ExitCode>;
+
+export async function main(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<ExitCode> {
+  // Handlers are kept here and run after parsing, not inside yargs' command handling.
+  const handlers = new Map<string, Handler>();
+  const run = (name: string, handler: Handler): undefined => {
+    handlers.set(name, handler);
+    return undefined;
+  };
+
+  const parser = yargs(args)
+    .scriptName('mass-ingest')
+    .usage('$0 <command> [options]\n\nClone, build, publish and record thousands of git repositories.')
+    .command(
+      'process <inventory>',
+      'Process one partition of an inventory (repos.csv): clone, build, publish, record',
+      (y: Argv) =>
+        y
+          .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
+          .options(COMMON_OPTIONS)
+          .options({
+            start: { type: 'number', describe: 'First data row, 1-based, header excluded' },
+            end: { type: 'number', describe: 'Last data row, inclusive (past the end = to the last row)' },
+            'partition-size': { type: 'number', describe: 'Rows per partition: with AWS_BATCH_JOB_ARRAY_INDEX picks the partition' },
+            'partition-offset': { type: 'number', describe: 'Added to AWS_BATCH_JOB_ARRAY_INDEX (several arrays per run)' },
+            'inventory-sha256': { type: 'string', describe: 'Refuse the inventory unless its sha256 matches (set by chunk)' },
+            partition: { type: 'number', hidden: true },
+          })
+          .example('$0 process repos.csv --start 1 --end 20', 'rows 1 to 20 with the embedded database')
+          .example('AWS_BATCH_JOB_ARRAY_INDEX=3 $0 process s3://b/repos.csv --partition-size 50', 'rows 151 to 200 (an array child)')
+          .example('DATABASE_URL=postgres://… $0 process repos.csv --concurrency 4 --strict', 'record in PostgreSQL, exit 1 on any failure'),
+      run('process', async (argv, context) => {
+        const { runProcess } = await import('./commands/process.js');
+        return runProcess(
+          {
+            inventory: String(argv.inventory),
+            start: argv.start as number | undefined,
+            end: argv.end as number | undefined,
+            partitionSize: context.config.partitionSize && argv['partition-size'] !== undefined ? context.config.partitionSize : undefined,
+            partitionOffset: argv['partition-offset'] as number | undefined,
+            partition: argv.partition as number | undefined,
+            inventorySha256: argv['inventory-sha256'] as string | undefined,
+          },
+          context,
+        );
+      }),
+    )
+    .command(
+      'report',
+      'Show what a run did: outcomes, durations, failures',
+      (y: Argv) =>
+        y
+          .options({
+            run: { type: 'string', default: 'last', describe: 'Run id, or "last"' },
+            format: { choices: ['table', 'csv', 'json', 'html'], default: 'table', describe: 'Output format' },
+            out: { type: 'string', describe: 'Write to this file instead of stdout' },
+            'failed-csv': { type: 'string', describe: 'Also write the failed rows as a repos.csv to rerun' },
+            trend: { type: 'number', describe: 'Runs in the trend, this one included (default 30)' },
+            finish: { type: 'boolean', describe: 'Set the run\'s finished_at (when its last result or partition ended)' },
+            publish: { type: 'boolean', describe: 'Upload report.html and summary.json to <PUBLISH_URL>/_runs/<run id>/; implies --finish' },
+            'log-level': COMMON_OPTIONS['log-level'],
+            'log-format': COMMON_OPTIONS['log-format'],
+          })
+          .example('$0 report', 'the last run as a table')
+          .example('$0 report --run 4f2c… --format json > run.json', 'one run as JSON (stdout holds only the JSON)')
+          .example('$0 report --failed-csv failed.csv', 'the failed rows of the last run as an inventory to rerun')
+          .example('$0 report --format html --out report.html', 'the last run as one self-contained page')
+          .example('$0 report --run 4f2c… --format html --publish', 'the report job: finish the run, upload _runs/<id>/report.html and summary.json'),
+      run('report', async (argv, context) => {
+        const { runReport } = await import('./commands/report.js');
+        return runReport(
+          {
+            run: String(argv.run),
+            format: argv.format as 'table',
+            out: argv.out as string | undefined,
+            failedCsv: argv['failed-csv'] as string | undefined,
+            trendRuns: argv.trend as number | undefined,
+            finish: argv.finish === true,
+            publish: argv.publish === true,
+          },
+          context,
+        );
+      }),
+    )
+    .command(
+      'chunk <inventory>',
+      'Plan partitions of an inventory and submit the processor jobs to AWS Batch (or run them here)',
+      (y: Argv) =>
+        y
+          .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
+          .options(COMMON_OPTIONS)
+          .options({
+            'partition-size': { type: 'number', describe: 'Rows per partition (env PARTITION_SIZE; default 50)' },
+            mode: { choices: ['array', 'jobs'], default: 'array', describe: 'One array job (≤10,000 children each) or one job per partition' },
+            'dry-run': { type: 'boolean', describe: 'Print the plan and submit nothing' },
+            local: { type: 'boolean', describe: 'Run the partitions here as child processes, as Batch would' },
+            parallel: { type: 'number', default: 2, describe: 'With --local: partitions run at once' },
+            only: { choices: ['failed', 'changed'], describe: 'Resubmit only the rows whose last outcome failed (or changed)' },
+            run: { type: 'string', describe: 'With --only: the run to take the rows from, or "last"' },
+            'job-queue': { type: 'string', describe: 'Batch job queue (env JOB_QUEUE)' },
+            'job-definition': { type: 'string', describe: 'Processor job definition (env JOB_DEFINITION)' },
+            'report-job-definition': { type: 'string', describe: 'Report job definition (env REPORT_JOB_DEFINITION)' },
+            trigger: { choices: ['schedule', 'manual'], describe: 'Recorded in ingest_runs (default: manual; EventBridge passes schedule)' },
+          })
+          .example('$0 chunk s3://bucket/repos.csv', 'plan and submit one array job (on Batch: JOB_QUEUE and JOB_DEFINITION set)')
+          .example('$0 chunk repos.csv --dry-run --partition-size 10', 'print the plan only')
+          .example('$0 chunk repos.csv --local --parallel 4', 'a whole run on this machine')
+          .example('$0 chunk repos.csv --only failed --run last', 'rerun what failed last time'),
+      run('chunk', async (argv, context) => {
+        const { runChunk } = await import('./commands/chunk.js');
+        return runChunk(
+          {
+            inventory: String(argv.inventory),
+            mode: argv.mode as 'array' | 'jobs',
+            dryRun: argv['dry-run'] === true,
+            local: argv.local === true,
+            parallel: Number(argv.parallel ?? 2),
+            only: argv.only as 'failed' | 'changed' | undefined,
+            run: argv.run as string | undefined,
+            trigger: argv.trigger as 'schedule' | 'manual' | undefined,
+            argv,
+          },
+          context,
+        );
+      }),
+    )
+    .command(
+      'discover',
+      'Build repos.csv from GitHub (GraphQL): a search, organisations or users',
+      (y: Argv) =>
+        y
+          .options({
+            query: { type: 'string', describe: 'GitHub search qualifiers, e.g. "language:java stars:>10"' },
+            limit: { type: 'number', describe: 'At most this many repositories (most stars first)' },
+            org: { type: 'string', describe: 'Comma-separated organisations: all their repositories' },
+            user: { type: 'string', describe: 'Comma-separated users: all their repositories' },
+            'include-forks': { type: 'boolean', describe: 'Keep forks' },
+            'include-archived': { type: 'boolean', describe: 'Keep archived repositories' },
+            since: { type: 'string', describe: 'Only repositories pushed since this date (YYYY-MM-DD): the nightly delta' },
+            resume: { type: 'boolean', describe: 'Continue the last interrupted discovery with the same arguments' },
+            'max-wait': { type: 'number', describe: 'Seconds to wait when every token is rate-limited, then exit 3 with progress saved' },
+            out: { type: 'string', default: 'repos.csv', describe: 'Where to write the inventory (atomically)' },
+            'log-level': COMMON_OPTIONS['log-level'],
+            'log-format': COMMON_OPTIONS['log-format'],
+          })
+          .example('GITHUB_TOKEN=… $0 discover --query "language:java" --limit 100000', 'the 100,000 most-starred Java repositories')
+          .example('GITHUB_TOKENS=t1,t2 $0 discover --org acme,widgets', 'every repository of two organisations')
+          .example('$0 discover --query "language:go" --since 2026-11-01 --out delta.csv', 'only what was pushed since a date'),
+      run('discover', async (argv, context) => {
+        const { runDiscover } = await import('./commands/discover.js');
+        return runDiscover(
+          {
+            query: argv.query as string | undefined,
+            limit: argv.limit as number | undefined,
+            orgs: splitList(argv.org),
+            users: splitList(argv.user),
+            includeForks: argv['include-forks'] === true,
+            includeArchived: argv['include-archived'] === true,
+            since: argv.since as string | undefined,
+            resume: argv.resume === true,
+            maxWaitSeconds: argv['max-wait'] as number | undefined,
+            out: String(argv.out),
+          },
+          context,
+        );
+      }),
+    )
+    .command('db <action>', 'Database maintenance', (y: Argv) =>
+      y
+        .command(
+          'migrate',
+          'Apply the schema migrations (every command also does this on start)',
+          (inner: Argv) => inner.options({ 'log-level': COMMON_OPTIONS['log-level'], 'log-format': COMMON_OPTIONS['log-format'] }).example('DATABASE_URL=postgres://… $0 db migrate', 'prepare a shared PostgreSQL'),
+          run('db migrate', async (_argv, context) => {
+            const { runDbMigrate } = await import('./commands/db-migrate.js');
+            return runDbMigrate(context);
+          }),
+        )
+        .demandCommand(1, 'Name an action: migrate'),
+    )
+    .demandCommand(1, 'Name a command: process, chunk, report, discover or db migrate')
+    .strict()
+    .exitProcess(false)
+    // yargs renders the command's help on every run; wrapped only when it is shown (~60 ms).
+    .wrap(args.includes('--help') ? Math.min(110, process.stdout.columns ?? 110) : null)
+    .help()
+    .version()
+    .fail((message: string | undefined, err: Error | undefined) => {
+      throw err ?? new UsageError('usage', message ?? 'Invalid command line');
+    });
+
+  if (!args.includes('--help')) skipHelpRendering(parser);
+  const argv = (await parser.parseAsync()) as Record<string, unknown> & { _: unknown[] };
+  // --help and --version were answered by yargs.
+  if (argv.help === true || argv.version === true) return EXIT.ok;
+  const handler = handlers.get(argv._.slice(0, argv._[0] === 'db' ? 2 : 1).join(' '));
+  if (!handler) throw new UsageError('usage', 'Name a command: process, chunk, report, discover or db migrate');
+  return handler(argv, contextFor(argv, env, signal));
+}
+
+/**
+ * yargs renders the running command's whole help text before running it, kept to be shown if the
+ * command fails later (which our .fail() never asks for): ~25–50 ms of every start (bench/processor,
+ * a CPU profile). Without --help it is not rendered; yargs 18's usage instance has the hook.
+ */
+function skipHelpRendering(parser: Argv): void {
+  const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
+}
+
+function splitList(value: unknown): string[] {
+  return typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : [];
+}
+
+function contextFor(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, signal: AbortSignal): CommandContext {
+  const config: Config = loadConfig({ flags: argv, env, cwd: process.cwd(), stdoutIsTty: Boolean(process.stdout.isTTY) });
+  return { config, signal, stdout: process.stdout, stderr: process.stderr, stderrIsTty: Boolean(process.stderr.isTTY) };
+}
+
+function describeFailure(err: unknown, env: NodeJS.ProcessEnv): { code: ExitCode; text: string } {
+  const scrub = createScrubber([env.DATABASE_URL, env.PUBLISH_PASSWORD, env.PUBLISH_TOKEN, env.GIT_CREDENTIALS, env.GITHUB_TOKEN, ...(env.GITHUB_TOKENS ?? '').split(',')].filter((v): v is string => Boolean(v)));
+  if (err instanceof MassIngestError) return { code: err.exitCode, text: scrub(`mass-ingest: ${err.message} [${err.code}]`) };
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return { code: EXIT.infrastructure, text: scrub(`mass-ingest: unexpected error: ${message}`) };
+}
+
+async function entry(): Promise<void> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) process.exit(EXIT.terminated);
+    process.stderr.write(`mass-ingest: ${name} received: stopping new work, killing running builds, recording the rest as aborted\n`);
+    controller.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  let code: ExitCode;
+  try {
+    code = await main(hideBin(process.argv), process.env, controller.signal);
+  } catch (err) {
+    const failure = describeFailure(err, process.env);
+    process.stderr.write(`${failure.text}\n`);
+    code = failure.code;
+  }
+  process.exitCode = code;
+  // Pending timers of libraries (pg pools, PGlite) must not keep a finished run alive.
+  setTimeout(() => process.exit(code), 200).unref();
+}
+
+await entry();

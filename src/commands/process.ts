@@ -36,12 +36,10 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   const log = commandLogger(context, 1, { runId: config.runId, partition: range.partition });
   log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
 
-  // The database opens (the embedded one in a process of its own, started by src/cli.ts when it
-  // could) while the rest gets ready. A second process on the same embedded database is refused
-  // before it does anything: the entry point starts no host then, and this check refuses it.
-  const started = config.databaseUrl ? undefined : context.earlyHost?.take(config.dataDir);
-  if (!config.databaseUrl && !started) await assertEmbeddedUnlocked(config.dataDir);
-  const opening = openResults(context, log, { hosted: true, started });
+  // The database opens (the embedded one in a process of its own) while the rest gets ready.
+  // A second process on the same embedded database is refused before it does anything.
+  if (!config.databaseUrl) await assertEmbeddedUnlocked(config.dataDir);
+  const opening = openResults(context, log, { hosted: true });
   opening.catch(() => undefined);
   // Repositories stop starting when a signal comes, or when the database cannot be set up.
   const stop = new AbortController();

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { startEmbeddedServer } from './embedded-server.js';
 import { migrateDatabase } from './migrate.js';
 import { openPglite } from './pglite-open.js';
 
@@ -23,16 +23,12 @@ export interface DatabaseSettings {
    * processes (process, chunk --local) want this; the others open it inline.
    */
   embeddedHostEnv?: Readonly<Record<string, string>> | undefined;
-  /** A host started already for `dataDir` (src/cli.ts starts it before loading the CLI). */
-  embeddedHostStarted?: Promise<EmbeddedServer> | undefined;
 }
 
 const AUTH_OR_MISSING_DB = new Set(['28P01', '28000', '3D000']);
 
 export async function openDatabase(settings: DatabaseSettings, log: Logger): Promise<Database> {
-  if (!settings.databaseUrl && (settings.embeddedHostEnv || settings.embeddedHostStarted)) {
-    return (await openHostedDatabase(settings.dataDir, settings.embeddedHostEnv ?? {}, log, settings.embeddedHostStarted)).database;
-  }
+  if (!settings.databaseUrl && settings.embeddedHostEnv) return (await openHostedDatabase(settings.dataDir, settings.embeddedHostEnv, log)).database;
   return migrated(settings.databaseUrl ? await openPostgres(settings.databaseUrl) : await openPgliteInline(settings, log), log);
 }
 
@@ -126,13 +122,8 @@ async function openPgliteInline({ dataDir }: DatabaseSettings, log: Logger): Pro
  * with `pg` and migrated. `url` (with the host's password) is for other processes of the same run
  * (chunk --local hands it to its children); closing the database stops the host.
  */
-export async function openHostedDatabase(
-  dataDir: string,
-  env: Readonly<Record<string, string>>,
-  log: Logger,
-  started?: Promise<EmbeddedServer>,
-): Promise<{ database: Database; url: string }> {
-  const host = await (started ?? startEmbeddedServer(dataDir, env));
+export async function openHostedDatabase(dataDir: string, env: Readonly<Record<string, string>>, log: Logger): Promise<{ database: Database; url: string }> {
+  const host = await startEmbeddedServer(dataDir, env);
   log.debug({ dataDir, fresh: host.fresh, ms: host.createMs }, 'Embedded database opened');
   let connected: Database;
   try {
