@@ -4,9 +4,11 @@ import { OUTCOMES, SUCCESSFUL_OUTCOMES, type RepositoryOutcome } from './outcome
 /**
  * How SqlResultStore.recordOutcomes writes (issue 4, goal d: 100,000 outcomes in ≤ 3 s on
  * PostgreSQL and on PGlite; bench/lib/recording.js measures it):
- * - one statement per 10,000 outcomes writes both tables: the outcomes travel once, as one JSON
+ * - one statement per 5,000 outcomes writes both tables: the outcomes travel once, as one JSON
  *   parameter (JSON.stringify is the cheapest encoder in node; PostgreSQL's array literals cost
- *   the client ~4× more), and PostgreSQL decodes them once;
+ *   the client ~4× more), and PostgreSQL decodes them once. The decoded rows (read by both
+ *   INSERTs) stay within the default work_mem of 4 MB: 10,000 spilled them to a temporary file,
+ *   ~40 MB written and read back per 100,000 outcomes, and took PGlite's host ~45 MiB more memory;
  * - two statements are in flight, so the next chunk is encoded and sent while one is written (on
  *   PostgreSQL both are written at once). A repository is written by one chunk only (its latest
  *   outcome), so chunks do not depend on each other;
@@ -14,7 +16,7 @@ import { OUTCOMES, SUCCESSFUL_OUTCOMES, type RepositoryOutcome } from './outcome
  *   The first unique violation on a table makes this recorder upsert that table from then on
  *   (a rerun of a run, repositories recorded by an earlier run), after writing that chunk again.
  */
-const CHUNK = 10_000;
+const CHUNK = 5_000;
 const IN_FLIGHT = 2;
 const FAILED = OUTCOMES.filter((outcome) => !SUCCESSFUL_OUTCOMES.has(outcome) && outcome !== 'aborted');
 const UNIQUE_VIOLATION = '23505';
@@ -134,12 +136,16 @@ function cleanText(text: string | undefined): string | undefined {
   return withoutNul.replace(LONE_SURROGATE, '\uFFFD');
 }
 
-/** Timestamps travel as epoch milliseconds: to_timestamp is exact to the microsecond and cheaper than parsing ISO text. */
+/**
+ * Timestamps travel as epoch milliseconds: to_timestamp is exact to the microsecond and cheaper than
+ * parsing ISO text. They are read as bigint, then made float8: the same value (integers below 2^53
+ * are exact) without float8's input function, whose strtod cost PGlite ~0.2 s per 100,000 outcomes.
+ */
 const INPUT = `input AS (
     SELECT e->>0 AS run_id, (e->>1)::int AS row_number, e->>2 AS origin, e->>3 AS path, e->>4 AS branch,
       e->>5 AS clone_url, e->>6 AS outcome, e->>7 AS commit_sha, e->>8 AS builder, NULLIF(e->9, 'null') AS artifacts,
       (e->>10)::int AS duration_ms, e->>11 AS error_code, e->>12 AS error_message, e->>13 AS log_url, (e->>14)::int AS attempt,
-      to_timestamp((e->>15)::float8 / 1000) AS started_at, to_timestamp((e->>16)::float8 / 1000) AS finished_at,
+      to_timestamp((e->>15)::bigint::float8 / 1000) AS started_at, to_timestamp((e->>16)::bigint::float8 / 1000) AS finished_at,
       (e->>17)::boolean AS latest
     FROM jsonb_array_elements($1::jsonb) AS e
   )`;
