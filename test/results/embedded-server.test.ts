@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmbeddedServer } from '../../src/results/embedded-server.js';
+import { hostEnvironment, startEmbeddedServer } from '../../src/results/embedded-server.js';
 import { acquireDirectoryLock } from '../../src/results/directory-lock.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
@@ -21,6 +21,14 @@ async function selectOne(url: string): Promise<number> {
     await client.end();
   }
 }
+
+describe('hostEnvironment', () => {
+  it('keeps what node needs and nothing else: no secret reaches the host', () => {
+    const env = { PATH: '/usr/bin', HOME: '/home/u', TMPDIR: '/tmp', LANG: 'C.UTF-8', TZ: 'UTC', DATABASE_URL: 'postgres://u:pw@db/x', GIT_CREDENTIALS: 'https://u:t@h', PUBLISH_PASSWORD: 'p', NODE_OPTIONS: '--require ./x.js', EMPTY: '' };
+
+    expect(hostEnvironment(env)).toEqual({ PATH: '/usr/bin', HOME: '/home/u', TMPDIR: '/tmp', LANG: 'C.UTF-8', TZ: 'UTC' });
+  });
+});
 
 describe('the embedded database host', () => {
   let tmp: TempDir;
