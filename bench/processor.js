@@ -13,7 +13,7 @@ import { runProcess, warnUnexpected } from './lib/mass-ingest.js';
 import { startPostgres } from './lib/postgres.js';
 import { benchRecording } from './lib/recording.js';
 
-const REPEATS = 3;
+const REPEATS = 5;
 const root = createBenchRoot('processor');
 const env = isolatedEnv(root);
 const sharedDb = path.join(root, 'db');
