@@ -69,6 +69,8 @@ interface Resolved {
   readonly repository: RepositoryKey;
   readonly url: string;
   readonly workspace: string;
+  /** Work begun before the database answered (see resolve): nothing is published until it does. */
+  readonly early?: { readonly headSha: string; readonly changed: Promise<boolean> };
 }
 interface Cloned extends Resolved {
   readonly dir: string;
@@ -173,22 +175,27 @@ async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal
   const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log))));
   if ('outcome' in cloned) return cloned;
   const planned = await runStep('detect', log, () => detect(cloned));
-  if ('outcome' in planned) return planned;
+  if ('outcome' in planned) return (await unchangedAfterAll(resolved, log)) ?? planned;
   // The target is asked before building: an unreachable or refusing target is a publish failure.
   if (!deps.settings.force && (await runStep('publish', log, () => deps.layout.isPublished(planned.repository, planned.commitSha)))) {
     log.info({ commitSha: planned.commitSha }, 'Commit already published at the target, build skipped');
-    return { outcome: 'published', commitSha: planned.commitSha, builder: planned.plan.builder };
+    return (await unchangedAfterAll(resolved, log)) ?? { outcome: 'published', commitSha: planned.commitSha, builder: planned.plan.builder };
   }
   const built = await inSlot(deps.slots?.build, clock, async () => {
     // Cloned ahead, then stopped before its build began.
     if (signal.aborted) throw new AbortedError();
     return runStep('build', log, () => buildStep(planned, deps, signal));
   });
-  if ('outcome' in built) return built;
+  const unchanged = await unchangedAfterAll(resolved, log);
+  if (unchanged) return unchanged;
+  if ('outcome' in built) return withLog(planned, deps, built);
   const collected = await runStep('collect', log, () => collect(built, deps));
   if ('outcome' in collected) return collected;
   return runStep('publish', log, () => publish(collected, deps));
 }
+
+/** How long a check waits for the database before a commit the target lacks starts its work. */
+const DATABASE_PATIENCE_MS = 50;
 
 async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Resolved | Finished> {
   // With --force the head is not compared with anything: the clone tells the sha.
@@ -197,9 +204,40 @@ async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, l
     signal,
     onRetry: (err, attempt) => log.warn({ attempt, err }, 'ls-remote failed, retrying'),
   });
-  const published = await deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
+  const lookup = deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
+  const answer = await within(lookup, DATABASE_PATIENCE_MS);
+  if (answer === undefined && !(await deps.layout.isPublished(ctx.repository, headSha).catch(() => true))) {
+    // The database is still opening (the embedded one takes ~1 s), and the target has no manifest
+    // for this commit: it almost surely changed. Its clone and build start now; what they produce
+    // is published (or recorded as failed) only once the database confirms the change.
+    const changed = lookup.then((published) => published !== headSha);
+    changed.catch(() => undefined);
+    log.debug({ commitSha: headSha }, 'Database not ready, the target lacks this commit: work starts before it answers');
+    return { ...ctx, early: { headSha, changed } };
+  }
+  const published = answer === undefined ? await lookup : answer.value;
   if (published === headSha) return { outcome: 'unchanged', commitSha: headSha };
   return ctx;
+}
+
+/** The promise's value if it settles within `ms`, else undefined (a rejection is thrown). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise.then((value) => ({ value })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** For work begun before the database answered: `unchanged` when it then says so, else undefined. */
+async function unchangedAfterAll(ctx: Resolved, log: Logger): Promise<Finished | undefined> {
+  if (!ctx.early || (await ctx.early.changed)) return undefined;
+  log.info({ commitSha: ctx.early.headSha }, 'The database says unchanged: the work done meanwhile is dropped');
+  return { outcome: 'unchanged', commitSha: ctx.early.headSha };
 }
 
 async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Cloned> {
@@ -235,11 +273,10 @@ async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal):
   });
   if (result.status === 'succeeded') return ctx;
   if (result.status === 'aborted') throw new AbortedError();
-  const failure: Finished =
-    result.status === 'timed_out'
-      ? { outcome: 'timed_out', errorCode: 'build_timeout', errorMessage: await tailOfLog(ctx.logFile) }
-      : { outcome: 'build_failed', errorCode: result.signal ? `build_signal_${result.signal}` : `build_exit_${result.exitCode}`, errorMessage: await tailOfLog(ctx.logFile) };
-  return withLog(ctx, deps, failure);
+  // The log is published by the caller (withLog), once it knows the work stands.
+  return result.status === 'timed_out'
+    ? { outcome: 'timed_out', errorCode: 'build_timeout', errorMessage: await tailOfLog(ctx.logFile) }
+    : { outcome: 'build_failed', errorCode: result.signal ? `build_signal_${result.signal}` : `build_exit_${result.exitCode}`, errorMessage: await tailOfLog(ctx.logFile) };
 }
 
 async function collect(ctx: Planned, deps: PipelineDeps): Promise<Collected | Finished> {

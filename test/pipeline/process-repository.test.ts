@@ -93,6 +93,61 @@ function deps(git: GitClient, layout: PublishLayout, overrides: Partial<Pipeline
 
 const run = (d: PipelineDeps, r: RepositoryRow = row) => processRepository(r, d, new AbortController().signal, log);
 
+/** A database still opening: answers `sha` once `flag` exists (or after 5 s); `byFlag` tells which. */
+function slowDatabase(sha: string | undefined, flag: string) {
+  const state = { byFlag: false };
+  const lastPublishedSha = async () => {
+    for (let i = 0; i < 100; i++) {
+      if (await fs.access(flag).then(() => true, () => false)) {
+        state.byFlag = true;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return sha;
+  };
+  return { state, lastPublishedSha };
+}
+
+describe('processRepository while the database opens', () => {
+  it('starts the work of a commit the target lacks before the database answers, and publishes once it confirms the change', async () => {
+    const flag = path.join(workdir, 'built');
+    const database = slowDatabase('b'.repeat(40), flag);
+    const layout = new FakeLayout();
+
+    const result = await run({ ...deps(new FakeGit({ Makefile: `all:\n\ttouch ${flag}\n\tmkdir -p dist && echo hi > dist/hi.txt\n` }), layout), results: database });
+
+    expect(result.outcome).toBe('published');
+    expect(database.state.byFlag).toBe(true);
+    expect(layout.published).toHaveLength(1);
+  });
+
+  it('drops what it built, published nothing and records unchanged when the database then says unchanged', async () => {
+    const flag = path.join(workdir, 'built');
+    const database = slowDatabase(SHA, flag);
+    const layout = new FakeLayout();
+    const git = new FakeGit({ Makefile: `all:\n\ttouch ${flag}\n\texit 3\n` });
+
+    const result = await run({ ...deps(git, layout), results: database });
+
+    expect(result).toMatchObject({ outcome: 'unchanged', commitSha: SHA });
+    expect(git.cloneCalls).toBe(1);
+    expect(layout.published).toEqual([]);
+    expect(layout.logs).toEqual([]);
+  });
+
+  it('waits for the database, without cloning, when the target already has the commit', async () => {
+    const database = slowDatabase(SHA, path.join(workdir, 'never'));
+    const git = new FakeGit({ Makefile: 'all:\n\tfalse\n' });
+    const slow = { ...database, lastPublishedSha: () => new Promise<string | undefined>((resolve) => setTimeout(() => resolve(SHA), 300)) };
+
+    const result = await run({ ...deps(git, new FakeLayout(true)), results: slow });
+
+    expect(result.outcome).toBe('unchanged');
+    expect(git.cloneCalls).toBe(0);
+  });
+});
+
 describe('processRepository', () => {
   it('publishes what a Makefile build produces', async () => {
     const layout = new FakeLayout();
