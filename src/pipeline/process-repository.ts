@@ -53,8 +53,9 @@ export interface Slots {
 
 /**
  * A row's place in the queue for work slots: it joins the queue after the row before it did (or
- * needed no work), so changed repositories are built in inventory order whatever order their
- * checks end in. An unchanged repository never waits for its turn.
+ * needed no work, or waits for the database only to confirm that it needs none), so changed
+ * repositories are built in inventory order whatever order their checks end in. An unchanged
+ * repository never waits for its turn.
  */
 export interface Turn {
   readonly previous: Promise<void>;
@@ -142,7 +143,9 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
     const resolved = await check(async () => {
       if (signal.aborted) return NOT_STARTED;
       clock.startedAt = new Date();
-      return runStep('resolve', log, () => resolve(start, deps, signal, log));
+      // A row that waits for the database only to confirm it is unchanged lets the rows after it
+      // queue for work meanwhile.
+      return runStep('resolve', log, () => resolve(start, deps, signal, log, () => turn?.taken()));
     });
     if ('outcome' in resolved) return resolved;
     const queued = Date.now();
@@ -197,7 +200,7 @@ async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal
 /** How long a check waits for the database before a commit the target lacks starts its work. */
 const DATABASE_PATIENCE_MS = 50;
 
-async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Resolved | Finished> {
+async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, likelyUnchanged: () => void): Promise<Resolved | Finished> {
   // With --force the head is not compared with anything: the clone tells the sha.
   if (deps.settings.force) return ctx;
   const headSha = await withRetry(deps.settings.gitRetry ?? GIT_RETRY, () => deps.git.headSha(ctx.url, ctx.row.branch, signal), {
@@ -215,6 +218,7 @@ async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, l
     log.debug({ commitSha: headSha }, 'Database not ready, the target lacks this commit: work starts before it answers');
     return { ...ctx, early: { headSha, changed } };
   }
+  if (answer === undefined) likelyUnchanged();
   const published = answer === undefined ? await lookup : answer.value;
   if (published === headSha) return { outcome: 'unchanged', commitSha: headSha };
   return ctx;

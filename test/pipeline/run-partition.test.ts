@@ -108,6 +108,49 @@ function partitionDeps(git: GitClient, lastPublished: string | undefined, record
   };
 }
 
+/** Rows 1–3 unchanged (the target has their commit), row 4 changed: its build writes a flag. */
+class OpeningGit implements GitClient {
+  constructor(private readonly flag: string) {}
+
+  async headSha(url: string): Promise<string> {
+    return url.endsWith('/r4.git') ? NEW : OLD;
+  }
+
+  async clone(_url: string, _branch: string, dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'Makefile'), `all:\n\ttouch ${this.flag}\n\tmkdir -p dist && echo ok > dist/out.txt\n`);
+    return NEW;
+  }
+}
+
+describe('runPartition while the database opens', () => {
+  it('builds a changed repository before the database answers, while the rows before it wait for it to confirm they are unchanged', async () => {
+    const flag = path.join(workdir, 'built');
+    const recorded: RepositoryOutcome[] = [];
+    let answeredByFlag = false;
+    const deps: PartitionDeps = {
+      ...partitionDeps(new OpeningGit(flag), OLD, recorded),
+      layout: Object.assign(new MemoryLayout(), { isPublished: async (_repository: unknown, sha: string) => sha === OLD }),
+      results: {
+        // Answers once row 4 has built (or after 5 s): only if that build did not wait for it.
+        lastPublishedSha: async () => {
+          for (let i = 0; i < 100 && !answeredByFlag; i++) {
+            answeredByFlag = await fs.access(flag).then(() => true, () => false);
+            if (!answeredByFlag) await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          return OLD;
+        },
+        recordOutcomes: async (outcomes) => void recorded.push(...outcomes),
+      },
+    };
+
+    const summary = await runPartition(rows(4), deps, new AbortController().signal);
+
+    expect(summary.counts).toEqual({ unchanged: 3, published: 1 });
+    expect(answeredByFlag).toBe(true);
+  });
+});
+
 describe('runPartition', () => {
   it('builds changed repositories in inventory order with --concurrency 1, whatever order their checks end in', async () => {
     const order = path.join(workdir, 'order');
