@@ -175,6 +175,17 @@ export const NOT_STARTED = { outcome: 'aborted', errorCode: 'not_started', error
 
 /** Clone onwards: one repository's work, in a work slot; the clone and the build command wait for slots of their own. */
 async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
+  try {
+    return await buildSteps(resolved, deps, signal, log, clock);
+  } catch (err) {
+    // Work begun before the database answered fails only if the repository changed.
+    const unchanged = await unchangedAfterAll(resolved, log).catch(() => undefined);
+    if (unchanged) return unchanged;
+    throw err;
+  }
+}
+
+async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
   const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log))));
   if ('outcome' in cloned) return cloned;
   const planned = await runStep('detect', log, () => detect(cloned));

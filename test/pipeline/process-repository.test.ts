@@ -136,6 +136,16 @@ describe('processRepository while the database opens', () => {
     expect(layout.logs).toEqual([]);
   });
 
+  it('records unchanged, not clone_failed, when a clone begun early fails and the database then says unchanged', async () => {
+    const git = new FakeGit({}, { clone: [new StepError('git_not_found', 'Repository not found', { retryable: false })] });
+    const slow = { lastPublishedSha: () => new Promise<string | undefined>((resolve) => setTimeout(() => resolve(SHA), 300)) };
+
+    const result = await run({ ...deps(git, new FakeLayout()), results: slow });
+
+    expect(result).toMatchObject({ outcome: 'unchanged', commitSha: SHA });
+    expect(git.cloneCalls).toBe(1);
+  });
+
   it('waits for the database, without cloning, when the target already has the commit', async () => {
     const database = slowDatabase(SHA, path.join(workdir, 'never'));
     const git = new FakeGit({ Makefile: 'all:\n\tfalse\n' });
