@@ -14,6 +14,7 @@ import type { Outcome, RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
 import { runStep, StepFailure, type StepName } from './step.js';
+import { inSlot, NO_WAIT, type Clock, type Slots } from './slots.js';
 
 export interface PipelineSettings {
   readonly runId: string;
@@ -25,9 +26,6 @@ export interface PipelineSettings {
   readonly scrub: Scrubber;
   readonly gitRetry?: RetryPolicy;
 }
-
-/** Runs `work` when a slot is free (a p-limit). */
-export type Slot = <T>(work: () => Promise<T>) => Promise<T>;
 
 export interface PipelineDeps {
   readonly git: GitClient;
@@ -43,26 +41,6 @@ export interface PipelineDeps {
   readonly slots?: Slots;
 }
 
-export interface Slots {
-  readonly check: Slot;
-  readonly work: Slot;
-  readonly clone?: Slot;
-  readonly build?: Slot;
-  readonly turn?: Turn;
-}
-
-/**
- * A row's place in the queue for work slots: it joins the queue after the row before it did (or
- * needed no work, or waits for the database only to confirm that it needs none), so changed
- * repositories are built in inventory order whatever order their checks end in. An unchanged
- * repository never waits for its turn.
- */
-export interface Turn {
-  readonly previous: Promise<void>;
-  taken(): void;
-}
-
-const NO_WAIT: Slot = (work) => work();
 
 /** The context grows step by step (STYLE 5). */
 interface Resolved {
@@ -130,12 +108,6 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   return result;
 }
 
-/** When the repository's first step began, and how long it then waited for slots. */
-interface Clock {
-  startedAt: Date | undefined;
-  waitedMs: number;
-}
-
 async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
   const { check, work, turn } = deps.slots ?? { check: NO_WAIT, work: NO_WAIT };
   let working: Promise<Finished> | undefined;
@@ -159,15 +131,6 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
     turn?.taken();
   }
   return working;
-}
-
-/** Runs `work` in `slot` (at once without one); the time spent waiting for the slot is not the repository's. */
-function inSlot<T>(slot: Slot | undefined, clock: Clock, work: () => Promise<T>): Promise<T> {
-  const queued = Date.now();
-  return (slot ?? NO_WAIT)(() => {
-    clock.waitedMs += Date.now() - queued;
-    return work();
-  });
 }
 
 /** A repository stopped by a signal before any of its work began. */
