@@ -15,6 +15,7 @@ import type { ResultStore } from '../results/result-store.js';
 import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
 import { runStep, StepFailure, type StepName } from './step.js';
 import { inSlot, NO_WAIT, type Clock, type Slots } from './slots.js';
+import { checkChanged, unchangedAfterAll } from './check.js';
 
 export interface PipelineSettings {
   readonly runId: string;
@@ -43,7 +44,7 @@ export interface PipelineDeps {
 
 
 /** The context grows step by step (STYLE 5). */
-interface Resolved {
+export interface Resolved {
   readonly row: RepositoryRow;
   readonly repository: RepositoryKey;
   readonly url: string;
@@ -63,7 +64,7 @@ interface Collected extends Planned {
   readonly artifacts: readonly CollectedArtifact[];
 }
 
-type Finished = Partial<Pick<RepositoryOutcome, 'commitSha' | 'builder' | 'artifacts' | 'errorCode' | 'errorMessage' | 'logUrl'>> & {
+export type Finished = Partial<Pick<RepositoryOutcome, 'commitSha' | 'builder' | 'artifacts' | 'errorCode' | 'errorMessage' | 'logUrl'>> & {
   readonly outcome: Outcome;
 };
 
@@ -117,7 +118,7 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
       clock.startedAt = new Date();
       // A row that waits for the database only to confirm it is unchanged lets the rows after it
       // queue for work meanwhile.
-      return runStep('resolve', log, () => resolve(start, deps, signal, log, () => turn?.taken()));
+      return runStep('resolve', log, () => checkChanged(start, deps, signal, log, () => turn?.taken()));
     });
     if ('outcome' in resolved) return resolved;
     const queued = Date.now();
@@ -169,53 +170,6 @@ async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortS
   const collected = await runStep('collect', log, () => collect(built, deps));
   if ('outcome' in collected) return collected;
   return runStep('publish', log, () => publish(collected, deps));
-}
-
-/** How long a check waits for the database before a commit the target lacks starts its work. */
-const DATABASE_PATIENCE_MS = 50;
-
-async function resolve(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, likelyUnchanged: () => void): Promise<Resolved | Finished> {
-  // With --force the head is not compared with anything: the clone tells the sha.
-  if (deps.settings.force) return ctx;
-  const headSha = await withRetry(deps.settings.gitRetry ?? GIT_RETRY, () => deps.git.headSha(ctx.url, ctx.row.branch, signal), {
-    signal,
-    onRetry: (err, attempt) => log.warn({ attempt, err }, 'ls-remote failed, retrying'),
-  });
-  const lookup = deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
-  const answer = await within(lookup, DATABASE_PATIENCE_MS);
-  if (answer === undefined && !(await deps.layout.isPublished(ctx.repository, headSha).catch(() => true))) {
-    // The database is still opening (the embedded one takes ~1 s), and the target has no manifest
-    // for this commit: it almost surely changed. Its clone and build start now; what they produce
-    // is published (or recorded as failed) only once the database confirms the change.
-    const changed = lookup.then((published) => published !== headSha);
-    changed.catch(() => undefined);
-    log.debug({ commitSha: headSha }, 'Database not ready, the target lacks this commit: work starts before it answers');
-    return { ...ctx, early: { headSha, changed } };
-  }
-  if (answer === undefined) likelyUnchanged();
-  const published = answer === undefined ? await lookup : answer.value;
-  if (published === headSha) return { outcome: 'unchanged', commitSha: headSha };
-  return ctx;
-}
-
-/** The promise's value if it settles within `ms`, else undefined (a rejection is thrown). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise.then((value) => ({ value })), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** For work begun before the database answered: `unchanged` when it then says so, else undefined. */
-async function unchangedAfterAll(ctx: Resolved, log: Logger): Promise<Finished | undefined> {
-  if (!ctx.early || (await ctx.early.changed)) return undefined;
-  log.info({ commitSha: ctx.early.headSha }, 'The database says unchanged: the work done meanwhile is dropped');
-  return { outcome: 'unchanged', commitSha: ctx.early.headSha };
 }
 
 async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Cloned> {

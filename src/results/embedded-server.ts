@@ -39,8 +39,9 @@ const HOST = [new URL('../results/embedded-host.js', import.meta.url), new URL('
  * with TurboFan on background threads. Opening the database is hot enough to recompile much of
  * it: ~1.4 s of CPU and ~205 MiB peak, competing with the first clones and builds on a small
  * machine. A 55× larger tiering budget leaves start-up on baseline code (~0.8 s CPU, ~163 MiB, open
- * in ~0.45 s) while long statements still get optimised: 100,000 outcomes record in ~5.5 s,
- * against ~4.3 s with V8's defaults and ~6.2 s with baseline code only (bench/db-startup,
+ * in ~0.45 s) while long statements still get optimised: 100,000 outcomes recorded in ~5.5 s
+ * against ~6.2 s with baseline code only. Re-measured after the recording changes, budgets of
+ * 5–50 M and V8's default all start slower and none records measurably faster (bench/db-startup,
  * bench/recording).
  */
 const HOST_FLAGS = ['--wasm-tiering-budget=100000000'];

@@ -98,7 +98,7 @@ export class SqlResultStore implements ResultStore {
     return rows[0]?.last_published_sha ?? undefined;
   }
 
-  /** Both tables in one statement per 10,000 outcomes; see src/results/outcome-recording.ts. */
+  /** Both tables in one statement per 5,000 outcomes; see src/results/outcome-recording.ts. */
   async recordOutcomes(outcomes: readonly RepositoryOutcome[]): Promise<void> {
     this.recorder ??= new OutcomeRecorder(this.db);
     await this.recorder.record(outcomes);

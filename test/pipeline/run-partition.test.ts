@@ -182,10 +182,15 @@ describe('runPartition', () => {
     expect(recorded.map((o) => o.durationMs).every((ms) => ms >= 0)).toBe(true);
   });
 
-  it('records a repository cloned ahead but stopped before its build as aborted, and rows never started as not_started', async () => {
+  // Every row changed; the first build waits for a flag nobody writes, until the stop. Cloned
+  // ahead, row 2 has started (aborted) but not built; the rows never begun are not_started.
+  it.each([
+    [0, 'not_started'],
+    [1, 'aborted'],
+  ])('records the rows stopped before their build as aborted with --clone-ahead %i (row 2: %s)', async (cloneAhead, secondRow) => {
     const recorded: RepositoryOutcome[] = [];
     const controller = new AbortController();
-    const deps = partitionDeps(new FlagGit(path.join(workdir, 'never')), undefined, recorded, { force: true, cloneAhead: 1 });
+    const deps = partitionDeps(new FlagGit(path.join(workdir, 'never')), undefined, recorded, { force: true, cloneAhead });
     setTimeout(() => controller.abort(), 500);
 
     const summary = await runPartition(rows(3), deps, controller.signal);
@@ -193,24 +198,7 @@ describe('runPartition', () => {
     expect(summary.aborted).toBe(true);
     expect(recorded.map((o) => [o.rowNumber, o.outcome, o.errorCode]).sort()).toEqual([
       [1, 'aborted', 'aborted'],
-      [2, 'aborted', 'aborted'],
-      [3, 'aborted', 'not_started'],
-    ]);
-  });
-
-  it('records the rows that had not started building as aborted/not_started when stopped', async () => {
-    const recorded: RepositoryOutcome[] = [];
-    const controller = new AbortController();
-    // Every row changed; the first build waits for a flag nobody writes, until the stop.
-    const deps = partitionDeps(new FlagGit(path.join(workdir, 'never')), undefined, recorded, { force: true });
-    setTimeout(() => controller.abort(), 500);
-
-    const summary = await runPartition(rows(3), deps, controller.signal);
-
-    expect(summary.aborted).toBe(true);
-    expect(recorded.map((o) => [o.rowNumber, o.outcome, o.errorCode]).sort()).toEqual([
-      [1, 'aborted', 'aborted'],
-      [2, 'aborted', 'not_started'],
+      [2, 'aborted', secondRow],
       [3, 'aborted', 'not_started'],
     ]);
   });
