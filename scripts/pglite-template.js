@@ -16,7 +16,7 @@ const migrations = fs.readdirSync(path.join(root, 'migrations')).filter((name) =
 // The files' contents count too: an edited migration (while it is being written) rebuilds the template.
 const contents = createHash('sha256');
 for (const name of migrations) contents.update(name).update('\0').update(fs.readFileSync(path.join(root, 'migrations', name))).update('\0');
-const stampText = JSON.stringify({ pglite: version, migrations, sha256: contents.digest('hex') });
+const stampText = JSON.stringify({ pglite: version, migrations, sha256: contents.digest('hex'), databases: ['postgres'] });
 const stamp = path.join(target, '.template-stamp');
 
 if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === stampText) process.exit(0);
@@ -28,6 +28,12 @@ fs.rmSync(building, { recursive: true, force: true });
 const { openDatabase } = await import(path.join(root, 'dist', 'results', 'database.js'));
 const { pino } = await import('pino');
 const database = await openDatabase({ databaseUrl: undefined, dataDir: building }, pino({ level: 'warn' }));
+// Only the `postgres` database is used (PGlite's default). initdb's template0 and template1 are 600
+// of the directory's 1,000 files and 14 of its 39 MB, which every fresh local run would copy.
+for (const name of ['template1', 'template0']) {
+  await database.query(`ALTER DATABASE ${name} IS_TEMPLATE false`, []);
+  await database.query(`DROP DATABASE ${name}`, []);
+}
 await database.close();
 fs.writeFileSync(path.join(building, '.template-stamp'), stampText);
 fs.renameSync(building, target);

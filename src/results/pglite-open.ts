@@ -77,7 +77,7 @@ async function seedFromTemplate(dataDir: string): Promise<void> {
   const template = (await Promise.all(candidates.map(async (dir) => ((await exists(path.join(dir, 'PG_VERSION'))) ? dir : undefined)))).find(Boolean);
   if (!template) return;
   await fs.rm(dataDir, { recursive: true, force: true });
-  // cpSync copies the ~1,000 small files about 1.6x faster than the promise-based cp.
+  // cpSync copies the ~400 small files about 1.6x faster than the promise-based cp.
   cpSync(template, dataDir, { recursive: true });
 }
 
