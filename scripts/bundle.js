@@ -15,6 +15,23 @@ const dist = path.join(root, 'dist');
 const staging = path.join(dist, '.bundle-staging');
 fs.rmSync(staging, { recursive: true, force: true });
 
+/**
+ * pg's lib/stream.js asks at load whether it runs on Cloudflare Workers: on Node 20, which has no
+ * global `navigator`, it builds a `Response`, and that loads node's whole fetch implementation
+ * (undici): 17–46 ms of every start of every command. Inside that module only, `navigator` says
+ * what the answer is; nothing else in the bundle sees it.
+ */
+const notCloudflare = {
+  name: 'pg-not-cloudflare',
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      if (!source.includes('function isCloudflareRuntime()')) throw new Error('scripts/bundle.js: pg/lib/stream.js no longer has isCloudflareRuntime; review the pg-not-cloudflare plugin');
+      return { contents: `const navigator = { userAgent: 'Node.js' };\n${source}`, loader: 'js' };
+    });
+  },
+};
+
 await build({
   absWorkingDir: root,
   entryPoints: [path.join(dist, 'cli.js'), path.join(dist, 'results', 'embedded-host.js')],
@@ -32,6 +49,7 @@ await build({
   external: ['@electric-sql/pglite', '@aws-sdk/*', '@smithy/*', 'echarts', 'pino-pretty', 'node-pg-migrate'],
   // CommonJS dependencies bundled into ESM call require() for node's own modules.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  plugins: [notCloudflare],
   logLevel: 'warning',
 });
 
