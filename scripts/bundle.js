@@ -15,6 +15,15 @@ const dist = path.join(root, 'dist');
 const staging = path.join(dist, '.bundle-staging');
 fs.rmSync(staging, { recursive: true, force: true });
 
+// The entries must be tsc's output: bundling a bundle again declares the banner's require twice and
+// leaves a dist/cli.js that cannot start. `npm run build` runs tsc first.
+for (const entry of ['cli.js', 'results/embedded-host.js']) {
+  if (fs.readFileSync(path.join(dist, entry), 'utf8').includes('__bundleRequire')) {
+    console.error(`scripts/bundle.js: dist/${entry} is already bundled; run \`npm run build\` (tsc first), not this script alone`);
+    process.exit(1);
+  }
+}
+
 /**
  * pg's lib/stream.js asks at load whether it runs on Cloudflare Workers: on Node 20, which has no
  * global `navigator`, it builds a `Response`, and that loads node's whole fetch implementation
