@@ -5,6 +5,20 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StepError } from '../errors.js';
 import type { ArtifactStore } from './store.js';
 
+/**
+ * What a failed write says about the target: refused (exit 2 when every repository fails), a path
+ * that cannot be a directory (a file in the way: a wrong PUBLISH_URL, exit 2 likewise), anything
+ * else an I/O failure (exit 3: another host may do better).
+ */
+const FILE_ERROR_CODES: Readonly<Record<string, string>> = {
+  EACCES: 'publish_denied',
+  EPERM: 'publish_denied',
+  EROFS: 'publish_denied',
+  ENOTDIR: 'publish_not_found',
+  EEXIST: 'publish_not_found',
+};
+const RETRYABLE = new Set(['EIO', 'EAGAIN', 'EBUSY']);
+
 /** A directory (`file:///dir` or a plain path). Every file appears whole: temp file + rename. */
 export class FileStore implements ArtifactStore {
   readonly description: string;
@@ -46,10 +60,11 @@ export class FileStore implements ArtifactStore {
       await fill(temp);
       await fs.rename(temp, target);
     } catch (err) {
-      await fs.rm(temp, { force: true });
+      // Where the directory could not be made, removing the temp file fails too (ENOTDIR): the
+      // first error is the one to report.
+      await fs.rm(temp, { force: true }).catch(() => undefined);
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      const retryable = code === 'EIO' || code === 'EAGAIN' || code === 'EBUSY';
-      throw new StepError(code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'publish_denied' : 'publish_io', `Cannot write ${target} (${code})`, { retryable, cause: err });
+      throw new StepError(FILE_ERROR_CODES[code] ?? 'publish_io', `Cannot write ${target} (${code})`, { retryable: RETRYABLE.has(code), cause: err });
     }
   }
 

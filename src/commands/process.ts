@@ -1,7 +1,9 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { CommandContext } from './context.js';
 import type { Config } from '../config/config.js';
 import { commandLogger, openResults } from './context.js';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, InfrastructureError, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory, scanInventory, type InventoryReading } from '../inventory/reader.js';
 import type { InventoryEntry } from '../inventory/rows.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
@@ -47,18 +49,22 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   context.signal.addEventListener('abort', onSignal, { once: true });
   if (context.signal.aborted) stop.abort();
   let credentials: GitCredentialSetup | undefined;
+  let setup: Promise<RunSetup> | undefined;
+  const runWorkdir = path.join(config.workdir, config.runId);
   try {
     await checkInventory(options.inventory, { s3: config.s3 });
+    await makeWorkdir(runWorkdir);
     credentials = await prepareGitCredentials(config.gitCredentials);
     const artifacts = await createStore(config, log);
     // Checks need the open database only; recording needs the run recorded too.
     const store = opening.then((database) => new SqlResultStore(database));
-    const setup = setUpRun(store, options, config, range, inventoryUri);
-    setup.catch(() => stop.abort());
+    const running = setUpRun(store, options, config, range, inventoryUri);
+    setup = running;
+    running.catch(() => stop.abort());
     // A run that may exist already (a run id given or from Batch, a planned inventory) is checked
     // before any repository starts; a new local run starts cloning while the database opens.
     const startAtOnce = config.runIdSource === 'generated' && !options.inventorySha256;
-    const verified = startAtOnce ? undefined : (await setup).verified;
+    const verified = startAtOnce ? undefined : (await running).verified;
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
     const reading = verified ?? readInventory(options.inventory, range, { s3: config.s3 });
@@ -68,7 +74,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
         git: new SimpleGitClient({ env: { ...config.buildEnv, ...credentials.env }, scrub: config.scrub }),
         results: {
           lastPublishedSha: async (origin, path, branch) => (await store).lastPublishedSha(origin, path, branch),
-          recordOutcomes: async (outcomes) => (await setup).results.recordOutcomes(outcomes),
+          recordOutcomes: async (outcomes) => (await running).results.recordOutcomes(outcomes),
         },
         layout: createLayout(config, artifacts),
         concurrency: config.concurrency,
@@ -89,7 +95,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     );
     progress.done();
 
-    const { results, run } = await setup;
+    const { results, run } = await running;
     const lastRow = reading.summary().complete ? Math.min(range.end, reading.summary().rows) : range.end;
     const exitCode = exitCodeOf(summary, config.strict);
     await results.upsertPartitions([
@@ -98,10 +104,47 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     if (run.mode === 'process') await results.finishRun(run.id);
     log.info({ counts: summary.counts, total: summary.total, exitCode }, 'Partition finished');
     return exitCode;
+  } catch (err) {
+    if (setup) await recordFailedPartition(setup, range);
+    throw err;
   } finally {
     context.signal.removeEventListener('abort', onSignal);
     await credentials?.dispose();
     await opening.then((database) => database.close(), () => undefined);
+    // Each repository removes its own workspace; the run's directory goes too when it is empty.
+    await fs.rmdir(runWorkdir).catch(() => undefined);
+  }
+}
+
+/**
+ * The repositories' workspaces go under `<workdir>/<runId>/`. A work directory that cannot be made
+ * is found before any repository starts (each would otherwise crash the same way).
+ */
+async function makeWorkdir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const message = `Work directory ${dir} cannot be created (${code})`;
+    if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST'].includes(code)) {
+      throw new UsageError('workdir_unusable', `${message}: set --workdir or MASS_INGEST_WORKDIR to a writable directory`, [], err);
+    }
+    throw new InfrastructureError('workdir_unusable', message, err);
+  }
+}
+
+/**
+ * A partition stopped by an error (the inventory unreadable part way, the database gone) is
+ * recorded `failed`, and a run of its own finished: the rows it did are recorded already. When
+ * the database itself failed there is nothing more to record.
+ */
+async function recordFailedPartition(setup: Promise<RunSetup>, range: ResolvedRange): Promise<void> {
+  try {
+    const { results, run } = await setup;
+    await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'failed' }]);
+    if (run.mode === 'process') await results.finishRun(run.id);
+  } catch {
+    // The database is what failed: the error on its way up says so.
   }
 }
 

@@ -10,7 +10,7 @@ import { runBuild, tailOfLog } from '../build/run-build.js';
 import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
 import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
 import type { RepositoryRow } from '../inventory/rows.js';
-import type { Outcome, RepositoryOutcome } from '../results/outcome.js';
+import { isFailure, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
 import { runStep, StepFailure, type StepName } from './step.js';
@@ -105,8 +105,21 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
     startedAt,
     finishedAt,
   };
-  log.info({ outcome: result.outcome, durationMs: result.durationMs, commitSha: result.commitSha, errorCode: result.errorCode }, 'Repository finished');
+  const line = { outcome: result.outcome, durationMs: result.durationMs, commitSha: result.commitSha, errorCode: result.errorCode };
+  if (isFailure(result.outcome) && result.outcome !== 'aborted') log.warn({ ...line, error: gist(result) }, 'Repository finished');
+  else log.info(line, 'Repository finished');
   return result;
+}
+
+/**
+ * A failure's final line says why (the database and the build log hold the whole message): the
+ * last line of a build's output, which is where make, npm or cargo say what failed, or the first
+ * line of any other error.
+ */
+function gist({ outcome, errorMessage }: RepositoryOutcome): string | undefined {
+  const lines = errorMessage?.split('\n').map((text) => text.trim()).filter(Boolean) ?? [];
+  const line = outcome === 'build_failed' || outcome === 'timed_out' ? lines.at(-1) : lines[0];
+  return line?.slice(0, 300);
 }
 
 async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {

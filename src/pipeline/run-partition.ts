@@ -56,26 +56,35 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   let previous: Promise<void> = Promise.resolve();
   const window = Math.max((deps.concurrency + deps.cloneAhead) * 2, CHECK_AHEAD * 2);
   const inFlight = new Set<Promise<void>>();
-  for await (const entry of entries) {
-    if (entry.kind === 'invalid') {
-      record(invalidOutcome(entry.row, deps));
-      continue;
+  let unreadable: { error: unknown } | undefined;
+  try {
+    for await (const entry of entries) {
+      if (entry.kind === 'invalid') {
+        record(invalidOutcome(entry.row, deps));
+        continue;
+      }
+      if (signal.aborted) {
+        record(abortedOutcome(entry.row, deps));
+        continue;
+      }
+      let taken = () => undefined as void;
+      const turn = { previous, taken: () => taken() };
+      previous = new Promise<void>((resolve) => (taken = resolve));
+      const task = processRepository(entry.row, { ...deps, slots: { check, work, clone, build, turn } }, signal, deps.log).then(record);
+      const tracked = task.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      // Read ahead only a little: the inventory stays a stream whatever the range.
+      while (inFlight.size >= window) await Promise.race(inFlight);
     }
-    if (signal.aborted) {
-      record(abortedOutcome(entry.row, deps));
-      continue;
-    }
-    let taken = () => undefined as void;
-    const turn = { previous, taken: () => taken() };
-    previous = new Promise<void>((resolve) => (taken = resolve));
-    const task = processRepository(entry.row, { ...deps, slots: { check, work, clone, build, turn } }, signal, deps.log).then(record);
-    const tracked = task.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-    // Read ahead only a little: the inventory stays a stream whatever the range.
-    while (inFlight.size >= window) await Promise.race(inFlight);
+  } catch (error) {
+    // The inventory cannot be read further (a malformed row, a dropped connection): the rows read
+    // before it are finished and recorded, then the error goes up. Nothing done is lost.
+    deps.log.error({ rowsBegun: inFlight.size }, 'Inventory unreadable: finishing the rows already begun');
+    unreadable = { error };
   }
   await Promise.all(inFlight);
   await buffer.close();
+  if (unreadable) throw unreadable.error;
   return { counts, total, aborted: signal.aborted, publishErrorCodes };
 }
 

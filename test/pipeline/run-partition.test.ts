@@ -203,3 +203,29 @@ describe('runPartition', () => {
     ]);
   });
 });
+
+describe('runPartition when the inventory breaks part way', () => {
+  it('finishes and records the rows read before the error, then fails with the inventory error', async () => {
+    const recorded: RepositoryOutcome[] = [];
+    const flag = path.join(workdir, 'flag');
+    await fs.writeFile(flag, 'ready');
+    const deps = partitionDeps(new FlagGit(flag), undefined, recorded, { force: true });
+    const malformed = new Error('Inventory repos.csv, row 5: quote not closed');
+    async function* breaking(): AsyncGenerator<InventoryEntry> {
+      yield* rows(3);
+      yield { kind: 'invalid', row: { rowNumber: 4, origin: 'git.example.test', path: 'acme/bad', branch: 'main', cloneUrl: undefined, errorCode: 'missing_clone_url', errorMessage: 'cloneUrl is empty' } };
+      throw malformed;
+    }
+    const entries = breaking();
+
+    const run = runPartition(entries, deps, new AbortController().signal);
+
+    await expect(run).rejects.toBe(malformed);
+    expect(recorded.map((o) => [o.rowNumber, o.outcome]).sort()).toEqual([
+      [1, 'published'],
+      [2, 'published'],
+      [3, 'published'],
+      [4, 'invalid'],
+    ]);
+  });
+});
