@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandContext } from './context.js';
 import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, InfrastructureError, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory, scanInventory, type InventoryReading } from '../inventory/reader.js';
@@ -58,7 +59,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const artifacts = await createStore(config, log);
     // Checks need the open database only; recording needs the run recorded too.
     const store = opening.then((database) => new SqlResultStore(database));
-    const running = setUpRun(store, options, config, range, inventoryUri);
+    const running = setUpRun(store, options, config, range, inventoryUri, log);
     setup = running;
     running.catch(() => stop.abort());
     // A run that may exist already (a run id given or from Batch, a planned inventory) is checked
@@ -95,11 +96,11 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     );
     progress.done();
 
-    const { results, run } = await running;
+    const { results, run, partition } = await running;
     const lastRow = reading.summary().complete ? Math.min(range.end, reading.summary().rows) : range.end;
     const exitCode = exitCodeOf(summary, config.strict);
     await results.upsertPartitions([
-      { runId: run.id, partition: range.partition, startRow: range.start, endRow: Number.isFinite(lastRow) ? lastRow : finiteEnd(range), status: exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed' },
+      { runId: run.id, partition, startRow: range.start, endRow: Number.isFinite(lastRow) ? lastRow : finiteEnd(range), status: exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed' },
     ]);
     if (run.mode === 'process') await results.finishRun(run.id);
     log.info({ counts: summary.counts, total: summary.total, exitCode }, 'Partition finished');
@@ -140,8 +141,8 @@ async function makeWorkdir(dir: string): Promise<void> {
  */
 async function recordFailedPartition(setup: Promise<RunSetup>, range: ResolvedRange): Promise<void> {
   try {
-    const { results, run } = await setup;
-    await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'failed' }]);
+    const { results, run, partition } = await setup;
+    await results.upsertPartitions([{ runId: run.id, partition, startRow: range.start, endRow: finiteEnd(range), status: 'failed' }]);
     if (run.mode === 'process') await results.finishRun(run.id);
   } catch {
     // The database is what failed: the error on its way up says so.
@@ -153,15 +154,21 @@ interface RunSetup {
   readonly run: RunRecord;
   /** the partition's rows, read while checking the inventory's sha256 (bounded partitions). */
   readonly verified: InventoryReading | undefined;
+  /** the partition number the range is recorded as. */
+  readonly partition: number;
 }
 
 /** Once the database is open: the run and the partition recorded, the inventory checked against the run. */
-async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions, config: Config, range: ResolvedRange, inventoryUri: string): Promise<RunSetup> {
+async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions, config: Config, range: ResolvedRange, inventoryUri: string, log: Logger): Promise<RunSetup> {
   const results = await store;
   const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
+  if (run.inventoryUri !== inventoryUri) log.warn({ recordedInventory: run.inventoryUri, inventory: inventoryUri }, 'The run was recorded over another inventory: its rows are numbered in that one');
   const verified = await verifyInventory(options, run, config, range);
-  await results.upsertPartitions([{ runId: run.id, partition: range.partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
-  return { results, run, verified };
+  // A range given by rows alone gets a partition of its own, so ranges of one run do not overwrite each other.
+  const byRows = options.partitionSize === undefined && options.partition === undefined;
+  const partition = byRows ? await results.partitionStartingAt(run.id, range.start) : range.partition;
+  await results.upsertPartitions([{ runId: run.id, partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
+  return { results, run, verified, partition };
 }
 
 /**

@@ -90,6 +90,22 @@ export class SqlResultStore implements ResultStore {
     }
   }
 
+  /**
+   * The partition a range given by rows alone (`--start/--end`, no partition size) is recorded as:
+   * the run's partition that began at the same row (a rerun of it), else the next number (another
+   * range of the same run), else 0.
+   */
+  async partitionStartingAt(runId: string, startRow: number): Promise<number> {
+    const { rows } = await this.db.query<{ partition: number }>(
+      `SELECT COALESCE(
+         (SELECT min(partition) FROM run_partitions WHERE run_id = $1 AND start_row = $2),
+         (SELECT max(partition) + 1 FROM run_partitions WHERE run_id = $1),
+         0)::int AS partition`,
+      [runId, startRow],
+    );
+    return rows[0]?.partition ?? 0;
+  }
+
   async lastPublishedSha(origin: string, path: string, branch: string): Promise<string | undefined> {
     const { rows } = await this.db.query<{ last_published_sha: string | null }>(
       'SELECT last_published_sha FROM repositories WHERE origin = $1 AND path = $2 AND branch = $3',

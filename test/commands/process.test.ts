@@ -114,6 +114,24 @@ describe('mass-ingest process (embedded database)', () => {
     }
   });
 
+  it('records each range of one run id as a partition of its own, and a rerun of a range as the same one', async () => {
+    for (const [start, end] of [['1', '1'], ['3', '3'], ['1', '1']]) {
+      const result = await runCli(['process', fixture.inventory, '--start', start, '--end', end, '--run-id', 'ranges'], { env });
+      expect(result.code).toBe(0);
+    }
+
+    const db = await openForAssertions({ dataDir: dataDir() });
+    try {
+      const { rows } = await db.query("SELECT partition, start_row, end_row, status FROM run_partitions WHERE run_id = 'ranges' ORDER BY partition");
+      expect(rows).toEqual([
+        { partition: 0, start_row: 1, end_row: 1, status: 'succeeded' },
+        { partition: 1, start_row: 3, end_row: 3, status: 'succeeded' },
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('exits 1 with --strict when a repository failed', async () => {
     const result = await runCli(['process', fixture.inventory, '--start', '2', '--end', '2', '--strict', '--run-id', 'strict'], { env });
 
