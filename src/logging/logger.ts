@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { createRequire } from 'node:module';
+import { isatty } from 'node:tty';
 import type { Scrubber } from './scrub.js';
 import { scrubDeep } from './scrub.js';
 
@@ -51,9 +52,10 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (settings.format === 'pretty') {
-    // Loaded only for a terminal: ~30 modules a JSON run does not need.
+    // Loaded only for a terminal: ~30 modules a JSON run does not need. `--log-format pretty` into
+    // a file or a pipe gets no colour codes.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-    return pino(options, pretty({ sync: true, destination: settings.fd, colorize: true, translateTime: 'HH:MM:ss', singleLine: true, ignore: 'runId,partition' }));
+    return pino(options, pretty({ sync: true, destination: settings.fd, colorize: isatty(settings.fd), translateTime: 'HH:MM:ss', singleLine: true, ignore: 'runId,partition' }));
   }
   return pino(options, pino.destination({ fd: settings.fd, sync: true }));
 }
