@@ -115,7 +115,8 @@ describe('mass-ingest process (embedded database)', () => {
   });
 
   it('records each range of one run id as a partition of its own, and a rerun of a range as the same one', async () => {
-    for (const [start, end] of [['1', '1'], ['3', '3'], ['1', '1']]) {
+    const ranges: Array<[string, string]> = [['1', '1'], ['3', '3'], ['1', '1']];
+    for (const [start, end] of ranges) {
       const result = await runCli(['process', fixture.inventory, '--start', start, '--end', end, '--run-id', 'ranges'], { env });
       expect(result.code).toBe(0);
     }
