@@ -1,16 +1,17 @@
-import fs from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
 import type { Logger } from '../logging/logger.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Database } from '../results/database.js';
-import { findRun, repositories, type ReportRepository } from '../results/report-queries.js';
+import { findRun, repositories } from '../results/report-queries.js';
 import { createStore } from '../artifacts/publisher.js';
+import { writeFailedInventory } from '../report/failed-inventory.js';
 import { markRunFinished } from '../report/finish-run.js';
 import { renderHtmlReport } from '../report/html-report.js';
 import type { ReportSummary } from '../report/model.js';
 import { publishRunReport, runReportPrefix } from '../report/publish-report.js';
+import { writeOutputFile, writeToStdout } from '../report/output.js';
 import { DEFAULT_TREND_RUNS } from '../report/queries.js';
 import { loadSummary } from '../report/summary.js';
 import { renderTextReport } from '../report/text-report.js';
@@ -54,12 +55,14 @@ export async function reportOn(database: Database, options: ReportOptions, conte
   const summary = await loadSummary(database, runId, { trendRuns });
   if (options.failedCsv) {
     const failed = await repositories(database, runId, { failedOnly: true });
-    await fs.writeFile(options.failedCsv, failedInventory(failed));
-    log.info({ file: options.failedCsv, rows: failed.filter((r) => r.cloneUrl).length }, 'Failed rows written as an inventory');
+    const written = await writeFailedInventory({ run: summary.run, failed, file: options.failedCsv, source: { s3: context.config.s3 } }, log);
+    log.info({ file: options.failedCsv, rows: written.rows, from: written.from }, 'Failed rows written as an inventory');
   }
   const text = await render(options.format, database, summary);
-  if (options.out) await fs.writeFile(options.out, text);
-  else if (!(options.publish && options.format === 'html')) context.stdout.write(text);
+  if (options.out) await writeOutputFile('--out', options.out, text);
+  else if (!(options.publish && options.format === 'html') && (await writeToStdout(context.stdout, text)) === 'closed') {
+    log.debug('Stdout closed by its reader: report cut short');
+  }
   if (options.publish) {
     const html = options.format === 'html' ? text : await renderHtmlReport(database, summary);
     const published = await publishRunReport(await createStore(context.config, log), runId, { html, summaryJson: `${JSON.stringify(summary, null, 2)}\n` });
@@ -92,13 +95,4 @@ async function render(format: ReportOptions['format'], database: Database, summa
     case 'table':
       return renderTextReport(summary, await repositories(database, runId, { failedOnly: true }));
   }
-}
-
-/** The failed rows as a repos.csv to rerun (`--failed-csv`). */
-function failedInventory(rows: ReportRepository[]): string {
-  const usable = rows.filter((row) => row.cloneUrl && row.origin && row.path);
-  return stringify(
-    usable.map((row) => [row.cloneUrl, row.branch ?? '', row.origin, row.path]),
-    { header: true, columns: ['cloneUrl', 'branch', 'origin', 'path'] },
-  );
 }

@@ -1,10 +1,15 @@
 import { OUTCOMES } from '../results/outcome.js';
 import type { ReportRepository } from '../results/report-queries.js';
+import { excerptOf } from './failure-query.js';
 import type { ReportSummary } from './model.js';
+
+/** Characters shown of each of the first lines of an error (`excerptOf`: three, as in the HTML report). */
+const LINE_CHARS = 160;
 
 /**
  * `report --format table`: the same numbers as the HTML report (src/report/queries.ts), as
- * plain text for a terminal, followed by the failed rows.
+ * plain text for a terminal, followed by the failed rows with the first lines of their errors
+ * (terminal escapes and control characters removed: build output must not drive the terminal).
  */
 export function renderTextReport(summary: ReportSummary, failed: readonly ReportRepository[]): string {
   return `${[...runLines(summary), ...countLines(summary), ...durationLines(summary), ...builderLines(summary), ...slowestLines(summary), ...partitionLines(summary), ...trendLines(summary), ...failureLines(failed)].join('\n')}\n`;
@@ -84,8 +89,9 @@ function failureLines(failed: readonly ReportRepository[]): string[] {
   const lines = ['', 'row    outcome         error_code            repository'];
   for (const row of failed) {
     lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(21)} ${row.origin ?? '?'}/${row.path ?? '?'}${row.branch ? `@${row.branch}` : ''}`);
-    const last = row.errorMessage?.split('\n').filter(Boolean).at(-1);
-    if (last) lines.push(`       ${last.slice(0, 160)}`);
+    for (const line of excerptOf(row.errorMessage, Number.POSITIVE_INFINITY)?.split('\n') ?? []) {
+      lines.push(`       ${line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line}`);
+    }
   }
   return lines;
 }

@@ -5,14 +5,25 @@ import type { Logger } from '../logging/logger.js';
 import type { Database } from './database.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+const appliedOnOpen = new WeakMap<Database, readonly string[]>();
 
 /**
  * Applies the SQL migrations in migrations/ (idempotent; every command runs it on start).
  * On one connection, waiting for the advisory lock: thousands of array children start at once.
  */
-export async function migrateDatabase(database: Database, log: Logger): Promise<void> {
-  if (await isUpToDate(database)) return;
-  await database.session((connection) => runMigrations(connection, log));
+export async function migrateDatabase(database: Database, log: Logger): Promise<readonly string[]> {
+  const applied = (await isUpToDate(database)) ? [] : await database.session((connection) => runMigrations(connection, log));
+  appliedOnOpen.set(database, applied);
+  return applied;
+}
+
+/**
+ * The migrations this process applied when it opened `database` (empty: the schema was up to
+ * date, or another process migrated it meanwhile). Opening migrates (src/results/database.ts),
+ * so `db migrate` asks here what that did.
+ */
+export function migrationsApplied(database: Database): readonly string[] {
+  return appliedOnOpen.get(database) ?? [];
 }
 
 /**
@@ -28,7 +39,7 @@ async function isUpToDate(database: Database): Promise<boolean> {
   return files.every((name) => applied.has(name));
 }
 
-async function runMigrations(connection: Pick<Database, 'query'>, log: Logger): Promise<void> {
+async function runMigrations(connection: Pick<Database, 'query'>, log: Logger): Promise<string[]> {
   const quiet = (message: string) => log.debug({ migration: message.trim() }, 'Migration');
   const client = {
     query: (textOrConfig: string | { text: string; values?: unknown[] }, values?: unknown[]) =>
@@ -37,7 +48,7 @@ async function runMigrations(connection: Pick<Database, 'query'>, log: Logger): 
         : connection.query(textOrConfig.text, textOrConfig.values),
   };
   const { runner } = await import('node-pg-migrate');
-  await runner({
+  const applied = await runner({
     advisoryLockMode: 'wait',
     dbClient: client as never,
     dir: MIGRATIONS_DIR,
@@ -48,4 +59,5 @@ async function runMigrations(connection: Pick<Database, 'query'>, log: Logger): 
     checkOrder: true,
     logger: { debug: quiet, info: quiet, warn: (m: string) => log.warn({ migration: m }, 'Migration warning'), error: (m: string) => log.error({ migration: m }, 'Migration error') },
   });
+  return applied.map((migration) => migration.name);
 }
