@@ -35,7 +35,7 @@ const MAX_TREND_RUNS = 1000;
 export async function runReport(options: ReportOptions, context: CommandContext): Promise<ExitCode> {
   const log = commandLogger(context, 2);
   trendRunsOf(options);
-  const database = await openResults(context, log);
+  const database = await openResults(context, log, { existing: true });
   try {
     return await reportOn(database, options, context, log);
   } finally {

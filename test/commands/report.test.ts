@@ -109,4 +109,14 @@ describe('mass-ingest report', () => {
     expect(await fs.readFile(file, 'utf8')).toBe(`cloneUrl,branch,origin,path\n${failing}\n${ftp}\n${missing}\n`);
     expect(parseLogs(result.stderr).find((log) => log.level === 40)).toMatchObject({ inventory, file, reason: 'it has 4 rows, fewer than the run\'s failed row numbers reach' });
   });
+
+  it('exits 2 naming the directory, and makes no database there, when the embedded database does not exist', async () => {
+    const missing = path.join(tmp.path, 'no-such-db');
+
+    const result = await runCli(['report', '--format', 'json'], { env: { ...env, MASS_INGEST_DATA_DIR: missing } });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`No embedded database at ${missing}`);
+    await expect(fs.access(missing)).rejects.toThrow();
+  });
 });
