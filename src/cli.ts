@@ -9,12 +9,16 @@ import { createScrubber } from './logging/scrub.js';
 /**
  * The entry point: wires yargs, parses config once, maps errors to exit codes (DESIGN §8).
  * Only this file exits the process (STYLE 2).
+ *
+ * Numbers are taken as strings and parsed in src/config, so a message quotes what was typed
+ * (`got "abc"`, not `got "NaN"`). `requiresArg` makes `--run-id -x` a missing value, not the
+ * short flags -x (a value starting with '-' is written `--run-id=-x`).
  */
 const COMMON_OPTIONS = {
-  'run-id': { type: 'string', describe: 'Run id (default: AWS_BATCH_JOB_ID, else generated); [A-Za-z0-9][A-Za-z0-9_-]{0,63}' },
-  concurrency: { type: 'number', describe: 'Repositories built in parallel (default 1)' },
-  'clone-ahead': { type: 'number', describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
-  workdir: { type: 'string', describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
+  'run-id': { type: 'string', requiresArg: true, describe: 'Run id (default: AWS_BATCH_JOB_ID, else generated); [A-Za-z0-9][A-Za-z0-9_-]{0,63}' },
+  concurrency: { type: 'string', requiresArg: true, describe: 'Repositories built in parallel (default 1)' },
+  'clone-ahead': { type: 'string', requiresArg: true, describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
+  workdir: { type: 'string', requiresArg: true, describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
   force: { type: 'boolean', describe: 'Ignore the incremental skip: rebuild unchanged repositories' },
   strict: { type: 'boolean', describe: 'Exit 1 when any repository failed' },
   layout: { choices: ['default', 'maven'], describe: 'Publish layout (DESIGN §6; default: default)' },
@@ -43,12 +47,12 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
           .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
           .options(COMMON_OPTIONS)
           .options({
-            start: { type: 'number', describe: 'First data row, 1-based, header excluded' },
-            end: { type: 'number', describe: 'Last data row, inclusive (past the end = to the last row)' },
-            'partition-size': { type: 'number', describe: 'Rows per partition: with AWS_BATCH_JOB_ARRAY_INDEX picks the partition' },
-            'partition-offset': { type: 'number', describe: 'Added to AWS_BATCH_JOB_ARRAY_INDEX (several arrays per run)' },
-            'inventory-sha256': { type: 'string', describe: 'Refuse the inventory unless its sha256 matches (set by chunk)' },
-            partition: { type: 'number', hidden: true },
+            start: { type: 'string', requiresArg: true, describe: 'First data row, 1-based, header excluded' },
+            end: { type: 'string', requiresArg: true, describe: 'Last data row, inclusive (past the end = to the last row)' },
+            'partition-size': { type: 'string', requiresArg: true, describe: 'Rows per partition (env PARTITION_SIZE): partition --partition-offset + AWS_BATCH_JOB_ARRAY_INDEX (both default 0)' },
+            'partition-offset': { type: 'string', requiresArg: true, describe: 'Added to AWS_BATCH_JOB_ARRAY_INDEX (several arrays per run)' },
+            'inventory-sha256': { type: 'string', requiresArg: true, describe: 'Refuse the inventory unless its sha256 matches (set by chunk)' },
+            partition: { type: 'string', requiresArg: true, hidden: true },
           })
           .example('$0 process repos.csv --start 1 --end 20', 'rows 1 to 20 with the embedded database')
           .example('AWS_BATCH_JOB_ARRAY_INDEX=3 $0 process s3://b/repos.csv --partition-size 50', 'rows 151 to 200 (an array child)')
@@ -58,11 +62,11 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
         return runProcess(
           {
             inventory: String(argv.inventory),
-            start: argv.start as number | undefined,
-            end: argv.end as number | undefined,
-            partitionSize: context.config.partitionSize && argv['partition-size'] !== undefined ? context.config.partitionSize : undefined,
-            partitionOffset: argv['partition-offset'] as number | undefined,
-            partition: argv.partition as number | undefined,
+            start: context.config.selection.start,
+            end: context.config.selection.end,
+            partitionSize: context.config.selection.partitionSize,
+            partitionOffset: context.config.selection.partitionOffset,
+            partition: context.config.selection.partition,
             inventorySha256: argv['inventory-sha256'] as string | undefined,
           },
           context,
@@ -114,7 +118,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
           .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
           .options(COMMON_OPTIONS)
           .options({
-            'partition-size': { type: 'number', describe: 'Rows per partition (env PARTITION_SIZE; default 50)' },
+            'partition-size': { type: 'string', requiresArg: true, describe: 'Rows per partition (env PARTITION_SIZE; default 50)' },
             mode: { choices: ['array', 'jobs'], default: 'array', describe: 'One array job (≤10,000 children each) or one job per partition' },
             'dry-run': { type: 'boolean', describe: 'Print the plan and submit nothing' },
             local: { type: 'boolean', describe: 'Run the partitions here as child processes, as Batch would' },
@@ -210,7 +214,8 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
     .help()
     .version()
     .fail((message: string | undefined, err: Error | undefined) => {
-      throw err ?? new UsageError('usage', message ?? 'Invalid command line');
+      // yargs' own validation errors (YError) are usage errors; anything else is a handler's.
+      throw err && err.name !== 'YError' ? err : usageError(message ?? err?.message);
     });
 
   if (!args.includes('--help')) skipHelpRendering(parser);
@@ -230,6 +235,13 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
 function skipHelpRendering(parser: Argv): void {
   const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
   if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
+}
+
+/** yargs' own wording, classified here at its boundary: a missing value names its flag. */
+function usageError(message: string | undefined): UsageError {
+  const flag = /^Not enough arguments following: (\S+)$/.exec(message ?? '')?.[1];
+  if (flag) return new UsageError('option_value_missing', `--${flag} needs a value (a value starting with '-' is written --${flag}=-…)`);
+  return new UsageError('usage', message ?? 'Invalid command line');
 }
 
 function splitList(value: unknown): string[] {

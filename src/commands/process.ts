@@ -32,7 +32,7 @@ export interface ProcessOptions {
 export async function runProcess(options: ProcessOptions, context: CommandContext): Promise<ExitCode> {
   const { config } = context;
   const range = resolveRange(
-    { start: options.start, end: options.end, partitionSize: options.partitionSize, partitionOffset: options.partitionOffset, arrayIndex: options.partitionSize ? config.batch.arrayIndex : undefined },
+    { start: options.start, end: options.end, partitionSize: options.partitionSize, partitionOffset: options.partitionOffset, arrayIndex: config.batch.arrayIndex },
     options.partition,
   );
   const inventoryUri = scrubUrlUserinfo(options.inventory);

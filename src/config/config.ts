@@ -43,6 +43,8 @@ export interface Config {
     readonly reportJobDefinition: string | undefined;
   };
   readonly partitionSize: number;
+  /** `process`'s rows (DESIGN §2); `partitionSize` is set only when --partition-size or PARTITION_SIZE is. */
+  readonly selection: RowSelectionFlags;
   readonly concurrency: number;
   /** Repositories cloned ahead of the builds: while `concurrency` build, up to this many more clone. */
   readonly cloneAhead: number;
@@ -56,6 +58,14 @@ export interface Config {
   readonly env: Readonly<Record<string, string>>;
   readonly secrets: readonly string[];
   readonly scrub: Scrubber;
+}
+
+export interface RowSelectionFlags {
+  readonly start: number | undefined;
+  readonly end: number | undefined;
+  readonly partitionSize: number | undefined;
+  readonly partitionOffset: number | undefined;
+  readonly partition: number | undefined;
 }
 
 export type Flags = Record<string, unknown>;
@@ -122,14 +132,23 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     jobDefinition: read.string('job-definition', 'JOB_DEFINITION'),
     reportJobDefinition: read.string('report-job-definition', 'REPORT_JOB_DEFINITION'),
   };
-  const partitionSize = read.integer('partition-size', 'PARTITION_SIZE', 50, 1) ?? 50;
+  const givenPartitionSize = read.integer('partition-size', 'PARTITION_SIZE', undefined, 1);
+  const selection = {
+    start: read.integer('start', undefined, undefined, 1),
+    end: read.integer('end', undefined, undefined, 1),
+    partitionSize: givenPartitionSize,
+    partitionOffset: read.integer('partition-offset', undefined, undefined, 0),
+    partition: read.integer('partition', undefined, undefined, 0),
+  };
   const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
   const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
   const githubApiUrl = read.string('github-api-url', 'GITHUB_API_URL') ?? 'https://api.github.com';
 
   if (problems.length > 0) {
-    throw new UsageError('config_invalid', `Configuration is invalid (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems[0]}`, problems);
+    // With several problems UsageError lists them all under the headline; one goes in the headline.
+    const headline = problems.length === 1 ? `Configuration is invalid: ${problems[0]}` : `Configuration is invalid (${problems.length} problems):`;
+    throw new UsageError('config_invalid', headline, problems);
   }
 
   return deepFreeze({
@@ -146,7 +165,8 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     runId,
     runIdSource,
     batch,
-    partitionSize,
+    partitionSize: givenPartitionSize ?? 50,
+    selection,
     concurrency,
     cloneAhead,
     workdir,
@@ -160,6 +180,12 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   });
 }
 
+/** A value as the user typed it, and where: `--flag` or the environment variable's name. */
+interface RawValue {
+  readonly text: string;
+  readonly from: string;
+}
+
 class Reader {
   constructor(
     private readonly flags: Flags,
@@ -168,10 +194,7 @@ class Reader {
   ) {}
 
   string(flag: string | undefined, variable: string | undefined): string | undefined {
-    const fromFlag = flag === undefined ? undefined : this.flags[flag];
-    if (fromFlag !== undefined && fromFlag !== null && fromFlag !== '') return String(fromFlag);
-    const fromEnv = variable === undefined ? undefined : this.env[variable];
-    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+    return this.raw(flag, variable)?.text;
   }
 
   boolean(flag: string): boolean {
@@ -179,29 +202,34 @@ class Reader {
   }
 
   integer(flag: string | undefined, variable: string | undefined, fallback: number | undefined, min: number): number | undefined {
-    const raw = this.string(flag, variable);
+    const raw = this.raw(flag, variable);
     if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) {
-      this.problems.push(`${describe(flag, variable)} must be an integer ≥ ${min}, got "${raw}"`);
+    const value = /^\s*[-+]?\d+\s*$/.test(raw.text) ? Number(raw.text) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min) {
+      this.problems.push(`${raw.from} must be an integer ≥ ${min}, got "${raw.text}"`);
       return fallback;
     }
     return value;
   }
 
   choice(flag: string, variable: string | undefined, allowed: readonly string[], fallback: string): string {
-    const raw = this.string(flag, variable);
+    const raw = this.raw(flag, variable);
     if (raw === undefined) return fallback;
-    if (!allowed.includes(raw)) {
-      this.problems.push(`${describe(flag, variable)} must be one of ${allowed.join(', ')}, got "${raw}"`);
+    if (!allowed.includes(raw.text)) {
+      this.problems.push(`${raw.from} must be one of ${allowed.join(', ')}, got "${raw.text}"`);
       return fallback;
     }
-    return raw;
+    return raw.text;
   }
-}
 
-function describe(flag: string | undefined, variable: string | undefined): string {
-  return [flag && `--${flag}`, variable].filter(Boolean).join(' / ');
+  /** Flags win over the environment (DESIGN §3); an empty value counts as not given. */
+  private raw(flag: string | undefined, variable: string | undefined): RawValue | undefined {
+    const fromFlag = flag === undefined ? undefined : this.flags[flag];
+    if (fromFlag !== undefined && fromFlag !== null && fromFlag !== '') return { text: String(fromFlag), from: `--${flag}` };
+    const fromEnv = variable === undefined ? undefined : this.env[variable];
+    if (fromEnv === undefined || fromEnv === '' || variable === undefined) return undefined;
+    return { text: fromEnv, from: variable };
+  }
 }
 
 function resolvePublishUrl(raw: string | undefined, cwd: string, problems: string[]): string {

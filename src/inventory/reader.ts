@@ -32,7 +32,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
   let summary: InventorySummary = { rows: 0, sha256: undefined, complete: false };
   async function* entries(): AsyncGenerator<InventoryEntry> {
     const tap = new Sha256Tap();
-    const parser = createParser(uri);
+    const { parser, requireHeader } = createParser(uri);
     const source = await openInventory(uri, options);
     const flowing = pipeline(source, tap, parser).catch((err: unknown) => {
       parser.destroy(err as Error);
@@ -49,6 +49,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
         const entry = validateRecord(rowNumber, record, seen);
         if (rowNumber >= selection.start) yield entry;
       }
+      requireHeader();
     } catch (err) {
       throw describeParseError(uri, err);
     } finally {
@@ -69,13 +70,14 @@ export async function checkInventory(uri: string, options: InventoryOptions = {}
 /** Counts data records and hashes the bytes in one streaming pass (the chunk job's plan). */
 export async function scanInventory(uri: string, options: InventoryOptions = {}): Promise<{ rows: number; sha256: string; bytes: number }> {
   const tap = new Sha256Tap();
-  const parser = createParser(uri);
+  const { parser, requireHeader } = createParser(uri);
   let rows = 0;
   parser.on('data', () => {
     rows += 1;
   });
   try {
     await pipeline(await openInventory(uri, options), tap, parser);
+    requireHeader();
   } catch (err) {
     throw describeParseError(uri, err);
   }
@@ -83,18 +85,35 @@ export async function scanInventory(uri: string, options: InventoryOptions = {})
   return { rows, sha256, bytes };
 }
 
-function createParser(uri: string): Parser {
-  return parse({
+/** The CSV parser, and a check that fails when the input ended before any header row (DESIGN §4). */
+function createParser(uri: string): { parser: Parser; requireHeader: () => void } {
+  let headerSeen = false;
+  const parser = parse({
     bom: true,
-    columns: (header: string[]) => checkHeader(uri, header),
+    columns: (header: string[]) => {
+      headerSeen = true;
+      return checkHeader(uri, header);
+    },
     skip_empty_lines: true,
     relax_column_count: true,
     trim: false,
   });
+  const requireHeader = () => {
+    if (!headerSeen) throw missingHeader(uri, 'it is empty or holds only blank lines');
+  };
+  return { parser, requireHeader };
 }
 
 function checkHeader(uri: string, header: string[]): string[] {
   const columns = header.map((name) => name.trim());
+  if (columns.every((name) => name === '')) throw missingHeader(uri, 'its first line is blank');
+  const duplicated = [...new Set(columns.filter((name, index) => name !== '' && columns.indexOf(name) !== index))];
+  if (duplicated.length > 0) {
+    throw new UsageError(
+      'inventory_duplicate_column',
+      `Inventory ${scrubUrlUserinfo(uri)} names column ${duplicated.map((name) => `"${name}"`).join(', ')} more than once in its header (${columns.join(',')}): keep one of each`,
+    );
+  }
   const missing = REQUIRED_COLUMNS.filter((name) => !columns.includes(name));
   if (missing.length > 0) {
     throw new UsageError(
@@ -103,6 +122,10 @@ function checkHeader(uri: string, header: string[]): string[] {
     );
   }
   return columns;
+}
+
+function missingHeader(uri: string, why: string): UsageError {
+  return new UsageError('inventory_missing_header', `Inventory ${scrubUrlUserinfo(uri)} has no header row (${why}): its first line must name ${REQUIRED_COLUMNS.join(',')}`);
 }
 
 function describeParseError(uri: string, err: unknown): unknown {

@@ -26,6 +26,7 @@ export const REQUIRED_COLUMNS = ['cloneUrl', 'branch', 'origin', 'path'] as cons
 const URL_SCHEMES = /^(https?|ssh|git|file):\/\//i;
 const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*/;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
+const COMMIT_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
 const ORIGIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
 
 /**
@@ -49,9 +50,8 @@ export function validateRecord(rowNumber: number, record: Record<string, string 
   if (!origin) return invalid('missing_origin', `Row ${rowNumber}: origin is empty`);
   if (!ORIGIN.test(origin)) return invalid('invalid_origin', `Row ${rowNumber}: origin "${origin}" is not a host name`);
   if (!repoPath) return invalid('missing_path', `Row ${rowNumber}: path is empty`);
-  if (!repoPath.split('/').every((segment) => SEGMENT.test(segment) && segment !== '.' && segment !== '..')) {
-    return invalid('invalid_path', `Row ${rowNumber}: path "${repoPath}" must be segments of letters, digits, '.', '_' and '-' separated by '/'`);
-  }
+  const pathProblem = checkPath(repoPath);
+  if (pathProblem) return invalid('invalid_path', `Row ${rowNumber}: path "${repoPath}" ${pathProblem}`);
   if (branch.startsWith('-') || /[\s~^:?*[\\]|\.\.|@\{/.test(branch)) {
     return invalid('invalid_branch', `Row ${rowNumber}: branch "${branch}" is not a valid git branch name`);
   }
@@ -62,6 +62,23 @@ export function validateRecord(rowNumber: number, record: Record<string, string 
     kind: 'valid',
     row: { rowNumber, cloneUrl, branch, origin, path: repoPath, buildCommand: clean(record.buildCommand), artifacts: clean(record.artifacts) },
   };
+}
+
+/**
+ * `owner/name`, or deeper for GitLab subgroups (`group/subgroup/name`): DESIGN §6 publishes under
+ * `<origin>/<path>/<commitSha>/` and takes the maven group from the path's owner, so one segment
+ * is not enough. A segment shaped like a commit sha would put a deeper repository inside a
+ * shallower one's commit directory.
+ */
+function checkPath(repoPath: string): string | undefined {
+  const segments = repoPath.split('/');
+  if (!segments.every((segment) => SEGMENT.test(segment) && segment !== '.' && segment !== '..')) {
+    return "must be segments of letters, digits, '.', '_' and '-' separated by '/'";
+  }
+  if (segments.length < 2) return "must be owner/name, two or more segments separated by '/' (e.g. acme/widget)";
+  const shaLike = segments.find((segment) => COMMIT_SHA.test(segment));
+  if (shaLike) return `has a segment "${shaLike}" shaped like a commit sha, which names the commit directories of the publish layout`;
+  return undefined;
 }
 
 function clean(value: string | undefined): string | undefined {

@@ -21,6 +21,7 @@ export async function openInventory(uri: string, options: InventoryOptions = {})
       return openFile(fileURLToPath(uri), uri);
     case 'http':
     case 'https':
+      checkHttpUrl(uri);
       return failingAsInfrastructure(await openHttp(uri), scrubUrlUserinfo(uri));
     case 's3': {
       // Loaded on demand: the AWS SDK costs start-up time that local inventories need not pay.
@@ -42,15 +43,44 @@ function failingAsInfrastructure(body: Readable, shown: string): Readable {
 }
 
 async function openFile(file: string, uri: string): Promise<Readable> {
+  let handle: fs.promises.FileHandle;
   try {
-    const handle = await fs.promises.open(file, 'r');
-    return handle.createReadStream();
+    handle = await fs.promises.open(file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
+    if (code === 'EISDIR') throw isDirectory(uri);
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') {
       throw new UsageError('inventory_not_found', `Inventory ${uri} cannot be read (${code}): check the path`);
     }
     throw new InfrastructureError('inventory_unreadable', `Inventory ${uri} cannot be read: ${errorMessage(err)}`, err);
+  }
+  // Opening a directory succeeds on Linux; only the first read fails (EISDIR), mid-stream.
+  const directory = await handle.stat().then((stats) => stats.isDirectory(), () => false);
+  if (directory) {
+    await handle.close();
+    throw isDirectory(uri);
+  }
+  return handle.createReadStream();
+}
+
+function isDirectory(uri: string): UsageError {
+  return new UsageError('inventory_is_directory', `Inventory ${uri} is a directory, not a CSV file: name the repos.csv inside it`);
+}
+
+/** fetch refuses a URL with user:password@ in it; that is the user's to fix (exit 2), not an outage. */
+function checkHttpUrl(uri: string): void {
+  const shown = scrubUrlUserinfo(uri);
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new UsageError('inventory_url_invalid', `Inventory ${shown} is not a valid URL`);
+  }
+  if (url.username || url.password) {
+    throw new UsageError(
+      'inventory_url_credentials',
+      `Inventory ${shown} contains credentials: remove them from the URL (an inventory URL cannot carry a user or password; use a pre-signed URL, an s3:// URI or a local copy)`,
+    );
   }
 }
 

@@ -40,7 +40,7 @@ describe('loadConfig', () => {
 
     expect(defaulted.cloneAhead).toBe(4);
     expect(told.cloneAhead).toBe(0);
-    expect(refused).toThrow('--clone-ahead / CLONE_AHEAD must be an integer ≥ 0, got "-1"');
+    expect(refused).toThrow('--clone-ahead must be an integer ≥ 0, got "-1"');
   });
 
   it('reports every problem together', () => {
@@ -64,6 +64,43 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('BUILD_TIMEOUT must be an integer ≥ 1, got "soon"');
     expect(problems.join('\n')).toContain('--run-id must match');
     expect(problems.join('\n')).toContain('unsupported scheme: "ftp"');
+  });
+
+  it('quotes the value as typed and names the flag or the variable it came from', () => {
+    const problems = problemsOf({ flags: { concurrency: 'abc', start: '1.5' }, env: { BUILD_TIMEOUT: 'abc', PARTITION_SIZE: '0' } });
+
+    expect(problems).toEqual([
+      'BUILD_TIMEOUT must be an integer ≥ 1, got "abc"',
+      'PARTITION_SIZE must be an integer ≥ 1, got "0"',
+      '--start must be an integer ≥ 1, got "1.5"',
+      '--concurrency must be an integer ≥ 1, got "abc"',
+    ]);
+  });
+
+  it('states each problem once: alone in the headline, or as a list under it', () => {
+    const one = messageOf({ flags: { concurrency: 'abc' }, env: {} });
+    const two = messageOf({ flags: { concurrency: 'abc' }, env: { BUILD_TIMEOUT: 'abc' } });
+
+    expect(one).toBe('Configuration is invalid: --concurrency must be an integer ≥ 1, got "abc"');
+    expect(two).toBe('Configuration is invalid (2 problems):\n  - BUILD_TIMEOUT must be an integer ≥ 1, got "abc"\n  - --concurrency must be an integer ≥ 1, got "abc"');
+  });
+
+  it('takes the partition size of process from PARTITION_SIZE exactly as from --partition-size', () => {
+    const fromEnv = loadConfig({ ...base, flags: {}, env: { PARTITION_SIZE: '3' } });
+    const fromFlag = loadConfig({ ...base, flags: { 'partition-size': '4' }, env: { PARTITION_SIZE: '3' } });
+    const neither = loadConfig({ ...base, flags: {}, env: {} });
+
+    expect(fromEnv.selection.partitionSize).toBe(3);
+    expect(fromEnv.partitionSize).toBe(3);
+    expect(fromFlag.selection.partitionSize).toBe(4);
+    expect(neither.selection.partitionSize).toBeUndefined();
+    expect(neither.partitionSize).toBe(50);
+  });
+
+  it('parses the row selection flags of process', () => {
+    const config = loadConfig({ ...base, flags: { start: '4', end: '9', 'partition-offset': '2', partition: '1' }, env: {} });
+
+    expect(config.selection).toEqual({ start: 4, end: 9, partitionSize: undefined, partitionOffset: 2, partition: 1 });
   });
 
   it('takes the run id from the parent of an array child job id', () => {
@@ -110,3 +147,21 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.publish)).toBe(true);
   });
 });
+
+function messageOf(inputs: { flags: Record<string, unknown>; env: Record<string, string> }): string {
+  try {
+    loadConfig({ ...base, ...inputs });
+    return '';
+  } catch (err) {
+    return (err as UsageError).message;
+  }
+}
+
+function problemsOf(inputs: { flags: Record<string, unknown>; env: Record<string, string> }): readonly string[] {
+  try {
+    loadConfig({ ...base, ...inputs });
+    return [];
+  } catch (err) {
+    return (err as UsageError).problems;
+  }
+}

@@ -60,6 +60,18 @@ describe('http(s):// inventories', () => {
     ]);
   });
 
+  it('is a usage error (exit 2) when the URL carries credentials, and never shows the password', async () => {
+    const uri = (await serving()).replace('http://', 'http://reader:pw-s3cret-42@');
+
+    const error = await failure(uri);
+
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(EXIT.usage);
+    expect((error as UsageError).code).toBe('inventory_url_credentials');
+    expect((error as UsageError).message).toContain('contains credentials');
+    expect((error as UsageError).message).not.toContain('pw-s3cret-42');
+  });
+
   it('is an infrastructure error (exit 3) on a 503, a refused connection or a body cut short', async () => {
     const uri = await serving();
     server!.addFault({ times: 1, fault: { kind: 'status', status: 503 } });

@@ -19,6 +19,35 @@ describe('partition arithmetic', () => {
     expect(resolveRange({ partitionSize: 10, partitionOffset: 7 }, undefined)).toEqual({ start: 71, end: 80, partition: 7 });
   });
 
+  it('takes partition 0 when a partition size has neither an array index nor an offset', () => {
+    expect(resolveRange({ partitionSize: 3 }, undefined)).toEqual({ start: 1, end: 3, partition: 0 });
+  });
+
+  it('refuses a partition offset without a partition size', () => {
+    expect(() => resolveRange({ partitionOffset: 2 }, undefined)).toThrow('--partition-offset 2 needs a partition size: add --partition-size P or set PARTITION_SIZE');
+  });
+
+  it('refuses an array index without a partition size (every child would build the whole inventory)', () => {
+    expect(() => resolveRange({ arrayIndex: 4 }, undefined)).toThrow('AWS_BATCH_JOB_ARRAY_INDEX is 4, but no partition size is set: add --partition-size P or set PARTITION_SIZE');
+  });
+
+  it('names the partition a range lies in from the partition size', () => {
+    expect(resolveRange({ start: 4, end: 5, partitionSize: 3 }, undefined)).toEqual({ start: 4, end: 5, partition: 1 });
+  });
+
+  it('states each problem of a range once', () => {
+    const error = (() => {
+      try {
+        resolveRange({ start: 0, end: 0 }, undefined);
+        return undefined;
+      } catch (err) {
+        return err as UsageError;
+      }
+    })();
+
+    expect(error?.message).toBe('The row range is invalid (2 problems):\n  - --start must be an integer ≥ 1, got 0\n  - --end must be an integer ≥ 1, got 0');
+  });
+
   it('counts partitions with a partial last one', () => {
     expect(partitionCount(100, 10)).toBe(10);
     expect(partitionCount(101, 10)).toBe(11);

@@ -131,6 +131,54 @@ describe('readInventory', () => {
     expect((error as UsageError).code).toBe('inventory_not_found');
   });
 
+  it.each([
+    ['a 0-byte file', 'zero.csv', '', 'it is empty or holds only blank lines'],
+    ['a file of blank lines', 'blanks.csv', '\r\n\r\n', 'it is empty or holds only blank lines'],
+    ['a file whose first line holds only whitespace', 'spaces.csv', '  \t \n \n', 'its first line is blank'],
+  ])('refuses %s: the header row is missing', async (_name, fileName, content, why) => {
+    const file = await write(fileName, content);
+
+    const error = await readAll(file).catch((err: unknown) => err);
+    const scanned = await scanInventory(file).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).code).toBe('inventory_missing_header');
+    expect((error as UsageError).message).toBe(`Inventory ${file} has no header row (${why}): its first line must name cloneUrl,branch,origin,path`);
+    expect((scanned as UsageError).code).toBe('inventory_missing_header');
+  });
+
+  it('reads a header-only file as a valid inventory without rows', async () => {
+    const file = await write('header-only.csv', 'cloneUrl,branch,origin,path\n');
+
+    const reading = readInventory(file, { start: 1, end: Number.POSITIVE_INFINITY });
+    const entries: InventoryEntry[] = [];
+    for await (const entry of reading.entries) entries.push(entry);
+
+    expect(entries).toEqual([]);
+    expect(reading.summary()).toMatchObject({ rows: 0, complete: true });
+    expect((await scanInventory(file)).rows).toBe(0);
+  });
+
+  it('refuses a header that names a column twice, naming the file and the column', async () => {
+    const file = await write('dupcol.csv', 'cloneUrl,branch,origin,path,path\nhttps://h/a/b.git,main,h,a/b,x/y\n');
+
+    const error = await readAll(file).catch((err: unknown) => err);
+
+    expect((error as UsageError).code).toBe('inventory_duplicate_column');
+    expect((error as UsageError).message).toBe(`Inventory ${file} names column "path" more than once in its header (cloneUrl,branch,origin,path,path): keep one of each`);
+  });
+
+  it('refuses a directory as a usage error naming the path', async () => {
+    const folder = path.join(dir, 'a-folder');
+    await fs.mkdir(folder);
+
+    const error = await readAll(folder).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).code).toBe('inventory_is_directory');
+    expect((error as UsageError).message).toBe(`Inventory ${folder} is a directory, not a CSV file: name the repos.csv inside it`);
+  });
+
   it('reports an unterminated quote with the line', async () => {
     const file = await write('badquote.csv', 'cloneUrl,branch,origin,path\nhttps://h/a/b.git,main,h,"a/b\n');
 
