@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
-import { stringify } from 'csv-stringify/sync';
-import { UsageError } from '../errors.js';
-import { openInventory, Sha256Tap, type InventoryOptions } from '../inventory/source.js';
+import { UsageError, errorMessage } from '../errors.js';
+import { CopyOutputError, copyInventoryRows } from '../inventory/copy-rows.js';
+import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
@@ -39,7 +37,9 @@ export async function deriveInventory(
   const selected = await selectRows(database, run, input.only);
   await fs.promises.mkdir(input.outputDir, { recursive: true });
   const file = path.join(input.outputDir, `${input.newRunId}-${input.only}.csv`);
-  const { written, sha256 } = await copyRows(input.inventory, input.source ?? {}, file, selected);
+  const { written, sha256 } = await copyInventoryRows(input.inventory, input.source ?? {}, file, (row) => selected(row)).catch((err: unknown) => {
+    throw err instanceof CopyOutputError ? new UsageError('inventory_unwritable', `The derived inventory ${file} cannot be written: ${errorMessage(err.cause)}`, [], err.cause) : err;
+  });
   const shown = scrubUrlUserinfo(input.inventory);
   if (run.inventorySha256 && sha256 !== run.inventorySha256) {
     await fs.promises.rm(file, { force: true });
@@ -97,27 +97,4 @@ async function rowNumbers(database: Database, runId: string, condition: string, 
     [runId, outcomes],
   );
   return new Set((rows[0]?.rows ?? []).map(Number));
-}
-
-/** Streams the inventory once: hashes it and copies the header and the selected data records. */
-async function copyRows(inventory: string, source: InventoryOptions, file: string, selected: RowFilter): Promise<{ written: number; sha256: string }> {
-  const tap = new Sha256Tap();
-  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true });
-  const out = fs.createWriteStream(file);
-  let record = 0;
-  let written = 0;
-  parser.on('data', (fields: string[]) => {
-    const header = record === 0;
-    record += 1;
-    if (header || selected(record - 1)) {
-      out.write(stringify([fields]));
-      if (!header) written += 1;
-    }
-  });
-  try {
-    await pipeline(await openInventory(inventory, source), tap, parser);
-  } finally {
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  }
-  return { written, sha256: tap.digest().sha256 };
 }

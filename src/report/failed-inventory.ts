@@ -1,11 +1,8 @@
-import fs from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { errorMessage } from '../errors.js';
 import { validateRecord } from '../inventory/rows.js';
-import { openInventory, Sha256Tap, type InventoryOptions } from '../inventory/source.js';
+import { CopyOutputError, copyInventoryRows, type CopiedRows } from '../inventory/copy-rows.js';
+import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
 import type { ReportRepository, RunInfo } from '../results/report-queries.js';
@@ -50,69 +47,39 @@ export async function writeFailedInventory(input: FailedInventoryInput, log: Log
 /** Copies the selected records into the file; gives why the database must be used instead, if it must. */
 async function copyFromInventory(input: FailedInventoryInput, selected: ReadonlyMap<number, ReportRepository>): Promise<string | undefined> {
   const { run, file } = input;
-  const out = await fs.open(file, 'w').catch((err: unknown) => Promise.reject(outputFileError(FLAG, file, err)));
-  const writer = out.createWriteStream();
-  let outputError: unknown;
-  writer.on('error', (err) => (outputError ??= err));
-  const tap = new Sha256Tap();
-  const copier = new RecordCopier(selected);
+  let copied = 0;
+  let mismatch: string | undefined;
+  const keep = (rowNumber: number, fields: readonly string[], header: readonly string[]) => {
+    const recorded = selected.get(rowNumber);
+    if (!recorded) return false;
+    copied += 1;
+    mismatch ??= differs(recorded, fields, header);
+    return true;
+  };
+  let copy: CopiedRows;
   try {
-    await pipeline(await openInventory(run.inventoryUri, input.source), tap, parse({ bom: true, skip_empty_lines: true, relax_column_count: true }), copier, writer);
+    copy = await copyInventoryRows(run.inventoryUri, input.source, file, keep);
   } catch (err) {
-    writer.destroy();
-    if (outputError !== undefined) throw outputFileError(FLAG, file, outputError);
+    if (err instanceof CopyOutputError) throw outputFileError(FLAG, file, err.cause);
     return errorMessage(err);
   }
-  const { sha256 } = tap.digest();
-  if (run.inventorySha256 && sha256 !== run.inventorySha256) return `its sha256 is now ${sha256}, run ${run.id} read ${run.inventorySha256}`;
-  return copier.problem();
+  if (copy.header === undefined) return 'it is empty';
+  const missing = REQUIRED.filter((name) => !copy.header?.includes(name));
+  if (missing.length > 0) return `its header has no column ${missing.join(', ')}`;
+  if (run.inventorySha256 && copy.sha256 !== run.inventorySha256) return `its sha256 is now ${copy.sha256}, run ${run.id} read ${run.inventorySha256}`;
+  if (mismatch) return mismatch;
+  if (copied < selected.size) return `it has ${copy.rows} rows, fewer than the run's failed row numbers reach`;
+  return undefined;
 }
 
-/**
- * csv-parse records in, CSV lines out: the header and the selected data records (numbered from 1,
- * blank lines not counted, as the reader counts them), each checked against the row the run recorded.
- */
-class RecordCopier extends Transform {
-  private header: string[] | undefined;
-  private rowNumber = 0;
-  private copied = 0;
-  private mismatch: string | undefined;
-
-  constructor(private readonly selected: ReadonlyMap<number, ReportRepository>) {
-    super({ writableObjectMode: true });
-  }
-
-  override _transform(fields: string[], _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.header === undefined) {
-      this.header = fields.map((name) => name.trim());
-      const missing = REQUIRED.filter((name) => !this.header?.includes(name));
-      callback(missing.length > 0 ? new Error(`its header has no column ${missing.join(', ')}`) : null, stringify([fields]));
-      return;
-    }
-    this.rowNumber += 1;
-    const recorded = this.selected.get(this.rowNumber);
-    if (!recorded) return callback();
-    this.copied += 1;
-    this.mismatch ??= this.differs(recorded, fields);
-    callback(null, stringify([fields]));
-  }
-
-  /** Why the copy is not the run's failed rows, if it is not. */
-  problem(): string | undefined {
-    if (this.header === undefined) return 'it is empty';
-    if (this.mismatch) return this.mismatch;
-    if (this.copied < this.selected.size) return `it has ${this.rowNumber} rows, fewer than the run's failed row numbers reach`;
-    return undefined;
-  }
-
-  private differs(recorded: ReportRepository, fields: string[]): string | undefined {
-    const record = Object.fromEntries((this.header ?? []).map((name, index) => [name, fields[index]]));
-    const { row } = validateRecord(recorded.rowNumber, record, new Set());
-    const same = (row.origin ?? null) === recorded.origin && (row.path ?? null) === recorded.path && (row.branch ?? '') === (recorded.branch ?? '');
-    if (same) return undefined;
-    const shown = (origin: string | null | undefined, path: string | null | undefined, branch: string | null | undefined) => `${origin ?? '?'}/${path ?? '?'}@${branch ?? ''}`;
-    return `its row ${recorded.rowNumber} is now ${shown(row.origin, row.path, row.branch)}, the run recorded ${shown(recorded.origin, recorded.path, recorded.branch)}`;
-  }
+/** Why a copied record is not the row the run recorded under its number, if it is not. */
+function differs(recorded: ReportRepository, fields: readonly string[], header: readonly string[]): string | undefined {
+  const record = Object.fromEntries(header.map((name, index) => [name, fields[index]]));
+  const { row } = validateRecord(recorded.rowNumber, record, new Set());
+  const same = (row.origin ?? null) === recorded.origin && (row.path ?? null) === recorded.path && (row.branch ?? '') === (recorded.branch ?? '');
+  if (same) return undefined;
+  const shown = (origin: string | null | undefined, path: string | null | undefined, branch: string | null | undefined) => `${origin ?? '?'}/${path ?? '?'}@${branch ?? ''}`;
+  return `its row ${recorded.rowNumber} is now ${shown(row.origin, row.path, row.branch)}, the run recorded ${shown(recorded.origin, recorded.path, recorded.branch)}`;
 }
 
 /** The fallback: what the database holds of each row (the URL as recorded, credentials scrubbed). */
