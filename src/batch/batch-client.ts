@@ -17,11 +17,22 @@ export interface BatchApi {
 const LIST_PAGE_LIMIT = 1000;
 
 /**
+ * How long one call may take. Batch answers in well under a second; an endpoint that accepts the
+ * connection and never answers would otherwise hold the chunk job (and a SIGTERM waiting for the
+ * call) forever. A call that times out is a lost connection: retried, and a SubmitJob reconciled.
+ */
+export interface BatchTimeouts {
+  readonly connectMs: number;
+  readonly requestMs: number;
+}
+const TIMEOUTS: BatchTimeouts = { connectMs: 5_000, requestMs: 20_000 };
+
+/**
  * A client for the standard variables (`AWS_REGION`, `AWS_ENDPOINT_URL_BATCH`, credentials).
  * The SDK's own retries are off: `src/batch/submitter.ts` retries with a tested schedule and
  * knows which failures may have created a job.
  */
-export function createBatchApi(config: Config): BatchApi {
+export function createBatchApi(config: Config, timeouts: BatchTimeouts = TIMEOUTS): BatchApi {
   const region = config.env.AWS_REGION ?? config.env.AWS_DEFAULT_REGION;
   const endpoint = config.env.AWS_ENDPOINT_URL_BATCH ?? config.env.AWS_ENDPOINT_URL;
   const client = withoutSdkNodeVersionWarning(
@@ -30,6 +41,7 @@ export function createBatchApi(config: Config): BatchApi {
         ...(region ? { region } : {}),
         ...(endpoint ? { endpoint } : {}),
         maxAttempts: 1,
+        requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
       }),
   );
   return new SdkBatchApi(client);
