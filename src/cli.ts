@@ -122,7 +122,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
             mode: { choices: ['array', 'jobs'], default: 'array', describe: 'One array job (≤10,000 children each) or one job per partition' },
             'dry-run': { type: 'boolean', describe: 'Print the plan and submit nothing' },
             local: { type: 'boolean', describe: 'Run the partitions here as child processes, as Batch would' },
-            parallel: { type: 'number', default: 2, describe: 'With --local: partitions run at once' },
+            parallel: { type: 'string', requiresArg: true, describe: 'With --local: partitions run at once (default 2)' },
             only: { choices: ['failed', 'changed'], describe: 'Resubmit only the rows whose last outcome failed (or changed)' },
             run: { type: 'string', describe: 'With --only: the run to take the rows from, or "last"' },
             'job-queue': { type: 'string', describe: 'Batch job queue (env JOB_QUEUE)' },
@@ -133,7 +133,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
           .example('$0 chunk s3://bucket/repos.csv', 'plan and submit one array job (on Batch: JOB_QUEUE and JOB_DEFINITION set)')
           .example('$0 chunk repos.csv --dry-run --partition-size 10', 'print the plan only')
           .example('$0 chunk repos.csv --local --parallel 4', 'a whole run on this machine')
-          .example('$0 chunk repos.csv --only failed --run last', 'rerun what failed last time'),
+          .example('$0 chunk repos.csv --local --only failed --run last', 'rerun here what failed last time'),
       run('chunk', async (argv, context) => {
         const { runChunk } = await import('./commands/chunk.js');
         return runChunk(
@@ -142,7 +142,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
             mode: argv.mode as 'array' | 'jobs',
             dryRun: argv['dry-run'] === true,
             local: argv.local === true,
-            parallel: Number(argv.parallel ?? 2),
+            parallel: context.config.parallel,
             only: argv.only as 'failed' | 'changed' | undefined,
             run: argv.run as string | undefined,
             trigger: argv.trigger as 'schedule' | 'manual' | undefined,

@@ -48,6 +48,8 @@ export interface Config {
   readonly concurrency: number;
   /** Repositories cloned ahead of the builds: while `concurrency` build, up to this many more clone. */
   readonly cloneAhead: number;
+  /** `chunk --local`: partitions run at once. */
+  readonly parallel: number;
   readonly workdir: string;
   readonly force: boolean;
   readonly strict: boolean;
@@ -142,6 +144,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   };
   const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
   const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
+  const parallel = read.integer('parallel', undefined, 2, 1) ?? 2;
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
   const githubApiUrl = read.string('github-api-url', 'GITHUB_API_URL') ?? 'https://api.github.com';
 
@@ -169,6 +172,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     selection,
     concurrency,
     cloneAhead,
+    parallel,
     workdir,
     force: read.boolean('force'),
     strict: read.boolean('strict'),

@@ -67,13 +67,14 @@ describe('loadConfig', () => {
   });
 
   it('quotes the value as typed and names the flag or the variable it came from', () => {
-    const problems = problemsOf({ flags: { concurrency: 'abc', start: '1.5' }, env: { BUILD_TIMEOUT: 'abc', PARTITION_SIZE: '0' } });
+    const problems = problemsOf({ flags: { concurrency: 'abc', start: '1.5', parallel: 'two' }, env: { BUILD_TIMEOUT: 'abc', PARTITION_SIZE: '0' } });
 
     expect(problems).toEqual([
       'BUILD_TIMEOUT must be an integer ≥ 1, got "abc"',
       'PARTITION_SIZE must be an integer ≥ 1, got "0"',
       '--start must be an integer ≥ 1, got "1.5"',
       '--concurrency must be an integer ≥ 1, got "abc"',
+      '--parallel must be an integer ≥ 1, got "two"',
     ]);
   });
 
