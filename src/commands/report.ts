@@ -44,13 +44,15 @@ export async function runReport(options: ReportOptions, context: CommandContext)
 }
 
 /** The report over an open database: `chunk --local` publishes one at the end of its run this way. */
-export async function reportOn(database: Database, options: ReportOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
+export async function reportOn(database: Database, options: ReportOptions, context: CommandContext, parentLog: Logger): Promise<ExitCode> {
   const trendRuns = trendRunsOf(options);
   const runId = (await findRun(database, options.run)).id;
+  // Every line names the run once (chunk's logger names it already).
+  const log = parentLog.bindings().runId === undefined ? parentLog.child({ runId }) : parentLog;
   if (options.publish) runReportPrefix(runId);
   if (options.publish || options.finish) {
     await markRunFinished(database, runId);
-    log.info({ runId }, 'Run marked finished');
+    log.info('Run marked finished');
   }
   const summary = await loadSummary(database, runId, { trendRuns });
   if (options.failedCsv) {
@@ -66,7 +68,7 @@ export async function reportOn(database: Database, options: ReportOptions, conte
   if (options.publish) {
     const html = options.format === 'html' ? text : await renderHtmlReport(database, summary);
     const published = await publishRunReport(await createStore(context.config, log), runId, { html, summaryJson: `${JSON.stringify(summary, null, 2)}\n` });
-    log.info({ runId, report: published.reportUrl, summary: published.summaryUrl, bytes: Buffer.byteLength(html) }, 'Run report published');
+    log.info({ report: published.reportUrl, summary: published.summaryUrl, bytes: Buffer.byteLength(html) }, 'Run report published');
   }
   return EXIT.ok;
 }
