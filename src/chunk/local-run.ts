@@ -3,11 +3,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { EXIT, type ExitCode } from '../errors.js';
+import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
+import type { Scrubber } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
 import type { ResultStore } from '../results/result-store.js';
 import { allPartitions, partitionRecords, type ChunkPlan } from './plan.js';
 import { checkSamePlan, loadPartitionState } from './run-state.js';
+import { recordUnstartedRows } from './unstarted-rows.js';
 
 /**
  * `chunk --local`: every partition runs as a child `process`, started exactly as the processor
@@ -16,6 +19,10 @@ import { checkSamePlan, loadPartitionState } from './run-state.js';
  * AWS_BATCH_JOB_ID = R:i, AWS_BATCH_JOB_ATTEMPT = n), at most `parallel` at once. Like the job
  * definition's retry strategy, a partition that exits 3 (infrastructure) is started again, up
  * to LOCAL_ATTEMPTS attempts. A rerun with the same run id skips partitions that succeeded.
+ *
+ * On SIGINT/SIGTERM the running children get one SIGTERM each and record their own rows; the
+ * rows of partitions never started are recorded `aborted` / `not_started` here, and those
+ * partitions stay `planned` (they never ran; `failed` would say a processor did).
  */
 export const LOCAL_ATTEMPTS = 3;
 
@@ -29,6 +36,9 @@ export interface LocalRunInput {
   readonly flags: readonly string[];
   readonly database: Database;
   readonly results: ResultStore;
+  /** For reading the rows of partitions a signal stopped before they started. */
+  readonly source: InventoryOptions;
+  readonly scrub: Scrubber;
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly stdout: NodeJS.WritableStream;
@@ -36,6 +46,8 @@ export interface LocalRunInput {
 }
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+/** The stopped children's own notice of the SIGTERM sent here (src/cli.ts): the user saw ours. */
+const CHILD_SIGNAL_NOTICE = 'mass-ingest: SIGTERM received:';
 /** Which exit code wins when partitions end differently (DESIGN §8). */
 const PRECEDENCE: readonly ExitCode[] = [EXIT.terminated, EXIT.infrastructure, EXIT.usage, EXIT.strictFailures, EXIT.ok];
 
@@ -52,22 +64,44 @@ export async function runLocal(input: LocalRunInput): Promise<ExitCode> {
   const running = new Set<ChildProcess>();
   const stopAll = () => running.forEach((child) => child.kill('SIGTERM'));
   input.signal.addEventListener('abort', stopAll, { once: true });
-  const codes = await Promise.all(todo.map((partition) => limit(() => runAttempts(input, partition, running)))).finally(() => input.signal.removeEventListener('abort', stopAll));
-  const failed = todo.filter((_, index) => codes[index] !== EXIT.ok && codes[index] !== EXIT.strictFailures);
+  const ends = await Promise.all(todo.map((partition) => limit(() => runAttempts(input, partition, running)))).finally(() => input.signal.removeEventListener('abort', stopAll));
+  const codes = ends.map((end) => end.exitCode);
+  const unstarted = todo.filter((_, index) => !ends[index]?.started);
+  const failed = todo.filter((_, index) => ends[index]?.started && codes[index] !== EXIT.ok && codes[index] !== EXIT.strictFailures);
   if (failed.length > 0) await results.upsertPartitions(partitionRecords(plan, runId, failed, 'failed'));
+  if (unstarted.length > 0) await recordUnstarted(input, unstarted);
   const exitCode = PRECEDENCE.find((code) => codes.includes(code)) ?? EXIT.ok;
   if (!input.signal.aborted) await results.finishRun(runId);
-  log.info({ partitions: todo.length, failed: failed.length, exitCode }, 'Local run finished');
+  log.info({ partitions: todo.length, failed: failed.length, notStarted: unstarted.length, exitCode }, 'Local run finished');
   return exitCode;
 }
 
-async function runAttempts(input: LocalRunInput, partition: number, running: Set<ChildProcess>): Promise<ExitCode> {
+/** A stopped run still exits 143: rows it cannot read now stay without a result, as before a retry. */
+async function recordUnstarted(input: LocalRunInput, partitions: readonly number[]): Promise<void> {
+  const { plan, runId, results, log } = input;
+  try {
+    const rows = await recordUnstartedRows({ plan, runId, partitions, source: input.source, scrub: input.scrub, results });
+    log.info({ partitions: partitions.length, rows }, 'Partitions not started: rows recorded aborted');
+  } catch (err) {
+    log.error({ err, partitions: partitions.length }, 'Recording the rows of partitions not started failed');
+  }
+}
+
+interface PartitionEnd {
+  readonly exitCode: ExitCode;
+  /** Whether a child process was started for it: a signal may come first. */
+  readonly started: boolean;
+}
+
+async function runAttempts(input: LocalRunInput, partition: number, running: Set<ChildProcess>): Promise<PartitionEnd> {
   let exitCode: ExitCode = EXIT.terminated;
+  let started = false;
   for (let attempt = 1; attempt <= LOCAL_ATTEMPTS && !input.signal.aborted; attempt += 1) {
+    started = true;
     exitCode = await runChild(input, partition, attempt, running);
     if (exitCode !== EXIT.infrastructure) break;
   }
-  return exitCode;
+  return { exitCode, started };
 }
 
 function runChild(input: LocalRunInput, partition: number, attempt: number, running: Set<ChildProcess>): Promise<ExitCode> {
@@ -75,10 +109,12 @@ function runChild(input: LocalRunInput, partition: number, attempt: number, runn
   const args = [CLI, 'process', plan.inventory, '--partition-size', String(plan.partitionSize), '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', plan.sha256, ...input.flags];
   const env = { ...input.env, AWS_BATCH_JOB_ID: `${runId}:${partition}`, AWS_BATCH_JOB_ARRAY_INDEX: String(partition), AWS_BATCH_JOB_ATTEMPT: String(attempt) };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C on the terminal reaches this process only, which stops
+    // each child with one SIGTERM. A child signalled twice exits at once, before recording its rows.
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     running.add(child);
     forwardLines(child.stdout, input.stdout);
-    forwardLines(child.stderr, input.stderr);
+    forwardLines(child.stderr, input.stderr, (line) => !(input.signal.aborted && line.startsWith(CHILD_SIGNAL_NOTICE)));
     child.once('error', (err) => {
       input.log.error({ err, partition }, 'Partition process could not start');
       resolve(EXIT.infrastructure);
@@ -93,6 +129,8 @@ function runChild(input: LocalRunInput, partition: number, attempt: number, runn
 }
 
 /** Whole lines only, so that the partitions' JSON log lines never interleave mid-line. */
-function forwardLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): void {
-  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${line}\n`));
+function forwardLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, keep: (line: string) => boolean = () => true): void {
+  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => {
+    if (keep(line)) to.write(`${line}\n`);
+  });
 }

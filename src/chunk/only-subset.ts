@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, errorMessage } from '../errors.js';
+import { EXIT, MassIngestError, UsageError, errorMessage } from '../errors.js';
 import { CopyOutputError, copyInventoryRows } from '../inventory/copy-rows.js';
 import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
@@ -18,7 +18,9 @@ import { findRun, type RunInfo } from '../results/report-queries.js';
  * - `changed`: rows the run found changed: an outcome other than `unchanged` (and `invalid`,
  *   which never reached the remote). No new ls-remote: the processor's own resolve step skips
  *   whatever did not move since.
- * Row numbers are the run's, so the inventory must be the bytes the run was planned over.
+ * Row numbers are the run's, so the inventory must be the bytes the run was planned over. A run
+ * that read another inventory than the one given (an earlier `--only` run read its derived CSV)
+ * gives its rows from the inventory it recorded, so "rerun what failed" can be repeated.
  */
 export type OnlySubset = 'failed' | 'changed';
 
@@ -34,24 +36,56 @@ export async function deriveInventory(
   log: Logger,
 ): Promise<DerivedInventory> {
   const run = await findRun(database, input.run);
+  const inventory = inventoryOfRun(run, input.inventory);
+  if (inventory !== input.inventory) log.info({ fromRun: run.id, inventory: run.inventoryUri, given: scrubUrlUserinfo(input.inventory) }, 'Rows taken from the inventory the run read');
   const selected = await selectRows(database, run, input.only);
   await fs.promises.mkdir(input.outputDir, { recursive: true });
   const file = path.join(input.outputDir, `${input.newRunId}-${input.only}.csv`);
-  const { written, sha256 } = await copyInventoryRows(input.inventory, input.source ?? {}, file, (row) => selected(row)).catch((err: unknown) => {
-    throw err instanceof CopyOutputError ? new UsageError('inventory_unwritable', `The derived inventory ${file} cannot be written: ${errorMessage(err.cause)}`, [], err.cause) : err;
+  // Written aside, then renamed: the run's own inventory may be the file this name replaces.
+  const partial = `${file}.partial`;
+  const { written, sha256 } = await copyInventoryRows(inventory, input.source ?? {}, partial, (row) => selected(row)).catch((err: unknown) => {
+    if (err instanceof CopyOutputError) throw new UsageError('inventory_unwritable', `The derived inventory ${file} cannot be written: ${errorMessage(err.cause)}`, [], err.cause);
+    throw inventory === input.inventory ? err : unreadableRunInventory(run, err);
   });
-  const shown = scrubUrlUserinfo(input.inventory);
+  const shown = scrubUrlUserinfo(inventory);
   if (run.inventorySha256 && sha256 !== run.inventorySha256) {
-    await fs.promises.rm(file, { force: true });
+    await fs.promises.rm(partial, { force: true });
     throw new UsageError('inventory_changed', `Inventory ${shown} has sha256 ${sha256}, but run ${run.id} read ${run.inventorySha256}: its row numbers no longer match; use \`report --run ${run.id} --failed-csv F\` instead`);
   }
   if (!run.inventorySha256) log.warn({ run: run.id }, 'Run has no inventory sha256: assuming the inventory did not change since');
   if (written === 0) {
-    await fs.promises.rm(file, { force: true });
+    await fs.promises.rm(partial, { force: true });
     throw new UsageError('inventory_empty', `Run ${run.id} has no ${input.only} rows: there is nothing to run again`);
   }
+  await fs.promises.rename(partial, file);
   log.info({ fromRun: run.id, only: input.only, rows: written, file }, 'Derived inventory written');
   return { path: file, rows: written, fromRun: run.id };
+}
+
+/**
+ * The inventory to take the run's rows from: the one it recorded when that differs from the one
+ * given, and can be named again — an absolute path or a URL (a derived inventory is recorded by
+ * its absolute path). A relative path recorded from another directory is ambiguous: the given
+ * inventory is used, and the sha256 check tells whether it holds the same bytes.
+ */
+function inventoryOfRun(run: RunInfo, given: string): string {
+  const recorded = run.inventoryUri;
+  if (recorded === scrubUrlUserinfo(given)) return given;
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(recorded);
+  if (!isUrl && !path.isAbsolute(recorded)) return given;
+  if (!isUrl && !/^[a-z][a-z0-9+.-]*:\/\//i.test(given) && path.resolve(given) === recorded) return given;
+  return recorded;
+}
+
+/** The recorded inventory is gone (a derived CSV deleted): exit 2, unless it is only unreachable (3). */
+function unreadableRunInventory(run: RunInfo, err: unknown): unknown {
+  if (err instanceof MassIngestError && err.exitCode === EXIT.infrastructure) return err;
+  return new UsageError(
+    'run_inventory_unreadable',
+    `Run ${run.id} read its rows from inventory ${run.inventoryUri}, which cannot be read (${errorMessage(err)}): rerun from an earlier run (--run <id>), or use \`report --run ${run.id} --failed-csv F\``,
+    [],
+    err,
+  );
 }
 
 type RowFilter = (row: number) => boolean;

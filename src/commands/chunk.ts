@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
@@ -37,13 +38,21 @@ export async function runChunk(options: ChunkOptions, context: CommandContext): 
   checkOptions(options, config);
   const log = commandLogger(context, options.dryRun ? 2 : 1, { runId: config.runId });
   if (options.local && !options.dryRun) return chunkLocally(options, context, log);
-  if (options.dryRun) {
-    const inventory = options.only ? await withDatabase(context, log, (database) => derive(options, config, database, log)) : options.inventory;
-    const plan = await planChunk(inventory, config.partitionSize, { s3: config.s3 });
+  if (options.dryRun) return printPlan(options, context, log);
+  return chunkOnBatch(options, context, log);
+}
+
+/** A dry run leaves nothing behind: a derived inventory is planned over, then removed. */
+async function printPlan(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
+  const { config } = context;
+  const derived = options.only ? await withDatabase(context, log, (database) => derive(options, config, database, log)) : undefined;
+  try {
+    const plan = await planChunk(derived ?? options.inventory, config.partitionSize, { s3: config.s3 });
     context.stdout.write(renderPlan({ plan, mode: options.local ? 'local' : options.mode, runId: config.runId, ...config.batch, parallel: options.parallel }));
     return EXIT.ok;
+  } finally {
+    if (derived) await fs.rm(derived, { force: true });
   }
-  return chunkOnBatch(options, context, log);
 }
 
 async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
@@ -99,6 +108,8 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
       flags: processorFlags(config),
       database: shared.database,
       results: new SqlResultStore(shared.database),
+      source: { s3: config.s3 },
+      scrub: config.scrub,
       log,
       signal: context.signal,
       stdout: context.stdout,

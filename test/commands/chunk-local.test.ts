@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, runCli } from '../harness/cli.js';
+import { baseEnv, CLI, collect, runCli } from '../harness/cli.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
-import { BROKEN_PROJECT, DOCS_ONLY, MAKE_PROJECT, makeFixture, openForAssertions, type Fixture } from './process-fixtures.js';
+import { waitFor } from '../harness/wait.js';
+import { BROKEN_PROJECT, DOCS_ONLY, MAKE_PROJECT, makeFixture, openForAssertions, resultRows, type Fixture } from './process-fixtures.js';
 
 let tmp: TempDir;
 let fixture: Fixture;
@@ -92,12 +94,77 @@ describe('mass-ingest chunk --local with the embedded database', () => {
     expect(derived.split('\n')[0]).toBe('cloneUrl,branch,origin,path');
   });
 
-  it('plans the changed rows of a run with --dry-run', async () => {
+  it('reruns what failed last time again: the last run read a derived inventory, whose rows are taken', async () => {
+    const result = await runCli(['chunk', fixture.inventory, '--local', '--only', 'failed', '--run', 'last', '--run-id', 'local4'], { env: env(), cwd: tmp.path });
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.logs.find((line) => line.msg === 'Rows taken from the inventory the run read')).toMatchObject({ fromRun: 'local2', inventory: path.join(tmp.path, 'derived', 'local2-failed.csv') });
+    const shown = await report(env(), 'local4');
+    expect(shown.repositories.map((r) => [r.rowNumber, r.path, r.outcome])).toEqual([
+      [1, 'acme/broken', 'build_failed'],
+      [2, 'acme/ftp', 'invalid'],
+    ]);
+  });
+
+  it('plans the changed rows of a run with --dry-run, leaving no derived inventory behind', async () => {
     const result = await runCli(['chunk', fixture.inventory, '--dry-run', '--only', 'changed', '--run', 'local1', '--run-id', 'local3', '--partition-size', '10'], { env: env(), cwd: tmp.path });
 
     expect(result.code).toBe(0);
     // Every row whose head was resolved as new (published, build_failed, no_build_tool); not the invalid one.
     expect(result.stdout).toContain('derived/local3-changed.csv: 5 rows');
+    await expect(fs.access(path.join(tmp.path, 'derived', 'local3-changed.csv'))).rejects.toThrow();
+  });
+});
+
+describe('mass-ingest chunk --local and termination signals', () => {
+  it('on Ctrl-C prints one notice, records the rows of partitions never started aborted / not_started, leaves them planned, and a rerun finishes them', async () => {
+    const root = path.join(tmp.path, 'signals');
+    const fast = path.join(root, 'fast');
+    const slow = (name: string) => ({ Makefile: `all:\n\ttouch ${path.join(root, `started-${name}`)}\n\ttest -f ${fast} || sleep 41\n\tmkdir -p dist\n\techo built > dist/out.txt\n` });
+    const signalled = await makeFixture(root, [['acme/s1', slow('1')], ['acme/s2', slow('2')], ['acme/s3', slow('3')], ['acme/s4', slow('4')]]);
+    const env = baseEnv({ MASS_INGEST_DATA_DIR: path.join(root, 'db'), PUBLISH_URL: path.join(root, 'artifacts'), MASS_INGEST_WORKDIR: path.join(root, 'work') });
+    const args = [CLI, 'chunk', signalled.inventory, '--local', '--partition-size', '2', '--parallel', '1', '--run-id', 'sig1'];
+    // Its own process group, as a shell's foreground job: Ctrl-C on a terminal signals the whole group.
+    const child = spawn(process.execPath, args, { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const done = collect(child);
+    await waitFor(async () => fs.access(path.join(root, 'started-1')).then(() => true, () => undefined), { what: 'the first build to start', timeoutMs: 30_000 });
+
+    process.kill(-(child.pid ?? 0), 'SIGINT');
+    const result = await done;
+
+    expect(result.code).toBe(143);
+    expect(result.stderr.split('\n').filter((line) => line.includes(' received: '))).toEqual(['mass-ingest: SIGINT received: stopping new work, killing running builds, recording the rest as aborted']);
+    const db = await openForAssertions({ dataDir: path.join(root, 'db') });
+    try {
+      const rows = await resultRows(db, 'sig1');
+      expect(rows.map((r) => [r.row_number, r.path, r.outcome])).toEqual([
+        [1, 'acme/s1', 'aborted'],
+        [2, 'acme/s2', 'aborted'],
+        [3, 'acme/s3', 'aborted'],
+        [4, 'acme/s4', 'aborted'],
+      ]);
+      expect(rows.slice(2).map((r) => r.error_code)).toEqual(['not_started', 'not_started']);
+      const { rows: partitions } = await db.query("SELECT partition, status FROM run_partitions WHERE run_id = 'sig1' ORDER BY partition");
+      expect(partitions).toEqual([
+        { partition: 0, status: 'failed' },
+        { partition: 1, status: 'planned' },
+      ]);
+    } finally {
+      await db.close();
+    }
+    await expect(fs.access(path.join(root, 'started-3'))).rejects.toThrow();
+
+    await fs.writeFile(fast, '');
+    const rerun = await collect(spawn(process.execPath, args, { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
+
+    expect(rerun.code).toBe(0);
+    expect((await report(env, 'sig1')).repositories.map((r) => [r.rowNumber, r.outcome])).toEqual([
+      [1, 'published'],
+      [2, 'published'],
+      [3, 'published'],
+      [4, 'published'],
+    ]);
   });
 });
 
