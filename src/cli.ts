@@ -2,7 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig, type Config } from './config/config.js';
-import { EXIT, MassIngestError, UsageError, type ExitCode } from './errors.js';
+import { EXIT, MassIngestError, UsageError, signalNotice, type ExitCode } from './errors.js';
 import type { CommandContext } from './commands/context.js';
 import { createScrubber } from './logging/scrub.js';
 
@@ -266,7 +266,7 @@ async function entry(): Promise<void> {
   const onSignal = (name: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) process.exit(EXIT.terminated);
-    process.stderr.write(`mass-ingest: ${name} received: stopping new work, killing running builds, recording the rest as aborted\n`);
+    process.stderr.write(`${signalNotice(name)}\n`);
     controller.abort();
   };
   process.on('SIGTERM', onSignal);

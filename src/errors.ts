@@ -63,6 +63,11 @@ export class AbortedError extends MassIngestError {
   }
 }
 
+/** The line the CLI writes when a signal stops it (src/cli.ts); `chunk --local` drops its children's. */
+export function signalNotice(signal: NodeJS.Signals): string {
+  return `mass-ingest: ${signal} received: stopping new work, killing running builds, recording the rest as aborted`;
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, signalNotice, type ExitCode } from '../errors.js';
 import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
 import type { Scrubber } from '../logging/scrub.js';
@@ -46,8 +46,8 @@ export interface LocalRunInput {
 }
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
-/** The stopped children's own notice of the SIGTERM sent here (src/cli.ts): the user saw ours. */
-const CHILD_SIGNAL_NOTICE = 'mass-ingest: SIGTERM received:';
+/** The stopped children's own notice of the SIGTERM sent here: the user saw ours. */
+const CHILD_SIGNAL_NOTICE = signalNotice('SIGTERM');
 /** Which exit code wins when partitions end differently (DESIGN §8). */
 const PRECEDENCE: readonly ExitCode[] = [EXIT.terminated, EXIT.infrastructure, EXIT.usage, EXIT.strictFailures, EXIT.ok];
 
@@ -114,7 +114,7 @@ function runChild(input: LocalRunInput, partition: number, attempt: number, runn
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     running.add(child);
     forwardLines(child.stdout, input.stdout);
-    forwardLines(child.stderr, input.stderr, (line) => !(input.signal.aborted && line.startsWith(CHILD_SIGNAL_NOTICE)));
+    forwardLines(child.stderr, input.stderr, (line) => !(input.signal.aborted && line === CHILD_SIGNAL_NOTICE));
     child.once('error', (err) => {
       input.log.error({ err, partition }, 'Partition process could not start');
       resolve(EXIT.infrastructure);
