@@ -24,10 +24,10 @@ export function renderPlan(input: PrintablePlan): string {
   const lines = [
     `Run ${input.runId}`,
     `Inventory ${plan.inventoryShown}: ${plan.rows} rows, ${plan.bytes} bytes, sha256 ${plan.sha256}`,
-    `Partitions: ${plan.partitions} of up to ${plan.partitionSize} rows; partition 0 = rows ${first.start}-${first.end}${last > 0 ? `, partition ${last} = rows ${final.start}-${final.end}` : ''}`,
+    `Partitions: ${plan.partitions} of up to ${counted(plan.partitionSize, 'row')}; partition 0 = rows ${first.start}-${first.end}${last > 0 ? `, partition ${last} = rows ${final.start}-${final.end}` : ''}`,
   ];
   if (input.mode === 'local') {
-    lines.push(`Mode local: ${plan.partitions} child processes, ${input.parallel} at a time`);
+    lines.push(`Mode local: ${counted(plan.partitions, 'child process', 'child processes')}, ${input.parallel} at a time`);
     return `${lines.join('\n')}\n`;
   }
   const submissions = plannedSubmissions(plan, input.runId, input.mode, new Set());
@@ -40,6 +40,10 @@ export function renderPlan(input: PrintablePlan): string {
   });
   lines.push(describeReport(input, submissions.length));
   return `${lines.join('\n')}\n`;
+}
+
+function counted(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 function describeCall(submission: Submission, mode: SubmitMode, plan: ChunkPlan, target: Target): string {

@@ -258,7 +258,7 @@ describe('mass-ingest chunk: errors and exit codes', () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('10001 rows');
-    expect(result.stdout).toContain('Partitions: 10001 of up to 1 rows');
+    expect(result.stdout).toContain('Partitions: 10001 of up to 1 row');
     expect(result.stdout).toContain('SubmitJob dry-a0: array size 10000, partitionOffset 0 (partitions 0-9999, rows 1-10000)');
     expect(result.stdout).toContain('SubmitJob dry-p10000: plain job, partitionOffset 10000 (partition 10000, rows 10001-10001)');
     expect(result.stdout).not.toMatch(/\d,\d{3}/);
