@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Scrubber } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
 import type { ResultStore } from '../results/result-store.js';
+import { outcomeCounts } from '../results/report-queries.js';
 import { allPartitions, partitionRecords, type ChunkPlan } from './plan.js';
 import { checkSamePlan, loadPartitionState } from './run-state.js';
 import { recordUnstartedRows } from './unstarted-rows.js';
@@ -72,7 +73,9 @@ export async function runLocal(input: LocalRunInput): Promise<ExitCode> {
   if (unstarted.length > 0) await recordUnstarted(input, unstarted);
   const exitCode = PRECEDENCE.find((code) => codes.includes(code)) ?? EXIT.ok;
   if (!input.signal.aborted) await results.finishRun(runId);
-  log.info({ partitions: todo.length, failed: failed.length, notStarted: unstarted.length, exitCode }, 'Local run finished');
+  // What the whole run did, as `process` ends each partition: the outcomes of every row recorded.
+  const counts = await outcomeCounts(input.database, runId).catch(() => undefined);
+  log.info({ partitions: todo.length, failed: failed.length, notStarted: unstarted.length, counts, exitCode }, 'Local run finished');
   return exitCode;
 }
 

@@ -65,6 +65,7 @@ describe('mass-ingest chunk --local with the embedded database', () => {
     ]);
     const partitionLogs = result.logs.filter((line) => line.msg === 'Partition finished').map((line) => line.partition);
     expect(partitionLogs.sort()).toEqual([0, 1, 2]);
+    expect(result.logs.find((line) => line.msg === 'Local run finished')).toMatchObject({ counts: { published: 3, build_failed: 1, no_build_tool: 1, invalid: 1 }, exitCode: 0 });
     const runDir = path.join(tmp.path, 'artifacts', '_runs', 'local1');
     expect((await fs.readdir(runDir)).filter((name) => !name.startsWith('.')).sort()).toEqual(['report.html', 'summary.json']);
     expect(JSON.parse(await fs.readFile(path.join(runDir, 'summary.json'), 'utf8')).counts).toEqual(shown.counts);
