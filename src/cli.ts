@@ -176,18 +176,19 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
           .example('$0 discover --query "language:go" --since 2026-11-01 --out delta.csv', 'only what was pushed since a date'),
       run('discover', async (argv, context) => {
         const { runDiscover } = await import('./commands/discover.js');
+        const given = onceEach(argv, ['query', 'limit', 'since', 'out', 'max-wait']);
         return runDiscover(
           {
-            query: argv.query as string | undefined,
-            limit: argv.limit as number | undefined,
+            query: given.query as string | undefined,
+            limit: given.limit as number | undefined,
             orgs: splitList(argv.org),
             users: splitList(argv.user),
             includeForks: argv['include-forks'] === true,
             includeArchived: argv['include-archived'] === true,
-            since: argv.since as string | undefined,
+            since: given.since as string | undefined,
             resume: argv.resume === true,
-            maxWaitSeconds: argv['max-wait'] as number | undefined,
-            out: String(argv.out),
+            maxWaitSeconds: given['max-wait'] as number | undefined,
+            out: String(given.out),
           },
           context,
         );
@@ -244,8 +245,17 @@ function usageError(message: string | undefined): UsageError {
   return new UsageError('usage', message ?? 'Invalid command line');
 }
 
+/** Lists may be given as `--org a,b` or `--org a --org b`. */
 function splitList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(splitList);
   return typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : [];
+}
+
+/** Options that take one value: given twice, yargs makes an array of them, which no command expects. */
+function onceEach(argv: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const repeated = names.filter((name) => Array.isArray(argv[name]));
+  if (repeated.length > 0) throw new UsageError('option_repeated', `${repeated.map((name) => `--${name}`).join(', ')} may be given once`);
+  return Object.fromEntries(names.map((name) => [name, argv[name]]));
 }
 
 function contextFor(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, signal: AbortSignal): CommandContext {

@@ -65,7 +65,7 @@ export class AbortedError extends MassIngestError {
 
 /** The line the CLI writes when a signal stops it (src/cli.ts); `chunk --local` drops its children's. */
 export function signalNotice(signal: NodeJS.Signals): string {
-  return `mass-ingest: ${signal} received: stopping new work, killing running builds, recording the rest as aborted`;
+  return `mass-ingest: ${signal} received: no new work starts; what is running is stopped and recorded`;
 }
 
 export function errorMessage(err: unknown): string {

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
@@ -38,6 +41,7 @@ const REQUEST_TIMEOUT_MS = 60_000;
 export async function runDiscover(options: DiscoverOptions, context: CommandContext): Promise<ExitCode> {
   const { config } = context;
   const endpoint = validate(options, config.github.tokens, config.github.apiUrl);
+  await checkOutput(options.out);
   const scope = options.query === undefined ? undefined : parseSearchScope(options.query, options);
   const log = commandLogger(context, 1, { command: 'discover' });
   const started = Date.now();
@@ -82,10 +86,34 @@ export async function runDiscover(options: DiscoverOptions, context: CommandCont
   }
 }
 
+/**
+ * The inventory is written at the end, by renaming a temporary file over `--out`: a path that
+ * cannot take it is found before the crawl (exit 2), not after it. A symbolic link or a device
+ * (`/dev/stdout`) would be replaced by the rename, so only a regular file or a new name will do.
+ */
+async function checkOutput(out: string): Promise<void> {
+  const problem = await outputProblem(out);
+  if (problem) throw new UsageError('discover_output_invalid', `--out ${out} ${problem}`);
+}
+
+async function outputProblem(out: string): Promise<string | undefined> {
+  const existing = await fs.lstat(out).catch(() => undefined);
+  if (existing && !existing.isFile()) return existing.isDirectory() ? 'is a directory: name the CSV file to write' : 'is not a regular file (a link or a device): name a file to write';
+  try {
+    await fs.access(path.dirname(path.resolve(out)), fsConstants.W_OK);
+    return undefined;
+  } catch (err) {
+    return `cannot be written: its directory ${path.dirname(path.resolve(out))} is missing or not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+}
+
 /** Every problem at once (STYLE 12); returns the GraphQL endpoint. */
 function validate(options: DiscoverOptions, tokens: readonly string[], apiUrl: string): string {
   const problems: string[] = [];
   if (options.query === undefined && options.orgs.length === 0 && options.users.length === 0) problems.push('name what to discover: --query "<search qualifiers>", --org a,b or --user c');
+  if (options.since !== undefined && (options.orgs.length > 0 || options.users.length > 0)) {
+    problems.push('--since works with --query only (GitHub lists an owner\'s repositories without a pushed filter): search the owner instead, e.g. --query "org:acme" --since 2026-11-01');
+  }
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) problems.push(`--limit must be a whole number ≥ 1, got ${options.limit}`);
   if (options.maxWaitSeconds !== undefined && !(options.maxWaitSeconds >= 0)) problems.push(`--max-wait must be a number of seconds ≥ 0, got ${options.maxWaitSeconds}`);
   if (tokens.length === 0) problems.push('discover needs a GitHub token: set GITHUB_TOKEN, or GITHUB_TOKENS=t1,t2 for a pool');

@@ -135,7 +135,7 @@ describe('mass-ingest chunk --local and termination signals', () => {
     const result = await done;
 
     expect(result.code).toBe(143);
-    expect(result.stderr.split('\n').filter((line) => line.includes(' received: '))).toEqual(['mass-ingest: SIGINT received: stopping new work, killing running builds, recording the rest as aborted']);
+    expect(result.stderr.split('\n').filter((line) => line.includes(' received: '))).toEqual(['mass-ingest: SIGINT received: no new work starts; what is running is stopped and recorded']);
     const db = await openForAssertions({ dataDir: path.join(root, 'db') });
     try {
       const rows = await resultRows(db, 'sig1');

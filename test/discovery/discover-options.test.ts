@@ -54,6 +54,31 @@ describe('mass-ingest discover options', () => {
     expect(fake.requests.at(-1)?.calls.some((call) => call.query?.includes('pushed:>=2025-06-01'))).toBe(true);
   });
 
+  it('refuses --since with --org or --user (GitHub lists owners without a pushed filter), naming the search that does it', async () => {
+    const from = fake.requests.length;
+
+    const result = await discover(['--org', 'acme', '--since', '2025-06-01', '--out', 'owner-delta.csv'], env, tmp.path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--since works with --query only');
+    expect(result.stderr).toContain('--query "org:acme" --since');
+    expect(fake.requests.length).toBe(from);
+  });
+
+  it.each([
+    ['a missing directory', ['--out', 'no-such-dir/repos.csv'], 'is missing or not writable'],
+    ['a directory', ['--out', '.'], 'is a directory'],
+    ['an option given twice', ['--out', 'a.csv', '--out', 'b.csv'], '--out may be given once'],
+  ])('exits 2 before asking GitHub anything when --out is %s', async (_case, args, message) => {
+    const from = fake.requests.length;
+
+    const result = await discover(['--query', 'language:Java', ...args], env, tmp.path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(fake.requests.length).toBe(from);
+  });
+
   it('--org and --user list every repository of the owners, without forks, archived or empty ones unless asked', async () => {
     const from = fake.requests.length;
     const plain = await discover(['--org', 'acme', '--user', 'octo', '--out', 'owners.csv'], env, tmp.path);
