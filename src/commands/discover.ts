@@ -145,8 +145,10 @@ async function openDiscovery(store: CheckpointStore, options: DiscoverOptions, e
     log.info({ discoveryId: saved.id, repositories: saved.repositories, requests: saved.requests, streams: saved.streams.length }, 'Discovery resumed');
     return { id: saved.id, saved };
   }
+  if (options.resume) log.warn({ fingerprint }, 'Nothing to resume: no interrupted discovery has these arguments; starting afresh');
   const id = `d-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
   const dropped = await store.start(id, fingerprint, args);
+  if (dropped > 0) log.warn({ dropped }, 'The progress of an interrupted discovery with these arguments was dropped: add --resume to continue one');
   log.info({ discoveryId: id, endpoint, query: options.query, orgs: options.orgs, users: options.users, limit: options.limit, since: options.since, dropped, resumeAsked: options.resume }, 'Discovery started');
   return { id, saved: undefined };
 }

@@ -77,8 +77,13 @@ export function isoSeconds(epochSeconds: number): string {
 }
 
 function validSince(since: string): string {
-  if ((DATE.test(since) || DATE_TIME.test(since)) && !Number.isNaN(Date.parse(since))) return since;
+  if ((DATE.test(since) || DATE_TIME.test(since)) && !Number.isNaN(Date.parse(since)) && isCalendarDay(since.slice(0, 10))) return since;
   throw new UsageError('since_invalid', `--since must be a date (YYYY-MM-DD) or an ISO date-time, got "${since}"`);
+}
+
+/** Date.parse rolls 2025-02-30 over to March 2nd; a day that does not exist is refused. */
+function isCalendarDay(day: string): boolean {
+  return new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
 }
 
 type Range = { lo: number | null; hi: number | null };

@@ -52,6 +52,20 @@ describe('mass-ingest discover --resume', () => {
     expect(duplicates(fetchedPages(fake, from))).toEqual([]);
   });
 
+  it('warns when a rerun without --resume drops saved progress, and when --resume finds nothing to resume', async () => {
+    const env = discoverEnv(fake, tmp.path, TOKENS);
+
+    const { result: stopped } = await killMidway(['--query', 'fork:false', '--out', 'warn.csv'], env, 'SIGTERM', 10);
+    const fresh = await discover(['--query', 'fork:false', '--out', 'warn.csv'], env, tmp.path);
+    const nothing = await discover(['--query', 'fork:false', '--out', 'warn.csv', '--resume'], env, tmp.path);
+
+    expect(stopped.code).toBe(143);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.logs.find((line) => line.level === 40)).toMatchObject({ dropped: 1, msg: expect.stringContaining('add --resume to continue one') });
+    expect(nothing.code, nothing.stderr).toBe(0);
+    expect(nothing.logs.find((line) => line.level === 40)).toMatchObject({ msg: expect.stringContaining('Nothing to resume') });
+  });
+
   it('after SIGKILL, fetches again only what was in flight or not yet saved when it died (PostgreSQL)', async () => {
     const env = discoverEnv(fake, tmp.path, TOKENS, { DATABASE_URL: postgres.url });
     const from = fake.requests.length;

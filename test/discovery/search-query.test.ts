@@ -37,6 +37,8 @@ describe('parseSearchScope', () => {
 
   it('rejects a --since that is not a date and a stars range that is empty, naming the value', () => {
     expect(() => parseSearchScope('x', { ...defaults, since: 'yesterday' })).toThrow(/--since must be a date .*"yesterday"/);
+    expect(() => parseSearchScope('x', { ...defaults, since: '2025-02-30' })).toThrow(/--since must be a date .*"2025-02-30"/);
+    expect(() => parseSearchScope('x', { ...defaults, since: '2025-13-01T00:00:00Z' })).toThrow(/"2025-13-01T00:00:00Z"/);
     expect(() => parseSearchScope('stars:10..5', defaults)).toThrow(expect.objectContaining({ code: 'query_empty_range', exitCode: 2 }));
   });
 });
