@@ -2,7 +2,7 @@ import { readInventory } from '../inventory/reader.js';
 import type { InventoryEntry } from '../inventory/rows.js';
 import type { InventoryOptions } from '../inventory/source.js';
 import type { Scrubber } from '../logging/scrub.js';
-import type { RepositoryOutcome } from '../results/outcome.js';
+import { unbuiltOutcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { NOT_STARTED } from '../pipeline/process-repository.js';
 import { partitionRange, type ChunkPlan } from './plan.js';
@@ -49,27 +49,6 @@ export async function recordUnstartedRows(input: UnstartedRowsInput): Promise<nu
 }
 
 function unstartedOutcome(entry: InventoryEntry, runId: string, scrub: Scrubber): RepositoryOutcome {
-  const { row } = entry;
-  const now = new Date();
-  const [outcome, errorCode, errorMessage] =
-    entry.kind === 'invalid' ? (['invalid', entry.row.errorCode, entry.row.errorMessage] as const) : ([NOT_STARTED.outcome, NOT_STARTED.errorCode, NOT_STARTED_MESSAGE] as const);
-  return {
-    runId,
-    rowNumber: row.rowNumber,
-    origin: row.origin,
-    path: row.path,
-    branch: row.branch,
-    cloneUrl: row.cloneUrl === undefined ? undefined : scrub(row.cloneUrl),
-    outcome,
-    commitSha: undefined,
-    builder: undefined,
-    artifacts: undefined,
-    durationMs: 0,
-    errorCode,
-    errorMessage: scrub(errorMessage),
-    logUrl: undefined,
-    attempt: 1,
-    startedAt: now,
-    finishedAt: now,
-  };
+  const ending = entry.kind === 'invalid' ? { outcome: 'invalid' as const, errorCode: entry.row.errorCode, errorMessage: entry.row.errorMessage } : { ...NOT_STARTED, errorMessage: NOT_STARTED_MESSAGE };
+  return unbuiltOutcome(entry.row, ending, { runId, attempt: 1, scrub });
 }

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../logging/logger.js';
 import type { InventoryEntry, InvalidRow, RepositoryRow } from '../inventory/rows.js';
-import type { Outcome, RepositoryOutcome } from '../results/outcome.js';
+import { unbuiltOutcome, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { NOT_STARTED, processRepository, type PipelineDeps } from './process-repository.js';
 import { RecordBuffer } from './record-buffer.js';
@@ -90,39 +90,9 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
 
 function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {
   deps.log.warn({ row: row.rowNumber, errorCode: row.errorCode }, 'Row is invalid');
-  return unbuiltOutcome(row, 'invalid', row.errorCode, row.errorMessage, deps);
+  return unbuiltOutcome(row, { outcome: 'invalid', errorCode: row.errorCode, errorMessage: row.errorMessage }, deps.settings);
 }
 
 function abortedOutcome(row: RepositoryRow, deps: PipelineDeps): RepositoryOutcome {
-  return unbuiltOutcome(row, NOT_STARTED.outcome, NOT_STARTED.errorCode, NOT_STARTED.errorMessage, deps);
-}
-
-/** The outcome of a row that never reached the pipeline. */
-function unbuiltOutcome(
-  row: Pick<InvalidRow, 'rowNumber' | 'origin' | 'path' | 'branch' | 'cloneUrl'>,
-  outcome: Outcome,
-  errorCode: string,
-  errorMessage: string,
-  deps: PipelineDeps,
-): RepositoryOutcome {
-  const now = new Date();
-  return {
-    runId: deps.settings.runId,
-    rowNumber: row.rowNumber,
-    origin: row.origin,
-    path: row.path,
-    branch: row.branch,
-    cloneUrl: row.cloneUrl === undefined ? undefined : deps.settings.scrub(row.cloneUrl),
-    outcome,
-    commitSha: undefined,
-    builder: undefined,
-    artifacts: undefined,
-    durationMs: 0,
-    errorCode,
-    errorMessage: deps.settings.scrub(errorMessage),
-    logUrl: undefined,
-    attempt: deps.settings.attempt,
-    startedAt: now,
-    finishedAt: now,
-  };
+  return unbuiltOutcome(row, NOT_STARTED, deps.settings);
 }

@@ -1,3 +1,5 @@
+import type { Scrubber } from '../logging/scrub.js';
+
 /** Every repository ends in exactly one of these (DESIGN §5). */
 export const OUTCOMES = [
   'published',
@@ -39,4 +41,42 @@ export interface RepositoryOutcome {
   readonly attempt: number;
   readonly startedAt: Date;
   readonly finishedAt: Date;
+}
+
+/** The run a row is recorded for, and how its text is cleaned of secrets. */
+export interface RecordingFor {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly scrub: Scrubber;
+}
+
+/**
+ * The outcome of a row no pipeline worked on (invalid, or stopped before it began): what the
+ * inventory says of it, now as its time, nothing built.
+ */
+export function unbuiltOutcome(
+  row: { readonly rowNumber: number; readonly origin: string | undefined; readonly path: string | undefined; readonly branch: string | undefined; readonly cloneUrl: string | undefined },
+  ending: { readonly outcome: Outcome; readonly errorCode: string; readonly errorMessage: string },
+  run: RecordingFor,
+): RepositoryOutcome {
+  const now = new Date();
+  return {
+    runId: run.runId,
+    rowNumber: row.rowNumber,
+    origin: row.origin,
+    path: row.path,
+    branch: row.branch,
+    cloneUrl: row.cloneUrl === undefined ? undefined : run.scrub(row.cloneUrl),
+    outcome: ending.outcome,
+    commitSha: undefined,
+    builder: undefined,
+    artifacts: undefined,
+    durationMs: 0,
+    errorCode: ending.errorCode,
+    errorMessage: run.scrub(ending.errorMessage),
+    logUrl: undefined,
+    attempt: run.attempt,
+    startedAt: now,
+    finishedAt: now,
+  };
 }
