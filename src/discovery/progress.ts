@@ -64,7 +64,10 @@ export class DiscoveryProgress {
 }
 
 function line(state: ProgressState): string {
-  const share = state.expected ? Math.min(1, state.repositories / state.expected) : 0;
+  // The expected count is the search's total, which counts repositories that are then left out
+  // (empty ones, no default branch): once every bucket is done, the bar is full.
+  const finished = state.streamsPlanned > 0 && state.streamsDone >= state.streamsPlanned;
+  const share = finished ? 1 : state.expected ? Math.min(1, state.repositories / state.expected) : 0;
   const filled = Math.round(share * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${Math.floor(share * 100)}%`;
   const expected = state.expected === undefined ? '?' : String(state.expected);
