@@ -80,7 +80,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   try {
     finished = await runSteps({ row, repository, url, workspace }, deps, signal, log, clock);
   } catch (err) {
-    finished = toFinished(err, signal, settings.scrub);
+    finished = { commitSha: clock.commitSha, ...toFinished(err, signal, settings.scrub) };
   } finally {
     await fs.rm(workspace, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -165,6 +165,7 @@ async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal
 async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
   const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log))));
   if ('outcome' in cloned) return cloned;
+  clock.commitSha = cloned.commitSha;
   const planned = await runStep('detect', log, () => detect(cloned));
   if ('outcome' in planned) return (await unchangedAfterAll(resolved, log)) ?? planned;
   // The target is asked before building: an unreachable or refusing target is a publish failure.

@@ -25,10 +25,15 @@ export interface Turn {
 
 export const NO_WAIT: Slot = (work) => work();
 
-/** When the repository's first step began, and how long it then waited for slots. */
+/**
+ * When the repository's first step began, and how long it then waited for slots; and the commit
+ * its clone checked out, once known, for an outcome that ends by an error (aborted, crashed,
+ * publish_failed) rather than by a step's result.
+ */
 export interface Clock {
   startedAt: Date | undefined;
   waitedMs: number;
+  commitSha?: string;
 }
 
 /** Runs `work` in `slot` (at once without one); the time spent waiting for the slot is not the repository's. */

@@ -263,7 +263,7 @@ describe('processRepository', () => {
 
     const result = await run(deps(new FakeGit({ Makefile: 'all:\n\tmkdir -p out && touch out/a\n' }), layout));
 
-    expect(result).toMatchObject({ outcome: 'publish_failed', errorCode: 'publish_auth' });
+    expect(result).toMatchObject({ outcome: 'publish_failed', errorCode: 'publish_auth', commitSha: SHA });
   });
 
   it('is crashed, not thrown, when something unexpected breaks', async () => {
@@ -280,7 +280,7 @@ describe('processRepository', () => {
 
     const result = await processRepository(row, deps(new FakeGit({ Makefile: 'all:\n\tsleep 30\n' }), new FakeLayout()), controller.signal, log);
 
-    expect(result.outcome).toBe('aborted');
+    expect(result).toMatchObject({ outcome: 'aborted', commitSha: SHA });
   });
 
   it('deletes the workspace afterwards', async () => {
