@@ -71,7 +71,7 @@ function line(state: ProgressState): string {
   const filled = Math.round(share * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${Math.floor(share * 100)}%`;
   const expected = state.expected === undefined ? '?' : String(state.expected);
-  const budget = state.budgets.map((token) => (token.restingUntil ? 'resting' : String(token.remaining ?? '?'))).join('/');
+  const budget = state.budgets.map((token) => (token.rejected ? 'rejected' : token.restingUntil ? 'resting' : String(token.remaining ?? '?'))).join('/');
   return `${bar} · buckets ${state.streamsDone}/${state.streamsPlanned} · repositories ${state.repositories}/${expected} · requests ${state.requests} · budget ${budget}`;
 }
 

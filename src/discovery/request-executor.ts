@@ -97,6 +97,13 @@ export class RequestExecutor {
         });
         return;
       }
+      case 'bad_credentials':
+        // A revoked token in a pool must not stop a nightly run the other tokens can finish.
+        if (pool.retire(lease.number)) {
+          log.error({ tokenNumber: lease.number, poolSize: pool.size, detail: failure.detail }, 'GitHub rejected a token: it is left out and the other tokens carry on; replace it');
+          return;
+        }
+        throw this.permanent(failure, plan, lease);
       default:
         throw this.permanent(failure, plan, lease);
     }

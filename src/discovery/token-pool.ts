@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../errors.js';
+import { InfrastructureError, UsageError } from '../errors.js';
 import type { RateLimitInfo } from './types.js';
 
 /**
@@ -6,7 +6,8 @@ import type { RateLimitInfo } from './types.js';
  * at most `perToken` requests per token at once (GitHub's secondary limits punish bursts). A
  * token whose budget is spent rests until its reset while the others work; when every token
  * rests, `acquire` waits for the first reset (reporting the countdown), or gives up with exit 3
- * when that is further away than --max-wait.
+ * when that is further away than --max-wait. A token GitHub rejects is retired: the others carry
+ * on, and only when none is left does the run stop.
  */
 export interface Lease {
   /** 1-based, for messages: tokens are never shown. */
@@ -19,6 +20,7 @@ export interface TokenBudget {
   readonly number: number;
   readonly remaining: number | undefined;
   readonly restingUntil: number | undefined;
+  readonly rejected?: boolean;
 }
 
 export interface PoolOptions {
@@ -36,6 +38,7 @@ interface TokenState {
   remaining: number | undefined;
   resetAtMs: number | undefined;
   restUntilMs: number;
+  retired: boolean;
 }
 
 export class TokenPool {
@@ -44,7 +47,7 @@ export class TokenPool {
   private wakers: Array<() => void> = [];
 
   constructor(tokens: readonly string[], private readonly options: PoolOptions) {
-    this.tokens = tokens.map((token, index) => ({ number: index + 1, token, inFlight: 0, remaining: undefined, resetAtMs: undefined, restUntilMs: 0 }));
+    this.tokens = tokens.map((token, index) => ({ number: index + 1, token, inFlight: 0, remaining: undefined, resetAtMs: undefined, restUntilMs: 0, retired: false }));
     this.now = options.now ?? Date.now;
   }
 
@@ -55,11 +58,14 @@ export class TokenPool {
   async acquire(signal: AbortSignal): Promise<Lease> {
     for (;;) {
       signal.throwIfAborted();
+      if (this.tokens.every((candidate) => candidate.retired)) {
+        throw new UsageError('github_token_rejected', `GitHub rejected every token in GITHUB_TOKENS/GITHUB_TOKEN (${this.tokens.length}): replace them (their values are not shown)`);
+      }
       const now = this.now();
       const token = this.pick(now);
       if (token) return this.lease(token);
       const busy = this.tokens.some((candidate) => candidate.inFlight > 0);
-      const resumeAt = Math.min(...this.tokens.map((candidate) => candidate.restUntilMs).filter((until) => until > now));
+      const resumeAt = Math.min(...this.tokens.filter((candidate) => !candidate.retired).map((candidate) => candidate.restUntilMs).filter((until) => until > now));
       if (!busy && Number.isFinite(resumeAt)) {
         if (this.options.maxWaitMs !== undefined && resumeAt - now > this.options.maxWaitMs) {
           throw new InfrastructureError(
@@ -103,15 +109,26 @@ export class TokenPool {
     this.wake();
   }
 
+  /**
+   * A token GitHub rejected (wrong, expired, revoked) is never leased again. Returns whether
+   * another token is left to carry on with.
+   */
+  retire(number: number): boolean {
+    const token = this.tokens[number - 1];
+    if (token) token.retired = true;
+    this.wake();
+    return this.tokens.some((candidate) => !candidate.retired);
+  }
+
   budgets(): TokenBudget[] {
     const now = this.now();
-    return this.tokens.map((token) => ({ number: token.number, remaining: token.remaining, restingUntil: token.restUntilMs > now ? token.restUntilMs : undefined }));
+    return this.tokens.map((token) => ({ number: token.number, remaining: token.remaining, restingUntil: token.restUntilMs > now ? token.restUntilMs : undefined, ...(token.retired ? { rejected: true } : {}) }));
   }
 
   private pick(now: number): TokenState | undefined {
     let best: TokenState | undefined;
     for (const token of this.tokens) {
-      if (token.restUntilMs > now || token.inFlight >= this.options.perToken) continue;
+      if (token.retired || token.restUntilMs > now || token.inFlight >= this.options.perToken) continue;
       if (token.resetAtMs !== undefined && token.resetAtMs <= now) {
         token.remaining = undefined;
         token.resetAtMs = undefined;

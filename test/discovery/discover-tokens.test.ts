@@ -35,19 +35,32 @@ async function paths(file: string): Promise<Set<string>> {
 }
 
 describe('mass-ingest discover and GitHub tokens', () => {
-  it('exits 2 naming a rejected token, and never prints it', async () => {
+  it('leaves a rejected token of a pool out, finishes with the others, and never prints it', async () => {
     const github = await start({ tokens: ['the-good-token-4444'] });
-    const env = discoverEnv(github, tmp.path, 'the-good-token-4444,wrong-token-5555', { DATABASE_URL: postgres.url });
+    const env = discoverEnv(github, tmp.path, 'wrong-token-5555,the-good-token-4444', { DATABASE_URL: postgres.url });
 
-    const pooled = await discover(['--query', 'language:Go', '--out', 'bad.csv'], env, tmp.path);
+    const pooled = await discover(['--query', 'language:Go', '--out', 'pooled.csv'], env, tmp.path);
 
-    expect(pooled.code).toBe(2);
-    expect(pooled.stderr).toContain('GitHub rejected token 2 of 2 in GITHUB_TOKENS/GITHUB_TOKEN (401 Bad credentials)');
-    expect(github.requests.map((request) => request.outcome)).toContain('unauthorized');
+    expect(pooled.code).toBe(0);
+    expect(await paths('pooled.csv')).toEqual(new Set(eligible(population, (repo) => repo.language === 'Go').map((repo) => repo.nameWithOwner)));
+    const rejected = pooled.stdout.split('\n').filter((line) => line.includes('GitHub rejected a token')).map((line) => JSON.parse(line));
+    expect(rejected).toEqual([expect.objectContaining({ level: 50, tokenNumber: 1, poolSize: 2 })]);
+    expect(github.requests.filter((request) => request.outcome === 'unauthorized')).toHaveLength(1);
     for (const output of [pooled.stdout, pooled.stderr]) {
       expect(output).not.toContain('wrong-token-5555');
       expect(output).not.toContain('the-good-token-4444');
     }
+  });
+
+  it('exits 2 naming the token when GitHub rejects the only one, and never prints it', async () => {
+    const github = await start({ tokens: ['the-good-token-4444'] });
+    const env = discoverEnv(github, tmp.path, 'wrong-token-5555', { DATABASE_URL: postgres.url });
+
+    const result = await discover(['--query', 'language:Go', '--out', 'bad.csv'], env, tmp.path);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('GitHub rejected token 1 of 1 in GITHUB_TOKENS/GITHUB_TOKEN (401 Bad credentials)');
+    for (const output of [result.stdout, result.stderr]) expect(output).not.toContain('wrong-token-5555');
   });
 
   it('exits 2 before any request when no token is set', async () => {

@@ -61,13 +61,28 @@ describe('RequestExecutor', () => {
     expect(run.attempts).toBe(4);
   });
 
-  it('stops at once on a rejected token, naming which one without showing it', async () => {
-    const { run, pool } = executor(scripted([{ kind: 'bad_credentials', status: 401, detail: '401 Bad credentials' }]));
+  it('leaves a rejected token out and carries on with the others', async () => {
+    const transport = scripted([{ kind: 'bad_credentials', status: 401, detail: '401 Bad credentials' }]);
+    const { run, pool } = executor(transport);
+
+    const result = await run.execute(plan, await pool.acquire(new AbortController().signal));
+    const next = await pool.acquire(new AbortController().signal);
+
+    expect(result.probes).toEqual([{ key: 'stars:0', count: 42 }]);
+    expect(transport.tokens).toEqual(['tok-one', 'tok-two']);
+    expect(next.number).toBe(2);
+    expect(pool.budgets()[0]).toMatchObject({ number: 1, rejected: true });
+  });
+
+  it('stops once the last token is rejected, naming which one without showing it', async () => {
+    const rejected = { kind: 'bad_credentials', status: 401, detail: '401 Bad credentials' } as const;
+    const { run, pool } = executor(scripted([rejected, rejected]));
 
     const outcome = run.execute(plan, await pool.acquire(new AbortController().signal));
 
-    await expect(outcome).rejects.toMatchObject({ code: 'github_token_rejected', exitCode: 2, message: expect.stringContaining('token 1 of 2') });
-    await expect(outcome).rejects.not.toMatchObject({ message: expect.stringContaining('tok-one') });
+    await expect(outcome).rejects.toMatchObject({ code: 'github_token_rejected', exitCode: 2, message: expect.stringContaining('token 2 of 2') });
+    await expect(outcome).rejects.not.toMatchObject({ message: expect.stringMatching(/tok-one|tok-two/) });
+    await expect(pool.acquire(new AbortController().signal)).rejects.toMatchObject({ code: 'github_token_rejected', exitCode: 2 });
   });
 
   it('reports an organization GitHub does not know as a usage error naming it', async () => {
