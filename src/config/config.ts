@@ -260,7 +260,7 @@ function resolveRunId(flag: string | undefined, jobId: string | undefined, now: 
     if (RUN_ID_PATTERN.test(parent)) return { runId: parent, runIdSource: 'batch' as const };
   }
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-  return { runId: `local-${stamp}-${randomBytes(3).toString('hex')}`, runIdSource: 'generated' as const };
+  return { runId: `run-${stamp}-${randomBytes(3).toString('hex')}`, runIdSource: 'generated' as const };
 }
 
 function validateCredentialLines(lines: string | undefined, problems: string[]): void {

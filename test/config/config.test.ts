@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     expect(config.partitionSize).toBe(50);
     expect(config.logFormat).toBe('json');
     expect(config.runIdSource).toBe('generated');
-    expect(config.runId).toMatch(/^local-20261127T010203-[0-9a-f]{6}$/);
+    expect(config.runId).toMatch(/^run-20261127T010203-[0-9a-f]{6}$/);
   });
 
   it('lets flags win over the environment and the environment over defaults', () => {
