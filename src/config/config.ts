@@ -90,15 +90,15 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
 
   const logLevel = read.choice('log-level', 'LOG_LEVEL', LOG_LEVELS, 'info');
   const logFormat = read.choice('log-format', 'LOG_FORMAT', ['json', 'pretty'], stdoutIsTty ? 'pretty' : 'json') as LogFormat;
-  const databaseUrl = read.string(undefined, 'DATABASE_URL');
+  const databaseUrl = withoutLineEnd(read.string(undefined, 'DATABASE_URL'));
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must start with postgres:// or postgresql:// (the value is not shown: it is a secret)');
   }
   const publishUrl = resolvePublishUrl(read.string('publish-url', 'PUBLISH_URL'), cwd, problems);
   const layout = read.choice('layout', 'PUBLISH_LAYOUT', ['default', 'maven'], 'default') as Layout;
   const publishUser = read.string(undefined, 'PUBLISH_USER');
-  const publishPassword = read.string(undefined, 'PUBLISH_PASSWORD');
-  const publishToken = read.string(undefined, 'PUBLISH_TOKEN');
+  const publishPassword = withoutLineEnd(read.string(undefined, 'PUBLISH_PASSWORD'));
+  const publishToken = withoutLineEnd(read.string(undefined, 'PUBLISH_TOKEN'));
   if (publishPassword !== undefined && publishUser === undefined) {
     problems.push('PUBLISH_PASSWORD is set but PUBLISH_USER is not: set both for basic auth, or use PUBLISH_TOKEN');
   }
@@ -245,6 +245,15 @@ function resolvePublishUrl(raw: string | undefined, cwd: string, problems: strin
     return raw;
   }
   return pathToFileURL(path.resolve(cwd, raw)).href;
+}
+
+/**
+ * A secret stored from a file (`aws secretsmanager create-secret --secret-string file://…`) or
+ * pasted into a console often keeps the file's final newline; no password, token or URL ends in
+ * one, and with it every request fails (a 401, or Node refusing the header).
+ */
+function withoutLineEnd(value: string | undefined): string | undefined {
+  return value?.replace(/[\r\n]+$/, '');
 }
 
 function resolveRunId(flag: string | undefined, jobId: string | undefined, now: Date, problems: string[]) {

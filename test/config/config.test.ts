@@ -135,6 +135,19 @@ describe('loadConfig', () => {
     expect(config.scrub('a dbpass123 b gittoken123 c pubpass123 d ghtoken123')).toBe('a *** b *** c *** d ***');
   });
 
+  it('drops the final newline a secret keeps when it was stored from a file', () => {
+    const config = loadConfig({
+      ...base,
+      flags: {},
+      env: { PUBLISH_USER: 'me', PUBLISH_PASSWORD: 'pubpass123\n', PUBLISH_TOKEN: 'pubtoken123\r\n', DATABASE_URL: 'postgres://u:dbpass123@h/db\n', GITHUB_TOKEN: 'ghtoken123\n' },
+    });
+
+    expect(config.publish).toMatchObject({ password: 'pubpass123', token: 'pubtoken123' });
+    expect(config.databaseUrl).toBe('postgres://u:dbpass123@h/db');
+    expect(config.github.tokens).toEqual(['ghtoken123']);
+    expect(config.scrub('pubpass123 pubtoken123 dbpass123')).toBe('*** *** ***');
+  });
+
   it('treats a plain directory as a file publish target', () => {
     const config = loadConfig({ ...base, flags: {}, env: { PUBLISH_URL: 'out/artifacts' } });
 
