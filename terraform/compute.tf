@@ -112,6 +112,13 @@ resource "aws_batch_compute_environment" "this" {
   lifecycle {
     create_before_destroy = true
     ignore_changes        = [compute_resources[0].desired_vcpus]
+
+    # A job asking for more vCPUs than the environment may ever run waits RUNNABLE until the
+    # queue cancels it (job_state_time_limit_action below): refuse the plan instead.
+    precondition {
+      condition     = var.max_vcpus >= max(var.chunk_vcpu, var.processor_vcpu, var.report_vcpu)
+      error_message = "max_vcpus = ${var.max_vcpus} is less than the largest job (chunk_vcpu ${var.chunk_vcpu}, processor_vcpu ${var.processor_vcpu}, report_vcpu ${var.report_vcpu}): such a job could never start. Raise max_vcpus to at least ${max(var.chunk_vcpu, var.processor_vcpu, var.report_vcpu)}."
+    }
   }
 
   depends_on = [aws_iam_role_policy_attachment.batch_instance]

@@ -141,6 +141,22 @@ locals {
     Condition = { StringLike = { "s3:prefix" = ["${local.publish_s3.prefix}/*"] } }
   }]
 
+  # SSE-KMS buckets: S3 decrypts (GetObject, multipart uploads) and generates data keys (PutObject)
+  # with the caller's permissions, so a job may use the keys, but only through S3.
+  s3_kms_statement = {
+    for job, actions in {
+      chunk     = length(local.inventory_object_arns) > 0 ? ["kms:Decrypt"] : []
+      processor = length(local.inventory_object_arns) > 0 || local.publish_s3 != null ? ["kms:Decrypt", "kms:GenerateDataKey"] : []
+      report    = local.publish_s3 != null ? ["kms:GenerateDataKey"] : []
+      } : job => length(actions) == 0 || length(var.s3_kms_key_arns) == 0 ? [] : [{
+        Sid       = "UseBucketKeysThroughS3"
+        Effect    = "Allow"
+        Action    = actions
+        Resource  = var.s3_kms_key_arns
+        Condition = { StringLike = { "kms:ViaService" = "s3.*.amazonaws.com" } }
+    }]
+  }
+
   job_policy_statements = {
     chunk = concat(
       [
@@ -156,13 +172,15 @@ locals {
           ]
         },
         {
-          Sid      = "FollowJobs"
+          # A retried chunk job finds the jobs it already submitted by name (src/batch/batch-client.ts).
+          Sid      = "FindSubmittedJobs"
           Effect   = "Allow"
-          Action   = ["batch:DescribeJobs", "batch:ListJobs"]
-          Resource = ["*"] # neither supports resource-level permissions
+          Action   = ["batch:ListJobs"]
+          Resource = ["*"] # ListJobs supports no resource-level permissions
         },
       ],
       local.read_inventory_statements,
+      local.s3_kms_statement.chunk,
     )
 
     processor = concat(
@@ -174,24 +192,19 @@ locals {
         Action   = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
         Resource = ["${local.publish_bucket_arn}/${local.publish_s3.prefix}/*"]
       }],
+      local.s3_kms_statement.processor,
     )
 
+    # `report --publish` only writes _runs/<run id>/report.html and summary.json, each one
+    # PutObject (src/report/publish-report.ts): it reads and lists nothing.
     report = concat(
-      local.list_artifacts_statements,
-      local.publish_s3 == null ? [] : [
-        {
-          Sid      = "ReadArtifacts"
-          Effect   = "Allow"
-          Action   = ["s3:GetObject"]
-          Resource = ["${local.publish_bucket_arn}/${local.publish_s3.prefix}/*"]
-        },
-        {
-          Sid      = "PublishReports"
-          Effect   = "Allow"
-          Action   = ["s3:AbortMultipartUpload", "s3:PutObject"]
-          Resource = ["${local.publish_bucket_arn}/${local.publish_s3.prefix}/_runs/*"]
-        },
-      ],
+      local.publish_s3 == null ? [] : [{
+        Sid      = "PublishReports"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = ["${local.publish_bucket_arn}/${local.publish_s3.prefix}/_runs/*"]
+      }],
+      local.s3_kms_statement.report,
     )
   }
 }

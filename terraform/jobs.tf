@@ -66,6 +66,27 @@ locals {
     ]
   }
 
+  # Memory (MiB) Fargate offers for each vCPU count (AWS Batch API reference, ResourceRequirement).
+  fargate_memory_mib = {
+    "0.25" = [512, 1024, 2048]
+    "0.5"  = range(1024, 4096 + 1, 1024)
+    "1"    = range(2048, 8192 + 1, 1024)
+    "2"    = range(4096, 16384 + 1, 1024)
+    "4"    = range(8192, 30720 + 1, 1024)
+    "8"    = range(16384, 61440 + 1, 4096)
+    "16"   = range(32768, 122880 + 1, 8192)
+  }
+
+  fargate_memory_text = {
+    "0.25" = "512, 1024 or 2048 MiB"
+    "0.5"  = "1024 to 4096 MiB in steps of 1024"
+    "1"    = "2048 to 8192 MiB in steps of 1024"
+    "2"    = "4096 to 16384 MiB in steps of 1024"
+    "4"    = "8192 to 30720 MiB in steps of 1024"
+    "8"    = "16384 to 61440 MiB in steps of 4096"
+    "16"   = "32768 to 122880 MiB in steps of 8192"
+  }
+
   fargate_container_properties = {
     networkConfiguration         = { assignPublicIp = var.assign_public_ip ? "ENABLED" : "DISABLED" }
     fargatePlatformConfiguration = { platformVersion = "LATEST" }
@@ -141,6 +162,17 @@ resource "aws_batch_job_definition" "this" {
     precondition {
       condition     = local.fargate ? contains([0.25, 0.5, 1, 2, 4, 8, 16], each.value.vcpu) : each.value.vcpu == floor(each.value.vcpu)
       error_message = "${each.key}_vcpu = ${each.value.vcpu} does not fit ${var.compute_type}: FARGATE takes 0.25, 0.5, 1, 2, 4, 8 or 16 vCPUs, EC2 and SPOT whole vCPUs."
+    }
+
+    precondition {
+      condition     = !local.fargate || contains(lookup(local.fargate_memory_mib, tostring(each.value.vcpu), [each.value.memory_mib]), each.value.memory_mib)
+      error_message = "${each.key}_memory_mib = ${each.value.memory_mib} does not fit FARGATE with ${each.key}_vcpu = ${each.value.vcpu}: with ${each.value.vcpu} vCPU Fargate offers ${lookup(local.fargate_memory_text, tostring(each.value.vcpu), "other amounts")}."
+    }
+
+    # PUBLISH_PASSWORD without PUBLISH_USER is a configuration error in every job (src/config/config.ts).
+    precondition {
+      condition     = each.key != "processor" || var.publish_password_secret_arn == null || var.publish_user != null
+      error_message = "publish_password_secret_arn is set but publish_user is not: basic auth needs both (PUBLISH_USER and PUBLISH_PASSWORD), else every job exits 2. Set publish_user, or store a bearer token in publish_token_secret_arn instead."
     }
 
     precondition {

@@ -76,7 +76,7 @@ variable "max_vcpus" {
 
   validation {
     condition     = var.max_vcpus >= 1 && var.max_vcpus == floor(var.max_vcpus)
-    error_message = "max_vcpus must be a whole number of at least 1, and at least processor_vcpu or jobs stay RUNNABLE."
+    error_message = "max_vcpus must be a whole number of at least 1 (and at least the largest of chunk_vcpu, processor_vcpu and report_vcpu, which the plan checks too)."
   }
 }
 
@@ -92,7 +92,7 @@ variable "instance_types" {
 }
 
 variable "root_volume_size_gib" {
-  description = "Disk per instance in GiB (EC2/SPOT: the encrypted root volume shared by the jobs on an instance; FARGATE: each job's ephemeral storage, 21 to 200). Clones and builds need room."
+  description = "Disk per instance in GiB (EC2/SPOT: the encrypted root volume shared by the jobs on an instance; FARGATE: each job's ephemeral storage, 30 to 200). Clones and builds need room."
   type        = number
   default     = 100
 
@@ -141,6 +141,12 @@ variable "inventory_uri" {
     condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", var.inventory_uri)) || can(regex("^https?://.+", var.inventory_uri))
     error_message = "inventory_uri must be s3://<bucket>/<key> (e.g. s3://my-bucket/repos.csv) or an http(s):// URL."
   }
+
+  # It is a job parameter and part of the schedule's input: both plain text, like the state.
+  validation {
+    condition     = !can(regex("^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@", var.inventory_uri))
+    error_message = "inventory_uri must not hold credentials (user:token@host): the URI is stored in plain text in the job definitions, the schedule and the Terraform state. Put a private inventory on S3 (the jobs' roles may read it)."
+  }
 }
 
 variable "extra_inventory_uris" {
@@ -154,6 +160,17 @@ variable "extra_inventory_uris" {
   }
 }
 
+variable "s3_kms_key_arns" {
+  description = "Customer-managed KMS keys that encrypt the inventory and artifact buckets (SSE-KMS default encryption). The jobs may use them only through S3: chunk and processor decrypt inventories, the processor reads and writes artifacts, the report writes its pages. Empty for SSE-S3 or AWS-managed keys."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.s3_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]+$", arn))])
+    error_message = "s3_kms_key_arns must list KMS key ARNs (arn:aws:kms:<region>:<account>:key/<key-id>; not aliases): `aws s3api get-bucket-encryption --bucket <bucket>` shows a bucket's key."
+  }
+}
+
 variable "publish_url" {
   description = "Where artifacts are published (PUBLISH_URL): s3://bucket/prefix (the processor may write only under the prefix, the report only under <prefix>/_runs/) or an http(s):// repository."
   type        = string
@@ -161,6 +178,12 @@ variable "publish_url" {
   validation {
     condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^/].*$", var.publish_url)) || can(regex("^https?://.+", var.publish_url))
     error_message = "publish_url must be s3://<bucket>/<prefix> with a non-empty prefix (e.g. s3://my-artifacts/mass-ingest) or an http(s):// URL."
+  }
+
+  # PUBLISH_URL is plain job-definition environment, readable by anyone who may describe it.
+  validation {
+    condition     = !can(regex("^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@", var.publish_url))
+    error_message = "publish_url must not hold credentials (user:password@host): the URL is stored in plain text in the job definitions and the Terraform state. Set publish_user plus publish_password_secret_arn, or publish_token_secret_arn, instead."
   }
 }
 
@@ -328,8 +351,8 @@ variable "database_url_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.database_url_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.database_url_secret_arn))
-    error_message = "database_url_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+    condition     = var.database_url_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.database_url_secret_arn))
+    error_message = "database_url_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
 
@@ -339,8 +362,8 @@ variable "git_credentials_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.git_credentials_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.git_credentials_secret_arn))
-    error_message = "git_credentials_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+    condition     = var.git_credentials_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.git_credentials_secret_arn))
+    error_message = "git_credentials_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
 
@@ -350,8 +373,8 @@ variable "publish_password_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.publish_password_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_password_secret_arn))
-    error_message = "publish_password_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+    condition     = var.publish_password_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_password_secret_arn))
+    error_message = "publish_password_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
 
@@ -361,8 +384,8 @@ variable "publish_token_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.publish_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_token_secret_arn))
-    error_message = "publish_token_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+    condition     = var.publish_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_token_secret_arn))
+    error_message = "publish_token_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
 
@@ -372,8 +395,8 @@ variable "github_tokens_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.github_tokens_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.github_tokens_secret_arn))
-    error_message = "github_tokens_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+    condition     = var.github_tokens_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.github_tokens_secret_arn))
+    error_message = "github_tokens_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
 

@@ -32,8 +32,16 @@ run "chunk_job_may_submit_only_processor_and_report_jobs_to_the_queue" {
     condition = one([
       for statement in jsondecode(aws_iam_role_policy.job["chunk"].policy).Statement : statement
       if statement.Resource == ["*"]
-    ]).Action == ["batch:DescribeJobs", "batch:ListJobs"]
-    error_message = "Only DescribeJobs and ListJobs (no resource-level permissions) may use Resource \"*\"."
+    ]).Action == ["batch:ListJobs"]
+    error_message = "Only ListJobs (no resource-level permissions; the code calls no DescribeJobs) may use Resource \"*\"."
+  }
+
+  # Exactly what src/batch/batch-client.ts calls (SubmitJob, ListJobs) and the inventory read.
+  assert {
+    condition = toset(flatten([
+      for statement in jsondecode(aws_iam_role_policy.job["chunk"].policy).Statement : statement.Action
+    ])) == toset(["batch:SubmitJob", "batch:ListJobs", "s3:GetObject"])
+    error_message = "The chunk job may only submit jobs, find them by name and read the inventory."
   }
 
   assert {
@@ -92,22 +100,72 @@ run "processor_job_may_write_only_under_the_artifact_prefix" {
   }
 }
 
-run "report_job_reads_artifacts_and_writes_only_under_runs" {
+run "report_job_may_only_write_under_runs" {
   command = plan
 
+  # `report --publish` makes two PutObject calls under _runs/<run id>/ and reads nothing.
   assert {
-    condition = one([
-      for statement in jsondecode(aws_iam_role_policy.job["report"].policy).Statement : statement.Resource
-      if contains(statement.Action, "s3:PutObject")
-    ]) == ["arn:aws:s3:::artifact-bucket/mass-ingest/_runs/*"]
-    error_message = "The report may write only under <prefix>/_runs/."
+    condition = jsondecode(aws_iam_role_policy.job["report"].policy).Statement == [{
+      Sid      = "PublishReports"
+      Effect   = "Allow"
+      Action   = ["s3:PutObject"]
+      Resource = ["arn:aws:s3:::artifact-bucket/mass-ingest/_runs/*"]
+    }]
+    error_message = "The report may only put objects under <prefix>/_runs/: no reading or listing the artifacts."
+  }
+}
+
+run "sse_kms_bucket_keys_are_usable_only_through_s3_and_only_as_each_job_needs" {
+  command = plan
+
+  variables {
+    s3_kms_key_arns = ["arn:aws:kms:eu-west-1:123456789012:key/0b6a2f7e-1111-2222-3333-444455556666"]
   }
 
   assert {
-    condition = toset(flatten([
-      for statement in jsondecode(aws_iam_role_policy.job["report"].policy).Statement : statement.Action
-    ])) == toset(["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:PutObject"])
-    error_message = "The report may only read and list the artifacts and write reports."
+    condition = {
+      for job in ["chunk", "processor", "report"] : job => one([
+        for statement in jsondecode(aws_iam_role_policy.job[job].policy).Statement : statement
+        if statement.Sid == "UseBucketKeysThroughS3"
+      ])
+      } == {
+      chunk = {
+        Sid       = "UseBucketKeysThroughS3"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = ["arn:aws:kms:eu-west-1:123456789012:key/0b6a2f7e-1111-2222-3333-444455556666"]
+        Condition = { StringLike = { "kms:ViaService" = "s3.*.amazonaws.com" } }
+      }
+      processor = {
+        Sid       = "UseBucketKeysThroughS3"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = ["arn:aws:kms:eu-west-1:123456789012:key/0b6a2f7e-1111-2222-3333-444455556666"]
+        Condition = { StringLike = { "kms:ViaService" = "s3.*.amazonaws.com" } }
+      }
+      report = {
+        Sid       = "UseBucketKeysThroughS3"
+        Effect    = "Allow"
+        Action    = ["kms:GenerateDataKey"]
+        Resource  = ["arn:aws:kms:eu-west-1:123456789012:key/0b6a2f7e-1111-2222-3333-444455556666"]
+        Condition = { StringLike = { "kms:ViaService" = "s3.*.amazonaws.com" } }
+      }
+    }
+    error_message = "With SSE-KMS buckets the chunk job may decrypt, the processor decrypt and generate data keys, the report generate data keys: only through S3."
+  }
+
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.execution.policy, "0b6a2f7e")
+    error_message = "Bucket keys are for the jobs' code, not the execution role."
+  }
+}
+
+run "no_kms_permission_without_bucket_keys" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for policy in aws_iam_role_policy.job : !strcontains(policy.policy, "kms:")])
+    error_message = "Without s3_kms_key_arns no job may use KMS."
   }
 }
 
@@ -165,6 +223,7 @@ run "execution_role_reads_exactly_the_given_secrets" {
     git_credentials_secret_arn  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-credentials-AbCdEf"
     publish_token_secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/publish-AbCdEf:token::"
     publish_password_secret_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
+    publish_user                = "ingest"
   }
 
   assert {

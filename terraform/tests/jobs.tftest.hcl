@@ -126,6 +126,7 @@ run "secrets_are_never_in_environment" {
   variables {
     git_credentials_secret_arn  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-credentials-AbCdEf"
     publish_password_secret_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
+    publish_user                = "ingest"
     publish_token_secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/publish-AbCdEf:token::"
     github_tokens_secret_arn    = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/github-tokens"
   }

@@ -473,3 +473,114 @@ run "fargate_accepts_quarter_vcpu_jobs" {
     error_message = "FARGATE must accept 0.25 vCPU."
   }
 }
+
+run "fargate_rejects_memory_its_vcpu_count_does_not_offer" {
+  command = plan
+
+  # 16 vCPUs on Fargate take 32768 to 122880 MiB: the default 15360 would fail at apply.
+  variables {
+    compute_type   = "FARGATE"
+    processor_vcpu = 16
+  }
+
+  expect_failures = [aws_batch_job_definition.this]
+}
+
+run "fargate_accepts_memory_on_its_grid" {
+  command = plan
+
+  variables {
+    compute_type         = "FARGATE"
+    processor_vcpu       = 8
+    processor_memory_mib = 61440
+    report_vcpu          = 0.5
+    report_memory_mib    = 4096
+  }
+
+  assert {
+    condition = jsondecode(aws_batch_job_definition.this["processor"].container_properties).resourceRequirements == [
+      { type = "VCPU", value = "8" },
+      { type = "MEMORY", value = "61440" },
+    ]
+    error_message = "FARGATE must accept 8 vCPU with 60 GiB."
+  }
+}
+
+run "ec2_memory_is_not_held_to_the_fargate_grid" {
+  command = plan
+
+  variables {
+    compute_type         = "EC2"
+    processor_vcpu       = 16
+    processor_memory_mib = 15360
+  }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this["processor"].container_properties).resourceRequirements[1] == { type = "MEMORY", value = "15360" }
+    error_message = "EC2 jobs may ask for any memory an instance offers."
+  }
+}
+
+run "max_vcpus_must_fit_the_largest_job" {
+  command = plan
+
+  # processor_vcpu defaults to 4: such a job could never start.
+  variables {
+    max_vcpus = 2
+  }
+
+  expect_failures = [aws_batch_compute_environment.this]
+}
+
+run "publish_password_needs_publish_user" {
+  command = plan
+
+  # Every job would exit 2: "PUBLISH_PASSWORD is set but PUBLISH_USER is not".
+  variables {
+    publish_url                 = "https://repo.example.com/artifactory/mass-ingest"
+    publish_password_secret_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
+  }
+
+  expect_failures = [aws_batch_job_definition.this]
+}
+
+run "publish_url_must_not_hold_credentials" {
+  command = plan
+
+  variables {
+    publish_url = "https://ingest:s3cret@repo.example.com/artifactory/mass-ingest"
+  }
+
+  expect_failures = [var.publish_url]
+}
+
+run "inventory_uri_must_not_hold_credentials" {
+  command = plan
+
+  variables {
+    inventory_uri = "https://ghp_token@raw.example.com/acme/inventory/main/repos.csv"
+  }
+
+  expect_failures = [var.inventory_uri]
+}
+
+run "secrets_manager_arns_must_be_full_arns" {
+  command = plan
+
+  # A partial ARN (no -AbCdEf suffix) matches no secret in the execution role's policy.
+  variables {
+    git_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-credentials"
+  }
+
+  expect_failures = [var.git_credentials_secret_arn]
+}
+
+run "s3_kms_keys_must_be_key_arns" {
+  command = plan
+
+  variables {
+    s3_kms_key_arns = ["alias/aws/s3"]
+  }
+
+  expect_failures = [var.s3_kms_key_arns]
+}

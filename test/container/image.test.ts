@@ -25,13 +25,17 @@ let caCertificates: string[] = [];
 let containers = 0;
 const shas: Record<string, string> = {};
 
-/** `podman run --rm --network=none --pull=never` with /data mounted, named and labelled so the test can find it. */
+/**
+ * `podman run --rm --network=none --pull=never` with /data mounted, named and labelled so the test can find it.
+ * No `-w`: like README's `docker run --rm -v "$PWD:/data" mass-ingest process …`, the image's own
+ * working directory (/data) must put the embedded database in the mounted directory.
+ */
 function runArgs(args: string[]): string[] {
   containers += 1;
   return [
     'run', '--rm', '--network=none', '--pull=never',
     '--name', `mass-ingest-test-${process.pid}-${containers}`, '--label', LABEL, '--cidfile', path.join(tmp.path, `cid-${containers}`),
-    '-v', `${data}:/data`, '-w', '/data', '-e', 'PUBLISH_URL=file:///data/out',
+    '-v', `${data}:/data`, '-e', 'PUBLISH_URL=file:///data/out',
     IMAGE, ...args,
   ];
 }
@@ -85,6 +89,16 @@ describe('the container image', () => {
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('mass-ingest process <inventory>');
+  });
+
+  it('passes the CLI exit code 2 through tini for an inventory that does not exist and for a missing argument, so Batch does not retry', async () => {
+    const missing = await podman.run(runArgs(['process', '/data/missing.csv', '--start', '1', '--end', '5', '--run-id', 'container-missing']));
+    const usage = await podman.run(runArgs(['process']));
+
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toContain('[inventory_not_found]');
+    expect(usage.code, usage.stderr).toBe(2);
+    expect(usage.stderr).toContain('[usage]');
   });
 
   it('runs as node under tini with git and make, and ships no sources, tests, .git, devDependencies or certificates', async () => {
