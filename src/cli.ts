@@ -79,11 +79,11 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
       (y: Argv) =>
         y
           .options({
-            run: { type: 'string', default: 'last', describe: 'Run id, or "last"' },
-            format: { choices: ['table', 'csv', 'json', 'html'], default: 'table', describe: 'Output format' },
-            out: { type: 'string', describe: 'Write to this file instead of stdout' },
-            'failed-csv': { type: 'string', describe: 'Also write the failed rows as a repos.csv to rerun' },
-            trend: { type: 'number', describe: 'Runs in the trend, this one included (default 30)' },
+            run: { type: 'string', requiresArg: true, default: 'last', describe: 'Run id, or "last"' },
+            format: { choices: ['table', 'csv', 'json', 'html'], requiresArg: true, default: 'table', describe: 'Output format' },
+            out: { type: 'string', requiresArg: true, describe: 'Write to this file instead of stdout' },
+            'failed-csv': { type: 'string', requiresArg: true, describe: 'Also write the failed rows as a repos.csv to rerun' },
+            trend: { type: 'string', requiresArg: true, describe: 'Runs in the trend, this one included (default 30)' },
             finish: { type: 'boolean', describe: 'Set the run\'s finished_at (when its last result or partition ended)' },
             publish: { type: 'boolean', describe: 'Upload report.html and summary.json to <PUBLISH_URL>/_runs/<run id>/; implies --finish' },
             'log-level': COMMON_OPTIONS['log-level'],
@@ -96,13 +96,14 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
           .example('$0 report --run 4f2c… --format html --publish', 'the report job: finish the run, upload _runs/<id>/report.html and summary.json'),
       run('report', async (argv, context) => {
         const { runReport } = await import('./commands/report.js');
+        const given = onceEach(argv, ['run', 'format', 'out', 'failed-csv', 'trend']);
         return runReport(
           {
-            run: String(argv.run),
-            format: argv.format as 'table',
-            out: argv.out as string | undefined,
-            failedCsv: argv['failed-csv'] as string | undefined,
-            trendRuns: argv.trend as number | undefined,
+            run: String(given.run),
+            format: given.format as 'table',
+            out: given.out as string | undefined,
+            failedCsv: given['failed-csv'] as string | undefined,
+            trendRuns: given.trend as string | undefined,
             finish: argv.finish === true,
             publish: argv.publish === true,
           },

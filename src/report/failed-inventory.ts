@@ -1,5 +1,8 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
-import { errorMessage } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { validateRecord } from '../inventory/rows.js';
 import { CopyOutputError, copyInventoryRows, type CopiedRows } from '../inventory/copy-rows.js';
 import type { InventoryOptions } from '../inventory/source.js';
@@ -36,12 +39,41 @@ const DUPLICATE_ROW = 'duplicate_row';
 const REQUIRED = ['cloneUrl', 'branch', 'origin', 'path'];
 
 export async function writeFailedInventory(input: FailedInventoryInput, log: Logger): Promise<FailedInventory> {
+  await refuseInventoryItself(FLAG, input.run, input.file);
   const rerun = input.failed.filter((row) => !(row.outcome === 'invalid' && row.errorCode === DUPLICATE_ROW));
   const reason = await copyFromInventory(input, new Map(rerun.map((row) => [row.rowNumber, row])));
   if (reason === undefined) return { rows: rerun.length, from: 'inventory' };
   log.warn({ inventory: scrubUrlUserinfo(input.run.inventoryUri), reason, file: input.file }, 'Run inventory not usable: failed rows written with the columns cloneUrl,branch,origin,path only');
   await writeOutputFile(FLAG, input.file, databaseRows(rerun));
   return { rows: rerun.length, from: 'database' };
+}
+
+/**
+ * `--failed-csv repos.csv` (or `--out repos.csv`) naming the run's own inventory would replace
+ * it: every row that did not fail, and every column, would be lost (the copy even truncates it
+ * before reading it).
+ */
+export async function refuseInventoryItself(flag: string, run: RunInfo, file: string): Promise<void> {
+  const inventory = localInventoryPath(run.inventoryUri);
+  if (inventory === undefined) return;
+  const [target, source] = await Promise.all([fs.stat(file).catch(() => undefined), fs.stat(inventory).catch(() => undefined)]);
+  const same = target && source ? target.dev === source.dev && target.ino === source.ino : path.resolve(file) === path.resolve(inventory);
+  if (same) {
+    const example = flag === FLAG ? 'failed.csv' : 'report.csv';
+    throw new UsageError('report_output_is_inventory', `${flag} ${file} is the inventory run ${run.id} read: writing there would replace it; name another file (e.g. ${example})`);
+  }
+}
+
+/** The file behind a path or file:// inventory; undefined for http(s):// and s3://. */
+function localInventoryPath(uri: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === undefined) return uri;
+  if (scheme !== 'file') return undefined;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Copies the selected records into the file; gives why the database must be used instead, if it must. */

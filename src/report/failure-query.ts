@@ -86,12 +86,18 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
   return { total: rows.length, excerptChars: chars, origins: origins.values, branches: branches.values, codes: codes.values, excerpts: excerpts.values, log: affixes, columns };
 }
 
+/**
+ * Build output as text that cannot drive a terminal: ANSI escape sequences and control
+ * characters removed, line breaks and tabs kept.
+ */
+export function withoutTerminalControls(text: string): string {
+  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+}
+
 /** The first non-empty lines of an error, without terminal escapes, cut at `limit` characters. */
 export function excerptOf(message: string | null, limit: number): string | null {
   if (!message) return null;
-  const lines = message
-    .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+  const lines = withoutTerminalControls(message)
     .split('\n')
     .map((line) => line.trimEnd())
     .filter((line) => line.trim() !== '')

@@ -16,19 +16,49 @@ export function outputFileError(flag: string, file: string, err: unknown): Error
   return new InfrastructureError('report_output_failed', `${flag} ${file} could not be written: ${errorMessage(err)}`, err);
 }
 
-export async function writeOutputFile(flag: string, file: string, text: string): Promise<void> {
+/** A report as one string, or as chunks produced while it is written (csv and json of a big run). */
+export type ReportText = string | AsyncIterable<string>;
+
+async function* chunksOf(text: ReportText): AsyncIterable<string> {
+  if (typeof text === 'string') yield text;
+  else yield* text;
+}
+
+export async function writeOutputFile(flag: string, file: string, text: ReportText): Promise<void> {
+  let handle: fs.FileHandle;
   try {
-    await fs.writeFile(file, text);
+    handle = await fs.open(file, 'w');
   } catch (err) {
     throw outputFileError(flag, file, err);
   }
+  try {
+    // Only a failed write is the file's fault; an error producing the text (the database, a signal) passes as it is.
+    for await (const chunk of chunksOf(text)) {
+      await handle.writeFile(chunk).catch((err: unknown) => Promise.reject(outputFileError(flag, file, err)));
+    }
+  } catch (err) {
+    // A half-written report must not pass for a whole one; /dev/null and pipes are left alone.
+    const regular = await handle.stat().then((stats) => stats.isFile(), () => false);
+    await handle.close();
+    if (regular) await fs.rm(file, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
 }
 
 /**
- * Writes to stdout; a reader that stopped reading (`report | head`) ends the report quietly,
- * like `git log | head`, instead of an unhandled EPIPE. Any other stream error is raised.
+ * Writes to stdout, chunk by chunk as the stream takes them; a reader that stopped reading
+ * (`report | head`) ends the report quietly, like `git log | head`, instead of an unhandled
+ * EPIPE, and no more of it is produced. Any other stream error is raised.
  */
-export function writeToStdout(stdout: NodeJS.WritableStream, text: string): Promise<'written' | 'closed'> {
+export async function writeToStdout(stdout: NodeJS.WritableStream, text: ReportText): Promise<'written' | 'closed'> {
+  for await (const chunk of chunksOf(text)) {
+    if ((await writeChunk(stdout, chunk)) === 'closed') return 'closed';
+  }
+  return 'written';
+}
+
+function writeChunk(stdout: NodeJS.WritableStream, text: string): Promise<'written' | 'closed'> {
   return new Promise((resolve, reject) => {
     const settle = (err: Error | null | undefined) => {
       if (!err) {

@@ -48,7 +48,7 @@ export async function wallTime(db: Database, run: RunInfo): Promise<WallTime> {
 export async function durationHistogram(db: Database, runId: string): Promise<DurationBucket[]> {
   const { rows } = await db.query<{ bucket: number; outcome: Outcome; n: number }>(
     `SELECT width_bucket(duration_ms, $2::int[]) AS bucket, outcome, count(*)::int AS n
-     FROM repository_results WHERE ${TIMED} GROUP BY 1, 2`,
+     FROM repository_results WHERE ${TIMED} GROUP BY 1, 2 ORDER BY 1, 2`,
     [runId, DURATION_BOUNDS_MS],
   );
   const buckets = [0, ...DURATION_BOUNDS_MS].map((fromMs, index) => ({ fromMs, toMs: DURATION_BOUNDS_MS[index] ?? null, counts: {} as OutcomeCounts }));
@@ -84,7 +84,8 @@ function percentiles(count: unknown, values: unknown, max: unknown): Percentiles
 
 export async function builderCounts(db: Database, runId: string): Promise<BuilderCounts[]> {
   const { rows } = await db.query<{ builder: string | null; outcome: Outcome; n: number }>(
-    'SELECT builder, outcome, count(*)::int AS n FROM repository_results WHERE run_id = $1 GROUP BY 1, 2',
+    // Ordered, so the counts' keys come out the same in every report of the run.
+    'SELECT builder, outcome, count(*)::int AS n FROM repository_results WHERE run_id = $1 GROUP BY 1, 2 ORDER BY 1, 2',
     [runId],
   );
   const byBuilder = new Map<string | null, { total: number; counts: OutcomeCounts }>();
@@ -116,4 +117,20 @@ export async function slowestRepositories(db: Database, runId: string, limit: nu
     durationMs: Number(row.duration_ms),
     logUrl: stringOrNull(row.log_url),
   }));
+}
+
+/** Failed rows per outcome and error code (null: none), most frequent first. */
+export interface ErrorCodeCount {
+  readonly outcome: Outcome;
+  readonly errorCode: string | null;
+  readonly count: number;
+}
+
+export async function errorCodeCounts(db: Database, runId: string): Promise<ErrorCodeCount[]> {
+  const { rows } = await db.query<{ outcome: Outcome; error_code: string | null; n: number }>(
+    `SELECT outcome, error_code, count(*)::int AS n FROM repository_results
+     WHERE run_id = $1 AND outcome = ANY($2::text[]) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
+    [runId, FAILED_OUTCOMES],
+  );
+  return rows.map((row) => ({ outcome: row.outcome, errorCode: stringOrNull(row.error_code), count: Number(row.n) }));
 }

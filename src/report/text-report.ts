@@ -1,18 +1,32 @@
 import { OUTCOMES } from '../results/outcome.js';
 import type { ReportRepository } from '../results/report-queries.js';
-import { excerptOf } from './failure-query.js';
+import { excerptOf, withoutTerminalControls } from './failure-query.js';
 import type { ReportSummary } from './model.js';
+import type { ErrorCodeCount } from './queries.js';
 
 /** Characters shown of each of the first lines of an error (`excerptOf`: three, as in the HTML report). */
 const LINE_CHARS = 160;
+/** Failed rows listed with their errors; the HTML report, csv and json have them all. */
+export const TABLE_FAILURES = 100;
+const TABLE_ERROR_CODES = 15;
+const CODE_WIDTH_MAX = 32;
 
 /**
  * `report --format table`: the same numbers as the HTML report (src/report/queries.ts), as
  * plain text for a terminal, followed by the failed rows with the first lines of their errors
  * (terminal escapes and control characters removed: build output must not drive the terminal).
  */
-export function renderTextReport(summary: ReportSummary, failed: readonly ReportRepository[]): string {
-  return `${[...runLines(summary), ...countLines(summary), ...durationLines(summary), ...builderLines(summary), ...slowestLines(summary), ...partitionLines(summary), ...trendLines(summary), ...failureLines(failed)].join('\n')}\n`;
+export function renderTextReport(summary: ReportSummary, failures: TableFailures): string {
+  return `${[
+    ...runLines(summary), ...countLines(summary), ...durationLines(summary), ...builderLines(summary), ...slowestLines(summary), ...partitionLines(summary), ...trendLines(summary),
+    ...errorCodeLines(failures.codes), ...failureLines(failures.first, Math.max(summary.aggregates.failed, failures.first.length)),
+  ].join('\n')}\n`;
+}
+
+/** What the table shows of the failures: the first rows (report.ts reads TABLE_FAILURES) and the counts of every one. */
+export interface TableFailures {
+  readonly first: readonly ReportRepository[];
+  readonly codes: readonly ErrorCodeCount[];
 }
 
 function runLines({ run, aggregates }: ReportSummary): string[] {
@@ -77,22 +91,45 @@ function trendLines({ aggregates }: ReportSummary): string[] {
   if (aggregates.trend.length < 2) return [];
   return [
     '',
-    `last ${aggregates.trend.length} runs    published unchanged  failed   total  wall time`,
+    `last ${aggregates.trend.length} runs`,
+    'started (UTC)    published unchanged  failed   total   wall time  run',
     ...aggregates.trend.map(
-      (t) => `${new Date(t.createdAt).toISOString().slice(0, 16)} ${String(t.published).padStart(9)} ${String(t.unchanged).padStart(9)} ${String(t.failed).padStart(7)} ${String(t.total).padStart(7)}  ${formatDuration(t.wallMs)}  ${t.runId}`,
+      (t) =>
+        `${new Date(t.createdAt).toISOString().slice(0, 16).replace('T', ' ')} ${String(t.published).padStart(9)} ${String(t.unchanged).padStart(9)} ${String(t.failed).padStart(7)} ${String(t.total).padStart(7)}  ${formatDuration(t.wallMs).padStart(10)}  ${t.runId}`,
     ),
   ];
 }
 
-function failureLines(failed: readonly ReportRepository[]): string[] {
+/**
+ * The first TABLE_FAILURES failed rows (a terminal cannot show 16,000 errors; the error codes
+ * above them count every one), then how many more there are and where to find them.
+ */
+function failureLines(failed: readonly ReportRepository[], failedTotal: number): string[] {
   if (failed.length === 0) return [];
-  const lines = ['', 'row    outcome         error_code            repository'];
-  for (const row of failed) {
-    lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(21)} ${row.origin ?? '?'}/${row.path ?? '?'}${row.branch ? `@${row.branch}` : ''}`);
+  const shown = failed.slice(0, TABLE_FAILURES);
+  const codeWidth = Math.min(CODE_WIDTH_MAX, Math.max('error_code'.length, ...shown.map((row) => (row.errorCode ?? '').length)));
+  const lines = ['', `row    outcome         ${'error_code'.padEnd(codeWidth)} repository`];
+  for (const row of shown) {
+    const repository = `${row.origin ?? '?'}/${row.path ?? '?'}${row.branch ? `@${row.branch}` : ''}`;
+    lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(codeWidth)} ${withoutTerminalControls(repository)}`);
     for (const line of excerptOf(row.errorMessage, Number.POSITIVE_INFINITY)?.split('\n') ?? []) {
       lines.push(`       ${line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line}`);
     }
   }
+  const rest = failedTotal - shown.length;
+  if (rest > 0) {
+    lines.push('', `… and ${rest} more failed repositories (${failedTotal} in all): --format csv or --format json lists every one, --failed-csv F writes them as a repos.csv to rerun`);
+  }
+  return lines;
+}
+
+/** Failed rows per outcome and error code, most frequent first: what went wrong, at any scale. */
+function errorCodeLines(codes: readonly ErrorCodeCount[]): string[] {
+  if (codes.length === 0) return [];
+  const shown = codes.slice(0, TABLE_ERROR_CODES);
+  const lines = ['', 'failed by error code', ...shown.map((e) => `${String(e.count).padStart(7)}  ${e.outcome.padEnd(15)} ${e.errorCode ?? '-'}`)];
+  const others = codes.slice(shown.length);
+  if (others.length > 0) lines.push(`${String(others.reduce((sum, e) => sum + e.count, 0)).padStart(7)}  (${others.length} other error codes)`);
   return lines;
 }
 

@@ -62,12 +62,16 @@ export async function outcomeCounts(db: Database, runId: string): Promise<Partia
   return Object.fromEntries(rows.map((row) => [row.outcome, Number(row.n)]));
 }
 
-export async function repositories(db: Database, runId: string, options: { failedOnly?: boolean } = {}): Promise<ReportRepository[]> {
+/** `afterRow` and `limit` page through a big run in row order (report streams csv and json this way). */
+export async function repositories(db: Database, runId: string, options: { failedOnly?: boolean; afterRow?: number; limit?: number } = {}): Promise<ReportRepository[]> {
+  const params: unknown[] = [runId];
+  const param = (value: unknown) => `$${params.push(value)}`;
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT row_number, origin, path, branch, clone_url, outcome, commit_sha, builder, duration_ms, error_code, error_message, log_url
-     FROM repository_results WHERE run_id = $1 ${options.failedOnly ? 'AND outcome = ANY($2::text[])' : ''}
-     ORDER BY row_number`,
-    options.failedOnly ? [runId, FAILED_OUTCOMES] : [runId],
+     FROM repository_results WHERE run_id = $1 ${options.failedOnly ? `AND outcome = ANY(${param(FAILED_OUTCOMES)}::text[])` : ''}
+     ${options.afterRow === undefined ? '' : `AND row_number > ${param(options.afterRow)}::int`}
+     ORDER BY row_number ${options.limit === undefined ? '' : `LIMIT ${param(options.limit)}::int`}`,
+    params,
   );
   return rows.map((row) => ({
     rowNumber: Number(row.row_number),

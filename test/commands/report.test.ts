@@ -88,6 +88,21 @@ describe('mass-ingest report', () => {
     expect(stackLines(result.stderr)).toEqual([]);
   });
 
+  it.each([
+    ['--failed-csv', ['--failed-csv'], 'failed.csv'],
+    ['--out', ['--format', 'csv', '--out'], 'report.csv'],
+  ])("exits 2 and leaves the inventory whole when %s names the run's own inventory", async (flag, args, example) => {
+    const before = await fs.readFile(inventory, 'utf8');
+
+    const result = await runCli(['report', '--run', 'cf1', ...args, inventory], { env });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('mass-ingest:'))).toEqual([
+      `mass-ingest: ${flag} ${inventory} is the inventory run cf1 read: writing there would replace it; name another file (e.g. ${example}) [report_output_is_inventory]`,
+    ]);
+    expect(await fs.readFile(inventory, 'utf8')).toBe(before);
+  });
+
   it('ends quietly with exit 0 when the reader of stdout stops reading (report | head)', async () => {
     const child = spawnCli(['report', '--run', 'cf1', '--format', 'html'], { env });
     child.stdout?.once('data', () => child.stdout?.destroy());

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -143,6 +144,25 @@ describe('writeFailedInventory', () => {
     expect(written).toEqual({ rows: 3, from: 'database' });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ inventory: info.inventoryUri, file, reason: expect.stringMatching(reason) as unknown });
+  });
+
+  it.each([
+    ['its path', (inventory: string) => inventory, (inventory: string) => inventory],
+    ['another path to it', (inventory: string) => inventory, (inventory: string) => path.join(path.dirname(inventory), 'sub', '..', 'repos.csv')],
+    ['its path, the run having read its file:// URL', (inventory: string) => pathToFileURL(inventory).href, (inventory: string) => inventory],
+  ])("refuses to write over the run's own inventory named by %s, and leaves the inventory as it was", async (_case, uriOf, fileOf) => {
+    const inventory = await writeInventory();
+    await fs.mkdir(path.join(tmp.path, 'sub'));
+    const file = fileOf(inventory);
+
+    const writing = writeFailedInventory({ run: run(uriOf(inventory)), failed: FAILED, file, source: {} }, captureLog());
+
+    await expect(writing).rejects.toMatchObject({
+      exitCode: 2,
+      code: 'report_output_is_inventory',
+      message: `--failed-csv ${file} is the inventory run cf1 read: writing there would replace it; name another file (e.g. failed.csv)`,
+    });
+    expect(await fs.readFile(inventory, 'utf8')).toBe(INVENTORY);
   });
 
   it('refuses a file it cannot create with a usage error naming it', async () => {

@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +36,56 @@ describe('writeToStdout', () => {
   });
 });
 
+describe('writeToStdout with a report produced in chunks', () => {
+  it('writes every chunk in order to an open stream', async () => {
+    const stdout = new PassThrough();
+    const chunks: string[] = [];
+    stdout.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+
+    const result = await writeToStdout(stdout, (async function* () { yield 'a,'; yield 'b,'; yield 'c\n'; })());
+
+    expect([result, chunks.join('')]).toEqual(['written', 'a,b,c\n']);
+  });
+
+  it('stops producing the report once the reader closed the pipe', async () => {
+    let produced = 0;
+    async function* report() {
+      for (let page = 0; page < 100; page++) {
+        produced += 1;
+        yield `page ${page}\n`;
+      }
+    }
+
+    const result = await writeToStdout(closedPipe(), report());
+
+    expect([result, produced]).toEqual(['closed', 1]);
+  });
+});
+
 describe('writeOutputFile', () => {
+  it('writes a report produced in chunks to the file', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-output-'));
+    const file = path.join(dir, 'report.csv');
+
+    await writeOutputFile('--out', file, (async function* () { yield 'h\n'; yield '1\n'; })());
+
+    expect(await fs.readFile(file, 'utf8')).toBe('h\n1\n');
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+
+  it('removes the half-written file when producing the report fails, and passes the error on as it is', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-output-'));
+    const file = path.join(dir, 'report.json');
+    const failure = new Error('database connection lost');
+
+    const writing = writeOutputFile('--out', file, (async function* () { yield '{"rows": ['; throw failure; })());
+
+    await expect(writing).rejects.toBe(failure);
+    await expect(fs.access(file)).rejects.toThrow();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
   it('refuses a path in a missing directory with a usage error naming the flag and the path', async () => {
     const file = path.join('/nonexistent', 'dir', 'x.json');
 
