@@ -57,9 +57,10 @@ export function excerptChars(failures: number): number {
 export async function compactFailures(db: Database, runId: string, failedCount: number): Promise<CompactFailures> {
   const chars = excerptChars(failedCount);
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT row_number, origin, path, branch, outcome, error_code, left(ltrim(error_message, E' \\t\\r\\n'), $3::int) AS message, log_url
+    `SELECT row_number, origin, path, branch, outcome, error_code,
+       left(ltrim(error_message, E' \\t\\r\\n'), CASE WHEN outcome = ANY($4::text[]) THEN $5::int ELSE $3::int END) AS message, log_url
      FROM repository_results WHERE run_id = $1 AND outcome = ANY($2::text[]) ORDER BY row_number`,
-    [runId, FAILED_OUTCOMES, chars * 2 + 200],
+    [runId, FAILED_OUTCOMES, chars * 2 + 200, [...BUILD_OUTCOMES], failedCount <= WHOLE_TAIL_FAILURES ? BUILD_TAIL_BYTES : chars * 2 + 200],
   );
   const logs = rows.map((row) => stringOrNull(row.log_url));
   const affixes = logAffixes(rows.map((row, index) => ({ url: logs[index] ?? null, origin: stringOrNull(row.origin), path: stringOrNull(row.path) })));
@@ -80,7 +81,7 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
     columns.branch.push(branches.index(stringOrNull(row.branch)));
     columns.outcome.push(OUTCOMES.indexOf(row.outcome as Outcome));
     columns.code.push(codes.index(stringOrNull(row.error_code)));
-    columns.excerpt.push(excerpts.index(excerptOf(stringOrNull(row.message), chars)));
+    columns.excerpt.push(excerpts.index(excerptOf(stringOrNull(row.message), chars, String(row.outcome))));
     columns.log.push(encodeLog(logs[index] ?? null, affixes, origin, path));
   });
   return { total: rows.length, excerptChars: chars, origins: origins.values, branches: branches.values, codes: codes.values, excerpts: excerpts.values, log: affixes, columns };
@@ -94,17 +95,49 @@ export function withoutTerminalControls(text: string): string {
   return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
-/** The first non-empty lines of an error, without terminal escapes, cut at `limit` characters. */
-export function excerptOf(message: string | null, limit: number): string | null {
+/**
+ * Lines that say what went wrong in a build's output: a compiler's or tool's error line
+ * (`file:3: error:`, `error[E0425]:`, `[ERROR]`, `npm ERR!`, go's `file:5:2: undefined:`), and,
+ * failing those, any line that mentions a failure (`make: *** … Error 1`, `BUILD FAILED`).
+ */
+const ERROR_LINE = /^\s*(\[ERROR\]|ERROR\b|error(\[\w+\])?:|fatal( error)?:|npm ERR!)|:\s*(fatal )?error\b|\berror TS\d+|^\S+:\d+(:\d+)?: (undefined|cannot|error)\b/i;
+const FAILURE_LINE = /\b(error|errors|failed|failure|exception|not found)\b/i;
+const BUILD_OUTCOMES = new Set(['build_failed', 'timed_out']);
+/**
+ * A failed build's message (the log's tail, at most 4 kB: src/build/run-build.ts) is read whole,
+ * to find its error line, up to this many failures (≤ 40 MB); beyond, from its start only.
+ */
+const WHOLE_TAIL_FAILURES = 10_000;
+const BUILD_TAIL_BYTES = 4096;
+
+/**
+ * The first non-empty lines of an error, without terminal escapes, cut at `limit` characters.
+ * A failed build's message is the tail of its log, which starts wherever the tail was cut and
+ * ends in the tool's summary (`[INFO] BUILD FAILURE`, `npm ERR! code 1`): its excerpt starts at
+ * its first error line instead (`excerptStart`).
+ */
+export function excerptOf(message: string | null, limit: number, outcome?: string): string | null {
   if (!message) return null;
-  const lines = withoutTerminalControls(message)
+  const all = withoutTerminalControls(message)
     .split('\n')
     .map((line) => line.trimEnd())
-    .filter((line) => line.trim() !== '')
-    .slice(0, EXCERPT_LINES);
+    .filter((line) => line.trim() !== '');
+  const lines = all.slice(outcome !== undefined && BUILD_OUTCOMES.has(outcome) ? excerptStart(all) : 0).slice(0, EXCERPT_LINES);
   const text = lines.join('\n');
   if (text === '') return null;
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
+
+/**
+ * Where a failed build's excerpt starts: at its first error line; else it ends at the first line
+ * that mentions a failure (make's `*** … Error 1` follows the output that explains it); else at
+ * the top.
+ */
+function excerptStart(lines: readonly string[]): number {
+  const error = lines.findIndex((line) => ERROR_LINE.test(line));
+  if (error !== -1) return error;
+  const failure = lines.findIndex((line) => FAILURE_LINE.test(line));
+  return failure === -1 ? 0 : Math.max(0, failure - (EXCERPT_LINES - 1));
 }
 
 /** The longest prefix ending in '/' and the longest suffix starting with '/' that every URL shares. */

@@ -112,7 +112,7 @@ function failureLines(failed: readonly ReportRepository[], failedTotal: number):
   for (const row of shown) {
     const repository = `${row.origin ?? '?'}/${row.path ?? '?'}${row.branch ? `@${row.branch}` : ''}`;
     lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(codeWidth)} ${withoutTerminalControls(repository)}`);
-    for (const line of excerptOf(row.errorMessage, Number.POSITIVE_INFINITY)?.split('\n') ?? []) {
+    for (const line of excerptOf(row.errorMessage, Number.POSITIVE_INFINITY, row.outcome)?.split('\n') ?? []) {
       lines.push(`       ${line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line}`);
     }
   }

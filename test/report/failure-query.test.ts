@@ -14,6 +14,38 @@ describe('excerptOf', () => {
     expect(excerptOf(message, 300)).toBe('error: first\n  second\nthird');
   });
 
+  it("starts a failed build's excerpt at its first error line, not at the tool's summary", () => {
+    const maven = [
+      '[INFO] BUILD FAILURE', '[INFO] ------------------------------------------------------------------------', '[INFO] Total time:  1.234 s',
+      '[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.11.0:compile (default-compile) on project demo: Compilation failure',
+      '[ERROR] /src/main/java/demo/App.java:[3,5] cannot find symbol', '[ERROR]   symbol:   class Strin', '[ERROR] -> [Help 1]',
+    ].join('\n');
+    const npm = ['> demo@1.0.0 build', '> tsc', '', "src/index.ts(1,7): error TS2322: Type 'number' is not assignable to type 'string'.", 'npm ERR! code 2', 'npm ERR! path /w/src'].join('\n');
+    const cargo = ['   Compiling demo v0.1.0 (/w/src)', 'error[E0425]: cannot find value `x` in this scope', ' --> src/main.rs:2:5', '', 'error: could not compile `demo`'].join('\n');
+    const go = ['# example.com/demo', './main.go:5:2: undefined: x', ''].join('\n');
+    const make = ['Running the tests', 'cc -o demo demo.c', '/bin/sh: 1: cc: not found', 'make: *** [Makefile:2: all] Error 127'].join('\n');
+
+    const excerpts = [maven, npm, cargo, go].map((message) => excerptOf(message, 1000, 'build_failed')?.split('\n')[0]);
+
+    expect(excerpts).toEqual([
+      '[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.11.0:compile (default-compile) on project demo: Compilation failure',
+      "src/index.ts(1,7): error TS2322: Type 'number' is not assignable to type 'string'.",
+      'error[E0425]: cannot find value `x` in this scope',
+      './main.go:5:2: undefined: x',
+    ]);
+    expect(excerptOf(make, 1000, 'build_failed')).toBe('Running the tests\ncc -o demo demo.c\n/bin/sh: 1: cc: not found');
+    expect(excerptOf(`${'progress\n'.repeat(8)}expected 3, got 4\nmake: *** [Makefile:2: test] Error 1`, 1000, 'build_failed')).toBe('progress\nexpected 3, got 4\nmake: *** [Makefile:2: test] Error 1');
+  });
+
+  it('keeps the first lines of a build without an error line, and of other failures', () => {
+    const message = 'first line\nsecond line\nthird line\n[ERROR] later';
+
+    expect([excerptOf('step one\nstep two\nstep three\nstep four', 300, 'timed_out'), excerptOf(message, 300, 'publish_failed')]).toEqual([
+      'step one\nstep two\nstep three',
+      'first line\nsecond line\nthird line',
+    ]);
+  });
+
   it('cuts a long excerpt at the limit with an ellipsis', () => {
     expect(excerptOf('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
   });
