@@ -23,6 +23,8 @@ export interface HttpCall {
   /** Idle socket time before the request is abandoned (and retried). */
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
+  /** A termination signal: the request is abandoned at once (an upload in flight included). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -53,6 +55,10 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
       bodyStream?.destroy();
       reject(err instanceof StepError ? err : connectionError(err, call.method, call.shownUrl));
     };
+    if (call.signal?.aborted) {
+      reject(abortedError(call));
+      return;
+    }
     const headers = streamed ? { ...call.headers, Expect: '100-continue' } : call.headers;
     const request = transport.request(call.url, { method: call.method, headers, agent: call.agent, timeout: call.timeoutMs }, (response) => {
       answered = true;
@@ -79,6 +85,9 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
     });
     request.once('timeout', () => request.destroy(Object.assign(new Error(`no data for ${call.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     request.on('error', fail);
+    const onAbort = () => request.destroy(abortedError(call));
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+    request.once('close', () => call.signal?.removeEventListener('abort', onAbort));
     if (!streamed) {
       request.end(call.body);
       return;
@@ -100,4 +109,9 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
     request.flushHeaders();
     waitForContinue = setTimeout(sendBody, EXPECT_CONTINUE_TIMEOUT_MS);
   });
+}
+
+/** Not retried; the pipeline records the repository `aborted` (the signal is what it checks). */
+function abortedError(call: HttpCall): StepError {
+  return new StepError('aborted', `${call.method} ${call.shownUrl} abandoned: the processor received a termination signal`);
 }

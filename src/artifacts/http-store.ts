@@ -33,6 +33,8 @@ export interface HttpStoreOptions {
   readonly retryAfterCapMs?: number;
   readonly timeoutMs?: number;
   readonly log?: Logger;
+  /** The processor's stop signal: requests in flight are abandoned, none is retried. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -48,6 +50,7 @@ export class HttpStore implements ArtifactStore {
   private readonly retryAfterCapMs: number;
   private readonly timeoutMs: number;
   private readonly log: Logger | undefined;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(options: HttpStoreOptions) {
     const base = new URL(options.url);
@@ -65,6 +68,7 @@ export class HttpStore implements ArtifactStore {
     this.retryAfterCapMs = options.retryAfterCapMs ?? RETRY_AFTER_CAP_MS;
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.log = options.log;
+    this.signal = options.signal;
   }
 
   async exists(key: string): Promise<boolean> {
@@ -100,13 +104,13 @@ export class HttpStore implements ArtifactStore {
     return withRetry(
       this.retry,
       async (attempt) => {
-        const reply = await sendHttp({ method, url: new URL(shownUrl), shownUrl, headers, body: init.body, agent: this.agent, timeoutMs: this.timeoutMs, maxBodyBytes: init.maxBodyBytes ?? 0 });
+        const reply = await sendHttp({ method, url: new URL(shownUrl), shownUrl, headers, body: init.body, agent: this.agent, timeoutMs: this.timeoutMs, maxBodyBytes: init.maxBodyBytes ?? 0, signal: this.signal });
         if ((reply.status >= 200 && reply.status < 300) || accepted.includes(reply.status)) return reply;
-        const error = statusError(reply.status, method, shownUrl);
+        const error = statusError(reply.status, method, shownUrl, redirectDetail(reply));
         if (error.retryable && attempt <= this.retry.retries) await this.honourRetryAfter(reply);
         throw error;
       },
-      { onRetry: (err, attempt) => this.log?.warn({ method, url: shownUrl, attempt, err }, 'Publish request failed, retrying') },
+      { signal: this.signal, onRetry: (err, attempt) => this.log?.warn({ method, url: shownUrl, attempt, err }, 'Publish request failed, retrying') },
     );
   }
 
@@ -114,8 +118,14 @@ export class HttpStore implements ArtifactStore {
   private async honourRetryAfter(reply: HttpReply): Promise<void> {
     const header = reply.headers['retry-after'];
     const wait = retryAfterMs(Array.isArray(header) ? header[0] : header, this.retryAfterCapMs);
-    if (wait !== undefined && wait > 0) await sleep(wait);
+    if (wait !== undefined && wait > 0) await sleep(wait, undefined, { signal: this.signal });
   }
+}
+
+/** Where a 3xx points (without credentials), so the message names the address to configure. */
+function redirectDetail(reply: HttpReply): string {
+  const location = reply.headers.location;
+  return reply.status >= 300 && reply.status < 400 && location ? `to ${scrubUrlUserinfo(location)}` : '';
 }
 
 function authorizationOf(options: HttpStoreOptions): string | undefined {

@@ -1,4 +1,6 @@
+import { StepError } from '../errors.js';
 import { digestFile } from './digests.js';
+import { PUBLISH_CODES } from './publish-errors.js';
 import type { ArtifactStore } from './store.js';
 import type { CollectedArtifact } from './collect.js';
 
@@ -65,18 +67,15 @@ export interface PublishLayout {
 export class DefaultLayout implements PublishLayout {
   constructor(private readonly store: ArtifactStore) {}
 
-  isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean> {
-    return this.store.exists(this.key(repository, commitSha, 'manifest.json'));
+  async isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean> {
+    return (await this.publishedManifest(repository, commitSha)) !== undefined;
   }
 
   async publish(request: PublishRequest): Promise<PublishedSet> {
     const { repository, commitSha } = request;
     const logKey = this.key(repository, commitSha, 'build.log');
-    if (await this.isPublished(repository, commitSha)) {
-      const existing = await this.store.read(this.key(repository, commitSha, 'manifest.json'));
-      const manifest = existing ? (JSON.parse(existing.toString('utf8')) as Manifest) : undefined;
-      return { logUrl: this.store.url(logKey), artifacts: manifest?.artifacts ?? [], alreadyPublished: true };
-    }
+    const existing = await this.publishedManifest(repository, commitSha);
+    if (existing) return { logUrl: this.store.url(logKey), artifacts: existing.artifacts, alreadyPublished: true };
     const artifacts: Array<{ name: string; size: number; sha256: string }> = [];
     for (const artifact of request.artifacts) {
       const digests = await digestFile(artifact.file);
@@ -95,7 +94,39 @@ export class DefaultLayout implements PublishLayout {
     return this.store.url(key);
   }
 
+  /**
+   * The commit's manifest, read and checked rather than only asked for: a PUBLISH_URL naming a web
+   * page (a repository manager's UI, a login page) answers 200 for every path, and a bare
+   * existence check would take every commit as published while nothing ever was uploaded.
+   */
+  private async publishedManifest(repository: RepositoryKey, commitSha: string): Promise<Manifest | undefined> {
+    const key = this.key(repository, commitSha, 'manifest.json');
+    const body = await this.store.read(key);
+    if (body === undefined) return undefined;
+    const manifest = parseManifest(body);
+    if (manifest?.commitSha === commitSha) return manifest;
+    throw new StepError(
+      PUBLISH_CODES.notARepository,
+      `${this.store.url(key)} answered ${describeBody(body)}, not the manifest of commit ${commitSha}: PUBLISH_URL must name the repository itself (Artifactory: https://host/artifactory/<repository>, Nexus: https://host/repository/<repository>), not a web page`,
+    );
+  }
+
   private key(repository: RepositoryKey, commitSha: string, name: string): string {
     return `${repository.origin}/${repository.path}/${commitSha}/${name}`;
   }
+}
+
+function parseManifest(body: Buffer): Manifest | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as Partial<Manifest> | null;
+    return parsed && typeof parsed === 'object' && Array.isArray(parsed.artifacts) ? (parsed as Manifest) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short, one-line excerpt of what the target answered, for the message. */
+function describeBody(body: Buffer): string {
+  const text = body.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim();
+  return text ? `"${text.length > 60 ? `${text.slice(0, 60)}…` : text}"` : 'an empty body';
 }

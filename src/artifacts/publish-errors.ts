@@ -2,13 +2,29 @@ import { StepError } from '../errors.js';
 
 /**
  * The error codes a publish target produces (they become `repository_results.error_code`, and
- * `exitCodeOf` reads them: all `publish_auth` → exit 2, all `publish_unreachable` → exit 3).
+ * `exitCodeOf` reads them through `publishFailureKind`).
  */
 export const PUBLISH_CODES = Object.freeze({
   auth: 'publish_auth',
   unreachable: 'publish_unreachable',
   notFound: 'publish_not_found',
+  /** The target answers web pages, not files: PUBLISH_URL names a UI or a login page. */
+  notARepository: 'publish_not_a_repository',
 });
+
+const CONFIGURATION_CODES = new Set([PUBLISH_CODES.auth, PUBLISH_CODES.notFound, PUBLISH_CODES.notARepository, 'publish_denied']);
+const OUTAGE_CODES = new Set([PUBLISH_CODES.unreachable, 'publish_io']);
+
+/**
+ * What a publish failure says about the target (DESIGN §8, when every repository fails so):
+ * `configuration` a retry cannot fix (credentials, a wrong URL or bucket, a redirect, any other
+ * refusal with a 3xx/4xx status: exit 2), `outage` worth a retry (exit 3), else `other`.
+ */
+export function publishFailureKind(code: string): 'configuration' | 'outage' | 'other' {
+  if (CONFIGURATION_CODES.has(code) || /^publish_http_[34]\d\d$/.test(code)) return 'configuration';
+  if (OUTAGE_CODES.has(code)) return 'outage';
+  return 'other';
+}
 
 /** A non-2xx answer for `method url` (url without credentials). 429, 408 and 5xx are worth a retry. */
 export function statusError(status: number, method: string, url: string, detail = ''): StepError {
@@ -18,6 +34,9 @@ export function statusError(status: number, method: string, url: string, detail 
   }
   if (status === 404) {
     return new StepError(PUBLISH_CODES.notFound, `${what}: check that PUBLISH_URL names an existing repository`, { status });
+  }
+  if (status >= 300 && status < 400) {
+    return new StepError(`publish_http_${status}`, `${what}: redirects are not followed (credentials stay with the configured host); set PUBLISH_URL to the repository's final address`, { status });
   }
   if (status === 408 || status === 429 || status >= 500) {
     return new StepError(PUBLISH_CODES.unreachable, `${what}: the publish target is unavailable`, { status, retryable: true });

@@ -13,13 +13,14 @@ import type { ArtifactStore } from './store.js';
  * The store for PUBLISH_URL (DESIGN §3). HTTP repositories get `.sha1/.md5/.sha256` sidecars
  * (plain servers have no other checksums), and so does every store under the maven layout.
  */
-export async function createStore(config: Config, log?: Logger): Promise<ArtifactStore> {
-  const store = await createBareStore(config, log);
+export async function createStore(config: Config, log?: Logger, signal?: AbortSignal): Promise<ArtifactStore> {
+  const store = await createBareStore(config, log, signal);
   const sidecars = store instanceof HttpStore || config.publish.layout === 'maven';
   return sidecars ? new ChecksumSidecarStore(store) : store;
 }
 
-async function createBareStore(config: Config, log: Logger | undefined): Promise<ArtifactStore> {
+/** `signal` (the processor's stop signal) abandons uploads in flight, so a terminated run ends promptly. */
+async function createBareStore(config: Config, log: Logger | undefined, signal: AbortSignal | undefined): Promise<ArtifactStore> {
   const { publish } = config;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(publish.url)?.[1]?.toLowerCase() ?? 'file';
   switch (scheme) {
@@ -27,11 +28,11 @@ async function createBareStore(config: Config, log: Logger | undefined): Promise
       return new FileStore(publish.url);
     case 'http':
     case 'https':
-      return new HttpStore({ url: publish.url, user: publish.user, password: publish.password, token: publish.token, log });
+      return new HttpStore({ url: publish.url, user: publish.user, password: publish.password, token: publish.token, log, ...(signal ? { signal } : {}) });
     case 's3': {
       // The AWS SDK costs ~0.25 s to load: only S3 targets pay for it.
       const { S3Store } = await import('./s3-store.js');
-      return new S3Store({ url: publish.url, s3: config.s3 });
+      return new S3Store({ url: publish.url, s3: config.s3, ...(signal ? { signal } : {}) });
     }
     default:
       throw new UsageError('publish_scheme', `PUBLISH_URL ${scrubUrlUserinfo(publish.url)} has an unsupported scheme "${scheme}": use file://, http(s):// or s3://`);

@@ -14,6 +14,8 @@ export interface S3StoreOptions {
   /** Multipart part size (S3's minimum is 5 MiB); at most `queueSize` parts are in memory. */
   readonly partSize?: number;
   readonly queueSize?: number;
+  /** The processor's stop signal: requests and uploads in flight are abandoned (multipart aborted). */
+  readonly signal?: AbortSignal;
 }
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -31,6 +33,7 @@ export class S3Store implements ArtifactStore {
   private readonly client: S3Client;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(options: S3StoreOptions) {
     const { bucket, key } = parseS3Url(options.url);
@@ -40,6 +43,7 @@ export class S3Store implements ArtifactStore {
     this.client = options.client ?? createS3Client(options.s3);
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = options.queueSize ?? 2;
+    this.signal = options.signal;
   }
 
   /**
@@ -49,7 +53,7 @@ export class S3Store implements ArtifactStore {
   async exists(key: string): Promise<boolean> {
     const full = this.key(key);
     try {
-      const listing = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: 1 }));
+      const listing = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: 1 }), { abortSignal: this.signal });
       return listing.Contents?.some((object) => object.Key === full) ?? false;
     } catch (err) {
       if (classifyS3Error(err).kind === 'not_found') return false;
@@ -60,7 +64,7 @@ export class S3Store implements ArtifactStore {
   async read(key: string): Promise<Buffer | undefined> {
     if (!(await this.exists(key))) return undefined;
     try {
-      const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), { abortSignal: this.signal });
       if ((output.ContentLength ?? 0) > METADATA_LIMIT) throw new StepError('publish_response_too_large', `${this.url(key)} is larger than ${METADATA_LIMIT} bytes`);
       return output.Body ? Buffer.from(await output.Body.transformToByteArray()) : Buffer.alloc(0);
     } catch (err) {
@@ -84,10 +88,15 @@ export class S3Store implements ArtifactStore {
       queueSize: this.queueSize,
       leavePartsOnError: false,
     });
+    const abort = () => void upload.abort().catch(() => undefined);
+    this.signal?.addEventListener('abort', abort, { once: true });
     try {
+      if (this.signal?.aborted) abort();
       await upload.done();
     } catch (err) {
       throw this.failure(err, 'Upload', key);
+    } finally {
+      this.signal?.removeEventListener('abort', abort);
     }
   }
 
@@ -95,6 +104,7 @@ export class S3Store implements ArtifactStore {
     try {
       await this.client.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType, ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}) }),
+        { abortSignal: this.signal },
       );
     } catch (err) {
       // If-None-Match: * lost against a writer that got there first: the object exists, as asked.

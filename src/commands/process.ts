@@ -11,6 +11,7 @@ import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
 import { createLayout, createStore } from '../artifacts/publisher.js';
+import { publishFailureKind } from '../artifacts/publish-errors.js';
 import { SqlResultStore, type RunRecord } from '../results/result-store.js';
 import { assertEmbeddedUnlocked } from '../results/pglite-open.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
@@ -56,7 +57,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     await checkInventory(options.inventory, { s3: config.s3 });
     await makeWorkdir(runWorkdir);
     credentials = await prepareGitCredentials(config.gitCredentials);
-    const artifacts = await createStore(config, log);
+    const artifacts = await createStore(config, log, stop.signal);
     // Checks need the open database only; recording needs the run recorded too.
     const store = opening.then((database) => new SqlResultStore(database));
     const running = setUpRun(store, options, config, range, inventoryUri, log);
@@ -215,8 +216,9 @@ export function exitCodeOf(summary: PartitionSummary, strict: boolean): ExitCode
     .reduce((sum, [, count]) => sum + (count ?? 0), 0);
   const publishFailed = summary.counts.publish_failed ?? 0;
   if (publishFailed > 0 && publishFailed === attempted) {
-    if (summary.publishErrorCodes.every((code) => code === 'publish_auth' || code === 'publish_denied' || code === 'publish_not_found')) return EXIT.usage;
-    if (summary.publishErrorCodes.every((code) => code === 'publish_unreachable' || code === 'publish_io')) return EXIT.infrastructure;
+    const kinds = summary.publishErrorCodes.map(publishFailureKind);
+    if (kinds.every((kind) => kind === 'configuration')) return EXIT.usage;
+    if (kinds.every((kind) => kind === 'outage')) return EXIT.infrastructure;
   }
   if (strict && Object.entries(summary.counts).some(([outcome, count]) => (count ?? 0) > 0 && isFailure(outcome as Outcome))) return EXIT.strictFailures;
   return EXIT.ok;

@@ -9,6 +9,8 @@ import type { S3Settings } from '../aws/s3.js';
 export interface InventoryOptions {
   /** For s3:// inventories (path-style addressing against S3-compatible servers). */
   readonly s3?: S3Settings;
+  /** How long an http(s) server may take to answer (headers); the body has no time limit. */
+  readonly httpAnswerTimeoutMs?: number;
 }
 
 /** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
@@ -22,7 +24,7 @@ export async function openInventory(uri: string, options: InventoryOptions = {})
     case 'http':
     case 'https':
       checkHttpUrl(uri);
-      return failingAsInfrastructure(await openHttp(uri), scrubUrlUserinfo(uri));
+      return failingAsInfrastructure(await openHttp(uri, options.httpAnswerTimeoutMs ?? HTTP_ANSWER_TIMEOUT_MS), scrubUrlUserinfo(uri));
     case 's3': {
       // Loaded on demand: the AWS SDK costs start-up time that local inventories need not pay.
       const { openS3Inventory } = await import('./s3-source.js');
@@ -84,13 +86,23 @@ function checkHttpUrl(uri: string): void {
   }
 }
 
-async function openHttp(uri: string): Promise<Readable> {
+const HTTP_ANSWER_TIMEOUT_MS = 60_000;
+
+async function openHttp(uri: string, answerTimeoutMs: number): Promise<Readable> {
   const shown = scrubUrlUserinfo(uri);
   let response: Response;
+  // The time limit covers the answer's headers only: the body is read as the repositories are
+  // processed, paused while they build, and a limit on the whole exchange (AbortSignal.timeout)
+  // broke off the inventory of every partition that took more than a minute (exit 3).
+  const answered = new AbortController();
+  const timer = setTimeout(() => answered.abort(new Error(`no answer within ${answerTimeoutMs / 1000} s`)), answerTimeoutMs);
   try {
-    response = await fetch(uri, { redirect: 'follow', signal: AbortSignal.timeout(60_000) });
+    response = await fetch(uri, { redirect: 'follow', signal: answered.signal });
   } catch (err) {
-    throw new InfrastructureError('inventory_unreachable', `Inventory ${shown} cannot be reached: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`, err);
+    const reason = answered.signal.aborted ? answered.signal.reason : ((err as { cause?: unknown }).cause ?? err);
+    throw new InfrastructureError('inventory_unreachable', `Inventory ${shown} cannot be reached: ${errorMessage(reason)}`, err);
+  } finally {
+    clearTimeout(timer);
   }
   if (response.status === 404 || response.status === 410 || response.status === 401 || response.status === 403) {
     throw new UsageError('inventory_not_found', `Inventory ${shown} answered HTTP ${response.status}: check the URL and its access`);

@@ -156,6 +156,33 @@ describe('HttpStore', () => {
     expect(server.requests).toHaveLength(3);
   });
 
+  it('does not follow a redirect: publish_http_302 naming the Location without its credentials, one request', async () => {
+    const store = await start();
+    server.addFault({ fault: { kind: 'status', status: 302, headers: { Location: 'https://user:hidden-pw@repo.test/repo/g/lib.jar' } } });
+
+    const error = await putError(store);
+
+    expect(server.requests).toHaveLength(1);
+    expect([error.code, error.retryable]).toEqual(['publish_http_302', false]);
+    expect(error.message).toContain('answered HTTP 302 (to https://***@repo.test/repo/g/lib.jar)');
+    expect(error.message).not.toContain('hidden-pw');
+  });
+
+  it('abandons an upload in flight when the stop signal fires, and does not retry it', async () => {
+    server = await startFaultServer({ authorization: BASIC });
+    server.addFault({ method: 'PUT', fault: { kind: 'stall' } });
+    const stop = new AbortController();
+    const store = new HttpStore({ url: `${server.baseUrl}/repo`, user: 'deployer', password: 's3cret-pw', retry: FAST, signal: stop.signal });
+
+    const pending = putError(store);
+    await server.nextStall();
+    stop.abort();
+    const error = await pending;
+
+    expect([error.code, error.retryable]).toEqual(['aborted', false]);
+    expect(server.requests.map((request) => request.result)).toEqual(['stalled']);
+  });
+
   it('gives up on a target that keeps answering 500 after the bounded retries', async () => {
     const store = await start();
     server.addFault({ fault: { kind: 'status', status: 500 } });

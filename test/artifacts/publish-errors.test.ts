@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectionError, retryAfterMs, statusError } from '../../src/artifacts/publish-errors.js';
+import { connectionError, publishFailureKind, retryAfterMs, statusError } from '../../src/artifacts/publish-errors.js';
 
 describe('statusError', () => {
   it('sorts statuses into the publish error codes, retrying only what may pass', () => {
@@ -29,6 +29,36 @@ describe('statusError', () => {
 
     expect(error.message).toMatch(/^PUT https:\/\/repo\.test\/a\.jar answered HTTP 401: check PUBLISH_USER/);
     expect(error.status).toBe(401);
+  });
+
+  it('says a redirect is not followed and names where it points', () => {
+    const error = statusError(301, 'HEAD', 'http://repo.test/a.jar', 'to https://repo.test/a.jar');
+
+    expect([error.code, error.retryable]).toEqual(['publish_http_301', false]);
+    expect(error.message).toBe(
+      'HEAD http://repo.test/a.jar answered HTTP 301 (to https://repo.test/a.jar): redirects are not followed (credentials stay with the configured host); set PUBLISH_URL to the repository\'s final address',
+    );
+  });
+});
+
+describe('publishFailureKind', () => {
+  it('counts refusals a retry cannot fix as configuration, an unreachable target as an outage', () => {
+    const codes = ['publish_auth', 'publish_not_found', 'publish_denied', 'publish_not_a_repository', 'publish_http_302', 'publish_http_405', 'publish_unreachable', 'publish_io', 'publish_s3_error', 'publish_metadata_conflict'];
+
+    const kinds = codes.map((code) => [code, publishFailureKind(code)]);
+
+    expect(kinds).toEqual([
+      ['publish_auth', 'configuration'],
+      ['publish_not_found', 'configuration'],
+      ['publish_denied', 'configuration'],
+      ['publish_not_a_repository', 'configuration'],
+      ['publish_http_302', 'configuration'],
+      ['publish_http_405', 'configuration'],
+      ['publish_unreachable', 'outage'],
+      ['publish_io', 'outage'],
+      ['publish_s3_error', 'other'],
+      ['publish_metadata_conflict', 'other'],
+    ]);
   });
 });
 

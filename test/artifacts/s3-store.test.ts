@@ -131,6 +131,31 @@ describe('S3Store', () => {
     expect(errors[1]?.message).toContain('InvalidAccessKeyId');
   });
 
+  it('abandons a multipart upload in flight and stores nothing more once the stop signal fires', async () => {
+    const file = await writeRandom('stopped.bin', 17 * 1024 * 1024);
+    const stop = new AbortController();
+    const commands: string[] = [];
+    const client = createS3Client({ forcePathStyle: true });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(context.commandName ?? '?');
+        if (context.commandName === 'UploadPartCommand') stop.abort();
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = new S3Store({ url: 's3://artifacts/stopped', s3: { forcePathStyle: true }, client, partSize: 5 * 1024 * 1024, signal: stop.signal });
+
+    const upload = await store.putFile('big.bin', file, await digestFile(file)).catch((err: unknown) => err);
+    const manifest = await store.putBytes('manifest.json', Buffer.from('{}'), 'application/json', { ifAbsent: true }).catch((err: unknown) => err);
+
+    expect(upload).toBeInstanceOf(StepError);
+    expect(manifest).toBeInstanceOf(StepError);
+    expect(commands).not.toContain('CompleteMultipartUploadCommand');
+    const reader = new S3Store({ url: 's3://artifacts/stopped', s3: { forcePathStyle: true } });
+    expect([await reader.exists('big.bin'), await reader.exists('manifest.json')]).toEqual([false, false]);
+  });
+
   it('maps a refused connection to publish_unreachable', async () => {
     const port = await findFreePort();
     const store = new S3Store({

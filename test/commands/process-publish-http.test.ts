@@ -115,8 +115,8 @@ describe('mass-ingest process publishing to an HTTP repository (nginx WebDAV)', 
     const db = await openDb();
     const message = (await db.query<{ error_message: string }>("SELECT error_message FROM repository_results WHERE run_id = 'http-3'")).rows[0]?.error_message;
     await db.close();
-    expect(message).toContain(`HEAD ${nginx.baseUrl}/repo/local.test/acme/widget/${sha('acme/widget')}/manifest.json answered HTTP 401`);
-    expect(lines).toEqual([`HEAD /repo/local.test/acme/widget/${sha('acme/widget')}/manifest.json 401 ${USER}`]);
+    expect(message).toContain(`GET ${nginx.baseUrl}/repo/local.test/acme/widget/${sha('acme/widget')}/manifest.json answered HTTP 401`);
+    expect(lines).toEqual([`GET /repo/local.test/acme/widget/${sha('acme/widget')}/manifest.json 401 ${USER}`]);
   });
 
   it('publishes with a bearer token from PUBLISH_TOKEN', async () => {

@@ -23,8 +23,8 @@ async function serving(): Promise<string> {
   return `${server.baseUrl}/repos.csv`;
 }
 
-async function readAll(uri: string, selection = { start: 1, end: Number.POSITIVE_INFINITY }) {
-  const reading = readInventory(uri, selection);
+async function readAll(uri: string, selection = { start: 1, end: Number.POSITIVE_INFINITY }, options: { httpAnswerTimeoutMs?: number } = {}) {
+  const reading = readInventory(uri, selection, options);
   const paths: string[] = [];
   for await (const entry of reading.entries) paths.push(entry.row.path ?? '');
   return { paths, summary: reading.summary() };
@@ -37,7 +37,69 @@ async function failure(uri: string): Promise<unknown> {
   );
 }
 
+/** A server streaming `total` rows as fast as the reader takes them. */
+async function startHuge(total: number, counter: { sent: number } = { sent: 0 }): Promise<http.Server> {
+  const line = (row: number) => Buffer.from(`https://git.test/o/r${row}.git,main,git.test,o/r${row}\n`);
+  const huge = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/csv' });
+    res.write('cloneUrl,branch,origin,path\n');
+    let row = 0;
+    const pump = () => {
+      while (row < total) {
+        row += 1;
+        const bytes = line(row);
+        counter.sent += bytes.length;
+        if (!res.write(bytes)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('close', () => (row = total));
+    pump();
+  });
+  await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+  return huge;
+}
+
+async function stop(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 describe('http(s):// inventories', () => {
+  it('keeps reading an inventory whose reader pauses (a long build) for longer than the answer time limit', async () => {
+    // 100,000 rows (5 MB): far more than the socket and stream buffers hold while the reader pauses.
+    const huge = await startHuge(100_000);
+    const uri = `http://127.0.0.1:${(huge.address() as AddressInfo).port}/repos.csv`;
+
+    try {
+      const reading = readInventory(uri, { start: 1, end: Number.POSITIVE_INFINITY }, { httpAnswerTimeoutMs: 1000 });
+      let rows = 0;
+      for await (const entry of reading.entries) {
+        rows += 1;
+        if (entry.row.path === 'o/r1') await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+
+      expect([rows, reading.summary().complete]).toEqual([100_000, true]);
+    } finally {
+      await stop(huge);
+    }
+  });
+
+  it('is an infrastructure error (exit 3) when the server sends no answer within the time limit', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+
+    try {
+      const error = await readAll(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/repos.csv`, { start: 1, end: 1 }, { httpAnswerTimeoutMs: 100 }).catch((err: unknown) => err);
+
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect([(error as InfrastructureError).code, (error as InfrastructureError).exitCode]).toEqual(['inventory_unreachable', EXIT.infrastructure]);
+      expect((error as InfrastructureError).message).toContain('cannot be reached: no answer within 0.1 s');
+    } finally {
+      await stop(silent);
+    }
+  });
+
   it('streams the rows and hashes the bytes while reading', async () => {
     const uri = await serving();
 
@@ -88,36 +150,17 @@ describe('http(s):// inventories', () => {
   });
 
   it('reads the first rows of a huge inventory without downloading all of it', async () => {
-    let sent = 0;
-    const total = 1_000_000;
-    const line = (row: number) => Buffer.from(`https://git.test/o/r${row}.git,main,git.test,o/r${row}\n`);
-    const huge = http.createServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/csv' });
-      res.write('cloneUrl,branch,origin,path\n');
-      let row = 0;
-      const pump = () => {
-        while (row < total) {
-          row += 1;
-          const bytes = line(row);
-          sent += bytes.length;
-          if (!res.write(bytes)) return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      res.on('close', () => (row = total));
-      pump();
-    });
-    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+    const counter = { sent: 0 };
+    const huge = await startHuge(1_000_000, counter);
 
     try {
       const { paths } = await readAll(`http://127.0.0.1:${(huge.address() as AddressInfo).port}/repos.csv`, { start: 1, end: 3 });
 
       expect(paths).toEqual(['o/r1', 'o/r2', 'o/r3']);
     } finally {
-      huge.closeAllConnections();
-      await new Promise<void>((resolve) => huge.close(() => resolve()));
+      await stop(huge);
     }
     // A million rows are about 54 MB; what left the server before the reader stopped is a few socket buffers.
-    expect(sent).toBeLessThan(total * line(total).length / 4);
+    expect(counter.sent).toBeLessThan(54_000_000 / 4);
   });
 });
