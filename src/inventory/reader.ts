@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { UsageError, MassIngestError, errorMessage } from '../errors.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
 import { REQUIRED_COLUMNS, validateRecord, type InventoryEntry } from './rows.js';
-import { openInventory, Sha256Tap, type InventoryOptions } from './source.js';
+import { downloadInventory, isRemoteInventory, openInventory, Sha256Tap, type DownloadedInventory, type InventoryOptions } from './source.js';
 
 /** Rows `start..end` (1-based, inclusive; `end` may be Infinity or past the last row). */
 export interface RowSelection {
@@ -25,6 +25,13 @@ export interface InventoryReading {
 }
 
 /**
+ * A remote inventory is streamed for a selection of up to this many rows (a partition: its bytes
+ * arrive with the first reads), and downloaded to a temporary file first for a longer or open
+ * range, which a stream would leave unread while repositories build (src/inventory/source.ts).
+ */
+export const STREAMED_ROWS = 1_000;
+
+/**
  * Streams the inventory and yields the selected rows. With `readToEnd` the whole file is read
  * (for its sha256 and row count) even after the last selected row.
  */
@@ -33,7 +40,11 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
   async function* entries(): AsyncGenerator<InventoryEntry> {
     const tap = new Sha256Tap();
     const { parser, requireHeader } = createParser(uri);
-    const source = await openInventory(uri, options);
+    const downloaded = await downloadedIfLong(uri, selection, options);
+    const source = await openInventory(downloaded?.file ?? uri, options).catch(async (err: unknown) => {
+      await downloaded?.remove();
+      throw err;
+    });
     const flowing = pipeline(source, tap, parser).catch((err: unknown) => {
       parser.destroy(err as Error);
     });
@@ -54,12 +65,19 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
       throw describeParseError(uri, err);
     } finally {
       source.destroy();
+      await downloaded?.remove();
     }
     await flowing;
     const complete = rowNumber <= selection.end || options.readToEnd === true;
     summary = { rows: rowNumber, sha256: complete ? tap.digest().sha256 : undefined, complete };
   }
   return { entries: entries(), summary: () => summary };
+}
+
+function downloadedIfLong(uri: string, selection: RowSelection, options: InventoryOptions): Promise<DownloadedInventory | undefined> {
+  const span = selection.end - selection.start + 1;
+  if (!isRemoteInventory(uri) || span <= STREAMED_ROWS) return Promise.resolve(undefined);
+  return downloadInventory(uri, options);
 }
 
 /** Opens the inventory and checks its header, reading no further: bad input fails before any work. */

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
+import { InfrastructureError, MassIngestError, UsageError, errorMessage } from '../errors.js';
 import { scrubUrlUserinfo } from '../logging/scrub.js';
 import type { S3Settings } from '../aws/s3.js';
 
@@ -32,6 +35,36 @@ export async function openInventory(uri: string, options: InventoryOptions = {})
     }
     default:
       throw new UsageError('inventory_scheme', `Inventory ${scrubUrlUserinfo(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);
+  }
+}
+
+/** An inventory read over the network (http(s)://, s3://). */
+export function isRemoteInventory(uri: string): boolean {
+  return /^(https?|s3):\/\//i.test(uri);
+}
+
+export interface DownloadedInventory {
+  readonly file: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * A remote inventory copied whole into a temporary file. A reader that takes its rows as the
+ * repositories are built leaves the connection unread for minutes, and servers close such
+ * connections (nginx's send_timeout, S3): a long range read from the network would break off
+ * partway (src/inventory/reader.ts decides when to download).
+ */
+export async function downloadInventory(uri: string, options: InventoryOptions = {}): Promise<DownloadedInventory> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-inventory-'));
+  const file = path.join(dir, 'inventory.csv');
+  const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
+  try {
+    await pipeline(await openInventory(uri, options), fs.createWriteStream(file, { mode: 0o600 }));
+    return { file, remove };
+  } catch (err) {
+    await remove();
+    if (err instanceof MassIngestError) throw err;
+    throw new InfrastructureError('inventory_unreadable', `Inventory ${scrubUrlUserinfo(uri)} cannot be copied to ${file}: ${errorMessage(err)}`, err);
   }
 }
 

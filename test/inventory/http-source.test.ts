@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT, InfrastructureError, UsageError } from '../../src/errors.js';
@@ -82,6 +84,46 @@ describe('http(s):// inventories', () => {
       expect([rows, reading.summary().complete]).toEqual([100_000, true]);
     } finally {
       await stop(huge);
+    }
+  });
+
+  it('reads a long range whole before the first row, so a server that closes an unread connection cannot cut it off', async () => {
+    // 200,000 rows (11 MB), more than socket buffers hold; the server drops a connection that
+    // stops reading for 1 s, as nginx's send_timeout and S3 do, while the reader pauses 2.5 s.
+    const impatient = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/csv' });
+      res.write('cloneUrl,branch,origin,path\n');
+      let row = 0;
+      const pump = () => {
+        while (row < 200_000) {
+          row += 1;
+          if (!res.write(`https://git.test/o/r${row}.git,main,git.test,o/r${row}\n`)) {
+            const idle = setTimeout(() => res.destroy(), 1000);
+            return void res.once('drain', () => {
+              clearTimeout(idle);
+              pump();
+            });
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => impatient.listen(0, '127.0.0.1', resolve));
+    const tmpBefore = (await fs.readdir(os.tmpdir())).filter((name) => name.startsWith('mass-ingest-inventory-'));
+
+    try {
+      const reading = readInventory(`http://127.0.0.1:${(impatient.address() as AddressInfo).port}/repos.csv`, { start: 1, end: 150_000 });
+      let rows = 0;
+      for await (const entry of reading.entries) {
+        rows += 1;
+        if (entry.row.path === 'o/r1') await new Promise((resolve) => setTimeout(resolve, 2500));
+      }
+
+      expect(rows).toBe(150_000);
+      expect((await fs.readdir(os.tmpdir())).filter((name) => name.startsWith('mass-ingest-inventory-'))).toEqual(tmpBefore);
+    } finally {
+      await stop(impatient);
     }
   });
 
