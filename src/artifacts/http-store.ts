@@ -4,7 +4,7 @@ import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import { sendHttp, type HttpCall, type HttpReply } from './http-request.js';
 import { retryAfterMs, statusError } from './publish-errors.js';
@@ -57,7 +57,7 @@ export class HttpStore implements ArtifactStore {
     if (base.username || base.password) {
       throw new UsageError(
         'publish_url_credentials',
-        `PUBLISH_URL ${scrubUrlUserinfo(options.url)} contains credentials: remove them from the URL and set PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN`,
+        `PUBLISH_URL ${scrubUrlSecrets(options.url)} contains credentials: remove them from the URL and set PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN`,
       );
     }
     this.base = base.href.replace(/\/+$/, '');
@@ -125,7 +125,7 @@ export class HttpStore implements ArtifactStore {
 /** Where a 3xx points (without credentials), so the message names the address to configure. */
 function redirectDetail(reply: HttpReply): string {
   const location = reply.headers.location;
-  return reply.status >= 300 && reply.status < 400 && location ? `to ${scrubUrlUserinfo(location)}` : '';
+  return reply.status >= 300 && reply.status < 400 && location ? `to ${scrubUrlSecrets(location)}` : '';
 }
 
 function authorizationOf(options: HttpStoreOptions): string | undefined {

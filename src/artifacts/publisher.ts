@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import { ChecksumSidecarStore } from './checksum-sidecars.js';
 import { FileStore } from './file-store.js';
 import { HttpStore } from './http-store.js';
@@ -35,7 +35,7 @@ async function createBareStore(config: Config, log: Logger | undefined, signal: 
       return new S3Store({ url: publish.url, s3: config.s3, ...(signal ? { signal } : {}) });
     }
     default:
-      throw new UsageError('publish_scheme', `PUBLISH_URL ${scrubUrlUserinfo(publish.url)} has an unsupported scheme "${scheme}": use file://, http(s):// or s3://`);
+      throw new UsageError('publish_scheme', `PUBLISH_URL ${scrubUrlSecrets(publish.url)} has an unsupported scheme "${scheme}": use file://, http(s):// or s3://`);
   }
 }
 

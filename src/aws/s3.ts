@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../errors.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import { withoutSdkNodeVersionWarning } from '../batch/sdk-warning.js';
 
 /** What the S3 client takes from Config; endpoint, region and credentials come from the SDK's own env handling. */
@@ -34,11 +34,11 @@ export interface S3Location {
 
 export function parseS3Url(uri: string): S3Location {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(uri);
-  if (!match?.[1]) throw new UsageError('s3_url_invalid', `${scrubUrlUserinfo(uri)} is not an s3://bucket/key URL`);
+  if (!match?.[1]) throw new UsageError('s3_url_invalid', `${scrubUrlSecrets(uri)} is not an s3://bucket/key URL`);
   // `s3://key:secret@bucket/…` would send the secret as part of a bucket name: S3 takes
   // credentials from the SDK's usual sources (role, AWS_ACCESS_KEY_ID…), never from the URL.
   if (/[@:]/.test(match[1])) {
-    throw new UsageError('s3_url_credentials', `${scrubUrlUserinfo(uri)} carries credentials or a port in its bucket name: use s3://bucket/key and give credentials through the AWS SDK's usual sources (role, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)`);
+    throw new UsageError('s3_url_credentials', `${scrubUrlSecrets(uri)} carries credentials or a port in its bucket name: use s3://bucket/key and give credentials through the AWS SDK's usual sources (role, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)`);
   }
   return { bucket: match[1], key: (match[2] ?? '').replace(/^\/+|\/+$/g, '') };
 }

@@ -4,7 +4,7 @@ import { EXIT, MassIngestError, UsageError, errorMessage } from '../errors.js';
 import { CopyOutputError, copyInventoryRows } from '../inventory/copy-rows.js';
 import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
 import { SUCCESSFUL_OUTCOMES } from '../results/outcome.js';
 import { findRun, type RunInfo } from '../results/report-queries.js';
@@ -37,7 +37,7 @@ export async function deriveInventory(
 ): Promise<DerivedInventory> {
   const run = await findRun(database, input.run);
   const inventory = inventoryOfRun(run, input.inventory);
-  if (inventory !== input.inventory) log.info({ fromRun: run.id, inventory: run.inventoryUri, given: scrubUrlUserinfo(input.inventory) }, 'Rows taken from the inventory the run read');
+  if (inventory !== input.inventory) log.info({ fromRun: run.id, inventory: run.inventoryUri, given: scrubUrlSecrets(input.inventory) }, 'Rows taken from the inventory the run read');
   const selected = await selectRows(database, run, input.only);
   await fs.promises.mkdir(input.outputDir, { recursive: true });
   const file = path.join(input.outputDir, `${input.newRunId}-${input.only}.csv`);
@@ -47,7 +47,7 @@ export async function deriveInventory(
     if (err instanceof CopyOutputError) throw new UsageError('inventory_unwritable', `The derived inventory ${file} cannot be written: ${errorMessage(err.cause)}`, [], err.cause);
     throw inventory === input.inventory ? err : unreadableRunInventory(run, err);
   });
-  const shown = scrubUrlUserinfo(inventory);
+  const shown = scrubUrlSecrets(inventory);
   if (run.inventorySha256 && sha256 !== run.inventorySha256) {
     await fs.promises.rm(partial, { force: true });
     throw new UsageError('inventory_changed', `Inventory ${shown} has sha256 ${sha256}, but run ${run.id} read ${run.inventorySha256}: its row numbers no longer match; use \`report --run ${run.id} --failed-csv F\` instead`);
@@ -70,7 +70,7 @@ export async function deriveInventory(
  */
 function inventoryOfRun(run: RunInfo, given: string): string {
   const recorded = run.inventoryUri;
-  if (recorded === scrubUrlUserinfo(given)) return given;
+  if (recorded === scrubUrlSecrets(given)) return given;
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(recorded);
   if (!isUrl && !path.isAbsolute(recorded)) return given;
   if (!isUrl && !/^[a-z][a-z0-9+.-]*:\/\//i.test(given) && path.resolve(given) === recorded) return given;

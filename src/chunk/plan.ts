@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import { partitionCount } from '../inventory/range.js';
 import { scanInventory } from '../inventory/reader.js';
 import type { InventoryOptions } from '../inventory/source.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { PartitionRecord, PartitionStatus } from '../results/result-store.js';
 
 /** What the chunk job decided: the inventory's exact size and digest, and its partitions. */
@@ -32,7 +32,7 @@ export async function planChunk(inventory: string, partitionSize: number, option
     throw new UsageError('partition_size_invalid', `--partition-size must be an integer ≥ 1, got ${partitionSize}`);
   }
   const { rows, sha256, bytes } = await scanInventory(inventory, options);
-  const inventoryShown = scrubUrlUserinfo(inventory);
+  const inventoryShown = scrubUrlSecrets(inventory);
   if (rows === 0) {
     throw new UsageError('inventory_empty', `Inventory ${inventoryShown} has no data rows (only a header, or nothing): there is nothing to submit`);
   }

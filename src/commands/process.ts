@@ -16,7 +16,7 @@ import { SqlResultStore, type RunRecord } from '../results/result-store.js';
 import { assertEmbeddedUnlocked } from '../results/pglite-open.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
 import { ProgressLine } from '../logging/progress.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import { isFailure, type Outcome } from '../results/outcome.js';
 
 export interface ProcessOptions {
@@ -36,7 +36,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     { start: options.start, end: options.end, partitionSize: options.partitionSize, partitionOffset: options.partitionOffset, arrayIndex: config.batch.arrayIndex },
     options.partition,
   );
-  const inventoryUri = scrubUrlUserinfo(options.inventory);
+  const inventoryUri = scrubUrlSecrets(options.inventory);
   const log = commandLogger(context, 1, { runId: config.runId, partition: range.partition });
   log.info({ inventory: inventoryUri, start: range.start, end: Number.isFinite(range.end) ? range.end : 'last' }, 'Partition started');
 
@@ -194,7 +194,7 @@ async function verifyInventory(options: ProcessOptions, run: RunRecord, config: 
   if (sha256 !== expected) {
     throw new UsageError(
       'inventory_changed',
-      `Inventory ${scrubUrlUserinfo(options.inventory)} has sha256 ${sha256}, but run ${run.id} was planned over ${expected}: the file changed after the chunk job read it; start a new run`,
+      `Inventory ${scrubUrlSecrets(options.inventory)} has sha256 ${sha256}, but run ${run.id} was planned over ${expected}: the file changed after the chunk job read it; start a new run`,
     );
   }
   return buffered;

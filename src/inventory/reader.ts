@@ -1,7 +1,7 @@
 import { parse, type Parser } from 'csv-parse';
 import { pipeline } from 'node:stream/promises';
 import { UsageError, MassIngestError, errorMessage } from '../errors.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import { REQUIRED_COLUMNS, validateRecord, type InventoryEntry } from './rows.js';
 import { downloadInventory, isRemoteInventory, openInventory, Sha256Tap, type DownloadedInventory, type InventoryOptions } from './source.js';
 
@@ -129,21 +129,21 @@ function checkHeader(uri: string, header: string[]): string[] {
   if (duplicated.length > 0) {
     throw new UsageError(
       'inventory_duplicate_column',
-      `Inventory ${scrubUrlUserinfo(uri)} names column ${duplicated.map((name) => `"${name}"`).join(', ')} more than once in its header (${columns.join(',')}): keep one of each`,
+      `Inventory ${scrubUrlSecrets(uri)} names column ${duplicated.map((name) => `"${name}"`).join(', ')} more than once in its header (${columns.join(',')}): keep one of each`,
     );
   }
   const missing = REQUIRED_COLUMNS.filter((name) => !columns.includes(name));
   if (missing.length > 0) {
     throw new UsageError(
       'inventory_missing_column',
-      `Inventory ${scrubUrlUserinfo(uri)} has no column ${missing.map((name) => `"${name}"`).join(', ')} in its header (found: ${columns.join(',')}); the header must name ${REQUIRED_COLUMNS.join(',')}`,
+      `Inventory ${scrubUrlSecrets(uri)} has no column ${missing.map((name) => `"${name}"`).join(', ')} in its header (found: ${columns.join(',')}); the header must name ${REQUIRED_COLUMNS.join(',')}`,
     );
   }
   return columns;
 }
 
 function missingHeader(uri: string, why: string): UsageError {
-  return new UsageError('inventory_missing_header', `Inventory ${scrubUrlUserinfo(uri)} has no header row (${why}): its first line must name ${REQUIRED_COLUMNS.join(',')}`);
+  return new UsageError('inventory_missing_header', `Inventory ${scrubUrlSecrets(uri)} has no header row (${why}): its first line must name ${REQUIRED_COLUMNS.join(',')}`);
 }
 
 function describeParseError(uri: string, err: unknown): unknown {
@@ -152,7 +152,7 @@ function describeParseError(uri: string, err: unknown): unknown {
   if (cause instanceof MassIngestError) return cause;
   const csv = err as { code?: string; lines?: number };
   if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-    return new UsageError('inventory_malformed', `Inventory ${scrubUrlUserinfo(uri)} is not valid CSV near line ${csv.lines ?? '?'}: ${errorMessage(err)}`, [], err);
+    return new UsageError('inventory_malformed', `Inventory ${scrubUrlSecrets(uri)} is not valid CSV near line ${csv.lines ?? '?'}: ${errorMessage(err)}`, [], err);
   }
   return err;
 }

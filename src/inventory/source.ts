@@ -6,7 +6,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { InfrastructureError, MassIngestError, UsageError, errorMessage } from '../errors.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { S3Settings } from '../aws/s3.js';
 
 export interface InventoryOptions {
@@ -27,14 +27,14 @@ export async function openInventory(uri: string, options: InventoryOptions = {})
     case 'http':
     case 'https':
       checkHttpUrl(uri);
-      return failingAsInfrastructure(await openHttp(uri, options.httpAnswerTimeoutMs ?? HTTP_ANSWER_TIMEOUT_MS), scrubUrlUserinfo(uri));
+      return failingAsInfrastructure(await openHttp(uri, options.httpAnswerTimeoutMs ?? HTTP_ANSWER_TIMEOUT_MS), scrubUrlSecrets(uri));
     case 's3': {
       // Loaded on demand: the AWS SDK costs start-up time that local inventories need not pay.
       const { openS3Inventory } = await import('./s3-source.js');
       return failingAsInfrastructure(await openS3Inventory(uri, options.s3 ?? { forcePathStyle: false }), uri);
     }
     default:
-      throw new UsageError('inventory_scheme', `Inventory ${scrubUrlUserinfo(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);
+      throw new UsageError('inventory_scheme', `Inventory ${scrubUrlSecrets(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);
   }
 }
 
@@ -64,7 +64,7 @@ export async function downloadInventory(uri: string, options: InventoryOptions =
   } catch (err) {
     await remove();
     if (err instanceof MassIngestError) throw err;
-    throw new InfrastructureError('inventory_unreadable', `Inventory ${scrubUrlUserinfo(uri)} cannot be copied to ${file}: ${errorMessage(err)}`, err);
+    throw new InfrastructureError('inventory_unreadable', `Inventory ${scrubUrlSecrets(uri)} cannot be copied to ${file}: ${errorMessage(err)}`, err);
   }
 }
 
@@ -104,7 +104,7 @@ function isDirectory(uri: string): UsageError {
 
 /** fetch refuses a URL with user:password@ in it; that is the user's to fix (exit 2), not an outage. */
 function checkHttpUrl(uri: string): void {
-  const shown = scrubUrlUserinfo(uri);
+  const shown = scrubUrlSecrets(uri);
   let url: URL;
   try {
     url = new URL(uri);
@@ -122,7 +122,7 @@ function checkHttpUrl(uri: string): void {
 const HTTP_ANSWER_TIMEOUT_MS = 60_000;
 
 async function openHttp(uri: string, answerTimeoutMs: number): Promise<Readable> {
-  const shown = scrubUrlUserinfo(uri);
+  const shown = scrubUrlSecrets(uri);
   let response: Response;
   // The time limit covers the answer's headers only: the body is read as the repositories are
   // processed, paused while they build, and a limit on the whole exchange (AbortSignal.timeout)

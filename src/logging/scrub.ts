@@ -1,16 +1,19 @@
 /**
  * Secret scrubbing for every string that leaves the process: log lines, error messages,
- * build logs and database rows. Two rules: userinfo in URLs is replaced, and every known
- * secret value (and its URL-encoded form) is replaced wherever it appears.
+ * build logs and database rows. Three rules: userinfo in URLs is replaced, so are the values of
+ * query parameters that sign or authorise a URL (a presigned S3 or GCS inventory, an Azure SAS,
+ * `?token=`), and every known secret value (and its URL-encoded form) is replaced wherever it
+ * appears.
  */
 const REDACTED = '***';
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+(?::[^/@\s]*)?)@/gi;
+const SIGNING_PARAMETER = /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|Signature|sig|token|access_token|private_token)=)[^&#\s"'<>]+/gi;
 const MIN_SECRET_LENGTH = 4;
 
 export type Scrubber = (text: string) => string;
 
-export function scrubUrlUserinfo(text: string): string {
-  return text.replace(URL_USERINFO, `$1${REDACTED}@`);
+export function scrubUrlSecrets(text: string): string {
+  return text.replace(URL_USERINFO, `$1${REDACTED}@`).replace(SIGNING_PARAMETER, `$1${REDACTED}`);
 }
 
 export function createScrubber(secrets: Iterable<string>): Scrubber {
@@ -23,7 +26,7 @@ export function createScrubber(secrets: Iterable<string>): Scrubber {
   }
   const ordered = [...needles].sort((a, b) => b.length - a.length);
   return (text: string) => {
-    let out = scrubUrlUserinfo(text);
+    let out = scrubUrlSecrets(text);
     for (const needle of ordered) {
       if (out.includes(needle)) out = out.split(needle).join(REDACTED);
     }

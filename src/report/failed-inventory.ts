@@ -7,7 +7,7 @@ import { validateRecord } from '../inventory/rows.js';
 import { CopyOutputError, copyInventoryRows, type CopiedRows } from '../inventory/copy-rows.js';
 import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
-import { scrubUrlUserinfo } from '../logging/scrub.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { ReportRepository, RunInfo } from '../results/report-queries.js';
 import { outputFileError, writeOutputFile } from './output.js';
 
@@ -43,7 +43,7 @@ export async function writeFailedInventory(input: FailedInventoryInput, log: Log
   const rerun = input.failed.filter((row) => !(row.outcome === 'invalid' && row.errorCode === DUPLICATE_ROW));
   const reason = await copyFromInventory(input, new Map(rerun.map((row) => [row.rowNumber, row])));
   if (reason === undefined) return { rows: rerun.length, from: 'inventory' };
-  log.warn({ inventory: scrubUrlUserinfo(input.run.inventoryUri), reason, file: input.file }, 'Run inventory not usable: failed rows written with the columns cloneUrl,branch,origin,path only');
+  log.warn({ inventory: scrubUrlSecrets(input.run.inventoryUri), reason, file: input.file }, 'Run inventory not usable: failed rows written with the columns cloneUrl,branch,origin,path only');
   await writeOutputFile(FLAG, input.file, databaseRows(rerun));
   return { rows: rerun.length, from: 'database' };
 }

@@ -69,6 +69,28 @@ describe('mass-ingest process: the inventory it is given', () => {
     }
   });
 
+  it('reads a presigned inventory URL but keeps its signature out of the logs and the database', async () => {
+    const server: FaultServer = await startFaultServer();
+    server.files.set('/signed.csv', Buffer.from('cloneUrl,branch,origin,path\nftp://git.example.test/s.git,main,git.example.test,acme/s\n'));
+    const dataDir = path.join(tmp.path, 'db-signed');
+    try {
+      const uri = `${server.baseUrl}/signed.csv?X-Amz-Credential=AKIAEXAMPLE42&X-Amz-Signature=sig0123456789abcdef&X-Amz-Security-Token=tok0123456789`;
+
+      const result = await runCli(['process', uri, '--run-id', 'signed-1'], { env: { ...env, MASS_INGEST_DATA_DIR: dataDir } });
+      const db = await openForAssertions({ dataDir });
+      const stored = await db.query<{ inventory_uri: string }>('SELECT inventory_uri FROM ingest_runs WHERE id = $1', ['signed-1']);
+      const rows = await resultRows(db, 'signed-1');
+      await db.close();
+
+      expect(result.code).toBe(0);
+      expect(rows.map((row) => [row.path, row.outcome])).toEqual([['acme/s', 'invalid']]);
+      expect(stored.rows[0]?.inventory_uri).toBe(`${server.baseUrl}/signed.csv?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Security-Token=***`);
+      for (const secret of ['AKIAEXAMPLE42', 'sig0123456789abcdef', 'tok0123456789']) expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it.each([
     ['a 0-byte file', 'empty.csv', ''],
     ['a file of blank lines', 'blank.csv', '\n\n\n'],

@@ -1,12 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { createScrubber, scrubDeep, scrubUrlUserinfo, secretsOfCredentialLines, secretsOfUrl } from '../../src/logging/scrub.js';
+import { createScrubber, scrubDeep, scrubUrlSecrets, secretsOfCredentialLines, secretsOfUrl } from '../../src/logging/scrub.js';
 
 describe('secret scrubbing', () => {
   it('removes userinfo from URLs inside any text', () => {
-    expect(scrubUrlUserinfo("fatal: unable to access 'https://bob:s3cr3t@git.example.test/a.git/': 401")).toBe(
+    expect(scrubUrlSecrets("fatal: unable to access 'https://bob:s3cr3t@git.example.test/a.git/': 401")).toBe(
       "fatal: unable to access 'https://***@git.example.test/a.git/': 401",
     );
-    expect(scrubUrlUserinfo('postgres://mass:pw@127.0.0.1:5432/db')).toBe('postgres://***@127.0.0.1:5432/db');
+    expect(scrubUrlSecrets('postgres://mass:pw@127.0.0.1:5432/db')).toBe('postgres://***@127.0.0.1:5432/db');
+  });
+
+  it('removes the signature of a presigned or token URL and keeps the rest', () => {
+    const presigned = 'https://inv.s3.amazonaws.com/repos.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261127%2Fus-east-1&X-Amz-Expires=3600&X-Amz-Signature=0f1e2d3c4b5a&X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE';
+
+    expect(scrubUrlSecrets(`Inventory ${presigned} answered HTTP 403`)).toBe(
+      'Inventory https://inv.s3.amazonaws.com/repos.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***&X-Amz-Expires=3600&X-Amz-Signature=***&X-Amz-Security-Token=*** answered HTTP 403',
+    );
+    expect(scrubUrlSecrets('https://acct.blob.core.windows.net/c/repos.csv?sv=2022-11-02&sig=abc%2Bdef&se=2026-12-01')).toBe(
+      'https://acct.blob.core.windows.net/c/repos.csv?sv=2022-11-02&sig=***&se=2026-12-01',
+    );
+    expect(scrubUrlSecrets('https://git.test/raw/repos.csv?token=glpat-123456&ref=main')).toBe('https://git.test/raw/repos.csv?token=***&ref=main');
+    expect(createScrubber([])('see https://h/x?page=2&sort=asc')).toBe('see https://h/x?page=2&sort=asc');
   });
 
   it('replaces known secret values, URL-encoded and base64 forms too', () => {
