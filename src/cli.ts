@@ -261,7 +261,7 @@ function onceEach(argv: Record<string, unknown>, names: readonly string[]): Reco
 
 function contextFor(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, signal: AbortSignal): CommandContext {
   const config: Config = loadConfig({ flags: argv, env, cwd: process.cwd(), stdoutIsTty: Boolean(process.stdout.isTTY) });
-  return { config, signal, stdout: process.stdout, stderr: process.stderr, stderrIsTty: Boolean(process.stderr.isTTY) };
+  return { config, signal, stdout: process.stdout, stderr: process.stderr, stderrIsTty: Boolean(process.stderr.isTTY), stdoutIsTty: Boolean(process.stdout.isTTY) };
 }
 
 function describeFailure(err: unknown, env: NodeJS.ProcessEnv): { code: ExitCode; text: string } {

@@ -13,6 +13,7 @@ export interface CommandContext {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly stderrIsTty: boolean;
+  readonly stdoutIsTty?: boolean;
 }
 
 export function commandLogger(context: CommandContext, fd: 1 | 2, bindings: Record<string, unknown> = {}): Logger {

@@ -34,7 +34,7 @@ const MAX_TREND_RUNS = 1000;
 /** `mass-ingest report`: what a run did, as a table, CSV, JSON or a self-contained HTML page (DESIGN §2). */
 export async function runReport(options: ReportOptions, context: CommandContext): Promise<ExitCode> {
   const log = commandLogger(context, 2);
-  checkOptions(options);
+  checkOptions(options, context);
   const database = await openResults(context, log, { existing: true });
   try {
     return await reportOn(database, options, context, log);
@@ -75,8 +75,12 @@ export async function reportOn(database: Database, options: ReportOptions, conte
 }
 
 /** Flags checked before the database is opened. */
-function checkOptions(options: ReportOptions): void {
+function checkOptions(options: ReportOptions, context: CommandContext): void {
   trendRunsOf(options);
+  // A self-contained page is ~1 MB of script and data: on a terminal it is noise, not a report.
+  if (options.format === 'html' && !options.out && !options.publish && context.stdoutIsTty) {
+    throw new UsageError('report_html_to_terminal', '--format html writes a page, not text for a terminal: add --out report.html (or redirect stdout to a file)');
+  }
   if (options.run.trim() === '') throw new UsageError('option_value_missing', '--run needs a run id or "last", got an empty one');
   // `--out ""` (an unset shell variable) must not fall back to stdout, nor `--failed-csv ""` write nothing.
   for (const [flag, file] of [['--out', options.out], ['--failed-csv', options.failedCsv]] as const) {

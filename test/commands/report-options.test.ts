@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, runCli } from '../harness/cli.js';
+import { baseEnv, CLI, runCli } from '../harness/cli.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
 /**
@@ -46,5 +48,18 @@ describe('mass-ingest report flags', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(errorLines(result.stderr)).toEqual([message]);
+  });
+
+  it('refuses to print an HTML page on a terminal, and prints it into a pipe', async () => {
+    // util-linux `script` gives the command a terminal for its stdout.
+    const onTerminal = await promisify(execFile)('script', ['-qec', `${process.execPath} ${CLI} report --format html`, '/dev/null'], { env }).then(
+      () => ({ code: 0, output: '' }),
+      (err: { code: number; stdout: string }) => ({ code: err.code, output: err.stdout }),
+    );
+    const intoPipe = await runCli(['report', '--format', 'html'], { env });
+
+    expect(onTerminal.code).toBe(2);
+    expect(onTerminal.output).toContain('--format html writes a page, not text for a terminal: add --out report.html (or redirect stdout to a file) [report_html_to_terminal]');
+    expect(errorLines(intoPipe.stderr).join('\n')).not.toContain('report_html_to_terminal');
   });
 });
