@@ -162,7 +162,7 @@ interface RunSetup {
 /** Once the database is open: the run and the partition recorded, the inventory checked against the run. */
 async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions, config: Config, range: ResolvedRange, inventoryUri: string, log: Logger): Promise<RunSetup> {
   const results = await store;
-  const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize });
+  const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize, createdAt: config.startedAt });
   if (run.inventoryUri !== inventoryUri) log.warn({ recordedInventory: run.inventoryUri, inventory: inventoryUri }, 'The run was recorded over another inventory: its rows are numbered in that one');
   const verified = await verifyInventory(options, run, config, range);
   // A range given by rows alone gets a partition of its own, so ranges of one run do not overwrite each other.

@@ -34,6 +34,8 @@ export interface Config {
   readonly buildTimeoutMs: number;
   readonly runId: string;
   readonly runIdSource: 'flag' | 'batch' | 'generated';
+  /** When the command began (the config is read first): a run it records starts here. */
+  readonly startedAt: Date;
   readonly batch: {
     readonly jobId: string | undefined;
     readonly arrayIndex: number | undefined;
@@ -167,6 +169,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
     runId,
     runIdSource,
+    startedAt: now,
     batch,
     partitionSize: givenPartitionSize ?? 50,
     selection,

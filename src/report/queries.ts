@@ -38,11 +38,14 @@ export async function wallTime(db: Database, run: RunInfo): Promise<WallTime> {
     `SELECT ${epochMs('min(started_at)')} AS first, ${epochMs('max(finished_at)')} AS last FROM repository_results WHERE run_id = $1`,
     [run.id],
   );
-  const startedAt = Date.parse(run.createdAt);
+  const firstResultAt = numberOrNull(rows[0]?.first);
+  // Runs recorded before their command's start was (a process opening its database late) began
+  // with their first repository.
+  const startedAt = Math.min(Date.parse(run.createdAt), firstResultAt ?? Number.POSITIVE_INFINITY);
   const finishedAt = run.finishedAt ? Date.parse(run.finishedAt) : null;
   const lastResultAt = numberOrNull(rows[0]?.last);
   const end = finishedAt ?? lastResultAt;
-  return { startedAt, finishedAt, firstResultAt: numberOrNull(rows[0]?.first), lastResultAt, wallMs: end === null ? null : Math.max(0, Math.round(end - startedAt)) };
+  return { startedAt, finishedAt, firstResultAt, lastResultAt, wallMs: end === null ? null : Math.max(0, Math.round(end - startedAt)) };
 }
 
 export async function durationHistogram(db: Database, runId: string): Promise<DurationBucket[]> {

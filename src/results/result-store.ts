@@ -15,6 +15,11 @@ export interface RunRecord {
   readonly partitionSize?: number | undefined;
   readonly partitions?: number | undefined;
   readonly mode: RunMode;
+  /**
+   * When the command that records the run began (default: when the row is written). A process
+   * records its run once the database is open, which on a busy machine is seconds into its work.
+   */
+  readonly createdAt?: Date | undefined;
 }
 
 export interface PartitionRecord {
@@ -45,14 +50,15 @@ export class SqlResultStore implements ResultStore {
   /** Creates the run if new; an existing run (a retried job, another partition) is returned as stored. */
   async ensureRun(run: RunRecord): Promise<RunRecord> {
     await this.db.query(
-      `INSERT INTO ingest_runs (id, trigger, inventory_uri, inventory_sha256, inventory_rows, partition_size, partitions, mode)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO ingest_runs (id, trigger, inventory_uri, inventory_sha256, inventory_rows, partition_size, partitions, mode, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()))
        ON CONFLICT (id) DO UPDATE SET
+         created_at = LEAST(ingest_runs.created_at, EXCLUDED.created_at),
          inventory_sha256 = COALESCE(ingest_runs.inventory_sha256, EXCLUDED.inventory_sha256),
          inventory_rows = COALESCE(ingest_runs.inventory_rows, EXCLUDED.inventory_rows),
          partition_size = COALESCE(ingest_runs.partition_size, EXCLUDED.partition_size),
          partitions = COALESCE(ingest_runs.partitions, EXCLUDED.partitions)`,
-      [run.id, run.trigger, run.inventoryUri, run.inventorySha256 ?? null, run.inventoryRows ?? null, run.partitionSize ?? null, run.partitions ?? null, run.mode],
+      [run.id, run.trigger, run.inventoryUri, run.inventorySha256 ?? null, run.inventoryRows ?? null, run.partitionSize ?? null, run.partitions ?? null, run.mode, run.createdAt?.toISOString() ?? null],
     );
     const { rows } = await this.db.query<Record<string, unknown>>('SELECT * FROM ingest_runs WHERE id = $1', [run.id]);
     const row = rows[0] ?? {};

@@ -133,6 +133,20 @@ describe('mass-ingest process (embedded database)', () => {
     }
   });
 
+  it('starts a run with a generated id when the command starts, not when its database is ready', async () => {
+    const freshDb = path.join(tmp.path, 'db-started');
+
+    const result = await runCli(['process', fixture.inventory, '--start', '1', '--end', '3', '--force'], { env: { ...env, MASS_INGEST_DATA_DIR: freshDb } });
+    const db = await openForAssertions({ dataDir: freshDb });
+    const { rows } = await db.query<{ early: boolean }>(
+      'SELECT r.created_at <= (SELECT min(started_at) FROM repository_results WHERE run_id = r.id) AS early FROM ingest_runs r',
+    );
+    await db.close();
+
+    expect(result.code).toBe(0);
+    expect(rows).toEqual([{ early: true }]);
+  });
+
   it('exits 1 with --strict when a repository failed', async () => {
     const result = await runCli(['process', fixture.inventory, '--start', '2', '--end', '2', '--strict', '--run-id', 'strict'], { env });
 
