@@ -48,7 +48,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
     const flowing = pipeline(source, tap, parser).catch((err: unknown) => {
       parser.destroy(err as Error);
     });
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     let rowNumber = 0;
     try {
       for await (const record of parser as AsyncIterable<Record<string, string>>) {

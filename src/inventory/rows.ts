@@ -30,10 +30,11 @@ const COMMIT_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
 const ORIGIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
 
 /**
- * Checks one record. The key set holds the origin/path/branch of every earlier valid row,
- * so a repeat is invalid wherever the partition starts.
+ * Checks one record. `seen` maps the origin/path/branch of every earlier valid row to its row
+ * number, so a repeat is invalid wherever the partition starts, and its message names the row it
+ * repeats.
  */
-export function validateRecord(rowNumber: number, record: Record<string, string | undefined>, seen: Set<string>): InventoryEntry {
+export function validateRecord(rowNumber: number, record: Record<string, string | undefined>, seen: Map<string, number>): InventoryEntry {
   const cloneUrl = clean(record.cloneUrl);
   const branch = clean(record.branch) ?? '';
   const origin = clean(record.origin);
@@ -56,8 +57,9 @@ export function validateRecord(rowNumber: number, record: Record<string, string 
     return invalid('invalid_branch', `Row ${rowNumber}: branch "${branch}" is not a valid git branch name`);
   }
   const key = `${origin}\u0000${repoPath}\u0000${branch}`;
-  if (seen.has(key)) return invalid('duplicate_row', `Row ${rowNumber}: ${origin}/${repoPath} branch "${branch}" repeats an earlier row`);
-  seen.add(key);
+  const first = seen.get(key);
+  if (first !== undefined) return invalid('duplicate_row', `Row ${rowNumber}: ${origin}/${repoPath} branch "${branch}" repeats row ${first}`);
+  seen.set(key, rowNumber);
   return {
     kind: 'valid',
     row: { rowNumber, cloneUrl, branch, origin, path: repoPath, buildCommand: clean(record.buildCommand), artifacts: clean(record.artifacts) },

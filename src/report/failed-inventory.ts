@@ -107,7 +107,7 @@ async function copyFromInventory(input: FailedInventoryInput, selected: Readonly
 /** Why a copied record is not the row the run recorded under its number, if it is not. */
 function differs(recorded: ReportRepository, fields: readonly string[], header: readonly string[]): string | undefined {
   const record = Object.fromEntries(header.map((name, index) => [name, fields[index]]));
-  const { row } = validateRecord(recorded.rowNumber, record, new Set());
+  const { row } = validateRecord(recorded.rowNumber, record, new Map());
   const same = (row.origin ?? null) === recorded.origin && (row.path ?? null) === recorded.path && (row.branch ?? '') === (recorded.branch ?? '');
   if (same) return undefined;
   const shown = (origin: string | null | undefined, path: string | null | undefined, branch: string | null | undefined) => `${origin ?? '?'}/${path ?? '?'}@${branch ?? ''}`;

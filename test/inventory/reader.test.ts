@@ -91,7 +91,10 @@ describe('readInventory', () => {
   it('detects a repeat of a row that lies before the selected range', async () => {
     const file = await write('dup.csv', 'cloneUrl,branch,origin,path\nhttps://h/a/b.git,main,h,a/b\nhttps://h/a/c.git,main,h,a/c\nhttps://h/a/b.git,main,h,a/b\n');
 
-    expect(summary(await readAll(file, 3, 3))).toEqual(['3:invalid:duplicate_row']);
+    const entries = await readAll(file, 3, 3);
+
+    expect(summary(entries)).toEqual(['3:invalid:duplicate_row']);
+    expect(entries[0]?.kind === 'invalid' && entries[0].row.errorMessage).toBe('Row 3: h/a/b branch "main" repeats row 1');
   });
 
   it('selects rows by number, inclusive, with an end past the last row', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateRecord, type InventoryEntry } from '../../src/inventory/rows.js';
 
 function validate(path: string): InventoryEntry {
-  return validateRecord(7, { cloneUrl: 'https://git.example.test/x.git', branch: 'main', origin: 'git.example.test', path }, new Set());
+  return validateRecord(7, { cloneUrl: 'https://git.example.test/x.git', branch: 'main', origin: 'git.example.test', path }, new Map());
 }
 
 describe('validateRecord: path', () => {
