@@ -69,6 +69,9 @@ export class HttpStore implements ArtifactStore {
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.log = options.log;
     this.signal = options.signal;
+    if (base.protocol === 'http:' && this.authorization && !LOOPBACK.test(base.hostname)) {
+      this.log?.warn({ publishUrl: this.base }, 'PUBLISH_URL is http://: the credentials (PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN) travel unencrypted; use https://');
+    }
   }
 
   async exists(key: string): Promise<boolean> {
@@ -121,6 +124,9 @@ export class HttpStore implements ArtifactStore {
     if (wait !== undefined && wait > 0) await sleep(wait, undefined, { signal: this.signal });
   }
 }
+
+/** Hosts whose traffic never leaves the machine: plain http to them exposes no credentials. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /** Where a 3xx points (without credentials), so the message names the address to configure. */
 function redirectDetail(reply: HttpReply): string {

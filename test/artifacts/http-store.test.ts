@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpStore, PUBLISH_RETRY } from '../../src/artifacts/http-store.js';
 import { digestFile } from '../../src/artifacts/digests.js';
@@ -236,5 +238,24 @@ describe('HttpStore', () => {
 
     expect(delays).toEqual([500, 1000, 2000]);
   });
-});
 
+  it('warns once that credentials travel unencrypted to an http:// repository on another host', () => {
+    const lines: Array<{ msg: string; publishUrl?: string }> = [];
+    const log = pino({ level: 'warn' }, new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    }));
+
+    new HttpStore({ url: 'http://repo.example.test/artifactory/libs', user: 'deployer', password: 's3cret-pw', log });
+    new HttpStore({ url: 'http://127.0.0.1:8081/libs', user: 'deployer', password: 's3cret-pw', log });
+    new HttpStore({ url: 'https://repo.example.test/libs', token: 'tok-123456', log });
+    new HttpStore({ url: 'http://repo.example.test/anonymous', log });
+
+    expect(lines.map((line) => [line.msg, line.publishUrl])).toEqual([
+      ['PUBLISH_URL is http://: the credentials (PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN) travel unencrypted; use https://', 'http://repo.example.test/artifactory/libs'],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('s3cret-pw');
+  });
+});
