@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import readline from 'node:readline';
 import type { Scrubber } from '../logging/scrub.js';
+import { LOG_TAIL_BYTES } from '../results/outcome.js';
 
 export type BuildResult =
   | { readonly status: 'succeeded' }
@@ -76,7 +77,7 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 }
 
 /** The last lines of a build log for `error_message` (DESIGN §7: up to 20 lines / 4 KiB, whole lines). */
-export async function tailOfLog(logFile: string, maxLines = 20, maxBytes = 4096): Promise<string> {
+export async function tailOfLog(logFile: string, maxLines = 20, maxBytes = LOG_TAIL_BYTES): Promise<string> {
   const handle = await fs.promises.open(logFile, 'r').catch(() => undefined);
   if (!handle) return '';
   try {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, MassIngestError, UsageError, errorMessage } from '../errors.js';
 import { CopyOutputError, copyInventoryRows } from '../inventory/copy-rows.js';
-import type { InventoryOptions } from '../inventory/source.js';
+import { inventoryScheme, type InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
@@ -71,9 +71,9 @@ export async function deriveInventory(
 function inventoryOfRun(run: RunInfo, given: string): string {
   const recorded = run.inventoryUri;
   if (recorded === scrubUrlSecrets(given)) return given;
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(recorded);
+  const isUrl = inventoryScheme(recorded) !== undefined;
   if (!isUrl && !path.isAbsolute(recorded)) return given;
-  if (!isUrl && !/^[a-z][a-z0-9+.-]*:\/\//i.test(given) && path.resolve(given) === recorded) return given;
+  if (!isUrl && inventoryScheme(given) === undefined && path.resolve(given) === recorded) return given;
   return recorded;
 }
 

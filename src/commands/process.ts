@@ -97,13 +97,9 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     );
     progress.done();
 
-    const { results, run, partition } = await running;
     const lastRow = reading.summary().complete ? Math.min(range.end, reading.summary().rows) : range.end;
     const exitCode = exitCodeOf(summary, config.strict);
-    await results.upsertPartitions([
-      { runId: run.id, partition, startRow: range.start, endRow: Number.isFinite(lastRow) ? lastRow : finiteEnd(range), status: exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed' },
-    ]);
-    if (run.mode === 'process') await results.finishRun(run.id);
+    await endPartition(await running, range.start, Number.isFinite(lastRow) ? lastRow : finiteEnd(range), exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed');
     log.info({ counts: summary.counts, total: summary.total, exitCode }, 'Partition finished');
     return exitCode;
   } catch (err) {
@@ -142,12 +138,16 @@ async function makeWorkdir(dir: string): Promise<void> {
  */
 async function recordFailedPartition(setup: Promise<RunSetup>, range: ResolvedRange): Promise<void> {
   try {
-    const { results, run, partition } = await setup;
-    await results.upsertPartitions([{ runId: run.id, partition, startRow: range.start, endRow: finiteEnd(range), status: 'failed' }]);
-    if (run.mode === 'process') await results.finishRun(run.id);
+    await endPartition(await setup, range.start, finiteEnd(range), 'failed');
   } catch {
     // The database is what failed: the error on its way up says so.
   }
+}
+
+/** The partition's final status and rows; a run of its own (`process` alone) ends with it. */
+async function endPartition({ results, run, partition }: RunSetup, startRow: number, endRow: number, status: 'succeeded' | 'failed'): Promise<void> {
+  await results.upsertPartitions([{ runId: run.id, partition, startRow, endRow, status }]);
+  if (run.mode === 'process') await results.finishRun(run.id);
 }
 
 interface RunSetup {

@@ -29,7 +29,7 @@ export interface InventoryReading {
  * arrive with the first reads), and downloaded to a temporary file first for a longer or open
  * range, which a stream would leave unread while repositories build (src/inventory/source.ts).
  */
-export const STREAMED_ROWS = 1_000;
+const STREAMED_ROWS = 1_000;
 
 /**
  * Streams the inventory and yields the selected rows. With `readToEnd` the whole file is read

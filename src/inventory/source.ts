@@ -16,9 +16,31 @@ export interface InventoryOptions {
   readonly httpAnswerTimeoutMs?: number;
 }
 
+/** An inventory URI's scheme, lower-cased; undefined for a plain path. */
+export function inventoryScheme(uri: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+}
+
+/** The file behind a path or file:// inventory; undefined for one read over the network. */
+export function localInventoryFile(uri: string): string | undefined {
+  const scheme = inventoryScheme(uri);
+  if (scheme === undefined) return uri;
+  if (scheme !== 'file') return undefined;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An inventory read over the network (http(s)://, s3://). */
+export function isRemoteInventory(uri: string): boolean {
+  return ['http', 'https', 's3'].includes(inventoryScheme(uri) ?? '');
+}
+
 /** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
 export async function openInventory(uri: string, options: InventoryOptions = {}): Promise<Readable> {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  const scheme = inventoryScheme(uri);
   switch (scheme) {
     case undefined:
       return openFile(uri, uri);
@@ -36,11 +58,6 @@ export async function openInventory(uri: string, options: InventoryOptions = {})
     default:
       throw new UsageError('inventory_scheme', `Inventory ${scrubUrlSecrets(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);
   }
-}
-
-/** An inventory read over the network (http(s)://, s3://). */
-export function isRemoteInventory(uri: string): boolean {
-  return /^(https?|s3):\/\//i.test(uri);
 }
 
 export interface DownloadedInventory {

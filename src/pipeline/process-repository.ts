@@ -10,7 +10,7 @@ import { runBuild, tailOfLog } from '../build/run-build.js';
 import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
 import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
 import type { RepositoryRow } from '../inventory/rows.js';
-import { isFailure, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
+import { BUILD_LOG_OUTCOMES, isFailure, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
 import { runStep, StepFailure, type StepName } from './step.js';
@@ -118,7 +118,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
  */
 function gist({ outcome, errorMessage }: RepositoryOutcome): string | undefined {
   const lines = errorMessage?.split('\n').map((text) => text.trim()).filter(Boolean) ?? [];
-  const line = outcome === 'build_failed' || outcome === 'timed_out' ? lines.at(-1) : lines[0];
+  const line = BUILD_LOG_OUTCOMES.has(outcome) ? lines.at(-1) : lines[0];
   return line?.slice(0, 300);
 }
 

@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
 import { UsageError, errorMessage } from '../errors.js';
 import { validateRecord } from '../inventory/rows.js';
 import { CopyOutputError, copyInventoryRows, type CopiedRows } from '../inventory/copy-rows.js';
-import type { InventoryOptions } from '../inventory/source.js';
+import { localInventoryFile, type InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { ReportRepository, RunInfo } from '../results/report-queries.js';
@@ -54,25 +53,13 @@ export async function writeFailedInventory(input: FailedInventoryInput, log: Log
  * before reading it).
  */
 export async function refuseInventoryItself(flag: string, run: RunInfo, file: string): Promise<void> {
-  const inventory = localInventoryPath(run.inventoryUri);
+  const inventory = localInventoryFile(run.inventoryUri);
   if (inventory === undefined) return;
   const [target, source] = await Promise.all([fs.stat(file).catch(() => undefined), fs.stat(inventory).catch(() => undefined)]);
   const same = target && source ? target.dev === source.dev && target.ino === source.ino : path.resolve(file) === path.resolve(inventory);
   if (same) {
     const example = flag === FLAG ? 'failed.csv' : 'report.csv';
     throw new UsageError('report_output_is_inventory', `${flag} ${file} is the inventory run ${run.id} read: writing there would replace it; name another file (e.g. ${example})`);
-  }
-}
-
-/** The file behind a path or file:// inventory; undefined for http(s):// and s3://. */
-function localInventoryPath(uri: string): string | undefined {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
-  if (scheme === undefined) return uri;
-  if (scheme !== 'file') return undefined;
-  try {
-    return fileURLToPath(uri);
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Database } from '../results/database.js';
-import { OUTCOMES, type Outcome } from '../results/outcome.js';
+import { BUILD_LOG_OUTCOMES, LOG_TAIL_BYTES, OUTCOMES, type Outcome } from '../results/outcome.js';
 import { FAILED_OUTCOMES } from '../results/report-queries.js';
 import { stringOrNull } from './sql.js';
 
@@ -7,13 +7,18 @@ import { stringOrNull } from './sql.js';
  * The failed rows of a run (every outcome `--strict` counts as failed) in the compact form the
  * HTML report embeds: column arrays instead of objects, row numbers as differences, repeated
  * strings (origins, branches, error codes, error excerpts) as indexes into dictionaries, log URLs
- * without their common prefix and suffix, and only the first lines of each error. The excerpt shrinks as failures grow, so 100,000
- * failures stay a few MiB (bench/report.js); the JSON report keeps the full messages.
+ * without their common prefix and suffix, and only the first lines of each error. The excerpt
+ * shrinks as failures grow, so 100,000 failures stay a few MiB (bench/report.js); the JSON report keeps the full messages.
  */
 export const EXCERPT_LINES = 3;
 export const EXCERPT_MAX_CHARS = 300;
 export const EXCERPT_MIN_CHARS = 60;
 const EXCERPT_BUDGET_BYTES = 4 * 1024 * 1024;
+/**
+ * A failed build's message (the log's tail, at most LOG_TAIL_BYTES) is read whole, to find its
+ * error line, up to this many failures (≤ 40 MB); beyond, from its start only.
+ */
+const WHOLE_TAIL_FAILURES = 10_000;
 
 /**
  * Column arrays, one entry per failed row in row order. `row` holds the difference to the
@@ -60,7 +65,7 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
     `SELECT row_number, origin, path, branch, outcome, error_code,
        left(ltrim(error_message, E' \\t\\r\\n'), CASE WHEN outcome = ANY($4::text[]) THEN $5::int ELSE $3::int END) AS message, log_url
      FROM repository_results WHERE run_id = $1 AND outcome = ANY($2::text[]) ORDER BY row_number`,
-    [runId, FAILED_OUTCOMES, chars * 2 + 200, [...BUILD_OUTCOMES], failedCount <= WHOLE_TAIL_FAILURES ? BUILD_TAIL_BYTES : chars * 2 + 200],
+    [runId, FAILED_OUTCOMES, chars * 2 + 200, [...BUILD_LOG_OUTCOMES], failedCount <= WHOLE_TAIL_FAILURES ? LOG_TAIL_BYTES : chars * 2 + 200],
   );
   const logs = rows.map((row) => stringOrNull(row.log_url));
   const affixes = logAffixes(rows.map((row, index) => ({ url: logs[index] ?? null, origin: stringOrNull(row.origin), path: stringOrNull(row.path) })));
@@ -102,13 +107,6 @@ export function withoutTerminalControls(text: string): string {
  */
 const ERROR_LINE = /^\s*(\[ERROR\]|ERROR\b|error(\[\w+\])?:|fatal( error)?:|npm ERR!)|:\s*(fatal )?error\b|\berror TS\d+|^\S+:\d+(:\d+)?: (undefined|cannot|error)\b/i;
 const FAILURE_LINE = /\b(error|errors|failed|failure|exception|not found)\b/i;
-const BUILD_OUTCOMES = new Set(['build_failed', 'timed_out']);
-/**
- * A failed build's message (the log's tail, at most 4 kB: src/build/run-build.ts) is read whole,
- * to find its error line, up to this many failures (≤ 40 MB); beyond, from its start only.
- */
-const WHOLE_TAIL_FAILURES = 10_000;
-const BUILD_TAIL_BYTES = 4096;
 
 /**
  * The first non-empty lines of an error, without terminal escapes, cut at `limit` characters.
@@ -122,7 +120,7 @@ export function excerptOf(message: string | null, limit: number, outcome?: strin
     .split('\n')
     .map((line) => line.trimEnd())
     .filter((line) => line.trim() !== '');
-  const lines = all.slice(outcome !== undefined && BUILD_OUTCOMES.has(outcome) ? excerptStart(all) : 0).slice(0, EXCERPT_LINES);
+  const lines = all.slice(outcome !== undefined && BUILD_LOG_OUTCOMES.has(outcome) ? excerptStart(all) : 0).slice(0, EXCERPT_LINES);
   const text = lines.join('\n');
   if (text === '') return null;
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;

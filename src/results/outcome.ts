@@ -19,6 +19,11 @@ export type Outcome = (typeof OUTCOMES)[number];
 /** What `--strict` does not count as failed (DESIGN §2). */
 export const SUCCESSFUL_OUTCOMES: ReadonlySet<Outcome> = new Set(['published', 'unchanged', 'no_build_tool']);
 
+/** Outcomes whose `error_message` is the tail of the build's log (src/build/run-build.ts). */
+export const BUILD_LOG_OUTCOMES: ReadonlySet<string> = new Set<Outcome>(['build_failed', 'timed_out']);
+/** The most of a build log's tail that `error_message` holds (DESIGN §7: 4 KiB). */
+export const LOG_TAIL_BYTES = 4096;
+
 export function isFailure(outcome: Outcome): boolean {
   return !SUCCESSFUL_OUTCOMES.has(outcome);
 }
