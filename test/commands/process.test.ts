@@ -216,7 +216,7 @@ describe('mass-ingest process (embedded database)', () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.run.id).toBe('first');
-    expect(report.counts).toEqual({ build_failed: 1, clone_failed: 1, invalid: 1, no_build_tool: 1, published: 1 });
+    expect(report.counts).toEqual({ published: 1, unchanged: 0, invalid: 1, clone_failed: 1, no_build_tool: 1, build_failed: 1, timed_out: 0, publish_failed: 0, aborted: 0, crashed: 0 });
     expect(report.repositories[0]).toMatchObject({ rowNumber: 1, origin: 'local.test', path: 'acme/widget', branch: 'main', outcome: 'published' });
     const failed = (await fs.readFile(failedCsv, 'utf8')).trim().split('\n');
     expect(failed[0]).toBe('cloneUrl,branch,origin,path');

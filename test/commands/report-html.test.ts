@@ -7,6 +7,7 @@ import { startChromium, type ChromiumSession, type OpenedReport } from '../harne
 import { createBareRepo } from '../harness/git-fixtures.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { MAKE_PROJECT, openForAssertions } from './process-fixtures.js';
+import { OUTCOMES } from '../../src/results/outcome.js';
 
 /**
  * The HTML report of a real run — published, unchanged, build_failed with hostile build output
@@ -167,7 +168,7 @@ describe('mass-ingest report --format html', () => {
     expect(result.stdout).toBe('');
     expect(JSON.parse(result.stderr.split('\n').find((line) => line.includes('Run report published')) ?? '{}')).toMatchObject({ runId: 'nightly', report: expect.stringContaining('/_runs/nightly/report.html') });
     expect((await fs.readdir(published)).sort()).toEqual(['report.html', 'summary.json']);
-    expect(summary.counts).toEqual(await databaseCounts());
+    expect(summary.counts).toEqual({ ...Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])), ...(await databaseCounts()) });
     expect(Object.keys(summary)).toEqual(['run', 'counts', 'aggregates']);
     const db = await openForAssertions({ dataDir: env.MASS_INGEST_DATA_DIR! });
     try {

@@ -148,7 +148,7 @@ describe('the container image', () => {
       artifacts: [{ name: 'hello.txt', size: hello.length, sha256: createHash('sha256').update(hello).digest('hex') }],
     });
     const json = await report('container-first');
-    expect(json.counts).toEqual({ published: 1, no_build_tool: 1, invalid: 1 });
+    expect(json.counts).toEqual({ published: 1, unchanged: 0, invalid: 1, clone_failed: 0, no_build_tool: 1, build_failed: 0, timed_out: 0, publish_failed: 0, aborted: 0, crashed: 0 });
     expect(json.repositories.map((r) => [r.rowNumber, r.path, r.outcome, r.commitSha])).toEqual([
       [1, 'acme/widget', 'published', shas.widget],
       [2, 'acme/docs', 'no_build_tool', shas.docs],
