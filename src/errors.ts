@@ -51,6 +51,9 @@ export class StepError extends MassIngestError {
   constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown; status?: number } = {}) {
     super(code, message, { retryable: options.retryable ?? false, exitCode: EXIT.ok, cause: options.cause });
     this.status = options.status;
+    // A repository's failure is data, not the command's exit: a logged StepError (`Clone failed,
+    // retrying`) must not read `exitCode: 0`. The value stays readable for code that asks.
+    Object.defineProperty(this, 'exitCode', { enumerable: false });
   }
 
   readonly status: number | undefined;
