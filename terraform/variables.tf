@@ -306,6 +306,13 @@ variable "processor_timeout_seconds" {
     condition     = var.processor_timeout_seconds >= 60 && var.processor_timeout_seconds == floor(var.processor_timeout_seconds)
     error_message = "processor_timeout_seconds must be a whole number of at least 60 (AWS Batch's minimum); allow partition_size builds."
   }
+
+  # One build that runs to build_timeout_seconds would have Batch stop the whole job first: the
+  # build would be recorded `aborted` with every repository after it, never `timed_out`.
+  validation {
+    condition     = var.processor_timeout_seconds > var.build_timeout_seconds
+    error_message = "processor_timeout_seconds must be longer than build_timeout_seconds: otherwise Batch stops the job before a slow build reaches its own time-out, and that build and every repository after it are recorded aborted."
+  }
 }
 
 variable "report_vcpu" {

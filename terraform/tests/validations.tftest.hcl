@@ -584,3 +584,14 @@ run "s3_kms_keys_must_be_key_arns" {
 
   expect_failures = [var.s3_kms_key_arns]
 }
+
+run "processor_timeout_must_outlast_one_build" {
+  command = plan
+
+  variables {
+    processor_timeout_seconds = 1800
+    build_timeout_seconds     = 1800
+  }
+
+  expect_failures = [var.processor_timeout_seconds]
+}
