@@ -37,6 +37,15 @@ locals {
 # Checks
 ################################################################################
 
+# A moving tag lets one night's jobs run different images (Batch pulls at each job's start) and
+# hides which build recorded what. A warning, not a refusal: a test stack may want it.
+check "image_is_pinned" {
+  assert {
+    condition     = !endswith(var.image, ":latest")
+    error_message = "image uses the tag latest: jobs of one run may start different builds of mass-ingest. Push a version tag (e.g. :1.0.0) or pin the digest (@sha256:…)."
+  }
+}
+
 check "database_is_shared" {
   assert {
     condition     = var.database_url_secret_arn != null

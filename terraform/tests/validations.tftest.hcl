@@ -595,3 +595,13 @@ run "processor_timeout_must_outlast_one_build" {
 
   expect_failures = [var.processor_timeout_seconds]
 }
+
+run "image_tagged_latest_warns" {
+  command = plan
+
+  variables {
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mass-ingest:latest"
+  }
+
+  expect_failures = [check.image_is_pinned]
+}
