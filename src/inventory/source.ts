@@ -157,6 +157,11 @@ async function openHttp(uri: string, answerTimeoutMs: number): Promise<Readable>
   if (response.status === 404 || response.status === 410 || response.status === 401 || response.status === 403) {
     throw new UsageError('inventory_not_found', `Inventory ${shown} answered HTTP ${response.status}: check the URL and its access`);
   }
+  // Any other refusal (400, 405, 414, a redirect not followed…) answers the same on a retry; a
+  // time-out (408), a rate limit (429) and 5xx may not.
+  if (!response.ok && response.status < 500 && response.status !== 408 && response.status !== 429) {
+    throw new UsageError('inventory_refused', `Inventory ${shown} answered HTTP ${response.status}: the server refuses this request; check the URL`);
+  }
   if (!response.ok || !response.body) {
     throw new InfrastructureError('inventory_unreachable', `Inventory ${shown} answered HTTP ${response.status}`);
   }

@@ -164,6 +164,21 @@ describe('http(s):// inventories', () => {
     ]);
   });
 
+  it('is a usage error (exit 2) when the server refuses the request otherwise (400, 405), and retryable on 408 and 429', async () => {
+    const uri = await serving();
+    for (const status of [400, 405, 408, 429]) server!.addFault({ times: 1, fault: { kind: 'status', status } });
+
+    const errors = [await failure(uri), await failure(uri), await failure(uri), await failure(uri)];
+
+    expect(errors.map((err) => [(err as UsageError).code, (err as UsageError).exitCode])).toEqual([
+      ['inventory_refused', EXIT.usage],
+      ['inventory_refused', EXIT.usage],
+      ['inventory_unreachable', EXIT.infrastructure],
+      ['inventory_unreachable', EXIT.infrastructure],
+    ]);
+    expect((errors[0] as UsageError).message).toContain('answered HTTP 400');
+  });
+
   it('is a usage error (exit 2) when the URL carries credentials, and never shows the password', async () => {
     const uri = (await serving()).replace('http://', 'http://reader:pw-s3cret-42@');
 
