@@ -43,17 +43,26 @@ export async function prepareGitCredentials(lines: string | undefined): Promise<
   };
 }
 
-/** A clone URL with `user:token@` in it: the userinfo moves into the credential store. */
+/**
+ * A clone URL with `user:token@` in it: the userinfo moves into the credential store. Other
+ * schemes keep their user name (`ssh://git@host/…`) but lose a password, which ssh never takes
+ * from a URL: it would only reach git's argv and `.git/config`.
+ */
 export function splitUserinfo(cloneUrl: string): { url: string; credentialLine: string | undefined } {
-  if (!/^https?:\/\//i.test(cloneUrl)) return { url: cloneUrl, credentialLine: undefined };
+  let parsed: URL;
   try {
-    const parsed = new URL(cloneUrl);
-    if (!parsed.username && !parsed.password) return { url: cloneUrl, credentialLine: undefined };
-    const line = `${parsed.protocol}//${parsed.username}:${parsed.password}@${parsed.host}`;
-    parsed.username = '';
-    parsed.password = '';
-    return { url: parsed.toString(), credentialLine: line };
+    parsed = new URL(cloneUrl);
   } catch {
     return { url: cloneUrl, credentialLine: undefined };
   }
+  if (!/^https?:$/i.test(parsed.protocol)) {
+    if (!parsed.password) return { url: cloneUrl, credentialLine: undefined };
+    parsed.password = '';
+    return { url: parsed.toString(), credentialLine: undefined };
+  }
+  if (!parsed.username && !parsed.password) return { url: cloneUrl, credentialLine: undefined };
+  const line = `${parsed.protocol}//${parsed.username}:${parsed.password}@${parsed.host}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), credentialLine: line };
 }

@@ -29,6 +29,17 @@ export const REDACTED_KEYS = [
   'env',
 ];
 
+/**
+ * pino runs `formatters.log` before its serializers: an Error copied by scrubDeep would keep only
+ * its enumerable fields (no message, no stack). Serialized first, its message and stack are
+ * scrubbed like any other string.
+ */
+function withSerializedErrors(object: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) out[key] = value instanceof Error ? pino.stdSerializers.err(value) : value;
+  return out;
+}
+
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level,
@@ -38,7 +49,7 @@ export function createLogger(settings: LoggerSettings): Logger {
       censor: '***',
     },
     formatters: {
-      log: (object) => scrubDeep(object, settings.scrub),
+      log: (object) => scrubDeep(withSerializedErrors(object), settings.scrub),
     },
     hooks: {
       logMethod(args, method) {
@@ -47,7 +58,8 @@ export function createLogger(settings: LoggerSettings): Logger {
       },
     },
     serializers: {
-      err: (err: unknown) => scrubDeep(pino.stdSerializers.err(err as Error), settings.scrub),
+      // An Error reaches it only from a path formatters.log does not see; the rest came serialized.
+      err: (err: unknown) => (err instanceof Error ? scrubDeep(pino.stdSerializers.err(err), settings.scrub) : err),
     },
     timestamp: pino.stdTimeFunctions.isoTime,
   };

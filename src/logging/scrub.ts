@@ -6,8 +6,11 @@
  * appears.
  */
 const REDACTED = '***';
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+(?::[^/@\s]*)?)@/gi;
-const SIGNING_PARAMETER = /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|Signature|sig|token|access_token|private_token)=)[^&#\s"'<>]+/gi;
+// Up to the last `@` of the authority: a raw password or user name may hold an `@` of its own
+// (`https://me@corp:tok@host`, `ftp://u:p@ss@host`). The scheme's length is bounded: unbounded, a
+// long line of letters (a minified bundle in a build's output) took time quadratic in its length.
+const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:\/\/)[^/\s]*@/gi;
+const SIGNING_PARAMETER = /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|Signature|sig|token|access_token|private_token|password)=)[^&#\s"'<>]+/gi;
 const MIN_SECRET_LENGTH = 4;
 
 export type Scrubber = (text: string) => string;
@@ -37,7 +40,12 @@ export function createScrubber(secrets: Iterable<string>): Scrubber {
 /** Scrubs every string inside a JSON-like value, returning a copy. */
 export function scrubDeep<T>(value: T, scrub: Scrubber, depth = 0): T {
   if (typeof value === 'string') return scrub(value) as T;
-  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Deeper objects would be written as they are, their strings unscrubbed.
+  if (depth > 8) return '[nested too deep]' as T;
+  // A Date or URL is written as its toJSON() (a URL's with its password): scrub that.
+  const toJson = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJson === 'function') return scrubDeep(toJson.call(value) as T, scrub, depth + 1);
   if (Array.isArray(value)) return value.map((item) => scrubDeep(item, scrub, depth + 1)) as T;
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
@@ -53,6 +61,9 @@ export function secretsOfUrl(url: string | undefined): string[] {
     const parsed = new URL(url);
     const parts = [url];
     if (parsed.password) parts.push(decodeURIComponent(parsed.password));
+    // libpq and pg take `?password=` too.
+    const fromQuery = parsed.searchParams.get('password');
+    if (fromQuery) parts.push(fromQuery);
     return parts;
   } catch {
     return [url];

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const LOGGER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/logging/logger.js');
+const SCRUB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/logging/scrub.js');
 
 describe('createLogger', () => {
   it('writes pretty lines without colour codes when its output is not a terminal', () => {
@@ -15,5 +16,20 @@ describe('createLogger', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('Repository finished');
     expect(result.stdout).not.toContain('\u001b[');
+  });
+
+  it('logs an error with its type, message and stack, secrets scrubbed from each', () => {
+    const script = `const { createLogger } = await import(${JSON.stringify(LOGGER)});
+      const { createScrubber } = await import(${JSON.stringify(SCRUB)});
+      const log = createLogger({ level: 'info', format: 'json', scrub: createScrubber(['hunter2-token']), fd: 1 });
+      const err = Object.assign(new TypeError('refused hunter2-token at https://bob:pw@git.test/a.git'), { code: 'E_REFUSED' });
+      log.warn({ err, step: 'clone' }, 'Clone failed, retrying');`;
+
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const line = JSON.parse(result.stdout) as { err: { type: string; message: string; stack: string; code: string } };
+
+    expect(line.err).toEqual(expect.objectContaining({ type: 'TypeError', message: 'refused *** at https://***@git.test/a.git', code: 'E_REFUSED' }));
+    expect(line.err.stack.split('\n')[0]).toBe('TypeError: refused *** at https://***@git.test/a.git');
+    expect(result.stdout).not.toContain('hunter2-token');
   });
 });
