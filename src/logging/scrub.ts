@@ -9,14 +9,19 @@ const REDACTED = '***';
 // Up to the last `@` of the authority: a raw password or user name may hold an `@` of its own
 // (`https://me@corp:tok@host`, `ftp://u:p@ss@host`). The scheme's length is bounded: unbounded, a
 // long line of letters (a minified bundle in a build's output) took time quadratic in its length.
-const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:\/\/)[^/\s]*@/gi;
+const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:\/\/)([^/\s]*)@/gi;
+// ssh takes no token in a user name: `ssh://git@host/…` keeps its `git@` (a row recorded so can be
+// cloned again from the database); a password after a `:` is redacted with the rest.
+const SSH_USER = /^[A-Za-z0-9._-]{1,64}$/;
 const SIGNING_PARAMETER = /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|Signature|sig|token|access_token|private_token|password)=)[^&#\s"'<>]+/gi;
 const MIN_SECRET_LENGTH = 4;
 
 export type Scrubber = (text: string) => string;
 
 export function scrubUrlSecrets(text: string): string {
-  return text.replace(URL_USERINFO, `$1${REDACTED}@`).replace(SIGNING_PARAMETER, `$1${REDACTED}`);
+  return text
+    .replace(URL_USERINFO, (_match, scheme: string, userinfo: string) => `${scheme}${/^(git\+)?ssh:\/\/$/i.test(scheme) && SSH_USER.test(userinfo) ? userinfo : REDACTED}@`)
+    .replace(SIGNING_PARAMETER, `$1${REDACTED}`);
 }
 
 export function createScrubber(secrets: Iterable<string>): Scrubber {

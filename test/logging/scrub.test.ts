@@ -12,7 +12,10 @@ describe('secret scrubbing', () => {
   it('removes userinfo up to its last @, when a raw user name or password holds one', () => {
     expect(scrubUrlSecrets('cloneUrl "ftp://bob:Ftp@Secret9@host/x.git" is odd')).toBe('cloneUrl "ftp://***@host/x.git" is odd');
     expect(scrubUrlSecrets('http://me@corp.test:tok55@127.0.0.1:1/a.git')).toBe('http://***@127.0.0.1:1/a.git');
-    expect(scrubUrlSecrets('ssh://git@github.com/a/b.git and git@github.com:a/b.git')).toBe('ssh://***@github.com/a/b.git and git@github.com:a/b.git');
+    expect(scrubUrlSecrets('ssh://git@github.com/a/b.git and git@github.com:a/b.git')).toBe('ssh://git@github.com/a/b.git and git@github.com:a/b.git');
+    expect(scrubUrlSecrets('ssh://git:hunter22@host/a.git git+ssh://deploy@host/b.git https://ghp_token123@github.com/a.git')).toBe(
+      'ssh://***@host/a.git git+ssh://deploy@host/b.git https://***@github.com/a.git',
+    );
   });
 
   it('scrubs a long line of letters, such as a minified bundle in a build log, without backtracking over it', () => {
