@@ -11,13 +11,15 @@ import { createScrubber } from './logging/scrub.js';
  * Only this file exits the process (STYLE 2).
  *
  * Numbers are taken as strings and parsed in src/config, so a message quotes what was typed
- * (`got "abc"`, not `got "NaN"`). `requiresArg` makes `--run-id -x` a missing value, not the
- * short flags -x (a value starting with '-' is written `--run-id=-x`).
+ * (`got "abc"`, not `got "NaN"`): a count is declared both `string` (yargs-parser lets it win,
+ * keeping the text) and `number` (what --help shows). `requiresArg` makes `--run-id -x` a missing
+ * value, not the short flags -x (a value starting with '-' is written `--run-id=-x`).
  */
+const INTEGER = { type: 'number', string: true, requiresArg: true } as const;
 const COMMON_OPTIONS = {
   'run-id': { type: 'string', requiresArg: true, describe: 'Run id (default: AWS_BATCH_JOB_ID, else generated); [A-Za-z0-9][A-Za-z0-9_-]{0,63}' },
-  concurrency: { type: 'string', requiresArg: true, describe: 'Repositories built in parallel (default 1)' },
-  'clone-ahead': { type: 'string', requiresArg: true, describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
+  concurrency: { ...INTEGER, describe: 'Repositories built in parallel (default 1)' },
+  'clone-ahead': { ...INTEGER, describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
   workdir: { type: 'string', requiresArg: true, describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
   force: { type: 'boolean', describe: 'Ignore the incremental skip: rebuild unchanged repositories' },
   strict: { type: 'boolean', describe: 'Exit 1 when any repository failed' },
@@ -47,12 +49,12 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
           .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
           .options(COMMON_OPTIONS)
           .options({
-            start: { type: 'string', requiresArg: true, describe: 'First data row, 1-based, header excluded' },
-            end: { type: 'string', requiresArg: true, describe: 'Last data row, inclusive (past the end = to the last row)' },
-            'partition-size': { type: 'string', requiresArg: true, describe: 'Rows per partition (env PARTITION_SIZE): partition --partition-offset + AWS_BATCH_JOB_ARRAY_INDEX (both default 0)' },
-            'partition-offset': { type: 'string', requiresArg: true, describe: 'Added to AWS_BATCH_JOB_ARRAY_INDEX (several arrays per run)' },
+            start: { ...INTEGER, describe: 'First data row, 1-based, header excluded' },
+            end: { ...INTEGER, describe: 'Last data row, inclusive (past the end = to the last row)' },
+            'partition-size': { ...INTEGER, describe: 'Rows per partition (env PARTITION_SIZE): partition --partition-offset + AWS_BATCH_JOB_ARRAY_INDEX (both default 0)' },
+            'partition-offset': { ...INTEGER, describe: 'Added to AWS_BATCH_JOB_ARRAY_INDEX (several arrays per run)' },
             'inventory-sha256': { type: 'string', requiresArg: true, describe: 'Refuse the inventory unless its sha256 matches (set by chunk)' },
-            partition: { type: 'string', requiresArg: true, hidden: true },
+            partition: { ...INTEGER, hidden: true },
           })
           .example('$0 process repos.csv --start 1 --end 20', 'rows 1 to 20 with the embedded database')
           .example('AWS_BATCH_JOB_ARRAY_INDEX=3 $0 process s3://b/repos.csv --partition-size 50', 'rows 151 to 200 (an array child)')
@@ -83,7 +85,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
             format: { choices: ['table', 'csv', 'json', 'html'], requiresArg: true, default: 'table', describe: 'Output format' },
             out: { type: 'string', requiresArg: true, describe: 'Write to this file instead of stdout' },
             'failed-csv': { type: 'string', requiresArg: true, describe: 'Also write the failed rows as a repos.csv to rerun' },
-            trend: { type: 'string', requiresArg: true, describe: 'Runs in the trend, this one included (default 30)' },
+            trend: { ...INTEGER, describe: 'Runs in the trend, this one included (default 30)' },
             finish: { type: 'boolean', describe: 'Set the run\'s finished_at (when its last result or partition ended)' },
             publish: { type: 'boolean', describe: 'Upload report.html and summary.json to <PUBLISH_URL>/_runs/<run id>/; implies --finish' },
             'log-level': COMMON_OPTIONS['log-level'],
@@ -119,11 +121,11 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
           .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
           .options(COMMON_OPTIONS)
           .options({
-            'partition-size': { type: 'string', requiresArg: true, describe: 'Rows per partition (env PARTITION_SIZE; default 50)' },
+            'partition-size': { ...INTEGER, describe: 'Rows per partition (env PARTITION_SIZE; default 50)' },
             mode: { choices: ['array', 'jobs'], default: 'array', describe: 'One array job (≤10,000 children each) or one job per partition' },
             'dry-run': { type: 'boolean', describe: 'Print the plan and submit nothing' },
             local: { type: 'boolean', describe: 'Run the partitions here as child processes, as Batch would' },
-            parallel: { type: 'string', requiresArg: true, describe: 'With --local: partitions run at once (default 2)' },
+            parallel: { ...INTEGER, describe: 'With --local: partitions run at once (default 2)' },
             only: { choices: ['failed', 'changed'], describe: 'Resubmit only the rows whose last outcome failed (or changed)' },
             run: { type: 'string', describe: 'With --only: the run to take the rows from, or "last"' },
             'job-queue': { type: 'string', describe: 'Batch job queue (env JOB_QUEUE)' },
@@ -217,7 +219,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
     .version()
     .fail((message: string | undefined, err: Error | undefined) => {
       // yargs' own validation errors (YError) are usage errors; anything else is a handler's.
-      throw err && err.name !== 'YError' ? err : usageError(message ?? err?.message);
+      throw err && err.name !== 'YError' ? err : usageError(message ?? err?.message, args[0]);
     });
 
   if (!args.includes('--help')) skipHelpRendering(parser);
@@ -239,12 +241,21 @@ function skipHelpRendering(parser: Argv): void {
   if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
 }
 
-/** yargs' own wording, classified here at its boundary: a missing value names its flag. */
-function usageError(message: string | undefined): UsageError {
+/** yargs' own wording, classified here at its boundary: a missing value names its flag, a missing argument what to give. */
+function usageError(message: string | undefined, command: string | undefined): UsageError {
   const flag = /^Not enough arguments following: (\S+)$/.exec(message ?? '')?.[1];
   if (flag) return new UsageError('option_value_missing', `--${flag} needs a value (a value starting with '-' is written --${flag}=-…)`);
+  const missing = /^Not enough non-option arguments/.test(message ?? '') ? MISSING_ARGUMENT[command ?? ''] : undefined;
+  if (missing) return new UsageError('usage', missing);
   return new UsageError('usage', message ?? 'Invalid command line');
 }
+
+/** What yargs' "Not enough non-option arguments" means, by command. */
+const MISSING_ARGUMENT: Record<string, string> = {
+  process: 'Name the inventory: mass-ingest process <repos.csv | file://… | http(s)://… | s3://bucket/key> [options] (see --help)',
+  chunk: 'Name the inventory: mass-ingest chunk <repos.csv | file://… | http(s)://… | s3://bucket/key> [options] (see --help)',
+  db: 'Name an action: mass-ingest db migrate',
+};
 
 /** Lists may be given as `--org a,b` or `--org a --org b`. */
 function splitList(value: unknown): string[] {

@@ -209,7 +209,9 @@ class Reader {
   }
 
   integer(flag: string | undefined, variable: string | undefined, fallback: number | undefined, min: number): number | undefined {
-    const raw = this.raw(flag, variable);
+    // `--start "$START"` with START unset is a mistake, not "no --start" (which reads every row).
+    const emptyFlag = flag !== undefined && this.flags[flag] === '';
+    const raw = emptyFlag ? { text: '', from: `--${flag}` } : this.raw(flag, variable);
     if (raw === undefined) return fallback;
     const value = /^\s*[-+]?\d+\s*$/.test(raw.text) ? Number(raw.text) : Number.NaN;
     if (!Number.isSafeInteger(value) || value < min) {
@@ -232,6 +234,11 @@ class Reader {
   /** Flags win over the environment (DESIGN §3); an empty value counts as not given. */
   private raw(flag: string | undefined, variable: string | undefined): RawValue | undefined {
     const fromFlag = flag === undefined ? undefined : this.flags[flag];
+    // yargs makes an array of a flag given twice: `--workdir a --workdir b` would read as "a,b".
+    if (Array.isArray(fromFlag)) {
+      this.problems.push(`--${flag} may be given once, got ${fromFlag.map((value) => `"${String(value)}"`).join(' and ')}`);
+      return undefined;
+    }
     if (fromFlag !== undefined && fromFlag !== null && fromFlag !== '') return { text: String(fromFlag), from: `--${flag}` };
     const fromEnv = variable === undefined ? undefined : this.env[variable];
     if (fromEnv === undefined || fromEnv === '' || variable === undefined) return undefined;

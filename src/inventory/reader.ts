@@ -1,4 +1,5 @@
-import { parse, type Parser } from 'csv-parse';
+import { CsvError, parse, type Parser } from 'csv-parse';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UsageError, MassIngestError, errorMessage } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
@@ -39,7 +40,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
   let summary: InventorySummary = { rows: 0, sha256: undefined, complete: false };
   async function* entries(): AsyncGenerator<InventoryEntry> {
     const tap = new Sha256Tap();
-    const { parser, requireHeader } = createParser(uri);
+    const parser = createParser();
     const downloaded = await downloadedIfLong(uri, selection, options);
     const source = await openInventory(downloaded?.file ?? uri, options).catch(async (err: unknown) => {
       await downloaded?.remove();
@@ -49,18 +50,23 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
       parser.destroy(err as Error);
     });
     const seen = new Map<string, number>();
+    let columns: readonly string[] | undefined;
     let rowNumber = 0;
     try {
-      for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      for await (const fields of parser as AsyncIterable<string[]>) {
+        if (columns === undefined) {
+          columns = checkHeader(uri, fields);
+          continue;
+        }
         rowNumber += 1;
         if (rowNumber > selection.end) {
           if (!options.readToEnd) break;
           continue;
         }
-        const entry = validateRecord(rowNumber, record, seen);
+        const entry = validateRecord(rowNumber, recordOf(columns, fields), seen, { fields, columns });
         if (rowNumber >= selection.start) yield entry;
       }
-      requireHeader();
+      if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
     } catch (err) {
       throw describeParseError(uri, err);
     } finally {
@@ -88,14 +94,23 @@ export async function checkInventory(uri: string, options: InventoryOptions = {}
 /** Counts data records and hashes the bytes in one streaming pass (the chunk job's plan). */
 export async function scanInventory(uri: string, options: InventoryOptions = {}): Promise<{ rows: number; sha256: string; bytes: number }> {
   const tap = new Sha256Tap();
-  const { parser, requireHeader } = createParser(uri);
+  let columns: readonly string[] | undefined;
   let rows = 0;
-  parser.on('data', () => {
-    rows += 1;
+  const counter = new Writable({
+    objectMode: true,
+    write(fields: string[], _encoding, callback) {
+      try {
+        if (columns === undefined) columns = checkHeader(uri, fields);
+        else rows += 1;
+        callback();
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
   });
   try {
-    await pipeline(await openInventory(uri, options), tap, parser);
-    requireHeader();
+    await pipeline(await openInventory(uri, options), tap, createParser(), counter);
+    if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
   } catch (err) {
     throw describeParseError(uri, err);
   }
@@ -103,23 +118,22 @@ export async function scanInventory(uri: string, options: InventoryOptions = {})
   return { rows, sha256, bytes };
 }
 
-/** The CSV parser, and a check that fails when the input ended before any header row (DESIGN §4). */
-function createParser(uri: string): { parser: Parser; requireHeader: () => void } {
-  let headerSeen = false;
-  const parser = parse({
-    bom: true,
-    columns: (header: string[]) => {
-      headerSeen = true;
-      return checkHeader(uri, header);
-    },
-    skip_empty_lines: true,
-    relax_column_count: true,
-    trim: false,
+/**
+ * The CSV parser (DESIGN §4). Records come as arrays, the header first, so a row's field count
+ * can be checked against the header's (csv-parse's `columns` would drop the extra fields of a
+ * row with a comma left unquoted).
+ */
+function createParser(): Parser {
+  return parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+}
+
+/** A data record by column name (a column with a blank name is no field of ours). */
+function recordOf(columns: readonly string[], fields: readonly string[]): Record<string, string | undefined> {
+  const record: Record<string, string | undefined> = Object.create(null) as Record<string, string | undefined>;
+  columns.forEach((name, index) => {
+    if (name !== '') record[name] = fields[index];
   });
-  const requireHeader = () => {
-    if (!headerSeen) throw missingHeader(uri, 'it is empty or holds only blank lines');
-  };
-  return { parser, requireHeader };
+  return record;
 }
 
 function checkHeader(uri: string, header: string[]): string[] {
@@ -136,23 +150,41 @@ function checkHeader(uri: string, header: string[]): string[] {
   if (missing.length > 0) {
     throw new UsageError(
       'inventory_missing_column',
-      `Inventory ${scrubUrlSecrets(uri)} has no column ${missing.map((name) => `"${name}"`).join(', ')} in its header (found: ${columns.join(',')}); the header must name ${REQUIRED_COLUMNS.join(',')}`,
+      `Inventory ${scrubUrlSecrets(uri)} has no column ${missing.map((name) => `"${name}"`).join(', ')} in its header (found: ${columns.join(',')}); the header must name ${REQUIRED_COLUMNS.join(',')}${caseHint(missing, columns)}`,
     );
   }
   return columns;
+}
+
+/** `CloneURL` for `cloneUrl`: the names are matched exactly, as the chunk job and reports write them. */
+function caseHint(missing: readonly string[], columns: readonly string[]): string {
+  const near = missing.flatMap((name) => columns.filter((column) => column.toLowerCase() === name.toLowerCase()).map((column) => `"${column}" as "${name}"`));
+  return near.length > 0 ? ` (names are case-sensitive: write ${near.join(', ')})` : '';
 }
 
 function missingHeader(uri: string, why: string): UsageError {
   return new UsageError('inventory_missing_header', `Inventory ${scrubUrlSecrets(uri)} has no header row (${why}): its first line must name ${REQUIRED_COLUMNS.join(',')}`);
 }
 
+/**
+ * Any csv-parse error is the inventory's fault (exit 2), whatever its code: not every code
+ * starts with `CSV_` (a quote inside an unquoted field is `INVALID_OPENING_QUOTE`). `records`
+ * counts the records parsed before the bad one, the header included and blank lines not: the
+ * bad one's row number, as row numbers count data records from 1.
+ */
 function describeParseError(uri: string, err: unknown): unknown {
   if (err instanceof MassIngestError) return err;
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof MassIngestError) return cause;
-  const csv = err as { code?: string; lines?: number };
-  if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-    return new UsageError('inventory_malformed', `Inventory ${scrubUrlSecrets(uri)} is not valid CSV near line ${csv.lines ?? '?'}: ${errorMessage(err)}`, [], err);
+  if (err instanceof CsvError) {
+    const { lines, records } = err as CsvError & { lines?: number; records?: number };
+    const which = typeof records !== 'number' ? '' : records === 0 ? ' (its header)' : ` (row ${records})`;
+    return new UsageError(
+      'inventory_malformed',
+      `Inventory ${scrubUrlSecrets(uri)} is not valid CSV near line ${lines ?? '?'}${which}: ${errorMessage(err)}; a field holding a quote, a comma or a line break must be in double quotes, its own quotes doubled ("echo ""hi""")`,
+      [],
+      err,
+    );
   }
   return err;
 }

@@ -30,11 +30,25 @@ const COMMIT_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
 const ORIGIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
 
 /**
+ * The columns we read, and the longest value each may hold (characters). A longer one is a
+ * mistake (a quote left open, a file pasted in) that would otherwise reach git's argv, file names
+ * (255 bytes a name), S3 keys (1,024 bytes: origin, path, sha and file name), logs and rows.
+ */
+const FIELD_LIMITS: Readonly<Record<string, number>> = { cloneUrl: 4096, branch: 1024, origin: 259, path: 512, buildCommand: 65_536, artifacts: 4096 };
+const SEGMENT_LIMIT = 255;
+
+/** A data record's fields as parsed and the header's column names, to catch a comma left unquoted. */
+export interface RecordShape {
+  readonly fields: readonly string[];
+  readonly columns: readonly string[];
+}
+
+/**
  * Checks one record. `seen` maps the origin/path/branch of every earlier valid row to its row
  * number, so a repeat is invalid wherever the partition starts, and its message names the row it
  * repeats.
  */
-export function validateRecord(rowNumber: number, record: Record<string, string | undefined>, seen: Map<string, number>): InventoryEntry {
+export function validateRecord(rowNumber: number, record: Record<string, string | undefined>, seen: Map<string, number>, shape?: RecordShape): InventoryEntry {
   const cloneUrl = clean(record.cloneUrl);
   const branch = clean(record.branch) ?? '';
   const origin = clean(record.origin);
@@ -44,9 +58,17 @@ export function validateRecord(rowNumber: number, record: Record<string, string 
     row: { rowNumber, cloneUrl, branch, origin, path: repoPath, errorCode, errorMessage },
   });
 
+  const unfit = checkFields(record, shape);
+  if (unfit) {
+    const fields = { cloneUrl: storable(cloneUrl, 'cloneUrl'), branch: storable(branch, 'branch') ?? '', origin: storable(origin, 'origin'), path: storable(repoPath, 'path') };
+    return { kind: 'invalid', row: { rowNumber, ...fields, errorCode: unfit.code, errorMessage: `Row ${rowNumber}: ${unfit.message}` } };
+  }
   if (!cloneUrl) return invalid('missing_clone_url', `Row ${rowNumber}: cloneUrl is empty`);
   if (!URL_SCHEMES.test(cloneUrl) && !SCP_LIKE.test(cloneUrl) && !cloneUrl.startsWith('/')) {
-    return invalid('unknown_scheme', `Row ${rowNumber}: cloneUrl "${cloneUrl}" has an unknown scheme (use https://, http://, ssh://, git://, file://, user@host:path or an absolute path)`);
+    // `user:token@host:path` is no URL the scrubber recognises: what precedes its `@` is not kept.
+    const shown = cloneUrl.replace(/^[^/\s]*@/, '***@');
+    const message = `Row ${rowNumber}: cloneUrl "${shown}" has an unknown scheme (use https://, http://, ssh://, git://, file://, user@host:path or an absolute path)`;
+    return { kind: 'invalid', row: { rowNumber, cloneUrl: shown, branch, origin, path: repoPath, errorCode: 'unknown_scheme', errorMessage: message } };
   }
   if (!origin) return invalid('missing_origin', `Row ${rowNumber}: origin is empty`);
   if (!ORIGIN.test(origin)) return invalid('invalid_origin', `Row ${rowNumber}: origin "${origin}" is not a host name`);
@@ -74,6 +96,8 @@ export function validateRecord(rowNumber: number, record: Record<string, string 
  */
 function checkPath(repoPath: string): string | undefined {
   const segments = repoPath.split('/');
+  const long = segments.find((segment) => segment.length > SEGMENT_LIMIT);
+  if (long) return `has a segment of ${long.length} characters, more than a file name may hold (${SEGMENT_LIMIT})`;
   if (!segments.every((segment) => SEGMENT.test(segment) && segment !== '.' && segment !== '..')) {
     return "must be segments of letters, digits, '.', '_' and '-' separated by '/'";
   }
@@ -81,6 +105,47 @@ function checkPath(repoPath: string): string | undefined {
   const shaLike = segments.find((segment) => COMMIT_SHA.test(segment));
   if (shaLike) return `has a segment "${shaLike}" shaped like a commit sha, which names the commit directories of the publish layout`;
   return undefined;
+}
+
+/**
+ * What cannot be a row of ours at all: a field count that does not fit the header (data in the
+ * wrong columns), a NUL (PostgreSQL's text and argv refuse it), bytes that were not UTF-8 (read
+ * as U+FFFD: the branch or path asked for would not be the one meant), a value too long.
+ */
+function checkFields(record: Record<string, string | undefined>, shape: RecordShape | undefined): { code: string; message: string } | undefined {
+  if (shape) {
+    const { fields, columns } = shape;
+    const count = fields.length;
+    const header = `the header names ${columns.length} (${columns.join(',')})`;
+    // A trailing empty field (`a,b,c,d,`) loses nothing; a value beyond the header's columns is one the row meant.
+    const extra = fields.slice(columns.length).some((field) => field.trim() !== '');
+    if (extra) return { code: 'extra_fields', message: `the row has ${count} field${count === 1 ? '' : 's'} but ${header}: a field holding a comma must be in double quotes` };
+    const absent = REQUIRED_COLUMNS.filter((name) => columns.indexOf(name) >= count);
+    if (absent.length > 0) return { code: 'missing_fields', message: `the row has ${count} field${count === 1 ? '' : 's'} but ${header}: no ${absent.join(', ')}` };
+  }
+  for (const [name, limit] of Object.entries(FIELD_LIMITS)) {
+    const value = record[name];
+    if (value === undefined) continue;
+    const nul = value.indexOf('\u0000');
+    if (nul >= 0) return { code: 'invalid_characters', message: `${name}${shown(name, value)} holds a NUL character (character ${nul + 1})` };
+    const replaced = value.indexOf('\uFFFD');
+    if (replaced >= 0) return { code: 'invalid_encoding', message: `${name}${shown(name, value)} is not UTF-8 (character ${replaced + 1}): save the inventory as UTF-8` };
+    if (value.length > limit) return { code: 'field_too_long', message: `${name}${shown(name, value)} is ${value.length} characters long, more than ${limit}` };
+  }
+  return undefined;
+}
+
+/** The value quoted, escaped and cut short; never a cloneUrl, which may carry a token. */
+function shown(name: string, value: string): string {
+  if (name === 'cloneUrl') return '';
+  const cut = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+  return ` ${JSON.stringify(cut)}`;
+}
+
+/** A field of a row recorded invalid by checkFields: no NUL, no longer than its limit, no userinfo of a URL the scrubber would not know. */
+function storable(value: string | undefined, name: string): string | undefined {
+  const kept = value?.replaceAll('\u0000', '\\u0000').slice(0, FIELD_LIMITS[name]);
+  return name === 'cloneUrl' && kept !== undefined && !URL_SCHEMES.test(kept) ? kept.replace(/^[^/\s]*@/, '***@') : kept;
 }
 
 function clean(value: string | undefined): string | undefined {

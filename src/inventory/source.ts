@@ -40,6 +40,8 @@ export function isRemoteInventory(uri: string): boolean {
 
 /** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
 export async function openInventory(uri: string, options: InventoryOptions = {}): Promise<Readable> {
+  // yargs reads `-` as an empty argument: there is no file to name in a message.
+  if (uri.trim() === '') throw new UsageError('inventory_not_found', 'No inventory named: give a path, file://, http(s):// or s3:// URL (standard input, "-", is not read)');
   const scheme = inventoryScheme(uri);
   switch (scheme) {
     case undefined:

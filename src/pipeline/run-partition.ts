@@ -89,7 +89,7 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
 }
 
 function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {
-  deps.log.warn({ row: row.rowNumber, errorCode: row.errorCode }, 'Row is invalid');
+  deps.log.warn({ row: row.rowNumber, errorCode: row.errorCode, error: row.errorMessage }, 'Row is invalid');
   return unbuiltOutcome(row, { outcome: 'invalid', errorCode: row.errorCode, errorMessage: row.errorMessage }, deps.settings);
 }
 

@@ -27,6 +27,16 @@ export function migrationsApplied(database: Database): readonly string[] {
 }
 
 /**
+ * Migrations the database records that this version does not ship: a newer mass-ingest migrated
+ * it (`db migrate` says so rather than "up to date").
+ */
+export async function unknownMigrations(database: Pick<Database, 'query'>): Promise<string[]> {
+  const files = new Set((await fs.readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).map((name) => path.basename(name, '.sql')));
+  const { rows } = await database.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on, id', []);
+  return rows.map((row) => row.name).filter((name) => !files.has(name));
+}
+
+/**
  * Every process migrates on start; when nothing is pending this check (a few ms) spares loading
  * and running node-pg-migrate (~0.4 s, bench/processor.js).
  */
