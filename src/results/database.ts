@@ -56,6 +56,10 @@ async function openPostgres(url: string): Promise<Database> {
   } catch (err) {
     await pool.end().catch(() => undefined);
     const code = (err as { code?: string }).code;
+    // pg parses the URL only when it connects; one it cannot parse will never connect.
+    if (code === 'ERR_INVALID_URL') {
+      throw new UsageError('db_url_invalid', 'DATABASE_URL is not a valid URL: percent-encode any @ : / ? # or space in the user name and password (the value is not shown: it is a secret)');
+    }
     if (code && AUTH_OR_MISSING_DB.has(code)) {
       throw new UsageError('db_auth_failed', `PostgreSQL refused DATABASE_URL (${code}): check the user, password and database name`, [], err);
     }

@@ -31,4 +31,14 @@ describe('mass-ingest db migrate', () => {
     expect(second.logs.at(-1)).toMatchObject({ msg: 'Database schema is up to date', database: 'postgres' });
     expect(second.logs.at(-1)).not.toHaveProperty('applied');
   });
+
+  it('refuses a DATABASE_URL it cannot parse with exit 2, without showing it', async () => {
+    const url = 'postgres://ingest:p w0rd-Secret@[::1/mass_ingest';
+
+    const result = await runCli(['db', 'migrate'], { env: baseEnv({ DATABASE_URL: url }) });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('DATABASE_URL is not a valid URL: percent-encode');
+    expect(result.stdout + result.stderr).not.toContain('w0rd-Secret');
+  });
 });
