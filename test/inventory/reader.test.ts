@@ -203,3 +203,48 @@ describe('scanInventory', () => {
     expect(scan.sha256).toBe(createHash('sha256').update(body).digest('hex'));
   });
 });
+
+const STRAY_QUOTE = 'cloneUrl,branch,origin,path,buildCommand\nhttps://h/a/b.git,main,h,a/b,\n\nhttps://h/a/c.git,main,h,a/c,echo "hi"\n';
+
+describe('readInventory and scanInventory: malformed CSV', () => {
+  it('reports a quote inside an unquoted field as a usage error naming the file, the line and the row', async () => {
+    const file = await write('stray-quote.csv', STRAY_QUOTE);
+
+    const read = await readAll(file).catch((err: unknown) => err);
+    const scanned = await scanInventory(file).catch((err: unknown) => err);
+
+    for (const error of [read, scanned]) {
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).code).toBe('inventory_malformed');
+      expect((error as UsageError).message).toContain(`Inventory ${file} is not valid CSV near line 4 (row 2): Invalid Opening Quote`);
+    }
+  });
+
+  it('records a row whose unquoted comma adds a field as invalid, without shifting the rows after it', async () => {
+    const file = await write('extra-field.csv', 'cloneUrl,branch,origin,path,buildCommand\nhttps://h/a/b.git,main,h,a/b,make a,b\nhttps://h/a/c.git,main,h,a/c,make\n');
+
+    const entries = await readAll(file);
+
+    expect(entries.map((entry) => [entry.row.rowNumber, entry.kind, entry.kind === 'invalid' ? entry.row.errorCode : entry.row.path])).toEqual([
+      [1, 'invalid', 'extra_fields'],
+      [2, 'valid', 'a/c'],
+    ]);
+  });
+
+  it('names the exact spelling when a required column differs only in case', async () => {
+    const file = await write('case.csv', 'CloneURL,branch,origin,path\nhttps://h/a/b.git,main,h,a/b\n');
+
+    const error = await readAll(file).catch((err: unknown) => err);
+
+    expect((error as UsageError).code).toBe('inventory_missing_column');
+    expect((error as UsageError).message).toContain('(names are case-sensitive: write "CloneURL" as "cloneUrl")');
+  });
+
+  it('still counts data records only, the header and blank lines excluded', async () => {
+    const file = await write('count.csv', '\uFEFFcloneUrl,branch,origin,path\r\n\r\nhttps://h/a/b.git,main,h,a/b\r\nhttps://h/a/c.git,main,h,a/c');
+
+    const scan = await scanInventory(file);
+
+    expect(scan.rows).toBe(2);
+  });
+});
