@@ -20,9 +20,10 @@ export async function collectArtifacts(dir: string, plan: Pick<BuildPlan, 'artif
   const byName = new Map<string, CollectedArtifact>();
   for (const relative of matches.sort()) {
     const file = path.join(dir, relative);
-    const stat = await fs.lstat(file);
-    if (!stat.isFile()) continue;
-    const real = await fs.realpath(file);
+    // A name that is not UTF-8 reaches us decoded, and names no file: it cannot be published either.
+    const stat = await fs.lstat(file).catch(() => undefined);
+    if (!stat?.isFile()) continue;
+    const real = await fs.realpath(file).catch(() => '');
     if (!real.startsWith(root + path.sep)) continue;
     if (plan.accept && !plan.accept(relative, stat.mode)) continue;
     const name = path.basename(relative);

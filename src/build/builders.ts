@@ -17,12 +17,31 @@ export interface BuildPlan {
 const OUT = '.mass-ingest-out';
 
 async function npmCommand(dir: string): Promise<string> {
-  const manifest = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+  // A package.json that is not JSON still builds with npm, which then says what is wrong with it.
+  const manifest = parseObject(await readManifest(path.join(dir, 'package.json')));
   const hasDependencies = ['dependencies', 'devDependencies', 'optionalDependencies'].some(
     (key) => manifest[key] && Object.keys(manifest[key] as object).length > 0,
   );
   const install = (await fs.access(path.join(dir, 'package-lock.json')).then(() => true, () => false)) ? 'npm ci --no-audit --no-fund' : hasDependencies ? 'npm install --no-audit --no-fund' : 'true';
   return `${install} && npm run build --if-present && mkdir -p ${OUT} && npm pack --pack-destination ${OUT}`;
+}
+
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** A clone's package.json may be a link to /dev/zero, a pipe or a huge file: only a regular file of a sane size is read. */
+async function readManifest(file: string): Promise<string> {
+  const stat = await fs.stat(file).catch(() => undefined);
+  if (!stat?.isFile() || stat.size > MAX_MANIFEST_BYTES) return '{}';
+  return fs.readFile(file, 'utf8').catch(() => '{}');
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 const EXECUTABLE_OR_LIBRARY = (file: string, mode: number) => (mode & 0o111) !== 0 || /\.(rlib|so|a|dylib)$/.test(file);

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { once } from 'node:events';
-import readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { Scrubber } from '../logging/scrub.js';
+import { BuildLog } from './build-log.js';
+import { BUILD_MARKER, killGroup, killMarked, newBuildMarker } from './process-tree.js';
 import { LOG_TAIL_BYTES } from '../results/outcome.js';
 
 export type BuildResult =
@@ -22,16 +24,24 @@ export interface BuildRun {
 }
 
 const KILL_GRACE_MS = 5000;
+/** How long the output pipes may stay open once the build's processes are killed. */
+const PIPE_GRACE_MS = 5000;
 
 /**
  * Runs a build in its own process group so a timeout or SIGTERM kills the whole tree
- * (DESIGN §5); stdout and stderr go, line by line and scrubbed, to the build log.
+ * (DESIGN §5); stdout and stderr go, line by line and scrubbed, to the build log. The build ends
+ * when its shell exits: what it left running (`sleep 1000 &`, a daemon, even one in a session of
+ * its own) is killed then, and does not hold the build until its timeout.
  */
 export async function runBuild(run: BuildRun): Promise<BuildResult> {
-  const log = fs.createWriteStream(run.logFile, { flags: 'a' });
-  log.write(`$ ${run.scrub(run.command)}\n`);
-  const child = spawn('sh', ['-c', run.command], { cwd: run.cwd, env: run.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const copied = Promise.all([copyLines(child.stdout, log, run.scrub), copyLines(child.stderr, log, run.scrub)]);
+  const file = fs.createWriteStream(run.logFile, { flags: 'a' });
+  const log = new BuildLog(file, run.scrub);
+  await log.write(`$ ${run.scrub(run.command)}\n`);
+  const marker = newBuildMarker();
+  const env = { ...run.env, [BUILD_MARKER]: marker };
+  const child = spawn('sh', ['-c', run.command], { cwd: run.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Settled, never rejected: both copies are done writing before the log is closed.
+  const copied = Promise.allSettled([log.copy(child.stdout), log.copy(child.stderr)]);
 
   let stoppedBy: 'timeout' | 'abort' | undefined;
   const stop = (reason: 'timeout' | 'abort') => {
@@ -45,35 +55,30 @@ export async function runBuild(run: BuildRun): Promise<BuildResult> {
   run.signal.addEventListener('abort', onAbort);
   if (run.signal.aborted) onAbort();
 
-  const [code, signal] = (await once(child, 'close').catch(() => [null, null])) as [number | null, NodeJS.Signals | null];
+  const [code, signal] = (await once(child, 'exit').catch(() => [null, null])) as [number | null, NodeJS.Signals | null];
   clearTimeout(timer);
   run.signal.removeEventListener('abort', onAbort);
-  // Grandchildren may still hold the pipes open: make sure the group is gone.
   killGroup(child.pid, 'SIGKILL');
-  await copied.catch(() => undefined);
-  if (stoppedBy === 'timeout') log.write(`\n[mass-ingest] build timed out after ${Math.round(run.timeoutMs / 1000)} s; process group killed\n`);
-  if (stoppedBy === 'abort') log.write('\n[mass-ingest] build stopped: the processor received a termination signal\n');
-  await new Promise<void>((resolve) => log.end(resolve));
+  killMarked(marker);
+  await drainPipes(copied, [child.stdout, child.stderr]);
+  await log.flush();
+  if (stoppedBy === 'timeout') file.write(`\n[mass-ingest] build timed out after ${Math.round(run.timeoutMs / 1000)} s; process group killed\n`);
+  if (stoppedBy === 'abort') file.write('\n[mass-ingest] build stopped: the processor received a termination signal\n');
+  await new Promise<void>((resolve) => file.end(resolve));
 
   if (stoppedBy === 'timeout') return { status: 'timed_out' };
   if (stoppedBy === 'abort') return { status: 'aborted' };
   return code === 0 ? { status: 'succeeded' } : { status: 'failed', exitCode: code, signal };
 }
 
-async function copyLines(stream: NodeJS.ReadableStream, log: fs.WriteStream, scrub: Scrubber): Promise<void> {
-  const lines = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) {
-    if (!log.write(`${scrub(line)}\n`)) await once(log, 'drain');
-  }
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
+/** The rest of the output, unless something outside our reach (a process with its environment cleared) still holds a pipe. */
+async function drainPipes(copied: Promise<unknown>, pipes: Readable[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, PIPE_GRACE_MS)));
+  await Promise.race([copied, late]);
+  clearTimeout(timer);
+  for (const pipe of pipes) pipe.destroy();
+  await copied;
 }
 
 /** The last lines of a build log for `error_message` (DESIGN §7: up to 20 lines / 4 KiB, whole lines). */

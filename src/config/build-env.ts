@@ -5,6 +5,23 @@
 const REMOVED_PREFIXES = ['PUBLISH_', 'GITHUB_', 'AWS_', 'PG', 'GIT_', 'MASS_INGEST_', 'JOB_', 'NPM_TOKEN', 'NODE_AUTH_TOKEN'];
 const REMOVED_NAMES = new Set(['DATABASE_URL', 'GIT_CREDENTIALS', 'PARTITION_SIZE', 'BUILD_TIMEOUT', 'REPORT_JOB_DEFINITION', 'ECS_CONTAINER_METADATA_URI', 'ECS_CONTAINER_METADATA_URI_V4']);
 
+/**
+ * What our own git (never a build) also takes from the environment: how to reach servers behind a
+ * private CA or a TLS-intercepting proxy, and when to give up on a stalled transfer. GIT_* is
+ * removed from the build environment, and git ignores ~/.gitconfig here (src/git/git-client.ts).
+ */
+export const GIT_TRANSPORT = ['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', 'GIT_SSL_NO_VERIFY', 'GIT_PROXY_SSL_CAINFO', 'GIT_HTTP_LOW_SPEED_LIMIT', 'GIT_HTTP_LOW_SPEED_TIME'];
+
+export function gitTransportEnvironment(env: Readonly<Record<string, string>>, secrets: readonly string[]): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of GIT_TRANSPORT) {
+    const value = env[name];
+    if (value === undefined || secrets.some((secret) => secret.length >= 4 && value.includes(secret))) continue;
+    kept[name] = value;
+  }
+  return kept;
+}
+
 export function scrubBuildEnvironment(env: Readonly<Record<string, string>>, secrets: readonly string[]): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
 import { createScrubber, secretsOfCredentialLines, secretsOfUrl, type Scrubber } from '../logging/scrub.js';
-import { scrubBuildEnvironment } from './build-env.js';
+import { gitTransportEnvironment, scrubBuildEnvironment } from './build-env.js';
 
 /**
  * The one place that reads flags and the environment (STYLE 14). Everything below receives
@@ -58,6 +58,8 @@ export interface Config {
   readonly github: { readonly tokens: readonly string[]; readonly apiUrl: string };
   /** The environment builds and child processes start from, secrets removed (DESIGN §5). */
   readonly buildEnv: Readonly<Record<string, string>>;
+  /** git's environment: the build's plus GIT_SSL_CAINFO and the like (src/config/build-env.ts). */
+  readonly gitEnv: Readonly<Record<string, string>>;
   /** The full environment, for child processes of our own (chunk --local). */
   readonly env: Readonly<Record<string, string>>;
   readonly secrets: readonly string[];
@@ -181,6 +183,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     strict: read.boolean('strict'),
     github: { tokens: githubTokens, apiUrl: githubApiUrl },
     buildEnv: scrubBuildEnvironment(fullEnv, secrets),
+    gitEnv: { ...scrubBuildEnvironment(fullEnv, secrets), ...gitTransportEnvironment(fullEnv, secrets) },
     env: fullEnv,
     secrets,
     scrub: createScrubber(secrets),

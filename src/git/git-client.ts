@@ -4,6 +4,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { StepError } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { classifyGitError } from './classify.js';
+import { GIT_TRANSPORT } from '../config/build-env.js';
 
 /** The seam the pipeline depends on; tests pass a fake (STYLE 22). */
 export interface GitClient {
@@ -20,7 +21,7 @@ export interface SimpleGitClientOptions {
   silenceTimeoutMs?: number;
 }
 
-const GIT_ENV_ALLOWED = ['GIT_TERMINAL_PROMPT', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE'];
+const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE', ...GIT_TRANSPORT];
 
 /**
  * Variables simple-git refuses to hand to git (it guards against git running a program of an
@@ -34,7 +35,10 @@ export class SimpleGitClient implements GitClient {
   private readonly env: Record<string, string>;
 
   constructor(private readonly options: SimpleGitClientOptions) {
-    this.env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !NOT_FOR_GIT.has(name.toLowerCase())));
+    const kept = Object.entries(options.env).filter(([name]) => !NOT_FOR_GIT.has(name.toLowerCase()));
+    // Builds run as this user and may write ~/.gitconfig (core.hooksPath, a filter, an include):
+    // our own git reads the system configuration only, so no build runs code in a later clone.
+    this.env = { ...Object.fromEntries(kept), GIT_CONFIG_GLOBAL: '/dev/null' };
   }
 
   async headSha(url: string, branch: string, signal: AbortSignal): Promise<string> {
@@ -75,7 +79,7 @@ export class SimpleGitClient implements GitClient {
       abort: signal,
       timeout: { block: this.options.silenceTimeoutMs ?? 300_000 },
       allowEnvironment: GIT_ENV_ALLOWED,
-      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true },
+      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true },
     };
   }
 }

@@ -16,6 +16,7 @@ import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
 import { runStep, StepFailure, type StepName } from './step.js';
 import { inSlot, NO_WAIT, type Clock, type Slots } from './slots.js';
 import { checkChanged, unchangedAfterAll } from './check.js';
+import { removeWorkspace } from './workspace.js';
 
 export interface PipelineSettings {
   readonly runId: string;
@@ -82,7 +83,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   } catch (err) {
     finished = { commitSha: clock.commitSha, ...toFinished(err, signal, settings.scrub) };
   } finally {
-    await fs.rm(workspace, { recursive: true, force: true }).catch(() => undefined);
+    if (!(await removeWorkspace(workspace))) log.warn({ workspace }, 'Workspace could not be removed');
   }
   const finishedAt = new Date();
   const startedAt = clock.startedAt ?? finishedAt;
@@ -191,7 +192,7 @@ async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log
   const commitSha = await withRetry(
     deps.settings.gitRetry ?? GIT_RETRY,
     async () => {
-      await fs.rm(ctx.workspace, { recursive: true, force: true });
+      await removeWorkspace(ctx.workspace);
       await fs.mkdir(ctx.workspace, { recursive: true });
       return deps.git.clone(ctx.url, ctx.row.branch, dir, signal);
     },

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planBuild } from '../../src/build/builders.js';
@@ -70,6 +70,31 @@ describe('planBuild', () => {
 
     expect(withLock?.command).toMatch(/^npm ci --no-audit --no-fund && /);
     expect(bare?.command).toMatch(/^true && npm run build --if-present && /);
+  });
+
+  it('plans an npm build for a package.json that is not JSON, or is null, so npm says what is wrong with it', async () => {
+    await files({ 'package.json': '{ "name": "broken",' });
+    const broken = await planBuild(clone, NO_ROW);
+    clone = join(tmp.path, 'null');
+    await mkdir(clone);
+    await files({ 'package.json': 'null' });
+    const nothing = await planBuild(clone, NO_ROW);
+
+    expect(broken?.builder).toBe('npm');
+    expect(broken?.command).toMatch(/^true && npm run build --if-present && /);
+    expect(nothing?.builder).toBe('npm');
+  });
+
+  it('reads no package.json that is a link to a device or larger than any real one', async () => {
+    await symlink('/dev/zero', join(clone, 'package.json'));
+    const device = await planBuild(clone, NO_ROW);
+    clone = join(tmp.path, 'huge');
+    await mkdir(clone);
+    await files({ 'package.json': JSON.stringify({ dependencies: { 'left-pad': '1.3.0' }, padding: 'x'.repeat(5 * 1024 * 1024) }) });
+    const huge = await planBuild(clone, NO_ROW);
+
+    expect(device?.command).toMatch(/^true && npm run build --if-present && /);
+    expect(huge?.command).toMatch(/^true && npm run build --if-present && /);
   });
 
   it("lets the row's buildCommand and artifacts win over the detected builder", async () => {

@@ -61,6 +61,22 @@ describe('SimpleGitClient.clone', () => {
     await expect(access(join(tmp.path, 'clone', 'README.md'))).resolves.toBeUndefined();
   });
 
+  it('ignores a ~/.gitconfig an earlier build wrote: its hooks never run in a clone', async () => {
+    const repo = await createBareRepo(tmp.path, 'acme/victim', { 'README.md': 'x\n' });
+    const hooks = join(tmp.path, 'evil-hooks');
+    await mkdir(hooks);
+    await writeFile(join(hooks, 'post-checkout'), `#!/bin/sh\necho hooked > ${join(tmp.path, 'hooked.txt')}\n`, { mode: 0o755 });
+    const home = join(tmp.path, 'home');
+    await mkdir(home);
+    await writeFile(join(home, '.gitconfig'), `[core]\n\thooksPath = ${hooks}\n`);
+    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: home }, scrub: (text) => text });
+
+    const sha = await client.clone(repo.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+    expect(sha).toBe(repo.headSha);
+    await expect(access(join(tmp.path, 'hooked.txt'))).rejects.toThrow();
+  });
+
   it('follows the remote HEAD when the row names no branch', async () => {
     const repo = await createBareRepo(tmp.path, 'acme/default', { 'README.md': 'x\n' }, { branch: 'trunk' });
 

@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runBuild, type BuildRun } from '../../src/build/run-build.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
+
+/** Whether a process still runs (a zombie, killed and not yet reaped by init, does not). */
+async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== '' && state !== 'Z' && state !== 'X';
+}
+
+async function stillRunningAfterKill(pid: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    if (!(await isRunning(pid))) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+describe('runBuild', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-run-build-');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  const build = (command: string, extra: Partial<BuildRun> = {}) =>
+    runBuild({
+      command,
+      cwd: tmp.path,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      logFile: join(tmp.path, 'build.log'),
+      timeoutMs: 600_000,
+      scrub: (text) => text.replaceAll('hunter2-secret', '***'),
+      signal: new AbortController().signal,
+      ...extra,
+    });
+  const pidOf = async (name: string) => Number((await readFile(join(tmp.path, name), 'utf8')).trim());
+
+  it('ends when its shell exits, killing what it left running in the background', async () => {
+    const result = await build('sleep 1000 & echo $! > bg.pid; echo built');
+
+    expect(result).toEqual({ status: 'succeeded' });
+    expect(await stillRunningAfterKill(await pidOf('bg.pid'))).toBe(false);
+    expect(await readFile(join(tmp.path, 'build.log'), 'utf8')).toContain('built\n');
+  }, 30_000);
+
+  it('kills a process that left the build in a session of its own and still holds its output', async () => {
+    const result = await build(`setsid sh -c 'echo $$ > daemon.pid; exec sleep 1000' & for i in $(seq 1 200); do test -s daemon.pid && break; sleep 0.05; done; echo built; exit 3`);
+
+    expect(result).toEqual({ status: 'failed', exitCode: 3, signal: null });
+    expect(await stillRunningAfterKill(await pidOf('daemon.pid'))).toBe(false);
+  }, 30_000);
+
+  it('cuts a line of several megabytes instead of holding it whole', async () => {
+    const result = await build(`head -c 5000000 /dev/zero | tr '\\0' a; echo; echo hunter2-secret done`);
+
+    const log = await readFile(join(tmp.path, 'build.log'), 'utf8');
+    expect(result).toEqual({ status: 'succeeded' });
+    expect(log.length).toBeLessThan(100_000);
+    expect(log).toMatch(/a \[mass-ingest: \d+ more characters of this line left out\]\n\*\*\* done\n$/);
+  }, 60_000);
+});
