@@ -181,8 +181,8 @@ async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortS
   });
   const unchanged = await unchangedAfterAll(resolved, log);
   if (unchanged) return unchanged;
-  if ('outcome' in built) return withLog(planned, deps, built);
-  const collected = await runStep('collect', log, () => collect(built, deps));
+  if ('outcome' in built) return withLog(planned, deps, built, log);
+  const collected = await runStep('collect', log, () => collect(built, deps, log));
   if ('outcome' in collected) return collected;
   return runStep('publish', log, () => publish(collected, deps));
 }
@@ -226,12 +226,12 @@ async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal):
     : { outcome: 'build_failed', errorCode: result.signal ? `build_signal_${result.signal}` : `build_exit_${result.exitCode}`, errorMessage: await tailOfLog(ctx.logFile) };
 }
 
-async function collect(ctx: Planned, deps: PipelineDeps): Promise<Collected | Finished> {
+async function collect(ctx: Planned, deps: PipelineDeps, log: Logger): Promise<Collected | Finished> {
   try {
     return { ...ctx, artifacts: await collectArtifacts(ctx.dir, ctx.plan) };
   } catch (err) {
     if (!(err instanceof StepError)) throw err;
-    return withLog(ctx, deps, { outcome: 'build_failed', errorCode: err.code, errorMessage: err.message });
+    return withLog(ctx, deps, { outcome: 'build_failed', errorCode: err.code, errorMessage: err.message }, log);
   }
 }
 
@@ -248,12 +248,16 @@ async function publish(ctx: Collected, deps: PipelineDeps): Promise<Finished> {
   return { outcome: 'published', commitSha: ctx.commitSha, builder: ctx.plan.builder, artifacts: published.artifacts, logUrl: published.logUrl };
 }
 
-/** A failed or timed-out build still publishes its log (DESIGN §5), without a manifest. */
-async function withLog(ctx: Planned, deps: PipelineDeps, failure: Finished): Promise<Finished> {
+/**
+ * A failed or timed-out build still publishes its log (DESIGN §5), without a manifest. The build's
+ * outcome stands when that upload fails: it is recorded without a `log_url`, and the warning says why.
+ */
+async function withLog(ctx: Planned, deps: PipelineDeps, failure: Finished, log: Logger): Promise<Finished> {
   const base = { ...failure, commitSha: ctx.commitSha, builder: ctx.plan.builder };
   try {
     return { ...base, logUrl: await deps.layout.publishLog(ctx.repository, ctx.commitSha, ctx.logFile) };
-  } catch {
+  } catch (err) {
+    log.warn({ err }, 'Build log not published');
     return base;
   }
 }

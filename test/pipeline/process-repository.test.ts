@@ -207,6 +207,21 @@ describe('processRepository', () => {
     expect(layout.logs[0]).not.toContain('hunter22');
   });
 
+  it('keeps the outcome of a failed build without a log_url, and warns, when its build.log cannot be published', async () => {
+    const layout = new FakeLayout();
+    layout.publishLog = async () => {
+      throw new StepError('publish_unreachable', 'PUT build.log: connect ECONNREFUSED 127.0.0.1:9');
+    };
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+
+    const result = await processRepository(row, deps(new FakeGit({ Makefile: 'all:\n\t@exit 3\n' }), layout), new AbortController().signal, capture);
+
+    expect(result).toMatchObject({ outcome: 'build_failed', errorCode: 'build_exit_2', commitSha: SHA });
+    expect(result.logUrl).toBeUndefined();
+    expect(lines.find((line) => line.msg === 'Build log not published')).toMatchObject({ err: { code: 'publish_unreachable' } });
+  });
+
   it('is timed_out when the build outlives BUILD_TIMEOUT, and the whole tree is killed', async () => {
     const marker = path.join(workdir, 'grandchild-survived');
     const makefile = `all:\n\t(sleep 3; touch ${marker}) &\n\tsleep 30\n`;
