@@ -10,7 +10,7 @@ import { runBuild, tailOfLog } from '../build/run-build.js';
 import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
 import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
 import type { RepositoryRow } from '../inventory/rows.js';
-import { BUILD_LOG_OUTCOMES, isFailure, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
+import { BUILD_ERROR_LINE, BUILD_LOG_OUTCOMES, isFailure, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
 import { runStep, StepFailure, type StepName } from './step.js';
@@ -113,13 +113,14 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
 }
 
 /**
- * A failure's final line says why (the database and the build log hold the whole message): the
- * last line of a build's output, which is where make, npm or cargo say what failed, or the first
- * line of any other error.
+ * A failure's final line says why (the database and the build log hold the whole message): of a
+ * build's output, its first error line (`[ERROR] …`, `file:3: error: …`, as the report's excerpt
+ * starts), failing that its last line, where make or cargo say what failed; the first line of any
+ * other error.
  */
 function gist({ outcome, errorMessage }: RepositoryOutcome): string | undefined {
   const lines = errorMessage?.split('\n').map((text) => text.trim()).filter(Boolean) ?? [];
-  const line = BUILD_LOG_OUTCOMES.has(outcome) ? lines.at(-1) : lines[0];
+  const line = BUILD_LOG_OUTCOMES.has(outcome) ? (lines.find((text) => BUILD_ERROR_LINE.test(text)) ?? lines.at(-1)) : lines[0];
   return line?.slice(0, 300);
 }
 

@@ -1,5 +1,5 @@
 import type { Database } from '../results/database.js';
-import { BUILD_LOG_OUTCOMES, LOG_TAIL_BYTES, OUTCOMES, type Outcome } from '../results/outcome.js';
+import { BUILD_ERROR_LINE, BUILD_LOG_OUTCOMES, LOG_TAIL_BYTES, OUTCOMES, type Outcome } from '../results/outcome.js';
 import { FAILED_OUTCOMES } from '../results/report-queries.js';
 import { stringOrNull } from './sql.js';
 
@@ -101,11 +101,10 @@ export function withoutTerminalControls(text: string): string {
 }
 
 /**
- * Lines that say what went wrong in a build's output: a compiler's or tool's error line
- * (`file:3: error:`, `error[E0425]:`, `[ERROR]`, `npm ERR!`, go's `file:5:2: undefined:`), and,
- * failing those, any line that mentions a failure (`make: *** … Error 1`, `BUILD FAILED`).
+ * Failing a tool's error line (BUILD_ERROR_LINE), any line that mentions a failure
+ * (`make: *** … Error 1`, `BUILD FAILED`).
  */
-const ERROR_LINE = /^\s*(\[ERROR\]|ERROR\b|error(\[\w+\])?:|fatal( error)?:|npm ERR!)|:\s*(fatal )?error\b|\berror TS\d+|^\S+:\d+(:\d+)?: (undefined|cannot|error)\b/i;
+const ERROR_LINE = BUILD_ERROR_LINE;
 const FAILURE_LINE = /\b(error|errors|failed|failure|exception|not found)\b/i;
 
 /**

@@ -21,6 +21,12 @@ export const SUCCESSFUL_OUTCOMES: ReadonlySet<Outcome> = new Set(['published', '
 
 /** Outcomes whose `error_message` is the tail of the build's log (src/build/run-build.ts). */
 export const BUILD_LOG_OUTCOMES: ReadonlySet<string> = new Set<Outcome>(['build_failed', 'timed_out']);
+/**
+ * A line that says what went wrong in a build's output: a compiler's or tool's error line
+ * (`file:3: error:`, `error[E0425]:`, `[ERROR]`, `npm ERR!`, go's `file:5:2: undefined:`). The
+ * report's excerpt starts at the first; the `Repository finished` line quotes it.
+ */
+export const BUILD_ERROR_LINE = /^\s*(\[ERROR\]|ERROR\b|error(\[\w+\])?:|fatal( error)?:|npm ERR!)|:\s*(fatal )?error\b|\berror TS\d+|^\S+:\d+(:\d+)?: (undefined|cannot|error)\b/i;
 /** The most of a build log's tail that `error_message` holds (DESIGN §7: 4 KiB). */
 export const LOG_TAIL_BYTES = 4096;
 

@@ -222,6 +222,16 @@ describe('processRepository', () => {
     expect(lines.find((line) => line.msg === 'Build log not published')).toMatchObject({ err: { code: 'publish_unreachable' } });
   });
 
+  it('quotes the first error line of a failed build in its Repository finished line, as the report excerpt starts', async () => {
+    const makefile = 'all:\n\t@echo "src/x.c:3: error: expected ; before }"\n\t@echo "compilation terminated."\n\t@exit 1\n';
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+
+    await processRepository(row, deps(new FakeGit({ Makefile: makefile }), new FakeLayout()), new AbortController().signal, capture);
+
+    expect(lines.find((line) => line.msg === 'Repository finished')).toMatchObject({ outcome: 'build_failed', error: 'src/x.c:3: error: expected ; before }' });
+  });
+
   it('is timed_out when the build outlives BUILD_TIMEOUT, and the whole tree is killed', async () => {
     const marker = path.join(workdir, 'grandchild-survived');
     const makefile = `all:\n\t(sleep 3; touch ${marker}) &\n\tsleep 30\n`;
