@@ -91,4 +91,12 @@ describe('renderTextReport with many failures', () => {
     expect(lines.find((line) => line.startsWith('1 '))?.indexOf('git.test/acme/gone')).toBe(repoColumn);
     expect(lines.find((line) => line.startsWith('2 '))?.indexOf('git.test/acme/other')).toBe(repoColumn);
   });
+
+  it('names the trigger once when the mode repeats it, and both otherwise', () => {
+    const scheduled = { ...SUMMARY, run: { ...SUMMARY.run, trigger: 'schedule', mode: 'array' } };
+
+    const lines = [renderTextReport(SUMMARY, { first: [], codes: [] }), renderTextReport(scheduled, { first: [], codes: [] })].map((text) => text.split('\n')[0]);
+
+    expect(lines).toEqual(['Run r1 (process) started 2025-01-01T00:00:00.000Z', 'Run r1 (schedule, array mode) started 2025-01-01T00:00:00.000Z']);
+  });
 });
