@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadConfig, type Config } from './config/config.js';
+import { loadConfig, secretsOfEnvironment, type Config } from './config/config.js';
 import { EXIT, MassIngestError, UsageError, signalNotice, type ExitCode } from './errors.js';
 import type { CommandContext } from './commands/context.js';
 import { createScrubber } from './logging/scrub.js';
@@ -276,7 +276,7 @@ function contextFor(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, signa
 }
 
 function describeFailure(err: unknown, env: NodeJS.ProcessEnv): { code: ExitCode; text: string } {
-  const scrub = createScrubber([env.DATABASE_URL, env.PUBLISH_PASSWORD, env.PUBLISH_TOKEN, env.GIT_CREDENTIALS, env.GITHUB_TOKEN, ...(env.GITHUB_TOKENS ?? '').split(',')].filter((v): v is string => Boolean(v)));
+  const scrub = createScrubber(secretsOfEnvironment(env));
   if (err instanceof MassIngestError) return { code: err.exitCode, text: scrub(`mass-ingest: ${err.message} [${err.code}]`) };
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
   return { code: EXIT.infrastructure, text: scrub(`mass-ingest: unexpected error: ${message}`) };

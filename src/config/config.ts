@@ -121,13 +121,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     .filter(Boolean);
 
   const fullEnv = definedEntries(env);
-  const secrets = [
-    ...secretsOfUrl(databaseUrl),
-    ...secretsOfCredentialLines(gitCredentials),
-    ...[publishPassword, publishToken].filter((value): value is string => Boolean(value)),
-    ...githubTokens,
-    ...[env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter((value): value is string => Boolean(value)),
-  ];
+  const secrets = secretsOfEnvironment(env);
 
   const dataDir = path.resolve(cwd, read.string('data-dir', 'MASS_INGEST_DATA_DIR') ?? '.mass-ingest/db');
   const batch = {
@@ -265,6 +259,22 @@ function resolvePublishUrl(raw: string | undefined, cwd: string, problems: strin
  * pasted into a console often keeps the file's final newline; no password, token or URL ends in
  * one, and with it every request fails (a 401, or Node refusing the header).
  */
+/**
+ * Every secret value the environment holds, as the logs, build logs and rows are scrubbed of them;
+ * src/cli.ts scrubs a failure it prints before (or without) a Config with the same list.
+ */
+export function secretsOfEnvironment(env: Readonly<Record<string, string | undefined>>): string[] {
+  const value = (name: string) => env[name] || undefined;
+  const githubTokens = (value('GITHUB_TOKENS') ?? value('GITHUB_TOKEN') ?? '').split(',').map((token) => token.trim()).filter(Boolean);
+  return [
+    ...secretsOfUrl(withoutLineEnd(value('DATABASE_URL'))),
+    ...secretsOfCredentialLines(value('GIT_CREDENTIALS')),
+    ...[withoutLineEnd(value('PUBLISH_PASSWORD')), withoutLineEnd(value('PUBLISH_TOKEN'))].filter((secret): secret is string => Boolean(secret)),
+    ...githubTokens,
+    ...[env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter((secret): secret is string => Boolean(secret)),
+  ];
+}
+
 function withoutLineEnd(value: string | undefined): string | undefined {
   return value?.replace(/[\r\n]+$/, '');
 }
