@@ -75,7 +75,7 @@ export class BuildLog {
     const bytes = Buffer.byteLength(text);
     if (this.written + bytes <= this.limits.headBytes && this.tail.length === 0) {
       this.written += bytes;
-      if (!this.file.write(text)) await once(this.file, 'drain');
+      await this.direct(text);
       return;
     }
     this.tail.push(text);
@@ -115,7 +115,12 @@ export class BuildLog {
     await this.write(`${text}\n`);
   }
 
+  /**
+   * A log file that failed (a full disk) takes no more: the build's output is still read, so the
+   * build does not block on a full pipe, and dropped. runBuild reports the file's error.
+   */
   private async direct(text: string): Promise<void> {
-    if (!this.file.write(text)) await once(this.file, 'drain');
+    if (this.file.destroyed) return;
+    if (!this.file.write(text)) await once(this.file, 'drain').catch(() => undefined);
   }
 }

@@ -35,6 +35,9 @@ const PIPE_GRACE_MS = 5000;
  */
 export async function runBuild(run: BuildRun): Promise<BuildResult> {
   const file = fs.createWriteStream(run.logFile, { flags: 'a' });
+  // Unheard, a write error (a full disk) would be an uncaught exception: the processor's end.
+  let fileError: Error | undefined;
+  file.on('error', (err) => (fileError ??= err));
   const log = new BuildLog(file, run.scrub);
   await log.write(`$ ${run.scrub(run.command)}\n`);
   const marker = newBuildMarker();
@@ -44,11 +47,12 @@ export async function runBuild(run: BuildRun): Promise<BuildResult> {
   const copied = Promise.allSettled([log.copy(child.stdout), log.copy(child.stderr)]);
 
   let stoppedBy: 'timeout' | 'abort' | undefined;
+  let killLater: NodeJS.Timeout | undefined;
   const stop = (reason: 'timeout' | 'abort') => {
     if (stoppedBy) return;
     stoppedBy = reason;
     killGroup(child.pid, 'SIGTERM');
-    setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+    killLater = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
   };
   const timer = setTimeout(() => stop('timeout'), run.timeoutMs);
   const onAbort = () => stop('abort');
@@ -57,6 +61,8 @@ export async function runBuild(run: BuildRun): Promise<BuildResult> {
 
   const [code, signal] = (await once(child, 'exit').catch(() => [null, null])) as [number | null, NodeJS.Signals | null];
   clearTimeout(timer);
+  // Killed now: later, the group's id may be another process's (a concurrent build's shell).
+  clearTimeout(killLater);
   run.signal.removeEventListener('abort', onAbort);
   killGroup(child.pid, 'SIGKILL');
   killMarked(marker);
@@ -65,6 +71,7 @@ export async function runBuild(run: BuildRun): Promise<BuildResult> {
   if (stoppedBy === 'timeout') file.write(`\n[mass-ingest] build timed out after ${Math.round(run.timeoutMs / 1000)} s; process group killed\n`);
   if (stoppedBy === 'abort') file.write('\n[mass-ingest] build stopped: the processor received a termination signal\n');
   await new Promise<void>((resolve) => file.end(resolve));
+  if (fileError) throw fileError;
 
   if (stoppedBy === 'timeout') return { status: 'timed_out' };
   if (stoppedBy === 'abort') return { status: 'aborted' };

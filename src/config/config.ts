@@ -255,17 +255,13 @@ function resolvePublishUrl(raw: string | undefined, cwd: string, problems: strin
 }
 
 /**
- * A secret stored from a file (`aws secretsmanager create-secret --secret-string file://…`) or
- * pasted into a console often keeps the file's final newline; no password, token or URL ends in
- * one, and with it every request fails (a 401, or Node refusing the header).
- */
-/**
  * Every secret value the environment holds, as the logs, build logs and rows are scrubbed of them;
  * src/cli.ts scrubs a failure it prints before (or without) a Config with the same list.
  */
 export function secretsOfEnvironment(env: Readonly<Record<string, string | undefined>>): string[] {
   const value = (name: string) => env[name] || undefined;
-  const githubTokens = (value('GITHUB_TOKENS') ?? value('GITHUB_TOKEN') ?? '').split(',').map((token) => token.trim()).filter(Boolean);
+  // Both: GITHUB_TOKEN is still a secret when GITHUB_TOKENS wins over it.
+  const githubTokens = [value('GITHUB_TOKENS'), value('GITHUB_TOKEN')].join(',').split(',').map((token) => token.trim()).filter(Boolean);
   return [
     ...secretsOfUrl(withoutLineEnd(value('DATABASE_URL'))),
     ...secretsOfCredentialLines(value('GIT_CREDENTIALS')),
@@ -275,6 +271,11 @@ export function secretsOfEnvironment(env: Readonly<Record<string, string | undef
   ];
 }
 
+/**
+ * A secret stored from a file (`aws secretsmanager create-secret --secret-string file://…`) or
+ * pasted into a console often keeps the file's final newline; no password, token or URL ends in
+ * one, and with it every request fails (a 401, or Node refusing the header).
+ */
 function withoutLineEnd(value: string | undefined): string | undefined {
   return value?.replace(/[\r\n]+$/, '');
 }

@@ -54,6 +54,10 @@ export function createLogger(settings: LoggerSettings): Logger {
     hooks: {
       logMethod(args, method) {
         const scrubbed = args.map((arg) => (typeof arg === 'string' ? settings.scrub(arg) : arg));
+        // Given no message, pino writes an error's own message as `msg`, which formatters.log never sees.
+        const [first] = scrubbed as unknown[];
+        const { err, msg } = (first instanceof Error ? { err: first } : (first ?? {})) as { err?: unknown; msg?: unknown };
+        if (scrubbed.length === 1 && err instanceof Error && msg === undefined) scrubbed.push(settings.scrub(err.message));
         method.apply(this, scrubbed as Parameters<typeof method>);
       },
     },

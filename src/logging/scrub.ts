@@ -33,13 +33,21 @@ export function createScrubber(secrets: Iterable<string>): Scrubber {
     needles.add(Buffer.from(secret).toString('base64'));
   }
   const ordered = [...needles].sort((a, b) => b.length - a.length);
-  return (text: string) => {
-    let out = scrubUrlSecrets(text);
-    for (const needle of ordered) {
-      if (out.includes(needle)) out = out.split(needle).join(REDACTED);
-    }
-    return out;
-  };
+  // Passwords and tokens go before the userinfo rule, which ends at an `@`: one inside a known
+  // password (`https://host?token=p@ss-word`) would leave its end for no needle to match. A whole
+  // URL (DATABASE_URL, a credential line) goes after it, so its host stays readable.
+  const isUrl = (needle: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(needle);
+  const early = ordered.filter((needle) => !isUrl(needle));
+  const late = ordered.filter(isUrl);
+  return (text: string) => replaceAll(scrubUrlSecrets(replaceAll(text, early)), late);
+}
+
+function replaceAll(text: string, needles: readonly string[]): string {
+  let out = text;
+  for (const needle of needles) {
+    if (out.includes(needle)) out = out.split(needle).join(REDACTED);
+  }
+  return out;
 }
 
 /** Scrubs every string inside a JSON-like value, returning a copy. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runBuild, type BuildRun } from '../../src/build/run-build.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -64,4 +64,31 @@ describe('runBuild', () => {
     expect(log.length).toBeLessThan(100_000);
     expect(log).toMatch(/a \[mass-ingest: \d+ more characters of this line left out\]\n\*\*\* done\n$/);
   }, 60_000);
+
+  it('sends no signal to its process group once a timed-out build has ended', async () => {
+    const result = await build('echo $$ > shell.pid; sleep 1000', { timeoutMs: 200 });
+    const group = -(await pidOf('shell.pid'));
+    const kill = vi.spyOn(process, 'kill');
+
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+
+    expect(result).toEqual({ status: 'timed_out' });
+    expect(kill.mock.calls.filter(([pid]) => pid === group)).toEqual([]);
+    kill.mockRestore();
+  }, 30_000);
+
+  it('fails with the log file error when build.log cannot be written, after reading all of the build output', async () => {
+    const result = runBuild({
+      command: 'seq 1 200000; echo $$ > shell.pid',
+      cwd: tmp.path,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      logFile: '/dev/full',
+      timeoutMs: 600_000,
+      scrub: (text) => text,
+      signal: new AbortController().signal,
+    });
+
+    await expect(result).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(await pidOf('shell.pid')).toBeGreaterThan(0);
+  }, 30_000);
 });

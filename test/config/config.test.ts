@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
+import { loadConfig, secretsOfEnvironment } from '../../src/config/config.js';
 import { UsageError } from '../../src/errors.js';
 
 const base = { cwd: '/work/project', stdoutIsTty: false, now: new Date('2026-11-27T01:02:03Z') };
@@ -110,6 +110,12 @@ describe('loadConfig', () => {
     expect(config.runId).toBe('1f2e3d4c-aaaa-bbbb-cccc-0123456789ab');
     expect(config.runIdSource).toBe('batch');
     expect(config.batch.arrayIndex).toBe(17);
+  });
+
+  it('counts GITHUB_TOKEN among the secrets when GITHUB_TOKENS is set too', () => {
+    const secrets = secretsOfEnvironment({ GITHUB_TOKENS: 'ghtokenA1,ghtokenB2', GITHUB_TOKEN: 'ghtokenC3' });
+
+    expect(secrets).toEqual(expect.arrayContaining(['ghtokenA1', 'ghtokenB2', 'ghtokenC3']));
   });
 
   it('keeps secrets out of the build environment but keeps the toolchains', () => {

@@ -32,4 +32,19 @@ describe('createLogger', () => {
     expect(line.err.stack.split('\n')[0]).toBe('TypeError: refused *** at https://***@git.test/a.git');
     expect(result.stdout).not.toContain('hunter2-token');
   });
+
+  it('scrubs the message pino takes from an error logged without one', () => {
+    const script = `const { createLogger } = await import(${JSON.stringify(LOGGER)});
+      const { createScrubber } = await import(${JSON.stringify(SCRUB)});
+      const log = createLogger({ level: 'info', format: 'json', scrub: createScrubber(['hunter2-token']), fd: 1 });
+      const err = new Error('refused hunter2-token at https://bob:pw@git.test/a.git');
+      log.error(err);
+      log.error({ err });`;
+
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const lines = result.stdout.trim().split('\n').map((text) => JSON.parse(text) as { msg: string });
+
+    expect(lines.map((line) => line.msg)).toEqual(['refused *** at https://***@git.test/a.git', 'refused *** at https://***@git.test/a.git']);
+    expect(result.stdout).not.toContain('hunter2-token');
+  });
 });

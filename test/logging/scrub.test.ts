@@ -43,6 +43,14 @@ describe('secret scrubbing', () => {
     expect(scrub('a p@ss/word! b p%40ss%2Fword! c tok123456 d dG9rMTIzNDU2')).toBe('a *** b *** c *** d ***');
   });
 
+  it('removes all of a known secret holding an @, even where the userinfo rule would end at that @', () => {
+    const scrub = createScrubber(['Pa55@word-tail-part']);
+
+    const out = scrub('GET https://registry.test?token=Pa55@word-tail-part and x://Pa55@word-tail-part');
+
+    expect(out).not.toContain('word-tail-part');
+  });
+
   it('ignores values too short to be secrets', () => {
     const scrub = createScrubber(['ab']);
 
