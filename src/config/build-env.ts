@@ -16,7 +16,7 @@ export function gitTransportEnvironment(env: Readonly<Record<string, string>>, s
   const kept: Record<string, string> = {};
   for (const name of GIT_TRANSPORT) {
     const value = env[name];
-    if (value === undefined || secrets.some((secret) => secret.length >= 4 && value.includes(secret))) continue;
+    if (value === undefined || holdsSecret(value, secrets)) continue;
     kept[name] = value;
   }
   return kept;
@@ -27,8 +27,13 @@ export function scrubBuildEnvironment(env: Readonly<Record<string, string>>, sec
   for (const [name, value] of Object.entries(env)) {
     if (REMOVED_NAMES.has(name)) continue;
     if (REMOVED_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
-    if (secrets.some((secret) => secret.length >= 4 && value.includes(secret))) continue;
+    if (holdsSecret(value, secrets)) continue;
     kept[name] = value;
   }
   return kept;
+}
+
+/** A value that carries a secret (a URL with a token, a copied password) stays out whatever its name. */
+function holdsSecret(value: string, secrets: readonly string[]): boolean {
+  return secrets.some((secret) => secret.length >= 4 && value.includes(secret));
 }

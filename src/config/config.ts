@@ -122,6 +122,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
 
   const fullEnv = definedEntries(env);
   const secrets = secretsOfEnvironment(env);
+  const buildEnv = scrubBuildEnvironment(fullEnv, secrets);
 
   const dataDir = path.resolve(cwd, read.string('data-dir', 'MASS_INGEST_DATA_DIR') ?? '.mass-ingest/db');
   const batch = {
@@ -176,8 +177,8 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     force: read.boolean('force'),
     strict: read.boolean('strict'),
     github: { tokens: githubTokens, apiUrl: githubApiUrl },
-    buildEnv: scrubBuildEnvironment(fullEnv, secrets),
-    gitEnv: { ...scrubBuildEnvironment(fullEnv, secrets), ...gitTransportEnvironment(fullEnv, secrets) },
+    buildEnv,
+    gitEnv: { ...buildEnv, ...gitTransportEnvironment(fullEnv, secrets) },
     env: fullEnv,
     secrets,
     scrub: createScrubber(secrets),

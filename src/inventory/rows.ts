@@ -65,8 +65,7 @@ export function validateRecord(rowNumber: number, record: Record<string, string 
   }
   if (!cloneUrl) return invalid('missing_clone_url', `Row ${rowNumber}: cloneUrl is empty`);
   if (!URL_SCHEMES.test(cloneUrl) && !SCP_LIKE.test(cloneUrl) && !cloneUrl.startsWith('/')) {
-    // `user:token@host:path` is no URL the scrubber recognises: what precedes its `@` is not kept.
-    const shown = cloneUrl.replace(/^[^/\s]*@/, '***@');
+    const shown = withoutSchemelessUserinfo(cloneUrl);
     const message = `Row ${rowNumber}: cloneUrl "${shown}" has an unknown scheme (use https://, http://, ssh://, git://, file://, user@host:path or an absolute path)`;
     return { kind: 'invalid', row: { rowNumber, cloneUrl: shown, branch, origin, path: repoPath, errorCode: 'unknown_scheme', errorMessage: message } };
   }
@@ -145,7 +144,15 @@ function shown(name: string, value: string): string {
 /** A field of a row recorded invalid by checkFields: no NUL, no longer than its limit, no userinfo of a URL the scrubber would not know. */
 function storable(value: string | undefined, name: string): string | undefined {
   const kept = value?.replaceAll('\u0000', '\\u0000').slice(0, FIELD_LIMITS[name]);
-  return name === 'cloneUrl' && kept !== undefined && !URL_SCHEMES.test(kept) ? kept.replace(/^[^/\s]*@/, '***@') : kept;
+  return name === 'cloneUrl' && kept !== undefined ? withoutSchemelessUserinfo(kept) : kept;
+}
+
+/**
+ * `user:token@host:path` is no URL the scrubber recognises (it takes `scheme://…@`): what
+ * precedes the `@` of a cloneUrl without a known scheme is not kept.
+ */
+function withoutSchemelessUserinfo(cloneUrl: string): string {
+  return URL_SCHEMES.test(cloneUrl) ? cloneUrl : cloneUrl.replace(/^[^/\s]*@/, '***@');
 }
 
 function clean(value: string | undefined): string | undefined {
