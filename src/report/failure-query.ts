@@ -100,11 +100,7 @@ export function withoutTerminalControls(text: string): string {
   return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
-/**
- * Failing a tool's error line (BUILD_ERROR_LINE), any line that mentions a failure
- * (`make: *** … Error 1`, `BUILD FAILED`).
- */
-const ERROR_LINE = BUILD_ERROR_LINE;
+/** Failing a tool's error line (BUILD_ERROR_LINE), a line that mentions a failure (`make: *** … Error 1`, `BUILD FAILED`). */
 const FAILURE_LINE = /\b(error|errors|failed|failure|exception|not found)\b/i;
 
 /**
@@ -131,7 +127,7 @@ export function excerptOf(message: string | null, limit: number, outcome?: strin
  * the top.
  */
 function excerptStart(lines: readonly string[]): number {
-  const error = lines.findIndex((line) => ERROR_LINE.test(line));
+  const error = lines.findIndex((line) => BUILD_ERROR_LINE.test(line));
   if (error !== -1) return error;
   const failure = lines.findIndex((line) => FAILURE_LINE.test(line));
   return failure === -1 ? 0 : Math.max(0, failure - (EXCERPT_LINES - 1));
