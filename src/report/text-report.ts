@@ -32,9 +32,14 @@ export interface TableFailures {
 function runLines({ run, aggregates }: ReportSummary): string[] {
   const { wall } = aggregates;
   return [
-    `Run ${run.id} (${run.trigger === run.mode ? run.trigger : `${run.trigger}, ${run.mode} mode`}) started ${run.createdAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}${wall.wallMs === null ? '' : `, wall time ${formatDuration(wall.wallMs)}`}`,
+    `Run ${run.id} (${runKind(run)}) started ${run.createdAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}${wall.wallMs === null ? '' : `, wall time ${formatDuration(wall.wallMs)}`}`,
     `Inventory ${run.inventoryUri}${run.inventoryRows === null ? '' : ` (${run.inventoryRows} rows)`}${run.inventorySha256 ? ` sha256 ${run.inventorySha256}` : ''}`,
   ];
+}
+
+/** `schedule, array mode`; a local `process` run is just `process`. */
+function runKind({ trigger, mode }: ReportSummary['run']): string {
+  return trigger === mode ? trigger : `${trigger}, ${mode} mode`;
 }
 
 function countLines({ counts, aggregates }: ReportSummary): string[] {
