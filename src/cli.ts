@@ -251,9 +251,10 @@ function usageError(message: string | undefined, command: string | undefined): U
 }
 
 /** What yargs' "Not enough non-option arguments" means, by command. */
+const nameTheInventory = (command: string) => `Name the inventory: mass-ingest ${command} <repos.csv | file://… | http(s)://… | s3://bucket/key> [options] (see --help)`;
 const MISSING_ARGUMENT: Record<string, string> = {
-  process: 'Name the inventory: mass-ingest process <repos.csv | file://… | http(s)://… | s3://bucket/key> [options] (see --help)',
-  chunk: 'Name the inventory: mass-ingest chunk <repos.csv | file://… | http(s)://… | s3://bucket/key> [options] (see --help)',
+  process: nameTheInventory('process'),
+  chunk: nameTheInventory('chunk'),
   db: 'Name an action: mass-ingest db migrate',
 };
 
