@@ -7,8 +7,10 @@ const SIDECARS = ['sha1', 'md5', 'sha256'] as const;
  * Writes `<key>.sha1`, `.md5` and `.sha256` (bare hex, as Maven writes them) after each file, for
  * plain HTTP servers and Maven repositories that verify downloads against them. The file goes
  * first, then its checksums, the order `mvn deploy` uses and Artifactory expects.
- * (`ifAbsent` puts are the default layout's manifest, conditional on S3 only, where this
- * decorator is used with the maven layout alone: see createStore.)
+ * The exception is a put that marks a publish complete (`ifAbsent`: the default layout's
+ * manifest, which is conditional on S3 only, where this decorator is used with the maven layout
+ * alone: see createStore). Its checksums go first: a processor stopped between the two would
+ * leave a manifest without them, and the next run skips a commit whose manifest exists.
  */
 export class ChecksumSidecarStore implements ArtifactStore {
   readonly description: string;
@@ -31,8 +33,10 @@ export class ChecksumSidecarStore implements ArtifactStore {
   }
 
   async putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<void> {
+    const marksCompletion = options?.ifAbsent === true;
+    if (marksCompletion) await this.putSidecars(key, digestBytes(body));
     await this.inner.putBytes(key, body, contentType, options);
-    await this.putSidecars(key, digestBytes(body));
+    if (!marksCompletion) await this.putSidecars(key, digestBytes(body));
   }
 
   url(key: string): string {

@@ -98,7 +98,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must start with postgres:// or postgresql:// (the value is not shown: it is a secret)');
   }
-  const publishUrl = resolvePublishUrl(read.string('publish-url', 'PUBLISH_URL'), cwd, problems);
+  const publishUrl = resolvePublishUrl(read.string(undefined, 'PUBLISH_URL'), cwd, problems);
   const layout = read.choice('layout', 'PUBLISH_LAYOUT', ['default', 'maven'], 'default') as Layout;
   const publishUser = read.string(undefined, 'PUBLISH_USER');
   const publishPassword = withoutLineEnd(read.string(undefined, 'PUBLISH_PASSWORD'));
@@ -108,7 +108,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   }
   const gitCredentials = read.string(undefined, 'GIT_CREDENTIALS');
   validateCredentialLines(gitCredentials, problems);
-  const buildTimeoutSeconds = read.integer('build-timeout', 'BUILD_TIMEOUT', 1800, 1);
+  const buildTimeoutSeconds = read.integer(undefined, 'BUILD_TIMEOUT', 1800, 1);
 
   const jobId = read.string(undefined, 'AWS_BATCH_JOB_ID');
   const arrayIndex = read.integer(undefined, 'AWS_BATCH_JOB_ARRAY_INDEX', undefined, 0);
@@ -124,7 +124,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   const secrets = secretsOfEnvironment(env);
   const buildEnv = scrubBuildEnvironment(fullEnv, secrets);
 
-  const dataDir = path.resolve(cwd, read.string('data-dir', 'MASS_INGEST_DATA_DIR') ?? '.mass-ingest/db');
+  const dataDir = path.resolve(cwd, read.string(undefined, 'MASS_INGEST_DATA_DIR') ?? '.mass-ingest/db');
   const batch = {
     jobId,
     arrayIndex,
@@ -145,7 +145,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
   const parallel = read.integer('parallel', undefined, 2, 1) ?? 2;
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
-  const githubApiUrl = read.string('github-api-url', 'GITHUB_API_URL') ?? 'https://api.github.com';
+  const githubApiUrl = read.string(undefined, 'GITHUB_API_URL') ?? 'https://api.github.com';
 
   if (problems.length > 0) {
     // With several problems UsageError lists them all under the headline; one goes in the headline.

@@ -67,4 +67,16 @@ describe('ChecksumSidecarStore', () => {
     expect(memory.files.get('a/maven-metadata.xml.sha1')?.toString()).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
     expect(memory.files.get('a/maven-metadata.xml.md5')?.toString()).toBe('900150983cd24fb0d6963f7d28e17f72');
   });
+
+  it('writes the checksums of a manifest before it, so a manifest never exists without them', async () => {
+    const memory = new MemoryStore();
+    const store = new ChecksumSidecarStore(memory);
+    memory.failOn = (key) => key === 'c/manifest.json';
+
+    const put = store.putBytes('c/manifest.json', Buffer.from('abc'), 'application/json', { ifAbsent: true });
+
+    await expect(put).rejects.toThrow('put failed on purpose');
+    expect(memory.puts).toEqual(['c/manifest.json.sha1', 'c/manifest.json.md5', 'c/manifest.json.sha256']);
+    expect(memory.files.has('c/manifest.json')).toBe(false);
+  });
 });

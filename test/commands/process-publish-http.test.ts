@@ -92,7 +92,9 @@ describe('mass-ingest process publishing to an HTTP repository (nginx WebDAV)', 
     expect(await fs.readFile(path.join(dir, 'widget.jar.sha256'), 'utf8')).toBe(digest('sha256', jar));
     expect(JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')).artifacts).toEqual([{ name: 'widget.jar', size: jar.length, sha256: digest('sha256', jar) }]);
     const puts = lines.filter((line) => line.startsWith('PUT ') && line.includes('/widget/'));
-    expect(puts.at(-4)).toMatch(/^PUT \/repo\/local\.test\/acme\/widget\/[0-9a-f]{40}\/manifest\.json 201 deployer$/);
+    const paths = puts.map((line) => line.split(' ')[1]?.replace(/^.*\/[0-9a-f]{40}\//, ''));
+    expect(paths.slice(-4)).toEqual(['manifest.json.sha1', 'manifest.json.md5', 'manifest.json.sha256', 'manifest.json']);
+    expect(puts.at(-1)).toMatch(/^PUT \/repo\/local\.test\/acme\/widget\/[0-9a-f]{40}\/manifest\.json 201 deployer$/);
     expect(await fs.readdir(path.join(www, 'repo', 'local.test', 'acme', 'broken', sha('acme/broken')))).toContain('build.log');
   });
 
