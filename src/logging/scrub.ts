@@ -56,6 +56,8 @@ export function scrubDeep<T>(value: T, scrub: Scrubber, depth = 0): T {
   if (value === null || typeof value !== 'object') return value;
   // Deeper objects would be written as they are, their strings unscrubbed.
   if (depth > 8) return '[nested too deep]' as T;
+  // An Error's message and stack are not enumerable: copied as they are, they would be lost.
+  if (value instanceof Error) return scrubDeep(plainError(value), scrub, depth + 1) as T;
   // A Date or URL is written as its toJSON() (a URL's with its password): scrub that.
   const toJson = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJson === 'function') return scrubDeep(toJson.call(value) as T, scrub, depth + 1);
@@ -65,6 +67,12 @@ export function scrubDeep<T>(value: T, scrub: Scrubber, depth = 0): T {
     copy[key] = scrubDeep(item, scrub, depth + 1);
   }
   return copy as T;
+}
+
+/** What a log line shows of an Error below its top level (the top level is pino's serializer). */
+function plainError(err: Error): Record<string, unknown> {
+  const { cause, ...fields } = err as Error & Record<string, unknown>;
+  return { ...fields, type: err.name, message: err.message, stack: err.stack, ...(cause === undefined ? {} : { cause }) };
 }
 
 /** Secrets inside DATABASE_URL-like values: the password part alone is secret as well. */

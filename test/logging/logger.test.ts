@@ -47,4 +47,21 @@ describe('createLogger', () => {
     expect(lines.map((line) => line.msg)).toEqual(['refused *** at https://***@git.test/a.git', 'refused *** at https://***@git.test/a.git']);
     expect(result.stdout).not.toContain('hunter2-token');
   });
+
+  it('logs an error below the top level of a line with its message and stack, scrubbed', () => {
+    const script = `const { createLogger } = await import(${JSON.stringify(LOGGER)});
+      const { createScrubber } = await import(${JSON.stringify(SCRUB)});
+      const log = createLogger({ level: 'info', format: 'json', scrub: createScrubber(['hunter2-token']), fd: 1 });
+      const cause = new Error('socket closed by hunter2-token');
+      const err = Object.assign(new RangeError('refused https://bob:pw@git.test/a.git', { cause }), { code: 'E_REFUSED' });
+      log.warn({ detail: { err }, step: 'publish' }, 'Publish failed');`;
+
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const line = JSON.parse(result.stdout) as { detail: { err: { type: string; message: string; stack: string; code: string; cause: { message: string } } } };
+
+    expect(line.detail.err).toEqual(expect.objectContaining({ type: 'RangeError', message: 'refused https://***@git.test/a.git', code: 'E_REFUSED' }));
+    expect(line.detail.err.stack.split('\n')[0]).toBe('RangeError: refused https://***@git.test/a.git');
+    expect(line.detail.err.cause.message).toBe('socket closed by ***');
+    expect(result.stdout).not.toContain('hunter2-token');
+  });
 });
