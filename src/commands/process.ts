@@ -1,10 +1,8 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { CommandContext } from './context.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { commandLogger, openResults } from './context.js';
-import { EXIT, InfrastructureError, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory, scanInventory, type InventoryReading } from '../inventory/reader.js';
 import type { InventoryEntry } from '../inventory/rows.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
@@ -15,6 +13,7 @@ import { publishFailureKind } from '../artifacts/publish-errors.js';
 import { SqlResultStore, type RunRecord } from '../results/result-store.js';
 import { assertEmbeddedUnlocked } from '../results/pglite-open.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
+import { claimRunWorkdir, type RunWorkdir } from '../pipeline/run-workdir.js';
 import { ProgressLine } from '../logging/progress.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { isFailure, type Outcome } from '../results/outcome.js';
@@ -52,10 +51,10 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   if (context.signal.aborted) stop.abort();
   let credentials: GitCredentialSetup | undefined;
   let setup: Promise<RunSetup> | undefined;
-  const runWorkdir = path.join(config.workdir, config.runId);
+  let runWorkdir: RunWorkdir | undefined;
   try {
     await checkInventory(options.inventory, { s3: config.s3 });
-    await makeWorkdir(runWorkdir);
+    runWorkdir = await claimRunWorkdir(config.workdir, config.runId, log);
     credentials = await prepareGitCredentials(config.gitCredentials);
     const artifacts = await createStore(config, log, stop.signal);
     // Checks need the open database only; recording needs the run recorded too.
@@ -113,24 +112,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     await credentials?.dispose();
     await opening.then((database) => database.close(), () => undefined);
     // Each repository removes its own workspace; the run's directory goes too when it is empty.
-    await fs.rmdir(runWorkdir).catch(() => undefined);
-  }
-}
-
-/**
- * The repositories' workspaces go under `<workdir>/<runId>/`. A work directory that cannot be made
- * is found before any repository starts (each would otherwise crash the same way).
- */
-async function makeWorkdir(dir: string): Promise<void> {
-  try {
-    await fs.mkdir(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    const message = `Work directory ${dir} cannot be created (${code})`;
-    if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST'].includes(code)) {
-      throw new UsageError('workdir_unusable', `${message}: set --workdir or MASS_INGEST_WORKDIR to a writable directory`, [], err);
-    }
-    throw new InfrastructureError('workdir_unusable', message, err);
+    await runWorkdir?.release();
   }
 }
 

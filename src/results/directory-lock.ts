@@ -42,6 +42,11 @@ export async function assertUnlocked(lockPath: string): Promise<void> {
   if (!(await isAbandoned(lockPath, owner, { pid: process.pid, host: os.hostname() }))) throw lockedError(lockPath, owner);
 }
 
+/** True when no live process holds the lock any more (or there is no lock file). */
+export async function isLockAbandoned(lockPath: string): Promise<boolean> {
+  return isAbandoned(lockPath, await readOwner(lockPath), { pid: process.pid, host: os.hostname() });
+}
+
 function lockedError(lockPath: string, owner: LockOwner): UsageError {
   return new UsageError(
     'db_locked',

@@ -1,0 +1,90 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { RUN_ID_PATTERN } from '../config/config.js';
+import { InfrastructureError, UsageError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { acquireDirectoryLock, isLockAbandoned } from '../results/directory-lock.js';
+import { removeWorkspace } from './workspace.js';
+
+/**
+ * `<workdir>/<runId>/`, where the repositories' workspaces (`row-N`) go. Each processor using it
+ * holds an owner file there (`.owner-<host>-<pid>`, kept fresh by a heartbeat), so that a later
+ * processor can tell the workspaces of a stopped one (kill -9, the OOM killer, a reboot without a
+ * clean /tmp) from those of a live one, and remove them: clones and builds take gigabytes.
+ */
+export interface RunWorkdir {
+  readonly dir: string;
+  /** Gives up the owner file and removes the run's directory when it is empty. */
+  release(): Promise<void>;
+}
+
+const OWNER_PREFIX = '.owner-';
+const WORKSPACE = /^row-\d+$/;
+/** A directory changed this recently may be one a starting processor has not claimed yet. */
+const QUIET_MS = 60_000;
+const CLAIM_ATTEMPTS = 3;
+
+export async function claimRunWorkdir(workdir: string, runId: string, log: Logger): Promise<RunWorkdir> {
+  const dir = path.join(workdir, runId);
+  const ownerFile = path.join(dir, `${OWNER_PREFIX}${os.hostname()}-${process.pid}`);
+  for (let attempt = 1; ; attempt++) {
+    await makeWorkdir(dir);
+    try {
+      const lock = await acquireDirectoryLock(ownerFile);
+      await sweepAbandoned(workdir, runId, log);
+      return {
+        dir,
+        release: async () => {
+          await lock.release();
+          await fs.rmdir(dir).catch(() => undefined);
+        },
+      };
+    } catch (err) {
+      // Swept by another processor between the two steps: make it again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= CLAIM_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** A work directory that cannot be made is found before any repository starts. */
+async function makeWorkdir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const message = `Work directory ${dir} cannot be created (${code})`;
+    if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST'].includes(code)) {
+      throw new UsageError('workdir_unusable', `${message}: set --workdir or MASS_INGEST_WORKDIR to a writable directory`, [], err);
+    }
+    throw new InfrastructureError('workdir_unusable', message, err);
+  }
+}
+
+/**
+ * Removes the run directories of other runs that no live processor owns. Only directories that
+ * are plainly ours are touched (a run id's name, holding nothing but `row-N` workspaces and
+ * owner files), whatever else the work directory holds. Never fails the run.
+ */
+async function sweepAbandoned(workdir: string, ownRunId: string, log: Logger): Promise<void> {
+  const entries = await fs.readdir(workdir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name === ownRunId || !RUN_ID_PATTERN.test(entry.name)) continue;
+    const dir = path.join(workdir, entry.name);
+    const workspaces = await abandonedWorkspaces(dir);
+    if (workspaces === undefined) continue;
+    if (await removeWorkspace(dir)) log.info({ dir, workspaces }, 'Removed the workspaces of a stopped processor');
+    else log.warn({ dir }, 'The workspaces of a stopped processor could not be removed');
+  }
+}
+
+/** How many workspaces a run directory left by stopped processors holds, or undefined to keep it. */
+async function abandonedWorkspaces(dir: string): Promise<number | undefined> {
+  const [stat, names] = await Promise.all([fs.stat(dir).catch(() => undefined), fs.readdir(dir).catch(() => undefined)]);
+  if (!stat || !names || Date.now() - stat.mtimeMs < QUIET_MS) return undefined;
+  const owners = names.filter((name) => name.startsWith(OWNER_PREFIX));
+  const workspaces = names.filter((name) => WORKSPACE.test(name));
+  if (owners.length + workspaces.length !== names.length) return undefined;
+  for (const owner of owners) if (!(await isLockAbandoned(path.join(dir, owner)))) return undefined;
+  return workspaces.length;
+}

@@ -1,0 +1,62 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baseEnv, runCli } from '../harness/cli.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { makeFixture, MAKE_PROJECT, type Fixture } from '../commands/process-fixtures.js';
+
+// What `process` does with the work directory it shares with earlier and concurrent processors.
+
+let tmp: TempDir;
+let fixture: Fixture;
+
+beforeAll(async () => {
+  tmp = await createTempDir('mass-ingest-run-workdir-');
+  fixture = await makeFixture(tmp.path, [['acme/app', MAKE_PROJECT]]);
+});
+
+afterAll(async () => {
+  await tmp.remove();
+});
+
+const DEAD_PID = 2 ** 22 + 1; // above Linux's pid_max: never a live process
+const longAgo = new Date(Date.now() - 10 * 60_000);
+
+/** A run directory as a processor leaves it: workspaces with files, its owner file, nothing else. */
+async function runDir(workdir: string, name: string, files: Record<string, string>, age: Date | 'now' = longAgo): Promise<string> {
+  const dir = path.join(workdir, name);
+  for (const [file, text] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await fs.writeFile(path.join(dir, file), text);
+  }
+  if (age !== 'now') await fs.utimes(dir, age, age);
+  return dir;
+}
+
+const owner = (pid: number) => JSON.stringify({ pid, host: os.hostname() });
+
+describe('mass-ingest process and its work directory', () => {
+  it('removes the workspaces of stopped processors and keeps live ones, recent ones and anything not its own', async () => {
+    const workdir = path.join(tmp.path, 'work');
+    const killed = await runDir(workdir, 'killed-run', { 'row-3/node_modules/a.js': 'x', 'row-4/target/b.o': 'x', [`.owner-${os.hostname()}-${DEAD_PID}`]: owner(DEAD_PID) });
+    const olderVersion = await runDir(workdir, 'older-run', { 'row-1/src/c.c': 'x' });
+    const live = await runDir(workdir, 'live-run', { 'row-9/d': 'x', [`.owner-${os.hostname()}-${process.pid}`]: owner(process.pid) });
+    const starting = await runDir(workdir, 'starting-run', { 'row-2/e': 'x' }, 'now');
+    const users = await runDir(workdir, 'my-notes', { 'row-1/f': 'x', 'todo.txt': 'x' });
+    const env = baseEnv({ MASS_INGEST_DATA_DIR: path.join(tmp.path, 'db'), PUBLISH_URL: path.join(tmp.path, 'artifacts'), MASS_INGEST_WORKDIR: workdir });
+
+    const result = await runCli(['process', fixture.inventory, '--run-id', 'sweeper'], { env });
+
+    expect(result.code).toBe(0);
+    expect((await fs.readdir(workdir)).sort()).toEqual(['live-run', 'my-notes', 'starting-run']);
+    await expect(fs.readdir(live)).resolves.toContain('row-9');
+    await expect(fs.readdir(starting)).resolves.toEqual(['row-2']);
+    await expect(fs.readdir(users)).resolves.toContain('todo.txt');
+    const removed = result.logs.filter((line) => line.msg === 'Removed the workspaces of a stopped processor');
+    expect(removed.map((line) => [line.dir, line.workspaces]).sort()).toEqual([
+      [killed, 2],
+      [olderVersion, 1],
+    ]);
+  }, 60_000);
+});
