@@ -40,7 +40,7 @@ RUN npm run build \
  && rm -rf /root/.npm
 
 # ---------------------------------------------------------------------------------------------
-# runtime: git, tini, make and the chosen toolchains; the app owned by root, run as `node`
+# runtime: git, ssh, tini, make and the chosen toolchains; the app owned by root, run as `node`
 # ---------------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime
 
@@ -55,7 +55,7 @@ ARG INSTALL_GO=false
 ARG JDK_PACKAGE=openjdk-17-jdk-headless
 
 RUN set -eu; \
-    packages="git ca-certificates tini make"; \
+    packages="git openssh-client ca-certificates tini make"; \
     if [ "$INSTALL_JDK" = true ] || [ "$INSTALL_MAVEN" = true ] || [ "$INSTALL_GRADLE" = true ]; then packages="$packages $JDK_PACKAGE"; fi; \
     if [ "$INSTALL_MAVEN" = true ]; then packages="$packages maven"; fi; \
     if [ "$INSTALL_GRADLE" = true ]; then packages="$packages gradle"; fi; \

@@ -7,10 +7,14 @@ const REMOVED_NAMES = new Set(['DATABASE_URL', 'GIT_CREDENTIALS', 'PARTITION_SIZ
 
 /**
  * What our own git (never a build) also takes from the environment: how to reach servers behind a
- * private CA or a TLS-intercepting proxy, and when to give up on a stalled transfer. GIT_* is
- * removed from the build environment, and git ignores ~/.gitconfig here (src/git/git-client.ts).
+ * private CA or a TLS-intercepting proxy, when to give up on a stalled transfer, and how to run
+ * ssh (a deploy key: `ssh -i /keys/deploy -o BatchMode=yes`). GIT_* is removed from the build
+ * environment, and git ignores ~/.gitconfig here (src/git/git-client.ts).
  */
-export const GIT_TRANSPORT = ['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', 'GIT_SSL_NO_VERIFY', 'GIT_PROXY_SSL_CAINFO', 'GIT_HTTP_LOW_SPEED_LIMIT', 'GIT_HTTP_LOW_SPEED_TIME'];
+export const GIT_TRANSPORT = [
+  'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'GIT_SSL_CERT', 'GIT_SSL_KEY', 'GIT_SSL_NO_VERIFY', 'GIT_PROXY_SSL_CAINFO',
+  'GIT_HTTP_LOW_SPEED_LIMIT', 'GIT_HTTP_LOW_SPEED_TIME', 'GIT_SSH_COMMAND',
+];
 
 export function gitTransportEnvironment(env: Readonly<Record<string, string>>, secrets: readonly string[]): Record<string, string> {
   const kept: Record<string, string> = {};

@@ -31,6 +31,9 @@ const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG
  */
 const NOT_FOR_GIT = new Set(['editor', 'visual', 'pager', 'prefix', 'ssh_askpass']);
 
+/** ssh for `ssh://` and `user@host:path` clones when GIT_SSH_COMMAND is not set. */
+export const SSH_WITHOUT_PROMPTS = 'ssh -o BatchMode=yes';
+
 export class SimpleGitClient implements GitClient {
   private readonly env: Record<string, string>;
 
@@ -38,7 +41,8 @@ export class SimpleGitClient implements GitClient {
     const kept = Object.entries(options.env).filter(([name]) => !NOT_FOR_GIT.has(name.toLowerCase()));
     // Builds run as this user and may write ~/.gitconfig (core.hooksPath, a filter, an include):
     // our own git reads the system configuration only, so no build runs code in a later clone.
-    this.env = { ...Object.fromEntries(kept), GIT_CONFIG_GLOBAL: '/dev/null' };
+    // ssh must fail rather than ask (a passphrase, an unknown host key) on the user's terminal.
+    this.env = { GIT_SSH_COMMAND: SSH_WITHOUT_PROMPTS, ...Object.fromEntries(kept), GIT_CONFIG_GLOBAL: '/dev/null' };
   }
 
   async headSha(url: string, branch: string, signal: AbortSignal): Promise<string> {
@@ -79,7 +83,8 @@ export class SimpleGitClient implements GitClient {
       abort: signal,
       timeout: { block: this.options.silenceTimeoutMs ?? 300_000 },
       allowEnvironment: GIT_ENV_ALLOWED,
-      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true },
+      // GIT_SSH_COMMAND is ours or the operator's (GIT_* never comes from a build or a row).
+      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true, allowUnsafeSshCommand: true },
     };
   }
 }

@@ -24,7 +24,8 @@ export type InventoryEntry = { readonly kind: 'valid'; readonly row: RepositoryR
 export const REQUIRED_COLUMNS = ['cloneUrl', 'branch', 'origin', 'path'] as const;
 
 const URL_SCHEMES = /^(https?|ssh|git|file):\/\//i;
-const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*/;
+// git@host:org/repo.git and git@host:/srv/git/repo.git; not `user@host://…`, which is no scp-like address.
+const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!\/\/)./;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const COMMIT_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
 const ORIGIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;

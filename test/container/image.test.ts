@@ -101,7 +101,7 @@ describe('the container image', () => {
     expect(usage.stderr).toContain('[usage]');
   });
 
-  it('runs as node under tini with git and make, and ships no sources, tests, .git, devDependencies or certificates', async () => {
+  it('runs as node under tini with git, ssh and make, and ships no sources, tests, .git, devDependencies or certificates', async () => {
     const config = JSON.parse(await podman.ok(['image', 'inspect', '--format', '{{json .Config}}', IMAGE])) as { User: string; Entrypoint: string[]; WorkingDir: string };
     const root = (await podman.ok(['image', 'mount', IMAGE])).trim();
     const present = async (file: string) => fs.access(path.join(root, file)).then(() => true, () => false);
@@ -110,7 +110,7 @@ describe('the container image', () => {
     try {
       expect([config.User, config.Entrypoint, config.WorkingDir]).toEqual(['node', ['tini', '--', 'node', '/app/dist/cli.js'], '/data']);
       expect(await fs.readFile(path.join(root, 'etc/passwd'), 'utf8')).toMatch(/^node:x:1000:1000:/m);
-      for (const file of ['usr/bin/tini', 'usr/bin/git', 'usr/bin/make', 'app/dist/cli.js', 'app/dist/pglite-template/PG_VERSION', 'app/package.json', 'app/repos.csv', 'app/node_modules/@electric-sql/pglite']) {
+      for (const file of ['usr/bin/tini', 'usr/bin/git', 'usr/bin/ssh', 'usr/bin/make', 'app/dist/cli.js', 'app/dist/pglite-template/PG_VERSION', 'app/package.json', 'app/repos.csv', 'app/node_modules/@electric-sql/pglite']) {
         expect(await present(file), file).toBe(true);
       }
       expect((await fs.readdir(path.join(root, 'app/migrations'))).some((name) => name.endsWith('.sql'))).toBe(true);

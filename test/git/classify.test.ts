@@ -27,6 +27,15 @@ describe('classifyGitError', () => {
     expect(classify('warning: Could not find remote branch dev to clone.\nfatal: Remote branch dev not found in upstream origin')).toEqual({ code: 'git_branch_not_found', retryable: false });
   });
 
+  it('tells ssh that cannot run and an unknown host key from a missing repository', () => {
+    const noAccess = '\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.';
+    expect(classify(`ssh -o BatchMode=yes: 1: ssh: not found${noAccess}`)).toEqual({ code: 'git_ssh_unavailable', retryable: false });
+    expect(classify(`error: cannot run ssh: No such file or directory\nfatal: unable to fork`)).toEqual({ code: 'git_ssh_unavailable', retryable: false });
+    expect(classify(`Host key verification failed.${noAccess}`)).toEqual({ code: 'git_host_key_unknown', retryable: false });
+    expect(classify(`git@h: Permission denied (publickey).${noAccess}`)).toEqual({ code: 'git_auth_failed', retryable: false });
+    expect(classify(`ssh: connect to host h port 22: Connection refused${noAccess}`)).toEqual({ code: 'git_network', retryable: true });
+  });
+
   it('falls back to a permanent generic code', () => {
     expect(classify('fatal: something unexpected')).toEqual({ code: 'git_failed', retryable: false });
   });

@@ -33,3 +33,17 @@ describe('validateRecord: path', () => {
     expect(validate('../etc').row).toMatchObject({ errorCode: 'invalid_path' });
   });
 });
+
+describe('validateRecord: cloneUrl', () => {
+  const withUrl = (cloneUrl: string) => validateRecord(3, { cloneUrl, branch: 'main', origin: 'git.example.test', path: 'acme/widget' }, new Map());
+
+  it('accepts scp-like addresses with a relative or an absolute path', () => {
+    expect(withUrl('git@git.example.test:acme/widget.git').kind).toBe('valid');
+    expect(withUrl('git@git.example.test:/srv/git/widget.git').kind).toBe('valid');
+  });
+
+  it('refuses user@host:// and a bare host:path as unknown schemes', () => {
+    expect(withUrl('git@git.example.test://acme/widget.git').row).toMatchObject({ errorCode: 'unknown_scheme' });
+    expect(withUrl('git.example.test:acme/widget.git').row).toMatchObject({ errorCode: 'unknown_scheme' });
+  });
+});
