@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
  */
 export const BUILD_MARKER = 'MASS_INGEST_BUILD';
 
+/** The processor's pid first: a later processor finds the builds of one that was killed. */
 export function newBuildMarker(): string {
-  return randomUUID();
+  return `${process.pid}-${randomUUID()}`;
 }
 
 const MAX_PASSES = 5;
@@ -25,13 +26,29 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
 
 /**
  * SIGKILLs every process whose environment holds the build's marker (Linux `/proc`; elsewhere
- * nothing is found). A few passes catch what forked while the previous pass killed.
+ * nothing is found).
  */
 export function killMarked(marker: string): number {
-  const entry = Buffer.from(`${BUILD_MARKER}=${marker}\0`);
+  return killWhile(() => processesMarked((value) => value === marker));
+}
+
+/**
+ * SIGKILLs the builds of processors that are gone (killed with SIGKILL, by the OOM killer: they
+ * could not end their builds), found by the processor's pid in their marker. A pid that lives
+ * again as another process keeps its builds: never a live processor's.
+ */
+export function killOrphanedBuilds(): number {
+  return killWhile(() => processesMarked((value) => {
+    const owner = Number(/^(\d+)-/.exec(value)?.[1] ?? 0);
+    return owner > 0 && !isAlive(owner);
+  }));
+}
+
+/** A few passes catch what forked while the previous pass killed. */
+function killWhile(find: () => number[]): number {
   let killed = 0;
   for (let pass = 0; pass < MAX_PASSES; pass += 1) {
-    const pids = markedProcesses(entry);
+    const pids = find();
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {
@@ -45,18 +62,29 @@ export function killMarked(marker: string): number {
   return killed;
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const MARKER_ENTRY = Buffer.from(`${BUILD_MARKER}=`);
+
 /**
- * Synchronous on purpose: every build ends with a pass, and /proc's files are in memory. Read one
- * by one with promises, ~70 of them took 15–23 ms per build here; read in one go, 2–5 ms.
+ * The processes (other than this one) whose marker value `matches`. Synchronous on purpose: every
+ * build ends with a pass, and /proc's files are in memory. Read one by one with promises, ~70 of
+ * them took 15–23 ms per build here; read in one go, 2–5 ms.
  */
-function markedProcesses(entry: Buffer): number[] {
+function processesMarked(matches: (value: string) => boolean): number[] {
   let names: string[];
   try {
     names = fs.readdirSync('/proc');
   } catch {
     return [];
   }
-  const inner = Buffer.concat([Buffer.from([0]), entry]);
   const found: number[] = [];
   for (const name of names) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
@@ -66,7 +94,21 @@ function markedProcesses(entry: Buffer): number[] {
     } catch {
       continue;
     }
-    if (environ.subarray(0, entry.length).equals(entry) || environ.includes(inner)) found.push(Number(name));
+    const value = markerValue(environ);
+    if (value !== undefined && matches(value)) found.push(Number(name));
   }
   return found;
+}
+
+/** The value of the marker in a NUL-separated environment, if it holds one. */
+function markerValue(environ: Buffer): string | undefined {
+  let start = environ.subarray(0, MARKER_ENTRY.length).equals(MARKER_ENTRY) ? 0 : -1;
+  if (start < 0) {
+    const inner = environ.indexOf(Buffer.concat([Buffer.from([0]), MARKER_ENTRY]));
+    if (inner < 0) return undefined;
+    start = inner + 1;
+  }
+  const valueStart = start + MARKER_ENTRY.length;
+  const end = environ.indexOf(0, valueStart);
+  return environ.toString('latin1', valueStart, end < 0 ? environ.length : end);
 }

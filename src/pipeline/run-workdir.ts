@@ -4,6 +4,7 @@ import path from 'node:path';
 import { RUN_ID_PATTERN } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { killOrphanedBuilds } from '../build/process-tree.js';
 import { acquireDirectoryLock, isLockAbandoned } from '../results/directory-lock.js';
 import { removeWorkspace } from './workspace.js';
 
@@ -11,7 +12,8 @@ import { removeWorkspace } from './workspace.js';
  * `<workdir>/<runId>/`, where the repositories' workspaces (`row-N`) go. Each processor using it
  * holds an owner file there (`.owner-<host>-<pid>`, kept fresh by a heartbeat), so that a later
  * processor can tell the workspaces of a stopped one (kill -9, the OOM killer, a reboot without a
- * clean /tmp) from those of a live one, and remove them: clones and builds take gigabytes.
+ * clean /tmp) from those of a live one, and remove them: clones and builds take gigabytes. The
+ * builds such a processor left running are killed first (src/build/process-tree.ts).
  */
 export interface RunWorkdir {
   readonly dir: string;
@@ -32,6 +34,9 @@ export async function claimRunWorkdir(workdir: string, runId: string, log: Logge
     await makeWorkdir(dir);
     try {
       const lock = await acquireDirectoryLock(ownerFile);
+      // Their builds first: one still running would go on writing into its workspace.
+      const killed = killOrphanedBuilds();
+      if (killed > 0) log.warn({ processes: killed }, 'Killed the build processes of a stopped processor');
       await sweepAbandoned(workdir, runId, log);
       return {
         dir,

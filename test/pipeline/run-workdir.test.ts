@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,5 +59,23 @@ describe('mass-ingest process and its work directory', () => {
       [killed, 2],
       [olderVersion, 1],
     ]);
+  }, 60_000);
+
+  it('kills the builds a killed processor left running, and no build of a live one', async () => {
+    const start = (owner: number) => spawn('sleep', ['1000'], { env: { PATH: process.env.PATH, MASS_INGEST_BUILD: `${owner}-6f1c0b7e` }, stdio: 'ignore' });
+    const orphan = start(DEAD_PID);
+    const live = start(process.pid);
+    const orphanExit = new Promise((resolve) => orphan.once('exit', (_code, signal) => resolve(signal)));
+    const env = baseEnv({ MASS_INGEST_DATA_DIR: path.join(tmp.path, 'db'), PUBLISH_URL: path.join(tmp.path, 'artifacts'), MASS_INGEST_WORKDIR: path.join(tmp.path, 'work-2') });
+
+    const result = await runCli(['process', fixture.inventory, '--run-id', 'orphans', '--force'], { env });
+
+    const liveRunning = live.exitCode === null && live.signalCode === null;
+    live.kill('SIGKILL');
+    expect(result.code).toBe(0);
+    await expect(orphanExit).resolves.toBe('SIGKILL');
+    expect(liveRunning).toBe(true);
+    const killed = result.logs.find((line) => line.msg === 'Killed the build processes of a stopped processor');
+    expect(killed?.processes).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
