@@ -11,7 +11,7 @@ import { makeFixture, openForAssertions, resultRows, type Fixture } from './proc
  * would on the server.
  */
 const SSH_SHIM = `#!/bin/sh
-printf '%s\\n' "$*" >> "$(dirname "$0")/ssh-calls.txt"
+printf '%s agent=%s\\n' "$*" "\${SSH_AUTH_SOCK:-unset}" >> "$(dirname "$0")/ssh-calls.txt"
 for last; do :; done
 exec sh -c "$last"
 `;
@@ -61,19 +61,19 @@ describe('mass-ingest process over ssh', () => {
     expect(result.code).toBe(0);
     expect(rows.map((row) => [row.outcome, row.commit_sha])).toEqual([['published', fixture.repos['acme/env']!.headSha]]);
     expect(calls.length).toBeGreaterThanOrEqual(2);
-    for (const call of calls) expect(call).toMatch(new RegExp(`^-o BatchMode=yes .*git@git\\.test git-upload-pack '${repo}'$`));
+    for (const call of calls) expect(call).toMatch(new RegExp(`^-o BatchMode=yes .*git@git\\.test git-upload-pack '${repo}' agent=unset$`));
   }, 60_000);
 
-  it("uses the operator's GIT_SSH_COMMAND for a user@host:path row, and no build sees it", async () => {
+  it("uses the operator's GIT_SSH_COMMAND and ssh agent for a user@host:path row, and no build sees either", async () => {
     const repo = fixture.repos['acme/env']!.path;
     const command = `${path.join(shimDir, 'ssh')} -i /keys/deploy -o StrictHostKeyChecking=accept-new`;
 
-    const { result, rows, calls, buildEnv } = await processOverSsh('ssh-scp', `git@git.test:${repo}`, { GIT_SSH_COMMAND: command });
+    const { result, rows, calls, buildEnv } = await processOverSsh('ssh-scp', `git@git.test:${repo}`, { GIT_SSH_COMMAND: command, SSH_AUTH_SOCK: '/run/user/1000/agent.sock' });
 
     expect(result.code).toBe(0);
     expect(rows.map((row) => row.outcome)).toEqual(['published']);
-    for (const call of calls) expect(call).toMatch(/^-i \/keys\/deploy -o StrictHostKeyChecking=accept-new .*git@git\.test git-upload-pack/);
-    expect(buildEnv).not.toMatch(/^GIT_SSH/m);
+    for (const call of calls) expect(call).toMatch(/^-i \/keys\/deploy -o StrictHostKeyChecking=accept-new .*git@git\.test git-upload-pack .* agent=\/run\/user\/1000\/agent\.sock$/);
+    expect(buildEnv).not.toMatch(/^(GIT_SSH|SSH_AUTH_SOCK)/m);
     expect(buildEnv).not.toContain('/keys/deploy');
   }, 60_000);
 });
