@@ -55,7 +55,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   try {
     await checkInventory(options.inventory, { s3: config.s3 });
     runWorkdir = await claimRunWorkdir(config.workdir, config.runId, log);
-    credentials = await prepareGitCredentials(config.gitCredentials);
+    credentials = await prepareGitCredentials(config.gitCredentials, config.gitSsh);
     const artifacts = await createStore(config, log, stop.signal);
     // Checks need the open database only; recording needs the run recorded too.
     const store = opening.then((database) => new SqlResultStore(database));

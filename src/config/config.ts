@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
 import { createScrubber, secretsOfCredentialLines, secretsOfUrl, type Scrubber } from '../logging/scrub.js';
 import { gitTransportEnvironment, scrubBuildEnvironment } from './build-env.js';
+import { normalizeSshKey, secretsOfSshKey, sshKeyProblems, type GitSshKey } from './ssh-key.js';
 
 /**
  * The one place that reads flags and the environment (STYLE 14). Everything below receives
@@ -31,6 +32,8 @@ export interface Config {
   /** Path-style S3 addressing: on when AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL points at an S3-compatible server (DESIGN §6). */
   readonly s3: { readonly forcePathStyle: boolean };
   readonly gitCredentials: string | undefined;
+  /** GIT_SSH_KEY (normalised) and GIT_SSH_KNOWN_HOSTS. */
+  readonly gitSsh: GitSshKey | undefined;
   readonly buildTimeoutMs: number;
   readonly runId: string;
   readonly runIdSource: 'flag' | 'batch' | 'generated';
@@ -108,6 +111,9 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   }
   const gitCredentials = read.string(undefined, 'GIT_CREDENTIALS');
   validateCredentialLines(gitCredentials, problems);
+  const sshKey = read.string(undefined, 'GIT_SSH_KEY');
+  const sshKnownHosts = read.string(undefined, 'GIT_SSH_KNOWN_HOSTS');
+  problems.push(...sshKeyProblems(sshKey, sshKnownHosts, read.string(undefined, 'GIT_SSH_COMMAND')));
   const buildTimeoutSeconds = read.integer(undefined, 'BUILD_TIMEOUT', 1800, 1);
 
   const jobId = read.string(undefined, 'AWS_BATCH_JOB_ID');
@@ -163,6 +169,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     publish: { url: publishUrl, user: publishUser, password: publishPassword, token: publishToken, layout },
     s3: { forcePathStyle: Boolean(read.string(undefined, 'AWS_ENDPOINT_URL_S3') ?? read.string(undefined, 'AWS_ENDPOINT_URL')) },
     gitCredentials,
+    gitSsh: sshKey === undefined ? undefined : { key: normalizeSshKey(sshKey), knownHosts: sshKnownHosts },
     buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
     runId,
     runIdSource,
@@ -266,6 +273,7 @@ export function secretsOfEnvironment(env: Readonly<Record<string, string | undef
   return [
     ...secretsOfUrl(withoutLineEnd(value('DATABASE_URL'))),
     ...secretsOfCredentialLines(value('GIT_CREDENTIALS')),
+    ...secretsOfSshKey(value('GIT_SSH_KEY')),
     ...[withoutLineEnd(value('PUBLISH_PASSWORD')), withoutLineEnd(value('PUBLISH_TOKEN'))].filter((secret): secret is string => Boolean(secret)),
     ...githubTokens,
     ...[env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter((secret): secret is string => Boolean(secret)),

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { GitSshKey } from '../config/ssh-key.js';
 
 export interface GitCredentialSetup {
   /** Variables that make git ask our helper; no secret is among them. */
@@ -12,35 +13,65 @@ export interface GitCredentialSetup {
  * GIT_CREDENTIALS lines (git-credential-store form) are written to a 0600 file in a private
  * directory outside every workspace, and git is pointed at it through GIT_CONFIG_* variables:
  * the secrets never appear in a URL, argv, .git/config or a build's environment. The helper
- * answers only `get`, so a failed login cannot make git erase or rewrite the file.
+ * answers only `get`, so a failed login cannot make git erase or rewrite the file. GIT_SSH_KEY
+ * and GIT_SSH_KNOWN_HOSTS go to the same directory, and git's ssh is pointed at them.
  */
-export async function prepareGitCredentials(lines: string | undefined): Promise<GitCredentialSetup> {
+export async function prepareGitCredentials(lines: string | undefined, ssh?: GitSshKey): Promise<GitCredentialSetup> {
   const base = { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' };
-  if (!lines || lines.trim() === '') {
-    return { env: { ...base, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '' }, dispose: async () => undefined };
-  }
+  const noHelper = { ...base, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '' };
+  const hasLines = lines !== undefined && lines.trim() !== '';
+  if (!hasLines && !ssh) return { env: noHelper, dispose: async () => undefined };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-cred-'));
   await fs.chmod(dir, 0o700);
-  const file = path.join(dir, 'credentials');
-  const normalized = lines
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join('\n');
-  await fs.writeFile(file, `${normalized}\n`, { mode: 0o600 });
-  const helper = `!f() { test "$1" = get && exec git credential-store --file='${file.replace(/'/g, `'\\''`)}' get; }; f`;
-  return {
-    env: {
-      ...base,
-      // The empty first value resets helpers from system/global config, then ours is the only one.
-      GIT_CONFIG_COUNT: '2',
-      GIT_CONFIG_KEY_0: 'credential.helper',
-      GIT_CONFIG_VALUE_0: '',
-      GIT_CONFIG_KEY_1: 'credential.helper',
-      GIT_CONFIG_VALUE_1: helper,
-    },
-    dispose: () => fs.rm(dir, { recursive: true, force: true }),
-  };
+  const dispose = () => fs.rm(dir, { recursive: true, force: true });
+  try {
+    const sshEnv = ssh ? await writeSshFiles(dir, ssh) : {};
+    if (!hasLines) return { env: { ...noHelper, ...sshEnv }, dispose };
+    const file = path.join(dir, 'credentials');
+    const normalized = lines
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .join('\n');
+    await fs.writeFile(file, `${normalized}\n`, { mode: 0o600 });
+    const helper = `!f() { test "$1" = get && exec git credential-store --file=${shellQuote(file)} get; }; f`;
+    return {
+      env: {
+        ...base,
+        ...sshEnv,
+        // The empty first value resets helpers from system/global config, then ours is the only one.
+        GIT_CONFIG_COUNT: '2',
+        GIT_CONFIG_KEY_0: 'credential.helper',
+        GIT_CONFIG_VALUE_0: '',
+        GIT_CONFIG_KEY_1: 'credential.helper',
+        GIT_CONFIG_VALUE_1: helper,
+      },
+      dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/**
+ * The key (0600: ssh refuses a readable one) and the host keys; ssh uses this key only, and, with
+ * host keys given, trusts those hosts only.
+ */
+async function writeSshFiles(dir: string, ssh: GitSshKey): Promise<Record<string, string>> {
+  const keyFile = path.join(dir, 'ssh-key');
+  await fs.writeFile(keyFile, ssh.key, { mode: 0o600 });
+  const options = ['-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'];
+  if (ssh.knownHosts !== undefined) {
+    const hostsFile = path.join(dir, 'known_hosts');
+    await fs.writeFile(hostsFile, `${ssh.knownHosts.replaceAll('\r', '').trim()}\n`, { mode: 0o600 });
+    options.push('-o', `UserKnownHostsFile=${shellQuote(hostsFile)}`, '-o', 'StrictHostKeyChecking=yes');
+  }
+  return { GIT_SSH_COMMAND: `ssh ${options.join(' ')}` };
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -11,10 +11,19 @@ import { makeFixture, openForAssertions, resultRows, type Fixture } from './proc
  * would on the server.
  */
 const SSH_SHIM = `#!/bin/sh
-printf '%s agent=%s\\n' "$*" "\${SSH_AUTH_SOCK:-unset}" >> "$(dirname "$0")/ssh-calls.txt"
+here="$(dirname "$0")"
+printf '%s agent=%s\\n' "$*" "\${SSH_AUTH_SOCK:-unset}" >> "$here/ssh-calls.txt"
+prev=
+for arg; do
+  if [ "$prev" = -i ]; then cp "$arg" "$here/seen-key"; stat -c %a "$arg" > "$here/seen-key-mode"; fi
+  case "$arg" in UserKnownHostsFile=*) cp "\${arg#UserKnownHostsFile=}" "$here/seen-hosts";; esac
+  prev="$arg"
+done
 for last; do :; done
 exec sh -c "$last"
 `;
+const KEY_LINES = ['b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW', 'QyNTUxOQAAACBmYWtlLWtleS1mb3ItdGVzdHMtb25seS1ub3QtcmVhbAAAAJgAAAAAAAAA'];
+const KEY = ['-----BEGIN OPENSSH PRIVATE KEY-----', ...KEY_LINES, '-----END OPENSSH PRIVATE KEY-----'].join('\n');
 const ENV_PROJECT = { Makefile: 'all:\n\tmkdir -p dist\n\tenv > dist/env.txt\n' };
 
 let tmp: TempDir;
@@ -75,5 +84,42 @@ describe('mass-ingest process over ssh', () => {
     for (const call of calls) expect(call).toMatch(/^-i \/keys\/deploy -o StrictHostKeyChecking=accept-new .*git@git\.test git-upload-pack .* agent=\/run\/user\/1000\/agent\.sock$/);
     expect(buildEnv).not.toMatch(/^(GIT_SSH|SSH_AUTH_SOCK)/m);
     expect(buildEnv).not.toContain('/keys/deploy');
+  }, 60_000);
+
+  it('clones with GIT_SSH_KEY and GIT_SSH_KNOWN_HOSTS from secrets: private files for ssh alone, gone afterwards, the key nowhere else', async () => {
+    const repo = fixture.repos['acme/env']!.path;
+    const knownHosts = 'git.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTestServer';
+
+    const { result, rows, calls, buildEnv } = await processOverSsh('ssh-key', `ssh://git@git.test${repo}`, { GIT_SSH_KEY: KEY.replaceAll('\n', '\\n'), GIT_SSH_KNOWN_HOSTS: knownHosts });
+
+    expect(result.code).toBe(0);
+    expect(rows.map((row) => row.outcome)).toEqual(['published']);
+    const keyFile = /^-i (\S+)/.exec(calls[0]!)?.[1];
+    expect(calls[0]).toMatch(/^-i \S+\/ssh-key -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=\S+\/known_hosts -o StrictHostKeyChecking=yes /);
+    expect(await fs.readFile(path.join(shimDir, 'seen-key'), 'utf8')).toBe(`${KEY}\n`);
+    expect((await fs.readFile(path.join(shimDir, 'seen-key-mode'), 'utf8')).trim()).toBe('600');
+    expect(await fs.readFile(path.join(shimDir, 'seen-hosts'), 'utf8')).toBe(`${knownHosts}\n`);
+    await expect(fs.access(path.dirname(keyFile!))).rejects.toThrow();
+    for (const line of KEY_LINES) {
+      expect(result.stdout + result.stderr).not.toContain(line);
+      expect(buildEnv).not.toContain(line);
+    }
+    expect(buildEnv).not.toMatch(/^GIT_SSH/m);
+  }, 60_000);
+
+  it('refuses a GIT_SSH_KEY that is no private key without showing it, and one given with GIT_SSH_COMMAND', async () => {
+    const inventory = path.join(tmp.path, 'refused.csv');
+    await fs.writeFile(inventory, `cloneUrl,branch,origin,path\nssh://git@git.test/x,main,local.test,acme/env\n`);
+    const env = (extra: Record<string, string>) => baseEnv({ MASS_INGEST_DATA_DIR: path.join(tmp.path, 'db-refused'), ...extra });
+
+    const notAKey = await runCli(['process', inventory], { env: env({ GIT_SSH_KEY: 'ssh-ed25519 AAAAPublicKeyPastedByMistake' }) });
+    const both = await runCli(['process', inventory], { env: env({ GIT_SSH_KEY: KEY, GIT_SSH_COMMAND: 'ssh -i /keys/deploy' }) });
+
+    expect(notAKey.code).toBe(2);
+    expect(notAKey.stdout + notAKey.stderr).toContain('GIT_SSH_KEY is not a private key');
+    expect(notAKey.stdout + notAKey.stderr).not.toContain('PublicKeyPastedByMistake');
+    expect(both.code).toBe(2);
+    expect(both.stdout + both.stderr).toContain('GIT_SSH_KEY and GIT_SSH_COMMAND are both set');
+    expect(both.stdout + both.stderr).not.toContain(KEY_LINES[0]);
   }, 60_000);
 });
