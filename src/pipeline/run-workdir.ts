@@ -67,9 +67,9 @@ async function makeWorkdir(dir: string): Promise<void> {
 }
 
 /**
- * Removes the run directories of other runs that no live processor owns. Only directories that
- * are plainly ours are touched (a run id's name, holding nothing but `row-N` workspaces and
- * owner files), whatever else the work directory holds. Never fails the run.
+ * Removes the run directories of other runs whose owners have all stopped. Only directories that
+ * are plainly ours are touched (a run id's name, holding owner files and `row-N` workspaces only),
+ * whatever else the work directory holds. Never fails the run.
  */
 async function sweepAbandoned(workdir: string, ownRunId: string, log: Logger): Promise<void> {
   const entries = await fs.readdir(workdir, { withFileTypes: true }).catch(() => []);
@@ -89,7 +89,8 @@ async function abandonedWorkspaces(dir: string): Promise<number | undefined> {
   if (!stat || !names || Date.now() - stat.mtimeMs < QUIET_MS) return undefined;
   const owners = names.filter((name) => name.startsWith(OWNER_PREFIX));
   const workspaces = names.filter((name) => WORKSPACE.test(name));
-  if (owners.length + workspaces.length !== names.length) return undefined;
+  // Without an owner file it may be a live processor of an older mass-ingest: left alone.
+  if (owners.length === 0 || owners.length + workspaces.length !== names.length) return undefined;
   for (const owner of owners) if (!(await isLockAbandoned(path.join(dir, owner)))) return undefined;
   return workspaces.length;
 }
