@@ -73,7 +73,7 @@ describe('mass-ingest process and its work directory', () => {
     expect(result.code).toBe(0);
     await expect(orphanExit).resolves.toBe('SIGKILL');
     expect(liveRunning).toBe(true);
-    const killed = result.logs.find((line) => line.msg === 'Killed the build processes of a stopped processor');
-    expect(killed?.processes).toBeGreaterThanOrEqual(1);
+    // Not asserted: its 'Killed the build processes…' line. Any processor started on this machine
+    // meanwhile (tests run in parallel) may have killed the orphan first.
   }, 60_000);
 });
