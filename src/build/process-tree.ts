@@ -8,10 +8,22 @@ import { randomUUID } from 'node:crypto';
  */
 export const BUILD_MARKER = 'MASS_INGEST_BUILD';
 
-/** The processor's pid first: a later processor finds the builds of one that was killed. */
+/**
+ * The processor's pid namespace and pid first: a later processor finds the builds of one that was
+ * killed, and never takes a pid of another namespace (a container's processes are visible from
+ * its host under other numbers) for one of its own.
+ */
 export function newBuildMarker(): string {
-  return `${process.pid}-${randomUUID()}`;
+  return `${PID_NAMESPACE}:${process.pid}:${randomUUID()}`;
 }
+
+const PID_NAMESPACE = (() => {
+  try {
+    return /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
 
 const MAX_PASSES = 5;
 
@@ -39,8 +51,9 @@ export function killMarked(marker: string): number {
  */
 export function killOrphanedBuilds(): number {
   return killWhile(() => processesMarked((value) => {
-    const owner = Number(/^(\d+)-/.exec(value)?.[1] ?? 0);
-    return owner > 0 && !isAlive(owner);
+    const [namespace, pid] = value.split(':');
+    const owner = Number(pid);
+    return namespace === PID_NAMESPACE && Number.isInteger(owner) && owner > 0 && !isAlive(owner);
   }));
 }
 

@@ -59,20 +59,22 @@ describe('mass-ingest process and its work directory', () => {
     expect(removed.map((line) => [line.dir, line.workspaces])).toEqual([[killed, 2]]);
   }, 60_000);
 
-  it('kills the builds a killed processor left running, and no build of a live one', async () => {
-    const start = (owner: number) => spawn('sleep', ['1000'], { env: { PATH: process.env.PATH, MASS_INGEST_BUILD: `${owner}-6f1c0b7e` }, stdio: 'ignore' });
-    const orphan = start(DEAD_PID);
-    const live = start(process.pid);
+  it('kills the builds a killed processor left running, and no build of a live one or of another pid namespace', async () => {
+    const namespace = /\[(\d+)\]/.exec(await fs.readlink('/proc/self/ns/pid'))?.[1];
+    const start = (marker: string) => spawn('sleep', ['1000'], { env: { PATH: process.env.PATH, MASS_INGEST_BUILD: marker }, stdio: 'ignore' });
+    const orphan = start(`${namespace}:${DEAD_PID}:6f1c0b7e`);
+    const live = start(`${namespace}:${process.pid}:6f1c0b7e`);
+    const otherNamespace = start(`4026530000:${DEAD_PID}:6f1c0b7e`);
     const orphanExit = new Promise((resolve) => orphan.once('exit', (_code, signal) => resolve(signal)));
     const env = baseEnv({ MASS_INGEST_DATA_DIR: path.join(tmp.path, 'db'), PUBLISH_URL: path.join(tmp.path, 'artifacts'), MASS_INGEST_WORKDIR: path.join(tmp.path, 'work-2') });
 
     const result = await runCli(['process', fixture.inventory, '--run-id', 'orphans', '--force'], { env });
 
-    const liveRunning = live.exitCode === null && live.signalCode === null;
-    live.kill('SIGKILL');
+    const running = [live, otherNamespace].map((child) => child.exitCode === null && child.signalCode === null);
+    for (const child of [live, otherNamespace]) child.kill('SIGKILL');
     expect(result.code).toBe(0);
     await expect(orphanExit).resolves.toBe('SIGKILL');
-    expect(liveRunning).toBe(true);
+    expect(running).toEqual([true, true]);
     // Not asserted: its 'Killed the build processes…' line. Any processor started on this machine
     // meanwhile (tests run in parallel) may have killed the orphan first.
   }, 60_000);
