@@ -55,17 +55,17 @@ const BODY = `<header>
 <section class="card" id="outcomes">
 <h2>Outcomes</h2>
 <div class="split">
-<div class="chart" id="chart-outcomes"></div>
+<div class="chart" id="chart-outcomes" role="img" aria-label="Bar chart: repositories per outcome, as in the table beside it"></div>
 <table id="counts-table"><thead><tr><th>outcome</th><th class="num">repositories</th><th class="num">share</th></tr></thead><tbody id="counts-body"></tbody><tfoot id="counts-foot"></tfoot></table>
 </div>
 </section>
 <section class="card" id="builders">
 <h2>Outcomes per builder</h2>
-<div class="chart" id="chart-builders"></div>
+<div class="chart" id="chart-builders" role="img" aria-label="Stacked bar chart: outcomes per builder"></div>
 </section>
 <section class="card" id="durations">
 <h2>Durations</h2>
-<div class="chart" id="chart-histogram"></div>
+<div class="chart" id="chart-histogram" role="img" aria-label="Histogram: repositories per duration range, stacked by outcome; percentiles in the table below"></div>
 <table><thead><tr><th>repositories</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr></thead><tbody id="percentiles-body"></tbody></table>
 </section>
 <section class="card" id="slowest">
@@ -76,7 +76,7 @@ const BODY = `<header>
 <h2>Partitions</h2>
 <p class="note" id="partition-summary"></p>
 <p class="note">Each bar spans a partition's first repository start to its last repository finish (time since the run started); orange: some repositories failed, red: the partition failed. Below: partitions running at once — gaps are idle capacity, a long tail is a straggler.</p>
-<div class="chart" id="chart-timeline"></div>
+<div class="chart" id="chart-timeline" role="img" aria-label="Timeline: each partition from its first start to its last finish, and how many partitions ran at once"></div>
 </section>
 <section class="card wide" id="failures">
 <h2>Failures</h2>
@@ -85,10 +85,10 @@ const BODY = `<header>
 <label>Outcome <select id="filter-outcome"></select></label>
 <label>Error code <select id="filter-code"></select></label>
 <input type="search" id="filter-text" placeholder="Filter by repository or error text" aria-label="Filter by repository or error text">
-<span id="failures-status" class="muted"></span>
+<span id="failures-status" class="muted" role="status"></span>
 </div>
 <table id="failures-table">
-<thead><tr><th class="num" data-sort="row" aria-sort="ascending">row</th><th data-sort="repo">repository</th><th data-sort="outcome">outcome</th><th data-sort="code">error code</th><th>error (first lines)</th><th>log</th></tr></thead>
+<thead><tr><th class="num" data-sort="row" aria-sort="ascending"><button type="button">row</button></th><th data-sort="repo"><button type="button">repository</button></th><th data-sort="outcome"><button type="button">outcome</button></th><th data-sort="code"><button type="button">error code</button></th><th>error (first lines)</th><th>log</th></tr></thead>
 <tbody id="failures-body"></tbody>
 </table>
 <div class="pager">
@@ -100,7 +100,7 @@ const BODY = `<header>
 </section>
 <section class="card wide" id="trend">
 <h2>Trend: the last runs</h2>
-<div class="chart" id="chart-trend"></div>
+<div class="chart" id="chart-trend" role="img" aria-label="Bar chart: published, unchanged and failed repositories of the last runs, with their wall time as a line"></div>
 </section>
 </main>
 <footer id="generated"></footer>`;

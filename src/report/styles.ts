@@ -18,7 +18,7 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); white-space: nowrap; }
-th[data-sort] { cursor: pointer; user-select: none; }
+th[data-sort] button { font: inherit; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; user-select: none; }
 th[data-sort]::after { content: ' ↕'; color: var(--line); }
 th[aria-sort=ascending]::after { content: ' ↑'; color: var(--fg); }
 th[aria-sort=descending]::after { content: ' ↓'; color: var(--fg); }
@@ -26,11 +26,11 @@ tfoot td { font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .mono, .excerpt { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12px; }
 .excerpt { white-space: pre-wrap; word-break: break-word; max-width: 60ch; }
-.repo { overflow-wrap: anywhere; }
+.repo, .url { overflow-wrap: anywhere; }
 .muted, .note { color: var(--muted); }
 .note { margin: 0 0 10px; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 10px; color: #fff; font-size: 12px; white-space: nowrap; }
-.badge[data-outcome=unchanged], .badge[data-outcome=no_build_tool] { color: #1f2328; }
+.badge[data-outcome=published], .badge[data-outcome=unchanged], .badge[data-outcome=no_build_tool], .badge[data-outcome=clone_failed], .badge[data-outcome=publish_failed] { color: #1f2328; }
 .controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
 .controls input[type=search] { min-width: 240px; }
 .controls select, .controls input, .controls button { font: inherit; padding: 3px 6px; }
@@ -40,4 +40,13 @@ tfoot td { font-weight: 600; }
 #errors { background: #ffebe9; border: 1px solid #ff8182; border-radius: 6px; padding: 8px 12px; margin: 0 28px 12px; }
 footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 @media (max-width: 700px) { main { grid-template-columns: 1fr; } .split { grid-template-columns: 1fr; } }
+/* Printing resizes no chart: each canvas is scaled to its card instead of cut off at the paper's edge. */
+@media print {
+  body { background: #fff; }
+  section.card { break-inside: avoid; }
+  .chart { height: auto !important; }
+  .chart > div { width: 100% !important; height: auto !important; }
+  .chart canvas { position: static !important; width: 100% !important; height: auto !important; }
+  .badge { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
 `;

@@ -6,9 +6,10 @@
  */
 export const CLIENT_CORE = String.raw`
 var R = JSON.parse(document.getElementById('report-data').textContent);
+// Badge text on these is white or dark (styles.ts), whichever reaches 4.5:1 (WCAG AA).
 var OUTCOME_COLORS = {
-  published: '#2e9d5b', unchanged: '#9fb3c8', no_build_tool: '#c9ced6', invalid: '#8e6cc4',
-  clone_failed: '#f0a030', build_failed: '#d9423a', timed_out: '#b8621b', publish_failed: '#e0679a',
+  published: '#2e9d5b', unchanged: '#9fb3c8', no_build_tool: '#c9ced6', invalid: '#8464b6',
+  clone_failed: '#f0a030', build_failed: '#d24038', timed_out: '#b25f1a', publish_failed: '#e0679a',
   aborted: '#7b5e57', crashed: '#222831'
 };
 var STATUS_COLORS = { succeeded: '#2e9d5b', failed: '#d9423a', running: '#3b82c4', submitted: '#9fb3c8', planned: '#c9ced6', unrecorded: '#8e6cc4' };
@@ -46,7 +47,8 @@ function safeHref(url) { return typeof url === 'string' && /^(https?|file):\/\//
 function logLink(url, label) {
   if (!url) return el('span', { className: 'muted', text: '–' });
   var href = safeHref(url);
-  if (!href) return el('span', { text: url, className: 'mono' });
+  // s3:// (the Batch deployment's log URLs) cannot be a link: shown as text that wraps, to copy.
+  if (!href) return el('span', { text: url, className: 'mono url' });
   var a = el('a', { text: label || 'build.log', title: url });
   a.href = href;
   a.rel = 'noopener noreferrer';

@@ -99,7 +99,8 @@ function renderFailures() {
   byId('failures-note').textContent = F.rows.length
     ? 'Every outcome that --strict counts as failed (' + R.failedOutcomes.join(', ') + '). Error text: the first lines, at most ' + F.excerptChars + ' characters; the full message is in report --format json and in build.log.'
     : 'No repository failed in this run.';
-  var outcomeCounts = {}, codeCounts = {};
+  // Error codes are keys: with no prototype, 'constructor' or '__proto__' count like any other.
+  var outcomeCounts = Object.create(null), codeCounts = Object.create(null);
   F.rows.forEach(function (r) {
     var o = R.outcomes[r[COL.outcome]], c = dict(F.codes, r[COL.code]) || '(none)';
     outcomeCounts[o] = (outcomeCounts[o] || 0) + 1;
@@ -114,7 +115,13 @@ function renderFailures() {
     clearTimeout(timer);
     timer = setTimeout(function () { failState.text = e.target.value; applyFailureFilters(); }, 150);
   });
-  byId('failures-size').addEventListener('change', function (e) { failState.size = Number(e.target.value); renderFailurePage(); });
+  byId('failures-size').addEventListener('change', function (e) {
+    var size = Number(e.target.value);
+    // The first row shown stays on the page shown.
+    failState.page = Math.floor(failState.page * failState.size / size);
+    failState.size = size;
+    renderFailurePage();
+  });
   byId('failures-first').addEventListener('click', function () { failState.page = 0; renderFailurePage(); });
   byId('failures-prev').addEventListener('click', function () { failState.page -= 1; renderFailurePage(); });
   byId('failures-next').addEventListener('click', function () { failState.page += 1; renderFailurePage(); });
