@@ -55,6 +55,15 @@ export async function* csvReport(db: Database, runId: string, signal?: AbortSign
 }
 
 function csvRow(row: ReportRepository): ReportRepository {
-  const clean = (value: string | null) => (value === null ? null : withoutTerminalControls(value));
+  const clean = (value: string | null) => (value === null ? null : notAFormula(withoutTerminalControls(value)));
   return { ...row, origin: clean(row.origin), path: clean(row.path), branch: clean(row.branch), errorMessage: clean(row.errorMessage) };
+}
+
+/**
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return before one) as a
+ * formula: build output and branch names come from the repositories, so such a text gets a
+ * leading apostrophe, which spreadsheets show as text (OWASP's advice for CSV injection).
+ */
+function notAFormula(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }

@@ -75,6 +75,21 @@ describe('csvReport', () => {
     expect(records[3]?.errorMessage).toBe('error: "row 4", broken\nsecond line');
   });
 
+  it('keeps a spreadsheet from running a branch or an error that starts like a formula, and leaves other text as it is', async () => {
+    const { db } = fakeDatabase(4);
+    const rows = ['=HYPERLINK("http://evil.test","x")', '+1+cmd|\' /C calc\'!A0', '@SUM(1)', 'error: plain'];
+    const query = db.query.bind(db);
+    db.query = async <Row>(text: string, params?: readonly unknown[]) => {
+      const result = await query<Record<string, unknown>>(text, params);
+      return { rows: result.rows.map((row, index) => ({ ...row, branch: index === 0 ? '=cmd' : 'main', error_message: rows[index] })) as Row[] };
+    };
+
+    const records = parse(await textOf(csvReport(db, 'r1')), { columns: true }) as Array<Record<string, string>>;
+
+    expect(records.map((record) => record.errorMessage)).toEqual([`'${rows[0]}`, `'${rows[1]}`, `'${rows[2]}`, 'error: plain']);
+    expect(records.map((record) => record.branch)).toEqual(["'=cmd", 'main', 'main', 'main']);
+  });
+
   it('writes only the header for a run with no rows', async () => {
     expect(await textOf(csvReport(fakeDatabase(0).db, 'r1'))).toBe('rowNumber,origin,path,branch,outcome,commitSha,builder,durationMs,errorCode,errorMessage,logUrl\n');
   });
