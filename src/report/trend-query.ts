@@ -5,8 +5,8 @@ import { epochMs, numberOrNull } from './sql.js';
 
 /**
  * The last `limit` runs up to and including `runId` (by created_at, then id), oldest first, with
- * their published / unchanged / failed counts. The counts come from the (run_id, outcome) index;
- * the wall time is finished_at − created_at, so a run not marked finished has none.
+ * their total, published, unchanged and failed counts (read through the primary key, run_id
+ * first); the wall time is finished_at − created_at, so a run not marked finished has none.
  */
 export async function trendOfRuns(db: Database, runId: string, limit: number): Promise<TrendPoint[]> {
   const { rows } = await db.query<Record<string, unknown>>(

@@ -129,6 +129,15 @@ describe('the HTML report page', () => {
     expect(Object.entries(contrasts).filter(([, contrast]) => contrast < 4.5)).toEqual([]);
   });
 
+  it("stacks each run's bar to its total: published, unchanged, failed and the other outcomes", async () => {
+    const series = (await report.page.evaluate(`(() => {
+      const chart = echarts.getInstanceByDom(document.getElementById('chart-trend'));
+      return chart.getOption().series.filter((s) => s.type === 'bar').map((s) => [s.name, s.data]);
+    })()`)) as Array<[string, number[]]>;
+
+    expect(series).toEqual([['published', [1]], ['unchanged', [1]], ['failed', [7]], ['other', [1]]]);
+  });
+
   it('names every chart for screen readers', async () => {
     const charts = await report.page.getByRole('img').evaluateAll((nodes) => nodes.map((node) => [node.id, (node.getAttribute('aria-label') ?? '').length > 0]));
 

@@ -156,8 +156,11 @@ function runLabel(point) { return fmtTime(point.createdAt).slice(5, 16) + '\n' +
 function renderTrend() {
   var trend = R.aggregates.trend;
   var labels = trend.map(runLabel);
-  var series = [['published', 'published'], ['unchanged', 'unchanged'], ['failed', 'build_failed']].map(function (s) {
-    return { name: s[0], type: 'bar', stack: 'runs', barMaxWidth: 36, itemStyle: { color: OUTCOME_COLORS[s[1]] }, data: trend.map(function (t) { return t[s[0]]; }) };
+  // 'other' (no build tool, aborted): each bar is as tall as its run's repositories.
+  var other = function (t) { return Math.max(0, t.total - t.published - t.unchanged - t.failed); };
+  var series = [['published', 'published'], ['unchanged', 'unchanged'], ['failed', 'build_failed'], ['other', 'no_build_tool']].map(function (s) {
+    return { name: s[0], type: 'bar', stack: 'runs', barMaxWidth: 36, itemStyle: { color: OUTCOME_COLORS[s[1]] },
+      data: trend.map(function (t) { return s[0] === 'other' ? other(t) : t[s[0]]; }) };
   });
   series.push({ name: 'wall time (min)', type: 'line', yAxisIndex: 1, itemStyle: { color: '#333' }, connectNulls: false,
     data: trend.map(function (t) { return t.wallMs === null ? null : Math.round(t.wallMs / 600) / 100; }) });
@@ -167,7 +170,7 @@ function renderTrend() {
     tooltip: { trigger: 'axis', formatter: function (params) {
       var t = trend[params[0] ? params[0].dataIndex : 0];
       return tooltipNode('Run ' + t.runId + ' (' + t.trigger + ')', [
-        'started ' + fmtTime(t.createdAt), 'published ' + fmtInt(t.published) + ', unchanged ' + fmtInt(t.unchanged) + ', failed ' + fmtInt(t.failed) + ' of ' + fmtInt(t.total),
+        'started ' + fmtTime(t.createdAt), 'published ' + fmtInt(t.published) + ', unchanged ' + fmtInt(t.unchanged) + ', failed ' + fmtInt(t.failed) + ', other ' + fmtInt(other(t)) + ' of ' + fmtInt(t.total),
         'wall time ' + fmtDuration(t.wallMs)
       ]);
     } },
