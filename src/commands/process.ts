@@ -1,6 +1,7 @@
 import type { CommandContext } from './context.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import type { Database } from '../results/database.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory, scanInventory, type InventoryReading } from '../inventory/reader.js';
@@ -106,6 +107,8 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     return exitCode;
   } catch (err) {
     if (setup) await recordFailedPartition(setup, range);
+    // A range given by rows alone has no partition the chunk job recorded.
+    else if (options.partitionSize !== undefined || options.partition !== undefined) await failSubmittedPartition(opening, config.runId, range.partition);
     throw err;
   } finally {
     context.signal.removeEventListener('abort', onSignal);
@@ -123,9 +126,23 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
  */
 async function recordFailedPartition(setup: Promise<RunSetup>, range: ResolvedRange): Promise<void> {
   try {
-    await endPartition(await setup, range.start, finiteEnd(range), 'failed');
+    const ready = await setup;
+    await endPartition(ready, range.start, recordedEnd(range, ready.run), 'failed');
   } catch {
     // The database is what failed: the error on its way up says so.
+  }
+}
+
+/**
+ * A processor that stops before its run is set up (the inventory missing or unreachable, the work
+ * directory unusable) fails the partition the chunk job recorded for it, as `chunk --local` does
+ * for its children; a partition nobody recorded stays unrecorded.
+ */
+async function failSubmittedPartition(opening: Promise<Database>, runId: string, partition: number): Promise<void> {
+  try {
+    await new SqlResultStore(await opening).failRecordedPartition(runId, partition);
+  } catch {
+    // The database is what failed, or never opened: the error on its way up says what went wrong.
   }
 }
 
@@ -149,11 +166,16 @@ async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions,
   const results = await store;
   const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize, createdAt: config.startedAt });
   if (run.inventoryUri !== inventoryUri) log.warn({ recordedInventory: run.inventoryUri, inventory: inventoryUri }, 'The run was recorded over another inventory: its rows are numbered in that one');
-  const verified = await verifyInventory(options, run, config, range);
   // A range given by rows alone gets a partition of its own, so ranges of one run do not overwrite each other.
   const byRows = options.partitionSize === undefined && options.partition === undefined;
   const partition = byRows ? await results.partitionStartingAt(run.id, range.start) : range.partition;
-  await results.upsertPartitions([{ runId: run.id, partition, startRow: range.start, endRow: finiteEnd(range), status: 'running' }]);
+  const record = (status: 'running' | 'failed') => results.upsertPartitions([{ runId: run.id, partition, startRow: range.start, endRow: recordedEnd(range, run), status }]);
+  // A partition refused here (the inventory changed, or cannot be read) ends `failed`, not `submitted`.
+  const verified = await verifyInventory(options, run, config, range).catch(async (err: unknown) => {
+    await record('failed').catch(() => undefined);
+    throw err;
+  });
+  await record('running');
   return { results, run, verified, partition };
 }
 
@@ -187,6 +209,11 @@ async function verifyInventory(options: ProcessOptions, run: RunRecord, config: 
 
 async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
+}
+
+/** The last row the partition can have: an array's last partition ends at the run's last row, as the chunk job recorded it. */
+function recordedEnd(range: ResolvedRange, run: RunRecord): number {
+  return Math.min(finiteEnd(range), run.inventoryRows ?? Number.POSITIVE_INFINITY);
 }
 
 function finiteEnd(range: ResolvedRange): number {

@@ -164,13 +164,20 @@ const RESULTS = `results AS (
       duration_ms, error_code, error_message, log_url, attempt, started_at, finished_at
     FROM input LEFT JOIN (SELECT id FROM ingest_runs WHERE id = ANY($2::text[])) AS runs ON runs.id = input.run_id`;
 
+/**
+ * A retried attempt (Batch, after a lost Spot host or an exit 3) finds what an earlier attempt
+ * of the same run published `unchanged`: the row keeps `published`, its artifacts and log, so the
+ * run's report shows what the run did.
+ */
 const RESULTS_UPSERT = `
     ON CONFLICT (run_id, row_number) DO UPDATE SET
       origin = EXCLUDED.origin, path = EXCLUDED.path, branch = EXCLUDED.branch, clone_url = EXCLUDED.clone_url,
       outcome = EXCLUDED.outcome, commit_sha = EXCLUDED.commit_sha, builder = EXCLUDED.builder,
       artifacts = EXCLUDED.artifacts, duration_ms = EXCLUDED.duration_ms, error_code = EXCLUDED.error_code,
       error_message = EXCLUDED.error_message, log_url = EXCLUDED.log_url, attempt = EXCLUDED.attempt,
-      started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`;
+      started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at
+    WHERE NOT (repository_results.outcome = 'published' AND EXCLUDED.outcome = 'unchanged'
+      AND repository_results.commit_sha = EXCLUDED.commit_sha)`;
 
 /**
  * Published and unchanged set last_published_sha; a failure counts one more consecutive failure,

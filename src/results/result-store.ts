@@ -96,6 +96,11 @@ export class SqlResultStore implements ResultStore {
     }
   }
 
+  /** Sets an already recorded partition `failed` (its processor stopped before it could set up its run). */
+  async failRecordedPartition(runId: string, partition: number): Promise<void> {
+    await this.db.query("UPDATE run_partitions SET status = 'failed', updated_at = now() WHERE run_id = $1 AND partition = $2", [runId, partition]);
+  }
+
   /**
    * The partition a range given by rows alone (`--start/--end`, no partition size) is recorded as:
    * the run's partition that began at the same row (a rerun of it), else the next number (another

@@ -162,6 +162,22 @@ describe.each(Object.keys(targets))('SqlResultStore.recordOutcomes on %s', (name
     ]);
   });
 
+  it('keeps a row published by an earlier attempt when a retried attempt finds the same commit unchanged', async () => {
+    const run = await newRun();
+    await new SqlResultStore(db).recordOutcomes([outcome(run, 1), outcome(run, 2)]);
+
+    await new SqlResultStore(db).recordOutcomes([
+      outcome(run, 1, { outcome: 'unchanged', artifacts: undefined, attempt: 2 }),
+      outcome(run, 2, { outcome: 'unchanged', commitSha: 'b'.repeat(40), artifacts: undefined, attempt: 2 }),
+    ]);
+
+    const { rows } = await db.query('SELECT row_number, outcome, attempt, artifacts IS NULL AS no_artifacts FROM repository_results WHERE run_id = $1 ORDER BY row_number', [run]);
+    expect(rows).toEqual([
+      { row_number: 1, outcome: 'published', attempt: 1, no_artifacts: false },
+      { row_number: 2, outcome: 'unchanged', attempt: 2, no_artifacts: true },
+    ]);
+  });
+
   it('keeps the last commit, the last published commit and the count of consecutive failures of a repository', async () => {
     const repoPath = 'acme/state';
     const step = async (kind: Outcome, commitSha: string | undefined) => {
