@@ -11,4 +11,4 @@ echo "install-container.sh: apt-get update"
 apt-get update -qq
 echo "install-container.sh: apt-get install ${packages[*]}"
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-echo "install-container.sh: done ($(podman --version 2>&1), $(buildah --version 2>&1 | cut -d' ' -f1-3), $(runc --version | head -n1))"
+echo "install-container.sh: done ($(podman --version 2>&1), $(buildah --version 2>&1 | cut -d' ' -f1-3), $(runc --version | sed -n 1p))"

@@ -21,7 +21,7 @@ command -v terraform >/dev/null 2>&1 ||
 [[ -d "$mirror/registry.terraform.io/hashicorp/aws" ]] ||
   fail "the provider mirror $mirror/registry.terraform.io/hashicorp/aws is missing: fill it with \`terraform providers mirror $mirror\` on a machine with internet access (hashicorp/aws >= 5.60, < 6.0), or set TF_PROVIDER_MIRROR"
 
-version="$(terraform version | head -n 1 | sed -E 's/^Terraform v([0-9]+\.[0-9]+\.[0-9]+).*$/\1/')"
+version="$(terraform version | sed -n 1p | sed -E 's/^Terraform v([0-9]+\.[0-9]+\.[0-9]+).*$/\1/')"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "cannot read the Terraform version from \`terraform version\`"
 if [[ "$(printf '%s\n%s\n' "$minimum_version" "$version" | sort -V | head -n 1)" != "$minimum_version" ]]; then
   fail "Terraform $version is too old: the tests need >= $minimum_version"

@@ -42,8 +42,8 @@ locals {
         "--inventory-sha256", "Ref::inventorySha256",
       ]
       parameters  = { inventory = var.inventory_uri, partitionSize = tostring(var.partition_size), partitionOffset = "0" }
-      environment = local.common_environment
-      secrets     = ["DATABASE_URL", "GIT_CREDENTIALS", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"]
+      environment = merge(local.common_environment, var.git_ssh_known_hosts == null ? {} : { GIT_SSH_KNOWN_HOSTS = trimspace(var.git_ssh_known_hosts) })
+      secrets     = ["DATABASE_URL", "GIT_CREDENTIALS", "GIT_SSH_KEY", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"]
       vcpu        = var.processor_vcpu
       memory_mib  = var.processor_memory_mib
       timeout     = var.processor_timeout_seconds

@@ -27,6 +27,7 @@ locals {
   secret_arns = { for name, arn in {
     DATABASE_URL     = var.database_url_secret_arn
     GIT_CREDENTIALS  = var.git_credentials_secret_arn
+    GIT_SSH_KEY      = var.git_ssh_key_secret_arn
     GITHUB_TOKENS    = var.github_tokens_secret_arn
     PUBLISH_PASSWORD = var.publish_password_secret_arn
     PUBLISH_TOKEN    = var.publish_token_secret_arn

@@ -374,6 +374,28 @@ variable "git_credentials_secret_arn" {
   }
 }
 
+variable "git_ssh_key_secret_arn" {
+  description = "Secret/parameter ARN holding GIT_SSH_KEY (a private key, OpenSSH or PEM) for ssh:// and git@host:path rows. Give the servers' host keys in git_ssh_known_hosts."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.git_ssh_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.git_ssh_key_secret_arn))
+    error_message = "git_ssh_key_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
+  }
+}
+
+variable "git_ssh_known_hosts" {
+  description = "known_hosts lines of the git servers reached over ssh (GIT_SSH_KNOWN_HOSTS, not a secret), e.g. the output of `ssh-keyscan github.com`. With them ssh trusts those host keys only; without them an ssh clone fails with git_host_key_unknown."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.git_ssh_known_hosts == null || can(regex("^[^\\s]+ (ssh-|ecdsa-|sk-)[^\\s]+ [A-Za-z0-9+/=]+", trimspace(var.git_ssh_known_hosts)))
+    error_message = "git_ssh_known_hosts must hold known_hosts lines (<host> <key type> <base64 key>, as `ssh-keyscan <host>` prints them), or null."
+  }
+}
+
 variable "publish_password_secret_arn" {
   description = "Secret/parameter ARN holding PUBLISH_PASSWORD (basic auth to an http(s) publish_url, with publish_user)."
   type        = string

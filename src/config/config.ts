@@ -169,7 +169,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     publish: { url: publishUrl, user: publishUser, password: publishPassword, token: publishToken, layout },
     s3: { forcePathStyle: Boolean(read.string(undefined, 'AWS_ENDPOINT_URL_S3') ?? read.string(undefined, 'AWS_ENDPOINT_URL')) },
     gitCredentials,
-    gitSsh: sshKey === undefined ? undefined : { key: normalizeSshKey(sshKey), knownHosts: sshKnownHosts },
+    gitSsh: sshKey === undefined && sshKnownHosts === undefined ? undefined : { key: sshKey === undefined ? undefined : normalizeSshKey(sshKey), knownHosts: sshKnownHosts },
     buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
     runId,
     runIdSource,

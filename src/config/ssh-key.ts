@@ -4,7 +4,7 @@
  * known_hosts lines. src/git/credentials.ts writes both to private files for our git's ssh.
  */
 export interface GitSshKey {
-  readonly key: string;
+  readonly key: string | undefined;
   readonly knownHosts: string | undefined;
 }
 
@@ -21,12 +21,12 @@ export function normalizeSshKey(value: string): string {
 
 /** What is wrong with GIT_SSH_KEY and its companions, never quoting the key. */
 export function sshKeyProblems(key: string | undefined, knownHosts: string | undefined, sshCommand: string | undefined): string[] {
-  if (key === undefined) return knownHosts === undefined ? [] : ['GIT_SSH_KNOWN_HOSTS is set but GIT_SSH_KEY is not: set both, or put the host keys in ~/.ssh/known_hosts'];
   const problems: string[] = [];
-  if (!KEY_BLOCK.test(normalizeSshKey(key).trim())) {
+  if (key !== undefined && !KEY_BLOCK.test(normalizeSshKey(key).trim())) {
     problems.push('GIT_SSH_KEY is not a private key (-----BEGIN OPENSSH PRIVATE KEY----- … -----END OPENSSH PRIVATE KEY-----, or a PEM one) (the value is not shown: it is a secret)');
   }
-  if (sshCommand !== undefined) problems.push('GIT_SSH_KEY and GIT_SSH_COMMAND are both set: give the key with one of them');
+  const given = [key === undefined ? undefined : 'GIT_SSH_KEY', knownHosts === undefined ? undefined : 'GIT_SSH_KNOWN_HOSTS'].filter(Boolean);
+  if (given.length > 0 && sshCommand !== undefined) problems.push(`${given.join(' and ')} and GIT_SSH_COMMAND are all set: give ssh its key and host keys with one or the other`);
   return problems;
 }
 

@@ -55,13 +55,16 @@ export async function prepareGitCredentials(lines: string | undefined, ssh?: Git
 }
 
 /**
- * The key (0600: ssh refuses a readable one) and the host keys; ssh uses this key only, and, with
- * host keys given, trusts those hosts only.
+ * The key (0600: ssh refuses a readable one) and the host keys, either or both; ssh uses this key
+ * only, and, with host keys given, trusts those hosts only.
  */
 async function writeSshFiles(dir: string, ssh: GitSshKey): Promise<Record<string, string>> {
-  const keyFile = path.join(dir, 'ssh-key');
-  await fs.writeFile(keyFile, ssh.key, { mode: 0o600 });
-  const options = ['-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'];
+  const options = ['-o', 'BatchMode=yes'];
+  if (ssh.key !== undefined) {
+    const keyFile = path.join(dir, 'ssh-key');
+    await fs.writeFile(keyFile, ssh.key, { mode: 0o600 });
+    options.unshift('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
+  }
   if (ssh.knownHosts !== undefined) {
     const hostsFile = path.join(dir, 'known_hosts');
     await fs.writeFile(hostsFile, `${ssh.knownHosts.replaceAll('\r', '').trim()}\n`, { mode: 0o600 });

@@ -125,6 +125,8 @@ run "secrets_are_never_in_environment" {
 
   variables {
     git_credentials_secret_arn  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-credentials-AbCdEf"
+    git_ssh_key_secret_arn      = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-ssh-key-AbCdEf"
+    git_ssh_known_hosts         = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey\n"
     publish_password_secret_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
     publish_user                = "ingest"
     publish_token_secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/publish-AbCdEf:token::"
@@ -135,7 +137,7 @@ run "secrets_are_never_in_environment" {
     condition = alltrue(flatten([
       for job in aws_batch_job_definition.this : [
         for variable in jsondecode(job.container_properties).environment :
-        !contains(["DATABASE_URL", "GIT_CREDENTIALS", "GITHUB_TOKENS", "GITHUB_TOKEN", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"], variable.name)
+        !contains(["DATABASE_URL", "GIT_CREDENTIALS", "GIT_SSH_KEY", "GITHUB_TOKENS", "GITHUB_TOKEN", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"], variable.name)
       ]
     ]))
     error_message = "No secret may be in a job's environment."
@@ -163,6 +165,7 @@ run "secrets_are_never_in_environment" {
       processor = {
         DATABASE_URL     = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/database-url-AbCdEf"
         GIT_CREDENTIALS  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-credentials-AbCdEf"
+        GIT_SSH_KEY      = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/git-ssh-key-AbCdEf"
         PUBLISH_PASSWORD = "arn:aws:ssm:eu-west-1:123456789012:parameter/mass-ingest/publish-password"
         PUBLISH_TOKEN    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mass-ingest/publish-AbCdEf:token::"
       }
@@ -173,6 +176,19 @@ run "secrets_are_never_in_environment" {
       }
     }
     error_message = "Each job must get, through `secrets`, exactly the set secrets it uses."
+  }
+
+  assert {
+    condition = {
+      for job, definition in aws_batch_job_definition.this : job => [
+        for variable in jsondecode(definition.container_properties).environment : variable.value if variable.name == "GIT_SSH_KNOWN_HOSTS"
+      ]
+      } == {
+      chunk     = []
+      processor = ["git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey"]
+      report    = []
+    }
+    error_message = "The processor alone gets the host keys, trimmed, as GIT_SSH_KNOWN_HOSTS."
   }
 }
 

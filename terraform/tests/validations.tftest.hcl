@@ -346,6 +346,26 @@ run "git_credentials_secret_must_be_a_secret_or_parameter_arn" {
   expect_failures = [var.git_credentials_secret_arn]
 }
 
+run "git_ssh_key_secret_must_be_a_secret_or_parameter_arn" {
+  command = plan
+
+  variables {
+    git_ssh_key_secret_arn = "-----BEGIN OPENSSH PRIVATE KEY-----"
+  }
+
+  expect_failures = [var.git_ssh_key_secret_arn]
+}
+
+run "git_ssh_known_hosts_must_be_known_hosts_lines" {
+  command = plan
+
+  variables {
+    git_ssh_known_hosts = "github.com"
+  }
+
+  expect_failures = [var.git_ssh_known_hosts]
+}
+
 run "publish_password_secret_must_be_a_secret_or_parameter_arn" {
   command = plan
 

@@ -107,6 +107,15 @@ describe('mass-ingest process over ssh', () => {
     expect(buildEnv).not.toMatch(/^GIT_SSH/m);
   }, 60_000);
 
+  it('trusts only the hosts of GIT_SSH_KNOWN_HOSTS given without a key, and keeps the default key and agent', async () => {
+    const repo = fixture.repos['acme/env']!.path;
+
+    const { result, calls } = await processOverSsh('ssh-hosts', `git@git.test:${repo}`, { GIT_SSH_KNOWN_HOSTS: 'git.test ssh-ed25519 AAAAHost' });
+
+    expect(result.code).toBe(0);
+    for (const call of calls) expect(call).toMatch(/^-o BatchMode=yes -o UserKnownHostsFile=\S+\/known_hosts -o StrictHostKeyChecking=yes .*git@git\.test git-upload-pack/);
+  }, 60_000);
+
   it('refuses a GIT_SSH_KEY that is no private key without showing it, and one given with GIT_SSH_COMMAND', async () => {
     const inventory = path.join(tmp.path, 'refused.csv');
     await fs.writeFile(inventory, `cloneUrl,branch,origin,path\nssh://git@git.test/x,main,local.test,acme/env\n`);
@@ -119,7 +128,7 @@ describe('mass-ingest process over ssh', () => {
     expect(notAKey.stdout + notAKey.stderr).toContain('GIT_SSH_KEY is not a private key');
     expect(notAKey.stdout + notAKey.stderr).not.toContain('PublicKeyPastedByMistake');
     expect(both.code).toBe(2);
-    expect(both.stdout + both.stderr).toContain('GIT_SSH_KEY and GIT_SSH_COMMAND are both set');
+    expect(both.stdout + both.stderr).toContain('GIT_SSH_KEY and GIT_SSH_COMMAND are all set');
     expect(both.stdout + both.stderr).not.toContain(KEY_LINES[0]);
   }, 60_000);
 });

@@ -109,7 +109,7 @@ describe('docs/deploy.md', () => {
       ];
     });
 
-    expect(rows.length).toBe(4);
+    expect(rows.length).toBe(5);
     expect(problems).toEqual([]);
   });
 
