@@ -100,6 +100,9 @@ export function withoutTerminalControls(text: string): string {
   return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
+/** The line src/build/run-build.ts ends a timed-out build's log with. */
+const TIMEOUT_LINE = /^\[mass-ingest\] build timed out after \d+ s/;
+
 /** Failing a tool's error line (BUILD_ERROR_LINE), a line that mentions a failure (`make: *** … Error 1`, `BUILD FAILED`). */
 const FAILURE_LINE = /\b(error|errors|failed|failure|exception|not found)\b/i;
 
@@ -122,11 +125,14 @@ export function excerptOf(message: string | null, limit: number, outcome?: strin
 }
 
 /**
- * Where a failed build's excerpt starts: at its first error line; else it ends at the first line
- * that mentions a failure (make's `*** … Error 1` follows the output that explains it); else at
- * the top.
+ * Where a failed build's excerpt starts: it ends at the line saying it timed out; else it starts
+ * at its first error line; else it ends at the first line that mentions a failure (make's
+ * `*** … Error 1` follows the output that explains it); else at the top.
  */
 function excerptStart(lines: readonly string[]): number {
+  // A build killed at its timeout: what it was doing then, and the line that says so.
+  const timeout = lines.findIndex((line) => TIMEOUT_LINE.test(line));
+  if (timeout !== -1) return Math.max(0, timeout - (EXCERPT_LINES - 1));
   const error = lines.findIndex((line) => BUILD_ERROR_LINE.test(line));
   if (error !== -1) return error;
   const failure = lines.findIndex((line) => FAILURE_LINE.test(line));

@@ -37,6 +37,12 @@ describe('excerptOf', () => {
     expect(excerptOf(`${'progress\n'.repeat(8)}expected 3, got 4\nmake: *** [Makefile:2: test] Error 1`, 1000, 'build_failed')).toBe('progress\nexpected 3, got 4\nmake: *** [Makefile:2: test] Error 1');
   });
 
+  it("ends a timed-out build's excerpt at the line that says so, after what the build was doing", () => {
+    const message = ['npm test', 'error: flaky retry 1', 'waiting for port 5432', 'waiting for port 5432', '', '[mass-ingest] build timed out after 1800 s; process group killed'].join('\n');
+
+    expect(excerptOf(message, 1000, 'timed_out')).toBe('waiting for port 5432\nwaiting for port 5432\n[mass-ingest] build timed out after 1800 s; process group killed');
+  });
+
   it('keeps the first lines of a build without an error line, and of other failures', () => {
     const message = 'first line\nsecond line\nthird line\n[ERROR] later';
 
