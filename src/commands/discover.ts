@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { errorMessage, EXIT, InfrastructureError, UsageError, type ExitCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { CheckpointStore, type SavedDiscovery } from '../discovery/checkpoint-store.js';
 import { Crawler, type CrawlSummary } from '../discovery/crawler.js';
@@ -114,7 +114,7 @@ function validate(options: DiscoverOptions, tokens: readonly string[], apiUrl: s
   if (options.since !== undefined && (options.orgs.length > 0 || options.users.length > 0)) {
     problems.push('--since works with --query only (GitHub lists an owner\'s repositories without a pushed filter): search the owner instead, e.g. --query "org:acme" --since 2026-11-01');
   }
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) problems.push(`--limit must be a whole number ≥ 1, got ${options.limit}`);
+  if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 1)) problems.push(`--limit must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}, got ${options.limit}`);
   if (options.maxWaitSeconds !== undefined && !(options.maxWaitSeconds >= 0)) problems.push(`--max-wait must be a number of seconds ≥ 0, got ${options.maxWaitSeconds}`);
   if (tokens.length === 0) problems.push('discover needs a GitHub token: set GITHUB_TOKEN, or GITHUB_TOKENS=t1,t2 for a pool');
   let endpoint = '';
@@ -163,7 +163,12 @@ interface FinishStats {
 /** CSV first (atomically), then the database in one statement: a crash between the two resumes into both. */
 async function finish(store: CheckpointStore, id: string, options: DiscoverOptions, log: Logger, stats: FinishStats): Promise<void> {
   const limit = options.limit ?? null;
-  const rows = await writeCsvAtomically(options.out, store.repositories(id, limit));
+  const rows = await writeCsvAtomically(options.out, store.repositories(id, limit)).catch((err: unknown) => {
+    // The file system failed at the end (full, or --out's directory changed during the crawl): the
+    // crawl itself is saved, so --resume writes the CSV without asking GitHub again.
+    if ((err as NodeJS.ErrnoException).syscall === undefined) throw err;
+    throw new InfrastructureError('discover_output_failed', `Could not write --out ${options.out} (${errorMessage(err)}): every repository found is saved; fix the disk or the path, then rerun with --resume`, err);
+  });
   await store.finish(id, limit, new Date());
   const minimum = Math.ceil(rows / PAGE_SIZE);
   if (stats.unreachable > 0) log.warn({ unreachable: stats.unreachable }, 'Some search results cannot be reached: more than 1,000 created within one second');

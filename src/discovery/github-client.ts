@@ -12,7 +12,7 @@ export type GithubFailure =
   | { readonly kind: 'bad_credentials'; readonly status: number; readonly detail: string }
   | { readonly kind: 'forbidden'; readonly status: number; readonly detail: string }
   | { readonly kind: 'not_found'; readonly aliases: readonly string[]; readonly detail: string }
-  | { readonly kind: 'rejected'; readonly detail: string }
+  | { readonly kind: 'rejected'; readonly detail: string; readonly status?: number }
   | { readonly kind: 'transient'; readonly detail: string };
 
 export class GithubRequestError extends Error {
@@ -63,12 +63,31 @@ function classify(err: unknown): GithubFailure {
   if (err instanceof GraphqlResponseError) return classifyGraphqlErrors(err.errors ?? [], err.headers as Record<string, string | undefined>);
   const http = err as HttpLikeError;
   if (typeof http?.status === 'number' && http.response) return classifyHttp(http.status, http.response.headers ?? {}, describe(http));
-  return { kind: 'transient', detail: errorMessage((err as { cause?: unknown })?.cause ?? err) };
+  return { kind: 'transient', detail: innermostReason(err) };
 }
 
-function classifyGraphqlErrors(errors: ReadonlyArray<{ type?: string; message: string; path?: readonly unknown[]; extensions?: Record<string, unknown> }>, headers: Record<string, string | undefined>): GithubFailure {
+/** fetch wraps the reason (`getaddrinfo ENOTFOUND …`, `connect ECONNREFUSED …`) in "fetch failed": the innermost message names it. */
+function innermostReason(err: unknown): string {
+  let reason = errorMessage(err);
+  let inner = err;
+  for (let depth = 0; depth < 5 && inner instanceof Error && inner.cause !== undefined; depth++) {
+    inner = inner.cause;
+    if (errorMessage(inner)) reason = errorMessage(inner);
+  }
+  return reason;
+}
+
+/**
+ * GitHub has answered a spent budget with `type: "RATE_LIMITED"` and, since 2026, with
+ * `type: "RATE_LIMIT", code: "graphql_rate_limit"` (yanyongyu/githubkit#271).
+ */
+function isRateLimit(error: { type?: string; code?: string }): boolean {
+  return error.type === 'RATE_LIMITED' || error.type === 'RATE_LIMIT' || error.code === 'graphql_rate_limit';
+}
+
+function classifyGraphqlErrors(errors: ReadonlyArray<{ type?: string; code?: string; message: string; path?: readonly unknown[]; extensions?: Record<string, unknown> }>, headers: Record<string, string | undefined>): GithubFailure {
   const detail = errors.map((error) => error.message).join('; ');
-  if (errors.some((error) => error.type === 'RATE_LIMITED')) return { kind: 'rate_limited', resetAtMs: resetOf(headers) };
+  if (errors.some(isRateLimit)) return { kind: 'rate_limited', resetAtMs: resetOf(headers) };
   const missing = errors.filter((error) => error.type === 'NOT_FOUND');
   if (missing.length > 0) return { kind: 'not_found', aliases: missing.map((error) => String(error.path?.[0] ?? '')), detail };
   if (errors.some((error) => error.type === 'FORBIDDEN' || error.type === 'INSUFFICIENT_SCOPES')) return { kind: 'forbidden', status: 200, detail };
@@ -89,7 +108,7 @@ function classifyHttp(status: number, headers: Record<string, string | undefined
     return { kind: 'forbidden', status, detail };
   }
   if (status >= 500 || status === 408) return { kind: 'transient', detail };
-  return { kind: 'rejected', detail };
+  return { kind: 'rejected', detail, status };
 }
 
 function resetOf(headers: Record<string, string | undefined>): number | undefined {

@@ -1,3 +1,4 @@
+import { GithubRequestError } from './github-client.js';
 import { REPOSITORY_FRAGMENT, toRepository, type RepositoryNode } from './repository-node.js';
 import type { DiscoveredRepository, OwnerFilter, Probe, ProbeResult, RateLimitInfo, RequestPlan, RequestResult, SegmentResult, StreamSource } from './types.js';
 
@@ -35,7 +36,8 @@ export function buildDocument(plan: RequestPlan): BuiltRequest {
   return { document: `${head} {\n  ${fields.join('\n  ')}\n}${fragment}`, variables };
 }
 
-export function parseResponse(plan: RequestPlan, data: Record<string, unknown>): RequestResult {
+export function parseResponse(plan: RequestPlan, answer: Record<string, unknown> | null | undefined): RequestResult {
+  const data = withEveryPage(plan, answer);
   const segments = plan.segments.map(({ stream }, index): SegmentResult => {
     const connection = connectionOf(stream.source, data[`s${index}`]);
     const nodes = connection?.nodes ?? [];
@@ -54,6 +56,21 @@ export function parseResponse(plan: RequestPlan, data: Record<string, unknown>):
     return connection ? { key: probe.key, count: connection.count } : { key: probe.key, count: undefined, missing: true };
   });
   return { segments, probes, rateLimit: data.rateLimit as RateLimitInfo | undefined };
+}
+
+/**
+ * A page or a search count missing from an answer without `errors` (a proxy's HTML page parsed to
+ * nothing, `data: null`) must not read as "no more results": the request is retried. Only an
+ * owner probe may be null, which is how GitHub says the owner does not exist.
+ */
+function withEveryPage(plan: RequestPlan, data: Record<string, unknown> | null | undefined): Record<string, unknown> {
+  const lacking = [
+    ...plan.segments.map((_, index) => `s${index}`),
+    ...plan.probes.flatMap((probe, index) => (probe.kind === 'search' ? [`p${index}`] : [])),
+  ].filter((alias) => data?.[alias] === null || data?.[alias] === undefined);
+  if (data && typeof data === 'object' && lacking.length === 0) return data;
+  const detail = data && typeof data === 'object' ? `GitHub's answer lacks ${lacking.join(', ')}` : 'GitHub answered without data';
+  throw new GithubRequestError({ kind: 'transient', detail });
 }
 
 /** Which stream or probe an alias (the first element of a GraphQL error path) stands for. */

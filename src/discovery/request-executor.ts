@@ -72,8 +72,7 @@ export class RequestExecutor {
     switch (failure.kind) {
       case 'rate_limited':
         if (++counts.rateLimited > MAX_RATE_LIMITED) throw new InfrastructureError('github_rate_limited', `GitHub kept answering RATE_LIMITED (${counts.rateLimited - 1} times): progress is saved, rerun with --resume later`);
-        pool.exhausted(lease.number, failure.resetAtMs);
-        log.warn({ tokenNumber: lease.number, resetAt: failure.resetAtMs ? new Date(failure.resetAtMs).toISOString() : undefined }, 'GitHub token rate-limited, resting until its reset');
+        log.warn({ tokenNumber: lease.number, resetAt: new Date(pool.exhausted(lease.number, failure.resetAtMs)).toISOString() }, 'GitHub token rate-limited, resting until its reset');
         return;
       case 'secondary_limit': {
         const delay = failure.retryAfterMs ?? this.secondaryDelays[counts.secondary];
@@ -121,6 +120,10 @@ export class RequestExecutor {
         if (source?.kind === 'owner') return notFound(source.ownerType, source.login);
         return new UsageError('github_not_found', `GitHub could not resolve part of the query: ${failure.detail}`);
       }
+      case 'rejected':
+        // GITHUB_API_URL set to the GraphQL URL itself (…/graphql/graphql) or to a web page.
+        if (failure.status === 404) return new UsageError('github_endpoint_not_found', `Nothing answers GitHub GraphQL at ${this.deps.endpoint} (${failure.detail}): GITHUB_API_URL is the API base, https://api.github.com or https://HOST/api/v3`);
+        return new UsageError('github_query_rejected', `GitHub rejected the query: ${failure.detail}`);
       default:
         return new UsageError('github_query_rejected', `GitHub rejected the query: ${'detail' in failure ? failure.detail : failure.kind}`);
     }

@@ -44,7 +44,9 @@ export class SearchPlanner {
   constructor(private readonly options: SearchPlannerOptions, state?: SearchPlanState) {
     const { stars } = options.scope;
     this.state = state ?? {
-      stars: createAxis('stars', stars.lo, stars.hi ?? STARS_TOP, 'log'),
+      // Never an empty axis (`stars:>1000000000`): a probe at or above its top is not recorded,
+      // so it would be asked again and again.
+      stars: createAxis('stars', stars.lo, stars.hi ?? Math.max(STARS_TOP, stars.lo + 1), 'log'),
       created: {},
       lastBucket: null,
       unreachable: 0,

@@ -45,7 +45,24 @@ export function parseSearchScope(query: string, options: ScopeOptions): SearchSc
   if (!options.includeArchived && !keys.has('archived')) kept.push('archived:false');
   if (options.includeForks && !keys.has('fork')) kept.push('fork:true');
   if (stars.hi !== null && stars.hi <= stars.lo) throw new UsageError('query_empty_range', `--query "${query}" selects an empty stars range`);
-  return { base: kept.join(' '), stars: { lo: Math.max(0, stars.lo), hi: stars.hi }, created };
+  const base = kept.join(' ');
+  checkLength(query, base);
+  return { base, stars: { lo: Math.max(0, stars.lo), hi: stars.hi }, created };
+}
+
+/**
+ * GitHub does not support search queries longer than 256 characters ("Troubleshooting search
+ * queries"), and every bucket adds its own `stars:`, `created:` and `sort:` terms to the query.
+ */
+const MAX_QUERY_LENGTH = 256;
+
+function checkLength(query: string, base: string): void {
+  const widest = composeQuery(base, starsQualifier(1_000_000_000, 2_000_000_000), createdQualifier(0, 1));
+  if (widest.length <= MAX_QUERY_LENGTH) return;
+  throw new UsageError(
+    'query_too_long',
+    `--query is too long by ${widest.length - MAX_QUERY_LENGTH} characters: GitHub searches at most ${MAX_QUERY_LENGTH}, counting the stars:, created: and sort: terms discover adds to every bucket (and archived:, pushed:, fork:); split "${query}" into several runs`,
+  );
 }
 
 /** Whitespace-separated terms; double quotes keep spaces (`language:"Jupyter Notebook"`). */

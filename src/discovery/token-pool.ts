@@ -3,11 +3,12 @@ import type { RateLimitInfo } from './types.js';
 
 /**
  * GITHUB_TOKENS as a pool: each request takes a lease on the token with the most points left,
- * at most `perToken` requests per token at once (GitHub's secondary limits punish bursts). A
- * token whose budget is spent rests until its reset while the others work; when every token
- * rests, `acquire` waits for the first reset (reporting the countdown), or gives up with exit 3
- * when that is further away than --max-wait. A token GitHub rejects is retired: the others carry
- * on, and only when none is left does the run stop.
+ * at most `perToken` requests per token at once (GitHub's secondary limits punish bursts), one
+ * at a time once GitHub answered the token with a secondary limit. A token whose budget is spent
+ * rests until its reset while the others work; when every token rests, `acquire` waits for the
+ * first reset (reporting the countdown), or gives up with exit 3 when that is further away than
+ * --max-wait. A token GitHub rejects is retired: the others carry on, and only when none is left
+ * does the run stop.
  */
 export interface Lease {
   /** 1-based, for messages: tokens are never shown. */
@@ -35,11 +36,16 @@ interface TokenState {
   readonly number: number;
   readonly token: string;
   inFlight: number;
+  /** `perToken`, or 1 once GitHub answered this token with a secondary limit. */
+  maxInFlight: number;
   remaining: number | undefined;
   resetAtMs: number | undefined;
   restUntilMs: number;
   retired: boolean;
 }
+
+/** How long a spent token rests when GitHub's reset time cannot be used. */
+const UNKNOWN_RESET_MS = 60_000;
 
 export class TokenPool {
   private readonly tokens: TokenState[];
@@ -47,7 +53,7 @@ export class TokenPool {
   private wakers: Array<() => void> = [];
 
   constructor(tokens: readonly string[], private readonly options: PoolOptions) {
-    this.tokens = tokens.map((token, index) => ({ number: index + 1, token, inFlight: 0, remaining: undefined, resetAtMs: undefined, restUntilMs: 0, retired: false }));
+    this.tokens = tokens.map((token, index) => ({ number: index + 1, token, inFlight: 0, maxInFlight: options.perToken, remaining: undefined, resetAtMs: undefined, restUntilMs: 0, retired: false }));
     this.now = options.now ?? Date.now;
   }
 
@@ -85,26 +91,37 @@ export class TokenPool {
     if (!token || !rateLimit) return;
     const resetAtMs = Date.parse(rateLimit.resetAt);
     token.remaining = rateLimit.remaining;
-    token.resetAtMs = Number.isFinite(resetAtMs) ? resetAtMs : this.now() + 60_000;
+    token.resetAtMs = Number.isFinite(resetAtMs) ? resetAtMs : this.now() + UNKNOWN_RESET_MS;
     if (token.remaining <= 0) token.restUntilMs = Math.max(token.restUntilMs, token.resetAtMs);
     this.wake();
   }
 
-  /** RATE_LIMITED: the primary budget is spent; rest until the reset (a minute when unknown). */
-  exhausted(number: number, resetAtMs: number | undefined): void {
+  /**
+   * RATE_LIMITED: the primary budget is spent; rest until the reset (the answer's, else the one
+   * the token's last answer reported). A reset unknown or already past (our clock ahead of
+   * GitHub's) means a minute, rather than asking again at once, again and again. Returns when the
+   * token may be used again.
+   */
+  exhausted(number: number, resetAtMs: number | undefined): number {
+    const now = this.now();
     const token = this.tokens[number - 1];
-    if (!token) return;
-    const until = resetAtMs ?? this.now() + 60_000;
+    const until = [resetAtMs, token?.resetAtMs].find((at) => at !== undefined && at > now) ?? now + UNKNOWN_RESET_MS;
+    if (!token) return until;
     token.remaining = 0;
     token.resetAtMs = until;
     token.restUntilMs = Math.max(token.restUntilMs, until);
     this.wake();
+    return until;
   }
 
-  /** Secondary limit: this token waits `ms` before its next request. */
+  /**
+   * Secondary limit: this token waits `ms` before its next request, and from then on sends one
+   * request at a time (GitHub: "make requests serially rather than concurrently").
+   */
   rest(number: number, ms: number): void {
     const token = this.tokens[number - 1];
     if (!token) return;
+    token.maxInFlight = 1;
     token.restUntilMs = Math.max(token.restUntilMs, this.now() + ms);
     this.wake();
   }
@@ -128,7 +145,7 @@ export class TokenPool {
   private pick(now: number): TokenState | undefined {
     let best: TokenState | undefined;
     for (const token of this.tokens) {
-      if (token.retired || token.restUntilMs > now || token.inFlight >= this.options.perToken) continue;
+      if (token.retired || token.restUntilMs > now || token.inFlight >= token.maxInFlight) continue;
       if (token.resetAtMs !== undefined && token.resetAtMs <= now) {
         token.remaining = undefined;
         token.resetAtMs = undefined;

@@ -69,6 +69,7 @@ describe('mass-ingest discover options', () => {
     ['a missing directory', ['--out', 'no-such-dir/repos.csv'], 'is missing or not writable'],
     ['a directory', ['--out', '.'], 'is a directory'],
     ['an option given twice', ['--out', 'a.csv', '--out', 'b.csv'], '--out may be given once'],
+    ['fine but --limit is beyond what the database can count', ['--out', 'huge.csv', '--limit', '100000000000000000000'], '--limit must be a whole number from 1 to 9007199254740991, got 100000000000000000000'],
   ])('exits 2 before asking GitHub anything when --out is %s', async (_case, args, message) => {
     const from = fake.requests.length;
 

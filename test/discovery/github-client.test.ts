@@ -17,6 +17,18 @@ describe('classifyGithubError', () => {
     expect(failure).toEqual({ kind: 'rate_limited', resetAtMs: 1_800_000_000_000 });
   });
 
+  it('reads GitHub’s newer RATE_LIMIT answer (code graphql_rate_limit) as the primary limit, not as a failure to retry at once', () => {
+    const failure = classifyGithubError(graphqlError([{ type: 'RATE_LIMIT', code: 'graphql_rate_limit', message: 'API rate limit already exceeded for user ID 1.' }], { 'x-ratelimit-reset': '1800000000' }));
+
+    expect(failure).toEqual({ kind: 'rate_limited', resetAtMs: 1_800_000_000_000 });
+  });
+
+  it('names the reason a request could not be sent, not fetch’s "fetch failed" around it', () => {
+    const wrapped = Object.assign(new Error('getaddrinfo ENOTFOUND api.github.com'), { status: 500, cause: Object.assign(new TypeError('fetch failed'), { cause: new Error('getaddrinfo ENOTFOUND api.github.com') }) });
+
+    expect(classifyGithubError(wrapped)).toEqual({ kind: 'transient', detail: 'getaddrinfo ENOTFOUND api.github.com' });
+  });
+
   it('reads 403 and 429 with retry-after, or with the secondary-limit message, as a secondary limit', () => {
     expect(classifyGithubError(httpError(403, { 'retry-after': '30' }, 'slow down'))).toEqual({ kind: 'secondary_limit', retryAfterMs: 30_000 });
     expect(classifyGithubError(httpError(429, {}, 'Too many requests'))).toEqual({ kind: 'secondary_limit', retryAfterMs: undefined });

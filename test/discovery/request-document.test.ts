@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GithubRequestError } from '../../src/discovery/github-client.js';
 import { buildDocument, parseResponse } from '../../src/discovery/request-document.js';
 import type { RequestPlan, StreamState } from '../../src/discovery/types.js';
 import { githubSchema } from '../fakes/github-graphql.js';
@@ -53,5 +54,22 @@ describe('request documents', () => {
     expect(result.segments[0]?.repositories[0]).toEqual({ cloneUrl: 'https://github.com/acme/a.git', branch: 'main', origin: 'github.com', path: 'acme/a', stars: 12, pushedAt: '2026-01-02T03:04:05Z' });
     expect(result.probes).toEqual([{ key: 'stars:5', count: 1234 }, { key: 'owner:user:octo', count: undefined, missing: true }]);
     expect(result.rateLimit).toEqual({ cost: 1, remaining: 4990, resetAt: '2026-11-27T07:00:00Z' });
+  });
+
+  it.each([
+    ['without data (a proxy’s HTML page)', undefined, 'GitHub answered without data'],
+    ['with data: null and no errors', null, 'GitHub answered without data'],
+    ['with a page or a search count missing', { s0: null, s1: { repositories: { totalCount: 80, nodes: [] } }, p1: null }, "GitHub's answer lacks s0, p0"],
+  ])('asks again when GitHub answers %s, rather than reading it as the end of the results', (_case, data, detail) => {
+    let thrown: unknown;
+
+    try {
+      parseResponse(plan, data as Record<string, unknown> | null | undefined);
+    } catch (err) {
+      thrown = err;
+    }
+
+    expect(thrown).toBeInstanceOf(GithubRequestError);
+    expect((thrown as GithubRequestError).failure).toEqual({ kind: 'transient', detail });
   });
 });

@@ -61,6 +61,17 @@ describe('RequestExecutor', () => {
     expect(run.attempts).toBe(4);
   });
 
+  it('retries an answer without data instead of reading it as no results', async () => {
+    const answers: Array<Record<string, unknown> | null> = [null, answer];
+    const transport: GraphqlTransport = { send: async () => answers.shift() as Record<string, unknown> };
+    const { run, pool } = executor(transport);
+
+    const result = await run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    expect(result.probes).toEqual([{ key: 'stars:0', count: 42 }]);
+    expect(run.attempts).toBe(2);
+  });
+
   it('leaves a rejected token out and carries on with the others', async () => {
     const transport = scripted([{ kind: 'bad_credentials', status: 401, detail: '401 Bad credentials' }]);
     const { run, pool } = executor(transport);

@@ -90,6 +90,16 @@ describe('search planning', () => {
     expect(streams.every((stream) => stream.source.kind === 'search' && /created:/.test(stream.source.query))).toBe(true);
   });
 
+  it('plans a search that starts above a billion stars in one round, then asks nothing more', () => {
+    const planner = new DiscoveryPlanner({ scope: parseSearchScope('stars:>1000000000', { since: undefined, includeForks: true, includeArchived: true }), limit: null, orgs: [], users: [], filter: { includeForks: true, includeArchived: true }, nowSeconds: NOW });
+
+    const streams = planner.record(planner.probes(20).map((probe) => ({ key: probe.key, count: 3 })));
+
+    expect(streams.map((stream) => [stream.source.kind === 'search' ? stream.source.query : '', stream.expected])).toEqual([['fork:true stars:>=1000000001 sort:stars-desc', 3]]);
+    expect(planner.probes(20)).toEqual([]);
+    expect(planner.complete()).toBe(true);
+  });
+
   it('answers a search of fewer than 1,000 results with one bucket after one round of probes', () => {
     const population = generatePopulation({ size: 600, seed: 5 });
 

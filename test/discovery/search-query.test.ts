@@ -17,6 +17,16 @@ describe('parseSearchScope', () => {
     expect(scope.base).toBe('archived:true topic:cli pushed:>=2026-11-01 fork:true');
   });
 
+  it('refuses a query that GitHub could not search once a bucket adds its stars:, created: and sort: terms (256 characters at most)', () => {
+    const orgs = (n: number) => Array.from({ length: n }, (_, i) => `org:team-${String(i).padStart(3, '0')}`).join(' ');
+
+    const fits = () => parseSearchScope(orgs(11), defaults);
+    const tooLong = () => parseSearchScope(orgs(12), defaults);
+
+    expect(fits).not.toThrow();
+    expect(tooLong).toThrow(expect.objectContaining({ code: 'query_too_long', exitCode: 2, message: expect.stringContaining('--query is too long by 10 characters: GitHub searches at most 256') }));
+  });
+
   it('understands every stars range form', () => {
     const stars = (query: string) => parseSearchScope(query, defaults).stars;
 

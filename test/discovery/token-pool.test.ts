@@ -48,6 +48,27 @@ describe('TokenPool', () => {
     await expect(pool.acquire(signal)).rejects.toMatchObject({ code: 'github_rate_limited', exitCode: 3 });
   });
 
+  it('rests a spent token a minute when its reset time is already past (our clock ahead of GitHub’s), instead of asking again at once', async () => {
+    const now = 1_800_000_000_000;
+    const pool = new TokenPool(['a'], { perToken: 2, maxWaitMs: 0, now: () => now });
+
+    pool.exhausted(1, now - 600_000);
+
+    await expect(pool.acquire(signal)).rejects.toMatchObject({ code: 'github_rate_limited', exitCode: 3 });
+    expect(pool.budgets()).toEqual([{ number: 1, remaining: 0, restingUntil: now + 60_000 }]);
+  });
+
+  it('rests a RATE_LIMITED token until the reset its last answer reported when the error carries none', () => {
+    const now = 1_800_000_000_000;
+    const pool = new TokenPool(['a'], { perToken: 2, maxWaitMs: undefined, now: () => now });
+    pool.record(1, { cost: 1, remaining: 3, resetAt: new Date(now + 1_200_000).toISOString() });
+
+    const until = pool.exhausted(1, undefined);
+
+    expect(until).toBe(now + 1_200_000);
+    expect(pool.budgets()).toEqual([{ number: 1, remaining: 0, restingUntil: now + 1_200_000 }]);
+  });
+
   it('keeps a token out for the retry-after of a secondary limit', async () => {
     const pool = new TokenPool(['a', 'b'], { perToken: 1, maxWaitMs: undefined });
 
@@ -55,6 +76,21 @@ describe('TokenPool', () => {
     const lease = await pool.acquire(signal);
 
     expect(lease.number).toBe(2);
+  });
+
+  it('sends one request at a time on a token once GitHub answered it with a secondary limit', async () => {
+    let now = 1_800_000_000_000;
+    const pool = new TokenPool(['a'], { perToken: 2, maxWaitMs: undefined, now: () => now });
+    const stop = new AbortController();
+    pool.rest(1, 1000);
+    now += 1000;
+
+    const first = await pool.acquire(signal);
+    const second = await Promise.race([pool.acquire(stop.signal).then(() => 'leased', () => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 50))]);
+    stop.abort();
+
+    expect(first.number).toBe(1);
+    expect(second).toBe('waiting');
   });
 
   it('stops waiting when the run is stopped', async () => {

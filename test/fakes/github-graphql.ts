@@ -31,6 +31,8 @@ export interface FakeGithubOptions {
     readonly maxConcurrentPerToken?: number;
   };
   readonly delayMs?: number;
+  /** Answers request `n` (1-based) instead of GitHub when it returns an answer: proxies' pages, broken answers. */
+  readonly override?: (n: number) => { readonly status: number; readonly headers?: Record<string, string>; readonly body: string } | undefined;
   /** Called before each request is answered, e.g. to change stars mid-crawl. */
   readonly beforeRequest?: (n: number, fake: FakeGithub) => void;
 }
@@ -40,7 +42,7 @@ export interface FakeRequestRecord {
   readonly path: string;
   /** 1-based index into options.tokens; undefined for an unknown token. */
   readonly token: number | undefined;
-  outcome: 'ok' | 'unauthorized' | 'invalid' | 'rate_limited' | 'secondary';
+  outcome: 'ok' | 'unauthorized' | 'invalid' | 'rate_limited' | 'secondary' | 'overridden';
   readonly calls: FieldCall[];
   /** The answer has been sent (requests in flight are in the log already). */
   answered: boolean;
@@ -99,7 +101,14 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
       record.answered = true;
     });
     if (delayMs > 0) await sleep(delayMs);
-    if (req.method !== 'POST' || !/graphql$/.test(new URL(req.url ?? '/', 'http://x').pathname)) return send(res, 404, { message: 'Not Found' });
+    const overridden = options.override?.(n);
+    if (overridden) {
+      record.outcome = 'overridden';
+      res.writeHead(overridden.status, { 'content-type': 'application/json; charset=utf-8', ...overridden.headers }).end(overridden.body);
+      return;
+    }
+    // GitHub's endpoints: github.com's /graphql and Enterprise Server's /api/graphql, nothing else.
+    if (req.method !== 'POST' || !/^(\/api)?\/graphql$/.test(new URL(req.url ?? '/', 'http://x').pathname)) return send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/graphql' });
     if (token === undefined) {
       record.outcome = 'unauthorized';
       return send(res, 401, { message: req.headers.authorization ? 'Bad credentials' : 'This endpoint requires you to be authenticated.', documentation_url: 'https://docs.github.com/graphql' });

@@ -20,6 +20,8 @@ export interface FakeOwnerArgs {
 
 /** GitHub search answers at most this many results, whatever the count says. */
 export const SEARCH_CAP = 1000;
+/** "Queries longer than 256 characters are not supported" (GitHub docs, Troubleshooting search queries). */
+const MAX_QUERY_LENGTH = 256;
 
 /**
  * The population sorted by stars (most first) so a `stars:` range is a slice found by binary
@@ -47,6 +49,7 @@ export class FakeGithubIndex {
     this.searches += 1;
     if (args.type !== 'REPOSITORY') throw new graphql.GraphQLError(`The fake searches repositories only, not ${args.type}`);
     const first = pageSize(args.first, 'search', args.last);
+    if (args.query.length > MAX_QUERY_LENGTH) throw new graphql.GraphQLError(`The search query is longer than ${MAX_QUERY_LENGTH} characters`, { extensions: { type: 'INVALID_SEARCH' } });
     let parsed;
     try {
       parsed = parseSearch(args.query);
