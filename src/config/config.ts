@@ -121,10 +121,15 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   const attempt = read.integer(undefined, 'AWS_BATCH_JOB_ATTEMPT', 1, 1) ?? 1;
   const { runId, runIdSource } = resolveRunId(read.string('run-id', undefined), jobId, now, problems);
 
-  const githubTokens = (read.string(undefined, 'GITHUB_TOKENS') ?? read.string(undefined, 'GITHUB_TOKEN') ?? '')
-    .split(',')
-    .map((token) => token.trim())
-    .filter(Boolean);
+  // A token listed twice is one token: two would double the requests in flight on it.
+  const githubTokens = [
+    ...new Set(
+      (read.string(undefined, 'GITHUB_TOKENS') ?? read.string(undefined, 'GITHUB_TOKEN') ?? '')
+        .split(',')
+        .map((token) => token.trim())
+        .filter(Boolean),
+    ),
+  ];
 
   const fullEnv = definedEntries(env);
   const secrets = secretsOfEnvironment(env);

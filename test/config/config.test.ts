@@ -112,6 +112,12 @@ describe('loadConfig', () => {
     expect(config.batch.arrayIndex).toBe(17);
   });
 
+  it('uses a token listed twice in GITHUB_TOKENS once, keeping the order of first appearance', () => {
+    const config = loadConfig({ flags: {}, env: { GITHUB_TOKENS: 'ghtokenA1, ghtokenB2,ghtokenA1,,ghtokenC3' }, cwd: '/tmp', stdoutIsTty: false });
+
+    expect(config.github.tokens).toEqual(['ghtokenA1', 'ghtokenB2', 'ghtokenC3']);
+  });
+
   it('counts GITHUB_TOKEN among the secrets when GITHUB_TOKENS is set too', () => {
     const secrets = secretsOfEnvironment({ GITHUB_TOKENS: 'ghtokenA1,ghtokenB2', GITHUB_TOKEN: 'ghtokenC3' });
 
