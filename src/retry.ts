@@ -39,7 +39,8 @@ export async function withRetry<T>(policy: RetryPolicy, task: (attempt: number) 
       ...policy,
       signal: options.signal,
       onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        if (retriesLeft > 0) options.onRetry?.(error, attemptNumber);
+        // p-retry reports its own stop on the signal as a failed attempt; nothing is retried then.
+        if (retriesLeft > 0 && !options.signal?.aborted) options.onRetry?.(error, attemptNumber);
       },
     },
   );

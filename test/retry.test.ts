@@ -58,4 +58,21 @@ describe('retry schedule', () => {
     expect(await outcome).toMatchObject({ message: 'attempt 3' });
     expect(calls).toBe(3);
   });
+
+  it('does not announce a retry when the signal stopped the attempt', async () => {
+    const stop = new AbortController();
+    const retries: number[] = [];
+
+    const result = withRetry(
+      GIT_RETRY,
+      async () => {
+        stop.abort();
+        return 'cloned';
+      },
+      { signal: stop.signal, onRetry: (_err, attempt) => retries.push(attempt) },
+    );
+
+    await expect(result).rejects.toMatchObject({ name: 'AbortError' });
+    expect(retries).toEqual([]);
+  });
 });

@@ -82,8 +82,6 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
     finished = await runSteps({ row, repository, url, workspace }, deps, signal, log, clock);
   } catch (err) {
     finished = { commitSha: clock.commitSha, ...toFinished(err, signal, settings.scrub) };
-  } finally {
-    if (!(await removeWorkspace(workspace))) log.warn({ workspace }, 'Workspace could not be removed');
   }
   const finishedAt = new Date();
   const startedAt = clock.startedAt ?? finishedAt;
@@ -106,6 +104,8 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
     startedAt,
     finishedAt,
   };
+  // A row the signal kept from starting logs nothing, like the rows run-partition never began.
+  if (result.errorCode === NOT_STARTED.errorCode) return result;
   const line = { outcome: result.outcome, durationMs: result.durationMs, commitSha: result.commitSha, errorCode: result.errorCode };
   if (isFailure(result.outcome) && result.outcome !== 'aborted') log.warn({ ...line, error: gist(result) }, 'Repository finished');
   else log.info(line, 'Repository finished');
@@ -152,7 +152,11 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
 /** A repository stopped by a signal before any of its work began. */
 export const NOT_STARTED = { outcome: 'aborted', errorCode: 'not_started', errorMessage: 'Not started: the processor received a termination signal' } as const;
 
-/** Clone onwards: one repository's work, in a work slot; the clone and the build command wait for slots of their own. */
+/**
+ * Clone onwards: one repository's work, in a work slot; the clone and the build command wait for
+ * slots of their own. The workspace is removed before the slot is given up, so the work slots
+ * bound the workspaces on disk (removing a clone can take longer than building it).
+ */
 async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
   try {
     return await buildSteps(resolved, deps, signal, log, clock);
@@ -161,6 +165,8 @@ async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal
     const unchanged = await unchangedAfterAll(resolved, log).catch(() => undefined);
     if (unchanged) return unchanged;
     throw err;
+  } finally {
+    if (!(await removeWorkspace(resolved.workspace))) log.warn({ workspace: resolved.workspace }, 'Workspace could not be removed');
   }
 }
 

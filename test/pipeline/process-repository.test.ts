@@ -308,6 +308,35 @@ describe('processRepository', () => {
     expect(result).toMatchObject({ outcome: 'aborted', commitSha: SHA });
   });
 
+  it('logs no Repository finished line for a row the stop signal kept from starting', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+
+    const result = await processRepository(row, deps(new FakeGit({ Makefile: 'all:\n\ttrue\n' }), new FakeLayout()), controller.signal, capture);
+
+    expect(result).toMatchObject({ outcome: 'aborted', errorCode: 'not_started' });
+    expect(lines.filter((line) => line.msg === 'Repository finished')).toEqual([]);
+  });
+
+  // The work slots bound the workspaces on disk (README: --clone-ahead 0 keeps at most N).
+  it('deletes the workspace before it gives its work slot to the next repository', async () => {
+    const workspace = path.join(workdir, 'run-1', `row-${row.rowNumber}`);
+    let leftInSlot: boolean | undefined;
+    const work = async <T>(task: () => Promise<T>) => {
+      const result = await task();
+      leftInSlot = await fs.access(workspace).then(() => true, () => false);
+      return result;
+    };
+    const d = { ...deps(new FakeGit({ Makefile: 'all:\n\tmkdir -p out && touch out/a\n' }), new FakeLayout()), slots: { check: <T>(task: () => Promise<T>) => task(), work } };
+
+    const result = await run(d);
+
+    expect(result.outcome).toBe('published');
+    expect(leftInSlot).toBe(false);
+  });
+
   it('deletes the workspace afterwards', async () => {
     await run(deps(new FakeGit({ Makefile: 'all:\n\tmkdir -p out && touch out/a\n' }), new FakeLayout()));
 
