@@ -391,7 +391,7 @@ variable "git_ssh_known_hosts" {
   default     = null
 
   validation {
-    condition     = var.git_ssh_known_hosts == null || can(regex("^[^\\s]+ (ssh-|ecdsa-|sk-)[^\\s]+ [A-Za-z0-9+/=]+", trimspace(var.git_ssh_known_hosts)))
+    condition     = alltrue([for line in split("\n", trimspace(coalesce(var.git_ssh_known_hosts, "#"))) : can(regex("^(@(cert-authority|revoked) )?[^\\s]+ (ssh-|ecdsa-|sk-)[^\\s]+ [A-Za-z0-9+/=]+", trimspace(line))) if trimspace(line) != "" && !startswith(trimspace(line), "#")])
     error_message = "git_ssh_known_hosts must hold known_hosts lines (<host> <key type> <base64 key>, as `ssh-keyscan <host>` prints them), or null."
   }
 }

@@ -7,7 +7,7 @@ import type { Scrubber } from '../logging/scrub.js';
  */
 const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }> = [
   // ssh itself cannot run (no ssh client, a GIT_SSH_COMMAND naming a missing program).
-  { pattern: /ssh[^\n]*: not found|cannot run ssh|unable to fork/i, code: 'git_ssh_unavailable', retryable: false },
+  { pattern: /ssh[^\n]*: not found|cannot run ssh/i, code: 'git_ssh_unavailable', retryable: false },
   { pattern: /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i, code: 'git_host_key_unknown', retryable: false },
   { pattern: /returned error: 40[13]|Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey/i, code: 'git_auth_failed', retryable: false },
   { pattern: /returned error: 404|Repository not found|repository '[^']*' not found|does not appear to be a git repository|not found: did you run git update-server-info|No such file or directory|does not exist/i, code: 'git_repository_not_found', retryable: false },

@@ -63,14 +63,24 @@ async function writeSshFiles(dir: string, ssh: GitSshKey): Promise<Record<string
   if (ssh.key !== undefined) {
     const keyFile = path.join(dir, 'ssh-key');
     await fs.writeFile(keyFile, ssh.key, { mode: 0o600 });
-    options.unshift('-i', shellQuote(keyFile), '-o', 'IdentitiesOnly=yes');
+    options.unshift('-o', sshFileOption('IdentityFile', keyFile), '-o', 'IdentitiesOnly=yes');
   }
   if (ssh.knownHosts !== undefined) {
     const hostsFile = path.join(dir, 'known_hosts');
     await fs.writeFile(hostsFile, `${ssh.knownHosts.replaceAll('\r', '').trim()}\n`, { mode: 0o600 });
-    options.push('-o', `UserKnownHostsFile=${shellQuote(hostsFile)}`, '-o', 'StrictHostKeyChecking=yes');
+    // Not the machine's /etc/ssh/ssh_known_hosts either: those hosts only.
+    options.push('-o', sshFileOption('UserKnownHostsFile', hostsFile), '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null');
   }
   return { GIT_SSH_COMMAND: `ssh ${options.join(' ')}` };
+}
+
+/**
+ * `-o Name="path"` for the shell: ssh splits an option's value at spaces (UserKnownHostsFile
+ * takes a list) unless it is double-quoted, and expands `%` tokens in both (`-i` cannot escape
+ * them): a temporary directory such as `/tmp/build 100%` must still name one file.
+ */
+function sshFileOption(name: string, file: string): string {
+  return shellQuote(`${name}="${file.replace(/[\\"]/g, '\\$&').replaceAll('%', '%%')}"`);
 }
 
 function shellQuote(text: string): string {

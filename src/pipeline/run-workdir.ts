@@ -47,7 +47,7 @@ export async function claimRunWorkdir(workdir: string, runId: string, log: Logge
       };
     } catch (err) {
       // Swept by another processor between the two steps: make it again.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= CLAIM_ATTEMPTS) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= CLAIM_ATTEMPTS) throw unusable(dir, 'written', err);
     }
   }
 }
@@ -57,13 +57,19 @@ async function makeWorkdir(dir: string): Promise<void> {
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    const message = `Work directory ${dir} cannot be created (${code})`;
-    if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST'].includes(code)) {
-      throw new UsageError('workdir_unusable', `${message}: set --workdir or MASS_INGEST_WORKDIR to a writable directory`, [], err);
-    }
-    throw new InfrastructureError('workdir_unusable', message, err);
+    throw unusable(dir, 'created', err);
   }
+}
+
+/** A file system error about the work directory: exit 2 when it is the wrong directory, else 3; other errors pass as they are. */
+function unusable(dir: string, what: 'created' | 'written', err: unknown): unknown {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (syscall === undefined) return err;
+  const message = `Work directory ${dir} cannot be ${what} (${code ?? 'EIO'})`;
+  if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST'].includes(code ?? '')) {
+    return new UsageError('workdir_unusable', `${message}: set --workdir or MASS_INGEST_WORKDIR to a writable directory`, [], err);
+  }
+  return new InfrastructureError('workdir_unusable', message, err);
 }
 
 /**
@@ -76,21 +82,54 @@ async function sweepAbandoned(workdir: string, ownRunId: string, log: Logger): P
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name === ownRunId || !RUN_ID_PATTERN.test(entry.name)) continue;
     const dir = path.join(workdir, entry.name);
-    const workspaces = await abandonedWorkspaces(dir);
-    if (workspaces === undefined) continue;
-    if (await removeWorkspace(dir)) log.info({ dir, workspaces }, 'Removed the workspaces of a stopped processor');
-    else log.warn({ dir }, 'The workspaces of a stopped processor could not be removed');
+    const left = await abandonedEntries(dir);
+    if (left === undefined) continue;
+    const removed = await removeAbandoned(dir, left);
+    if (removed === 'removed') log.info({ dir, workspaces: left.workspaces.length }, 'Removed the workspaces of a stopped processor');
+    else if (removed === 'failed') log.warn({ dir }, 'The workspaces of a stopped processor could not be removed');
   }
 }
 
-/** How many workspaces a run directory left by stopped processors holds, or undefined to keep it. */
-async function abandonedWorkspaces(dir: string): Promise<number | undefined> {
+interface Abandoned {
+  readonly owners: readonly string[];
+  readonly workspaces: readonly string[];
+}
+
+/** The owner files and workspaces of a run directory left by stopped processors, or undefined to keep it. */
+async function abandonedEntries(dir: string): Promise<Abandoned | undefined> {
   const [stat, names] = await Promise.all([fs.stat(dir).catch(() => undefined), fs.readdir(dir).catch(() => undefined)]);
   if (!stat || !names || Date.now() - stat.mtimeMs < QUIET_MS) return undefined;
   const owners = names.filter((name) => name.startsWith(OWNER_PREFIX));
   const workspaces = names.filter((name) => WORKSPACE.test(name));
   // Without an owner file it may be a live processor of an older mass-ingest: left alone.
   if (owners.length === 0 || owners.length + workspaces.length !== names.length) return undefined;
-  for (const owner of owners) if (!(await isLockAbandoned(path.join(dir, owner)))) return undefined;
-  return workspaces.length;
+  return (await allStopped(dir)) ? { owners, workspaces } : undefined;
+}
+
+/** True while every owner file in the directory is one of a stopped processor. */
+async function allStopped(dir: string): Promise<boolean> {
+  const names = await fs.readdir(dir).catch(() => []);
+  for (const name of names) {
+    if (name.startsWith(OWNER_PREFIX) && !(await isLockAbandoned(path.join(dir, name)))) return false;
+  }
+  return true;
+}
+
+/**
+ * The workspaces one by one, each only while every owner is still stopped (a processor of that
+ * run may start meanwhile: its owner file and workspaces are left alone), then the stopped
+ * owners' files, then the directory when nothing else came. A sweep stopped part way (killed
+ * too) leaves owner files, so a later one finishes it.
+ */
+async function removeAbandoned(dir: string, { owners, workspaces }: Abandoned): Promise<'removed' | 'kept' | 'failed'> {
+  for (const workspace of workspaces) {
+    if (!(await allStopped(dir))) return 'kept';
+    if (!(await removeWorkspace(path.join(dir, workspace)))) return 'failed';
+  }
+  if (!(await allStopped(dir))) return 'kept';
+  for (const owner of owners) await fs.rm(path.join(dir, owner), { force: true });
+  return fs.rmdir(dir).then(
+    () => 'removed' as const,
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 'removed' : 'kept'),
+  );
 }

@@ -366,6 +366,24 @@ run "git_ssh_known_hosts_must_be_known_hosts_lines" {
   expect_failures = [var.git_ssh_known_hosts]
 }
 
+run "git_ssh_known_hosts_takes_several_lines_comments_and_cert_authorities" {
+  command = plan
+
+  variables {
+    git_ssh_known_hosts = "# the company's git servers\ngit.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey\n@cert-authority *.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICaKey\n"
+  }
+}
+
+run "git_ssh_known_hosts_refuses_a_bad_line_after_a_good_one" {
+  command = plan
+
+  variables {
+    git_ssh_known_hosts = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey\ngithub.com"
+  }
+
+  expect_failures = [var.git_ssh_known_hosts]
+}
+
 run "publish_password_secret_must_be_a_secret_or_parameter_arn" {
   command = plan
 

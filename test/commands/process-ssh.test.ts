@@ -13,11 +13,12 @@ import { makeFixture, openForAssertions, resultRows, type Fixture } from './proc
 const SSH_SHIM = `#!/bin/sh
 here="$(dirname "$0")"
 printf '%s agent=%s\\n' "$*" "\${SSH_AUTH_SOCK:-unset}" >> "$here/ssh-calls.txt"
-prev=
 for arg; do
-  if [ "$prev" = -i ]; then cp "$arg" "$here/seen-key"; stat -c %a "$arg" > "$here/seen-key-mode"; fi
-  case "$arg" in UserKnownHostsFile=*) cp "\${arg#UserKnownHostsFile=}" "$here/seen-hosts";; esac
-  prev="$arg"
+  file="$(printf '%s' "$arg" | sed 's/^[A-Za-z]*="//; s/"$//')"
+  case "$arg" in
+    IdentityFile=*) cp "$file" "$here/seen-key"; stat -c %a "$file" > "$here/seen-key-mode";;
+    UserKnownHostsFile=*) cp "$file" "$here/seen-hosts";;
+  esac
 done
 for last; do :; done
 exec sh -c "$last"
@@ -94,8 +95,8 @@ describe('mass-ingest process over ssh', () => {
 
     expect(result.code).toBe(0);
     expect(rows.map((row) => row.outcome)).toEqual(['published']);
-    const keyFile = /^-i (\S+)/.exec(calls[0]!)?.[1];
-    expect(calls[0]).toMatch(/^-i \S+\/ssh-key -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=\S+\/known_hosts -o StrictHostKeyChecking=yes /);
+    const keyFile = /^-o IdentityFile="([^"]+)"/.exec(calls[0]!)?.[1];
+    expect(calls[0]).toMatch(/^-o IdentityFile="\S+\/ssh-key" -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile="\S+\/known_hosts" -o StrictHostKeyChecking=yes /);
     expect(await fs.readFile(path.join(shimDir, 'seen-key'), 'utf8')).toBe(`${KEY}\n`);
     expect((await fs.readFile(path.join(shimDir, 'seen-key-mode'), 'utf8')).trim()).toBe('600');
     expect(await fs.readFile(path.join(shimDir, 'seen-hosts'), 'utf8')).toBe(`${knownHosts}\n`);
@@ -113,7 +114,7 @@ describe('mass-ingest process over ssh', () => {
     const { result, calls } = await processOverSsh('ssh-hosts', `git@git.test:${repo}`, { GIT_SSH_KNOWN_HOSTS: 'git.test ssh-ed25519 AAAAHost' });
 
     expect(result.code).toBe(0);
-    for (const call of calls) expect(call).toMatch(/^-o BatchMode=yes -o UserKnownHostsFile=\S+\/known_hosts -o StrictHostKeyChecking=yes .*git@git\.test git-upload-pack/);
+    for (const call of calls) expect(call).toMatch(/^-o BatchMode=yes -o UserKnownHostsFile="\S+\/known_hosts" -o StrictHostKeyChecking=yes .*git@git\.test git-upload-pack/);
   }, 60_000);
 
   it('refuses a GIT_SSH_KEY that is no private key without showing it, and one given with GIT_SSH_COMMAND', async () => {

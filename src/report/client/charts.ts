@@ -156,7 +156,7 @@ function runLabel(point) { return fmtTime(point.createdAt).slice(5, 16) + '\n' +
 function renderTrend() {
   var trend = R.aggregates.trend;
   var labels = trend.map(runLabel);
-  // 'other' (no build tool, aborted): each bar is as tall as its run's repositories.
+  // 'other' (no build tool: the outcomes neither published, unchanged nor failed), so each bar is as tall as its run.
   var other = function (t) { return Math.max(0, t.total - t.published - t.unchanged - t.failed); };
   var series = [['published', 'published'], ['unchanged', 'unchanged'], ['failed', 'build_failed'], ['other', 'no_build_tool']].map(function (s) {
     return { name: s[0], type: 'bar', stack: 'runs', barMaxWidth: 36, itemStyle: { color: OUTCOME_COLORS[s[1]] },
