@@ -23,6 +23,10 @@ locals {
     prefix = trimsuffix(regex("^s3://[^/]+/(.+)$", var.publish_url)[0], "/")
   } : null
 
+  # A full Secrets Manager ARN (with the 6-character suffix; an optional JSON key and version
+  # after it) or an SSM parameter ARN: the *_secret_arn variables' validation.
+  secret_arn_pattern = "^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$"
+
   # Secrets the jobs receive through `secrets` (never `environment`), each only when its ARN is set.
   secret_arns = { for name, arn in {
     DATABASE_URL     = var.database_url_secret_arn

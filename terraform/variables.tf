@@ -358,7 +358,7 @@ variable "database_url_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.database_url_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.database_url_secret_arn))
+    condition     = var.database_url_secret_arn == null || can(regex(local.secret_arn_pattern, var.database_url_secret_arn))
     error_message = "database_url_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
@@ -369,7 +369,7 @@ variable "git_credentials_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.git_credentials_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.git_credentials_secret_arn))
+    condition     = var.git_credentials_secret_arn == null || can(regex(local.secret_arn_pattern, var.git_credentials_secret_arn))
     error_message = "git_credentials_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
@@ -380,7 +380,7 @@ variable "git_ssh_key_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.git_ssh_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.git_ssh_key_secret_arn))
+    condition     = var.git_ssh_key_secret_arn == null || can(regex(local.secret_arn_pattern, var.git_ssh_key_secret_arn))
     error_message = "git_ssh_key_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
@@ -402,7 +402,7 @@ variable "publish_password_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.publish_password_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_password_secret_arn))
+    condition     = var.publish_password_secret_arn == null || can(regex(local.secret_arn_pattern, var.publish_password_secret_arn))
     error_message = "publish_password_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
@@ -413,7 +413,7 @@ variable "publish_token_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.publish_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.publish_token_secret_arn))
+    condition     = var.publish_token_secret_arn == null || can(regex(local.secret_arn_pattern, var.publish_token_secret_arn))
     error_message = "publish_token_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }
@@ -424,7 +424,7 @@ variable "github_tokens_secret_arn" {
   default     = null
 
   validation {
-    condition     = var.github_tokens_secret_arn == null || can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\\s:]+-[A-Za-z0-9]{6}(:[^\\s:]*:[^\\s:]*:[^\\s:]*)?|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\\s]+)$", var.github_tokens_secret_arn))
+    condition     = var.github_tokens_secret_arn == null || can(regex(local.secret_arn_pattern, var.github_tokens_secret_arn))
     error_message = "github_tokens_secret_arn must be the full ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager create-secret` prints it; a partial ARN cannot be granted to the execution role), or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), or null."
   }
 }

@@ -3,8 +3,9 @@
 ################################################################################
 
 terraform {
-  # Applying needs 1.6; running tests/ needs 1.11 (mock values during plan: override_during).
-  required_version = ">= 1.6"
+  # Applying needs 1.9 (validations that read other variables and locals); running tests/ needs
+  # 1.11 (mock values during plan: override_during).
+  required_version = ">= 1.9"
 
   required_providers {
     aws = {
