@@ -83,7 +83,8 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
     previousRow = rowNumber;
     columns.origin.push(origins.index(origin));
     columns.path.push(path);
-    columns.branch.push(branches.index(stringOrNull(row.branch)));
+    const branch = stringOrNull(row.branch);
+    columns.branch.push(branches.index(branch === null ? null : withoutTerminalControls(branch)));
     columns.outcome.push(OUTCOMES.indexOf(row.outcome as Outcome));
     columns.code.push(codes.index(stringOrNull(row.error_code)));
     columns.excerpt.push(excerpts.index(excerptOf(stringOrNull(row.message), chars, String(row.outcome))));
@@ -94,10 +95,11 @@ export async function compactFailures(db: Database, runId: string, failedCount: 
 
 /**
  * Build output as text that cannot drive a terminal: ANSI escape sequences and control
- * characters removed, line breaks and tabs kept.
+ * characters removed, line breaks and tabs kept. Bidirectional embeddings, overrides and
+ * isolates go too: they make a branch or an error read as something else ("Trojan Source").
  */
 export function withoutTerminalControls(text: string): string {
-  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '');
 }
 
 /** The line src/build/run-build.ts ends a timed-out build's log with. */

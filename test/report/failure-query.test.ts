@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_LOG_DECODER, commonAffixes, encodeLog, logAffixes, type LogAffixes, EXCERPT_MAX_CHARS, EXCERPT_MIN_CHARS, excerptChars, excerptOf } from '../../src/report/failure-query.js';
+import { CLIENT_LOG_DECODER, commonAffixes, compactFailures, encodeLog, logAffixes, type LogAffixes, EXCERPT_MAX_CHARS, EXCERPT_MIN_CHARS, excerptChars, excerptOf } from '../../src/report/failure-query.js';
+import type { Database } from '../../src/results/database.js';
 
 /** The decoder the browser runs, evaluated here for round trips. */
 const decodeLog = new Function(`${CLIENT_LOG_DECODER}; return decodeLog;`)() as (
@@ -8,6 +9,12 @@ const decodeLog = new Function(`${CLIENT_LOG_DECODER}; return decodeLog;`)() as 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
 describe('excerptOf', () => {
+  it('removes bidirectional overrides and isolates, which make text read as something else', () => {
+    const message = 'error: access \u202Eresu\u202C denied\nsee \u2067admin\u2069 guide';
+
+    expect(excerptOf(message, 300)).toBe('error: access resu denied\nsee admin guide');
+  });
+
   it('keeps the first three non-empty lines without terminal escapes or control characters', () => {
     const message = '\n\u001b[31merror:\u001b[0m first\r\n\n  second\u0007\nthird\nfourth\n';
 
@@ -58,6 +65,17 @@ describe('excerptOf', () => {
 
   it('gives null for a missing or blank message', () => {
     expect([excerptOf(null, 10), excerptOf(' \n\t\n', 10)]).toEqual([null, null]);
+  });
+});
+
+describe('compactFailures', () => {
+  it('shows a branch without the bidirectional overrides that would make it read as another', async () => {
+    const row = { row_number: 1, origin: 'git.test', path: 'acme/app', branch: 'fix-\u202Enigol\u202C', outcome: 'build_failed', error_code: 'build_exit_1', message: 'error: x', log_url: null };
+    const db: Database = { kind: 'pglite', query: async <Row>() => ({ rows: [row] as Row[] }), session: () => Promise.reject(new Error('not used')), close: async () => undefined };
+
+    const failures = await compactFailures(db, 'r1', 1);
+
+    expect(failures.branches).toEqual(['fix-nigol']);
   });
 });
 
