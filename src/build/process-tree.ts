@@ -75,7 +75,8 @@ function killWhile(find: () => number[]): number {
   return killed;
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process of this pid namespace has the pid (EPERM: it lives, as another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

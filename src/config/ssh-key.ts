@@ -23,7 +23,7 @@ export function normalizeSshKey(value: string): string {
 export function sshKeyProblems(key: string | undefined, knownHosts: string | undefined, sshCommand: string | undefined): string[] {
   const problems: string[] = [];
   if (key !== undefined && !KEY_BLOCK.test(normalizeSshKey(key).trim())) {
-    problems.push('GIT_SSH_KEY is not a private key (-----BEGIN OPENSSH PRIVATE KEY----- … -----END OPENSSH PRIVATE KEY-----, or a PEM one) (the value is not shown: it is a secret)');
+    problems.push('GIT_SSH_KEY is not a private key in OpenSSH or PEM form, as ssh-keygen writes it: a BEGIN … PRIVATE KEY line, the key, an END line (the value is not shown: it is a secret)');
   }
   const given = [key === undefined ? undefined : 'GIT_SSH_KEY', knownHosts === undefined ? undefined : 'GIT_SSH_KNOWN_HOSTS'].filter(Boolean);
   if (given.length > 0 && sshCommand !== undefined) problems.push(`${given.join(' and ')} and GIT_SSH_COMMAND are all set: give ssh its key and host keys with one or the other`);

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
+import { isAlive } from '../build/process-tree.js';
 import { UsageError } from '../errors.js';
 
 export interface DirectoryLock {
@@ -102,14 +103,4 @@ async function isAbandoned(lockPath: string, owner: LockOwner, me: LockOwner): P
   const stat = await fs.stat(lockPath).catch(() => undefined);
   if (!stat) return true;
   return Date.now() - stat.mtimeMs > STALE_MS;
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -350,7 +350,7 @@ run "git_ssh_key_secret_must_be_a_secret_or_parameter_arn" {
   command = plan
 
   variables {
-    git_ssh_key_secret_arn = "-----BEGIN OPENSSH PRIVATE KEY-----"
+    git_ssh_key_secret_arn = "mass-ingest/git-ssh-key"
   }
 
   expect_failures = [var.git_ssh_key_secret_arn]
