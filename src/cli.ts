@@ -54,6 +54,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
             'partition-size': { ...INTEGER, describe: 'Rows per partition (env PARTITION_SIZE): partition --partition-offset + AWS_BATCH_JOB_ARRAY_INDEX (both default 0)' },
             'partition-offset': { ...INTEGER, describe: 'Added to AWS_BATCH_JOB_ARRAY_INDEX (several arrays per run)' },
             'inventory-sha256': { type: 'string', requiresArg: true, describe: 'Refuse the inventory unless its sha256 matches (set by chunk)' },
+            'build-user': { type: 'string', requiresArg: true, describe: 'Run builds as this unprivileged user (env BUILD_USER; the processor must run as root)' },
             partition: { ...INTEGER, hidden: true },
           })
           .example('$0 process repos.csv --start 1 --end 20', 'rows 1 to 20 with the embedded database')

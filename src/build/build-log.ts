@@ -120,7 +120,7 @@ export class BuildLog {
    * build does not block on a full pipe, and dropped. runBuild reports the file's error.
    */
   private async direct(text: string): Promise<void> {
-    if (this.file.destroyed) return;
+    if (this.file.destroyed || this.file.errored) return;
     if (!this.file.write(text)) await once(this.file, 'drain').catch(() => undefined);
   }
 }

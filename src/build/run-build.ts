@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { Scrubber } from '../logging/scrub.js';
 import { BuildLog } from './build-log.js';
@@ -21,6 +22,10 @@ export interface BuildRun {
   timeoutMs: number;
   scrub: Scrubber;
   signal: AbortSignal;
+  /** Another user to run the build as (BUILD_USER, src/build/build-user.ts); the processor's own when absent. */
+  user?: { readonly uid: number; readonly gid: number } | undefined;
+  /** Called when the build had replaced build.log (a link to a secret, say): the processor's own log was put back. */
+  onLogReplaced?: () => void;
 }
 
 const KILL_GRACE_MS = 5000;
@@ -34,7 +39,18 @@ const PIPE_GRACE_MS = 5000;
  * its own) is killed then, and does not hold the build until its timeout.
  */
 export async function runBuild(run: BuildRun): Promise<BuildResult> {
-  const file = fs.createWriteStream(run.logFile, { flags: 'a' });
+  // Opened without following a link, and kept open: what was written is checked against the path
+  // once the build is over (keepLog), whatever the build did to the path meanwhile.
+  const handle = await fs.promises.open(run.logFile, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644);
+  try {
+    return await buildWithLog(run, handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function buildWithLog(run: BuildRun, handle: fs.promises.FileHandle): Promise<BuildResult> {
+  const file = fs.createWriteStream(run.logFile, { fd: handle.fd, autoClose: false });
   // Unheard, a write error (a full disk) would be an uncaught exception: the processor's end.
   let fileError: Error | undefined;
   file.on('error', (err) => (fileError ??= err));
@@ -42,7 +58,7 @@ export async function runBuild(run: BuildRun): Promise<BuildResult> {
   await log.write(`$ ${run.scrub(run.command)}\n`);
   const marker = newBuildMarker();
   const env = { ...run.env, [BUILD_MARKER]: marker };
-  const child = spawn('sh', ['-c', run.command], { cwd: run.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', run.command], { cwd: run.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(run.user ? { uid: run.user.uid, gid: run.user.gid } : {}) });
   // Settled, never rejected: both copies are done writing before the log is closed.
   const copied = Promise.allSettled([log.copy(child.stdout), log.copy(child.stderr)]);
 
@@ -70,12 +86,41 @@ export async function runBuild(run: BuildRun): Promise<BuildResult> {
   await log.flush();
   if (stoppedBy === 'timeout') file.write(`\n[mass-ingest] build timed out after ${Math.round(run.timeoutMs / 1000)} s; process group killed\n`);
   if (stoppedBy === 'abort') file.write('\n[mass-ingest] build stopped: the processor received a termination signal\n');
-  await new Promise<void>((resolve) => file.end(resolve));
+  file.end();
+  await finished(file).catch((err: Error) => (fileError ??= err));
   if (fileError) throw fileError;
+  if (await keepLog(run.logFile, handle)) run.onLogReplaced?.();
 
   if (stoppedBy === 'timeout') return { status: 'timed_out' };
   if (stoppedBy === 'abort') return { status: 'aborted' };
   return code === 0 ? { status: 'succeeded' } : { status: 'failed', exitCode: code, signal };
+}
+
+/**
+ * build.log is read back by path (published, its tail recorded), and the build may have replaced
+ * that path: with a link to a file only the processor can read (credentials, /proc/self/environ),
+ * the processor would publish it. When the path is no longer the file written, what was written
+ * is put back there from the open handle, in a new file. True when it had to be.
+ */
+async function keepLog(logFile: string, handle: fs.promises.FileHandle): Promise<boolean> {
+  const [written, current] = await Promise.all([handle.stat(), fs.promises.lstat(logFile).catch(() => undefined)]);
+  if (!written.isFile()) return false;
+  if (current?.isFile() && current.ino === written.ino && current.dev === written.dev) return false;
+  await fs.promises.rm(logFile, { recursive: true, force: true });
+  const copy = await fs.promises.open(logFile, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      await copy.write(buffer, 0, bytesRead);
+      position += bytesRead;
+    }
+    await copy.write('\n[mass-ingest] the build replaced build.log; this is the log the processor wrote\n');
+  } finally {
+    await copy.close();
+  }
+  return true;
 }
 
 /** The rest of the output, unless something outside our reach (a process with its environment cleared) still holds a pipe. */

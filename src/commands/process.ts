@@ -15,6 +15,7 @@ import { SqlResultStore, type RunRecord } from '../results/result-store.js';
 import { assertEmbeddedUnlocked } from '../results/pglite-open.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
 import { claimRunWorkdir, type RunWorkdir } from '../pipeline/run-workdir.js';
+import { prepareBuildUser, type BuildUser } from '../build/build-user.js';
 import { ProgressLine } from '../logging/progress.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { isFailure, type Outcome } from '../results/outcome.js';
@@ -56,6 +57,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   try {
     await checkInventory(options.inventory, { s3: config.s3 });
     runWorkdir = await claimRunWorkdir(config.workdir, config.runId, log);
+    const buildUser = await buildUserOf(config, runWorkdir.dir, log);
     credentials = await prepareGitCredentials(config.gitCredentials, config.gitSsh);
     const artifacts = await createStore(config, log, stop.signal);
     // Checks need the open database only; recording needs the run recorded too.
@@ -91,6 +93,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
           buildTimeoutMs: config.buildTimeoutMs,
           buildEnv: config.buildEnv,
           scrub: config.scrub,
+          buildUser,
         },
       },
       stop.signal,
@@ -117,6 +120,17 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     // Each repository removes its own workspace; the run's directory goes too when it is empty.
     await runWorkdir?.release();
   }
+}
+
+/** BUILD_USER, checked before any repository starts; a root processor without it says what it risks. */
+async function buildUserOf(config: Config, runDir: string, log: Logger): Promise<BuildUser | undefined> {
+  if (config.buildUser === undefined) {
+    if (process.getuid?.() === 0) log.warn('Builds run as root, with access to the credentials: set BUILD_USER to run them as an unprivileged user');
+    return undefined;
+  }
+  const user = await prepareBuildUser(config.buildUser, config.workdir, runDir);
+  log.info({ buildUser: user.name, uid: user.uid, gid: user.gid, home: user.home }, 'Builds run as an unprivileged user');
+  return user;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 const REMOVED_PREFIXES = ['PUBLISH_', 'GITHUB_', 'AWS_', 'PG', 'GIT_', 'MASS_INGEST_', 'JOB_', 'NPM_TOKEN', 'NODE_AUTH_TOKEN'];
 // SSH_AUTH_SOCK: the operator's ssh agent signs as the operator, so a build could push with it.
-const REMOVED_NAMES = new Set(['DATABASE_URL', 'GIT_CREDENTIALS', 'PARTITION_SIZE', 'BUILD_TIMEOUT', 'REPORT_JOB_DEFINITION', 'ECS_CONTAINER_METADATA_URI', 'ECS_CONTAINER_METADATA_URI_V4', 'SSH_AUTH_SOCK']);
+const REMOVED_NAMES = new Set(['DATABASE_URL', 'GIT_CREDENTIALS', 'PARTITION_SIZE', 'BUILD_TIMEOUT', 'BUILD_USER', 'REPORT_JOB_DEFINITION', 'ECS_CONTAINER_METADATA_URI', 'ECS_CONTAINER_METADATA_URI_V4', 'SSH_AUTH_SOCK']);
 
 /**
  * What our own git (never a build) also takes from the environment: how to reach servers behind a

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
 import { createScrubber, secretsOfCredentialLines, secretsOfUrl, type Scrubber } from '../logging/scrub.js';
 import { gitTransportEnvironment, scrubBuildEnvironment } from './build-env.js';
+import { BUILD_USER_PATTERN } from '../build/build-user.js';
 import { normalizeSshKey, secretsOfSshKey, sshKeyProblems, type GitSshKey } from './ssh-key.js';
 
 /**
@@ -35,6 +36,8 @@ export interface Config {
   /** GIT_SSH_KEY (normalised) and GIT_SSH_KNOWN_HOSTS. */
   readonly gitSsh: GitSshKey | undefined;
   readonly buildTimeoutMs: number;
+  /** BUILD_USER (`name`, `uid` or `uid:gid`): builds run as this user; the processor must be root. */
+  readonly buildUser: string | undefined;
   readonly runId: string;
   readonly runIdSource: 'flag' | 'batch' | 'generated';
   /** When the command began (the config is read first): a run it records starts here. */
@@ -115,6 +118,10 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   const sshKnownHosts = read.string(undefined, 'GIT_SSH_KNOWN_HOSTS');
   problems.push(...sshKeyProblems(sshKey, sshKnownHosts, read.string(undefined, 'GIT_SSH_COMMAND')));
   const buildTimeoutSeconds = read.integer(undefined, 'BUILD_TIMEOUT', 1800, 1);
+  const buildUser = read.string('build-user', 'BUILD_USER')?.trim();
+  if (buildUser !== undefined && !BUILD_USER_PATTERN.test(buildUser)) {
+    problems.push(`BUILD_USER must be a user name, a uid or uid:gid, got "${buildUser}"`);
+  }
 
   const jobId = read.string(undefined, 'AWS_BATCH_JOB_ID');
   const arrayIndex = read.integer(undefined, 'AWS_BATCH_JOB_ARRAY_INDEX', undefined, 0);
@@ -176,6 +183,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     gitCredentials,
     gitSsh: sshKey === undefined && sshKnownHosts === undefined ? undefined : { key: sshKey === undefined ? undefined : normalizeSshKey(sshKey), knownHosts: sshKnownHosts },
     buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
+    buildUser,
     runId,
     runIdSource,
     startedAt: now,

@@ -7,6 +7,7 @@ import type { GitClient } from '../git/git-client.js';
 import { splitUserinfo } from '../git/credentials.js';
 import { planBuild, type BuildPlan } from '../build/builders.js';
 import { runBuild, tailOfLog } from '../build/run-build.js';
+import { buildUserEnvironment, handOver, takeBack, type BuildUser } from '../build/build-user.js';
 import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
 import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
 import type { RepositoryRow } from '../inventory/rows.js';
@@ -27,6 +28,8 @@ export interface PipelineSettings {
   readonly buildEnv: Readonly<Record<string, string>>;
   readonly scrub: Scrubber;
   readonly gitRetry?: RetryPolicy;
+  /** BUILD_USER: builds run as this user, the clone theirs while they run (src/build/build-user.ts). */
+  readonly buildUser?: BuildUser | undefined;
 }
 
 export interface PipelineDeps {
@@ -184,7 +187,7 @@ async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortS
   const built = await inSlot(deps.slots?.build, clock, async () => {
     // Cloned ahead, then stopped before its build began.
     if (signal.aborted) throw new AbortedError();
-    return runStep('build', log, () => buildStep(planned, deps, signal));
+    return runStep('build', log, () => buildStep(planned, deps, signal, log));
   });
   const unchanged = await unchangedAfterAll(resolved, log);
   if (unchanged) return unchanged;
@@ -214,16 +217,26 @@ async function detect(ctx: Cloned): Promise<Planned | Finished> {
   return { ...ctx, plan, logFile: path.join(ctx.workspace, 'build.log') };
 }
 
-async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal): Promise<Planned | Finished> {
+async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Planned | Finished> {
   const { settings } = deps;
+  const user = settings.buildUser;
+  if (user) {
+    // The workspace (and its build.log) stays ours: the build may only pass through it.
+    await fs.chmod(ctx.workspace, 0o711);
+    await handOver(ctx.dir, user);
+  }
   const result = await runBuild({
     command: ctx.plan.command,
     cwd: ctx.dir,
-    env: { ...settings.buildEnv, CI: 'true' },
+    env: { ...settings.buildEnv, CI: 'true', ...(user ? buildUserEnvironment(user) : {}) },
     logFile: ctx.logFile,
     timeoutMs: settings.buildTimeoutMs,
     scrub: settings.scrub,
     signal,
+    user,
+    onLogReplaced: () => log.warn({ logFile: ctx.logFile }, 'The build replaced its build.log: the log the processor wrote is published instead'),
+  }).finally(async () => {
+    if (user) await takeBack(ctx.dir);
   });
   if (result.status === 'succeeded') return ctx;
   if (result.status === 'aborted') throw new AbortedError();

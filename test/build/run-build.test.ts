@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runBuild, type BuildRun } from '../../src/build/run-build.js';
@@ -90,5 +90,41 @@ describe('runBuild', () => {
 
     await expect(result).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(await pidOf('shell.pid')).toBeGreaterThan(0);
+  }, 30_000);
+});
+
+describe('runBuild and its log file', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-run-build-log-');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  it('puts back the log it wrote when the build replaced build.log with a link to a secret', async () => {
+    const secret = join(tmp.path, 'secret.txt');
+    await writeFile(secret, 'hunter2-secret\n');
+    let replaced = 0;
+
+    const result = await runBuild({
+      command: `echo building; ln -sf ${secret} ${join(tmp.path, 'build.log')}; echo done`,
+      cwd: tmp.path,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      logFile: join(tmp.path, 'build.log'),
+      timeoutMs: 600_000,
+      scrub: (text) => text,
+      signal: new AbortController().signal,
+      onLogReplaced: () => (replaced += 1),
+    });
+
+    expect(result).toEqual({ status: 'succeeded' });
+    expect(replaced).toBe(1);
+    expect((await lstat(join(tmp.path, 'build.log'))).isFile()).toBe(true);
+    const log = await readFile(join(tmp.path, 'build.log'), 'utf8');
+    expect(log).toContain('building\ndone\n');
+    expect(log).toContain('[mass-ingest] the build replaced build.log; this is the log the processor wrote');
+    expect(log).not.toContain('hunter2-secret');
+    expect(await readFile(secret, 'utf8')).toBe('hunter2-secret\n');
   }, 30_000);
 });

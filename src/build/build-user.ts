@@ -1,0 +1,120 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { StepError, UsageError, errorMessage } from '../errors.js';
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * The unprivileged user builds run as (BUILD_USER), when the processor runs as root. A build is
+ * the repository's own code: as the processor's user it could read the processor's environment
+ * (`/proc/<pid>/environ`: GIT_CREDENTIALS, DATABASE_URL, PUBLISH_PASSWORD), the credential files
+ * git uses, and write the processor's ~/.ssh. As another user it can do none of that.
+ */
+export interface BuildUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** HOME of the builds: the user's own when it can write there, else one in the work directory. */
+  readonly home: string;
+}
+
+export interface BuildUserProbe {
+  /** The processor's uid (process.getuid), for tests. */
+  readonly currentUid?: number;
+}
+
+/** `name`, `uid` or `uid:gid`, as BUILD_USER takes them. */
+export const BUILD_USER_PATTERN = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d{1,10}(?::\d{1,10})?)$/;
+
+/**
+ * Looks BUILD_USER up (the passwd database, through getent), makes the run's directory (ours)
+ * searchable by others, and checks, as that user, that it can reach it: every directory above
+ * must be searchable too. Exit 2 when the user cannot be used.
+ */
+export async function prepareBuildUser(spec: string, workdir: string, runDir: string, probe: BuildUserProbe = {}): Promise<BuildUser> {
+  const currentUid = probe.currentUid ?? process.getuid?.();
+  if (currentUid !== 0) {
+    throw new UsageError('build_user_needs_root', `BUILD_USER=${spec} needs the processor to run as root (it starts each build as that user); it runs as uid ${currentUid ?? 'unknown'}. Run it as root (docker run --user root, or the job definition's user), or unset BUILD_USER`);
+  }
+  const entry = await lookUp(spec);
+  if (entry.uid === 0) throw new UsageError('build_user_is_root', `BUILD_USER=${spec} is root (uid 0): name an unprivileged user, e.g. nobody or node`);
+  const { mode } = await fs.stat(runDir);
+  await fs.chmod(runDir, (mode & 0o7777) | 0o011);
+  const reachable = await runAs(entry, ['test', '-d', runDir, '-a', '-x', runDir]);
+  if (!reachable) {
+    throw new UsageError('build_user_no_access', `BUILD_USER ${entry.name} (uid ${entry.uid}) cannot reach the work directory ${runDir}: every directory above it must be searchable by that user (chmod o+x), or choose another --workdir`);
+  }
+  const ownHome = entry.home !== undefined && (await runAs(entry, ['test', '-d', entry.home, '-a', '-w', entry.home]));
+  const home = ownHome && entry.home ? entry.home : await workdirHome(workdir, entry);
+  return { name: entry.name, uid: entry.uid, gid: entry.gid, home };
+}
+
+interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string | undefined;
+}
+
+async function lookUp(spec: string): Promise<PasswdEntry> {
+  const [user, group] = spec.split(':');
+  const found = await execFileAsync('getent', ['passwd', user ?? spec]).then(
+    ({ stdout }) => stdout.split('\n')[0]?.split(':'),
+    () => undefined,
+  );
+  if (found && found.length >= 7) {
+    const [name = spec, , uid = '', gid = '', , home = ''] = found;
+    return { name, uid: Number(uid), gid: group === undefined ? Number(gid) : Number(group), home: home || undefined };
+  }
+  // A bare uid (uid:gid) without a passwd entry is usable: containers often run such ids.
+  if (/^\d+$/.test(user ?? '')) return { name: user ?? spec, uid: Number(user), gid: Number(group ?? user), home: undefined };
+  throw new UsageError('build_user_unknown', `BUILD_USER=${spec}: no such user on this machine (getent passwd ${user ?? spec} found nothing); create it, or give a uid`);
+}
+
+/** `<workdir>/.build-home-<uid>`, owned by the user; anything else of that name is replaced. */
+async function workdirHome(workdir: string, user: PasswdEntry): Promise<string> {
+  const home = path.join(workdir, `.build-home-${user.uid}`);
+  const stat = await fs.lstat(home).catch(() => undefined);
+  if (stat && !(stat.isDirectory() && stat.uid === user.uid)) await fs.rm(home, { recursive: true, force: true });
+  if (!stat || !(stat.isDirectory() && stat.uid === user.uid)) {
+    await fs.mkdir(home, { mode: 0o700 });
+    await fs.chown(home, user.uid, user.gid);
+  }
+  return home;
+}
+
+/** True when `command` exits 0 run as `user` (no shell, no environment). */
+async function runAs(user: Pick<PasswdEntry, 'uid' | 'gid'>, [command = 'true', ...args]: readonly string[]): Promise<boolean> {
+  const child = spawn(command, args, { uid: user.uid, gid: user.gid, env: { PATH: '/usr/bin:/bin' }, stdio: 'ignore', cwd: '/' });
+  const [code] = (await once(child, 'exit').catch(() => [1])) as [number | null];
+  return code === 0;
+}
+
+/**
+ * The clone becomes the build user's before the build, and the processor's again after it:
+ * whatever the build left running can change nothing once the artifacts are read. Symbolic
+ * links are changed themselves, never what they point to (`-h`), and never followed (`-P`).
+ */
+export async function handOver(dir: string, user: Pick<BuildUser, 'uid' | 'gid'>): Promise<void> {
+  await changeOwner(dir, `${user.uid}:${user.gid}`);
+}
+
+export async function takeBack(dir: string): Promise<void> {
+  await changeOwner(dir, `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`);
+}
+
+async function changeOwner(dir: string, owner: string): Promise<void> {
+  try {
+    await execFileAsync('chown', ['-R', '-h', '-P', owner, '--', dir], { maxBuffer: 1024 * 1024 });
+  } catch (err) {
+    throw new StepError('build_user_chown', `Could not change the owner of the clone to ${owner} (chown -R): ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** HOME, USER and LOGNAME of a build run as `user`. */
+export function buildUserEnvironment(user: BuildUser): Record<string, string> {
+  return { HOME: user.home, USER: user.name, LOGNAME: user.name };
+}

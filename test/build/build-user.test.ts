@@ -1,0 +1,70 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { handOver, prepareBuildUser, takeBack } from '../../src/build/build-user.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
+
+const IS_ROOT = process.getuid?.() === 0;
+
+describe('the build user', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-build-user-unit-');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  it('is refused when the processor does not run as root', async () => {
+    await expect(prepareBuildUser('nobody', tmp.path, tmp.path, { currentUid: 1000 })).rejects.toMatchObject({
+      code: 'build_user_needs_root',
+      exitCode: 2,
+      message: expect.stringContaining('BUILD_USER=nobody needs the processor to run as root'),
+    });
+  });
+
+  it.skipIf(!IS_ROOT)('is refused when it is root', async () => {
+    await expect(prepareBuildUser('root', tmp.path, tmp.path)).rejects.toMatchObject({ code: 'build_user_is_root', exitCode: 2 });
+    await expect(prepareBuildUser('0', tmp.path, tmp.path)).rejects.toMatchObject({ code: 'build_user_is_root' });
+  });
+
+  it.skipIf(!IS_ROOT)('takes a bare uid:gid without a passwd entry, with a home in the work directory', async () => {
+    await fs.chmod(tmp.path, 0o711);
+
+    const user = await prepareBuildUser('48213:48214', tmp.path, tmp.path);
+
+    expect(user).toEqual({ name: '48213', uid: 48213, gid: 48214, home: path.join(tmp.path, '.build-home-48213') });
+    const home = await fs.stat(user.home);
+    expect([home.uid, home.gid, home.mode & 0o777]).toEqual([48213, 48214, 0o700]);
+  });
+
+  it.skipIf(!IS_ROOT)('replaces a home of another owner, such as a link planted in the work directory', async () => {
+    await fs.chmod(tmp.path, 0o711);
+    await fs.symlink('/etc', path.join(tmp.path, '.build-home-48213'));
+
+    const user = await prepareBuildUser('48213', tmp.path, tmp.path);
+
+    const home = await fs.lstat(user.home);
+    expect([home.isDirectory(), home.uid]).toEqual([true, 48213]);
+    expect((await fs.stat('/etc')).uid).toBe(0);
+  });
+
+  it.skipIf(!IS_ROOT)('hands a clone over and back without following its symbolic links', async () => {
+    const dir = path.join(tmp.path, 'src');
+    await fs.mkdir(path.join(dir, 'sub'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'sub', 'file.txt'), 'x');
+    const outside = path.join(tmp.path, 'outside.txt');
+    await fs.writeFile(outside, 'not theirs');
+    await fs.symlink(outside, path.join(dir, 'link'));
+
+    await handOver(dir, { uid: 48213, gid: 48214 });
+    const during = await Promise.all(['sub/file.txt', 'sub', 'link'].map((name) => fs.lstat(path.join(dir, name)).then((s) => s.uid)));
+    const outsideDuring = (await fs.stat(outside)).uid;
+    await takeBack(dir);
+    const after = await Promise.all(['sub/file.txt', 'sub', 'link'].map((name) => fs.lstat(path.join(dir, name)).then((s) => s.uid)));
+
+    expect(during).toEqual([48213, 48213, 48213]);
+    expect(outsideDuring).toBe(0);
+    expect(after).toEqual([0, 0, 0]);
+  });
+});
