@@ -29,6 +29,7 @@ locals {
       parameters  = { inventory = var.inventory_uri, partitionSize = tostring(var.partition_size), mode = "array" }
       environment = merge(local.common_environment, { REPORT_JOB_DEFINITION = local.job_definition_names.report })
       secrets     = ["DATABASE_URL", "GITHUB_TOKENS"]
+      user        = null
       vcpu        = var.chunk_vcpu
       memory_mib  = var.chunk_memory_mib
       timeout     = var.chunk_timeout_seconds
@@ -41,18 +42,25 @@ locals {
         "--run-id", "Ref::runId",
         "--inventory-sha256", "Ref::inventorySha256",
       ]
-      parameters  = { inventory = var.inventory_uri, partitionSize = tostring(var.partition_size), partitionOffset = "0" }
-      environment = merge(local.common_environment, var.git_ssh_known_hosts == null ? {} : { GIT_SSH_KNOWN_HOSTS = trimspace(var.git_ssh_known_hosts) })
-      secrets     = ["DATABASE_URL", "GIT_CREDENTIALS", "GIT_SSH_KEY", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"]
-      vcpu        = var.processor_vcpu
-      memory_mib  = var.processor_memory_mib
-      timeout     = var.processor_timeout_seconds
+      parameters = { inventory = var.inventory_uri, partitionSize = tostring(var.partition_size), partitionOffset = "0" }
+      environment = merge(
+        local.common_environment,
+        var.git_ssh_known_hosts == null ? {} : { GIT_SSH_KNOWN_HOSTS = trimspace(var.git_ssh_known_hosts) },
+        var.build_user == null ? {} : { BUILD_USER = var.build_user },
+      )
+      # Root only to start each build as build_user (src/build/build-user.ts); the image's own user otherwise.
+      user       = var.build_user == null ? null : "root"
+      secrets    = ["DATABASE_URL", "GIT_CREDENTIALS", "GIT_SSH_KEY", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"]
+      vcpu       = var.processor_vcpu
+      memory_mib = var.processor_memory_mib
+      timeout    = var.processor_timeout_seconds
     }
     report = {
       command     = ["report", "--run", "Ref::runId", "--format", "html", "--publish"]
       parameters  = { runId = "last" }
       environment = local.common_environment
       secrets     = ["DATABASE_URL", "PUBLISH_PASSWORD", "PUBLISH_TOKEN"]
+      user        = null
       vcpu        = var.report_vcpu
       memory_mib  = var.report_memory_mib
       timeout     = var.report_timeout_seconds
@@ -124,6 +132,7 @@ resource "aws_batch_job_definition" "this" {
       }
     },
     length(local.job_secrets[each.key]) > 0 ? { secrets = local.job_secrets[each.key] } : null,
+    each.value.user == null ? null : { user = each.value.user },
     local.fargate ? local.fargate_container_properties : null,
   ))
 

@@ -231,6 +231,22 @@ variable "build_timeout_seconds" {
   }
 }
 
+variable "build_user" {
+  description = "The unprivileged user of the image the processor starts each build as (BUILD_USER); the processor itself then runs as root, so a build cannot read its environment (DATABASE_URL, GIT_CREDENTIALS, PUBLISH_PASSWORD) or git's credential files. null runs the processor and the builds as the image's user (node), with nothing between a build and those secrets."
+  type        = string
+  default     = "node"
+
+  validation {
+    condition     = var.build_user == null || can(regex("^([A-Za-z_][A-Za-z0-9_.-]{0,31}|[1-9][0-9]{0,9}(:[0-9]{1,10})?)$", var.build_user))
+    error_message = "build_user must be a user name of the image (e.g. node), a non-zero uid or uid:gid, or null."
+  }
+
+  validation {
+    condition     = var.build_user != "root"
+    error_message = "build_user must not be root: name an unprivileged user of the image, e.g. node, or null."
+  }
+}
+
 variable "retry_attempts" {
   description = "Attempts per job, the first included. Only Spot/host losses (Host EC2*) and exit code 3 are retried; every other failure exits at once."
   type        = number

@@ -231,6 +231,7 @@ run "environment_carries_the_settings" {
       PUBLISH_LAYOUT = "default"
       PUBLISH_URL    = "https://repo.example.com/artifactory/mass-ingest"
       PUBLISH_USER   = "ingest"
+      BUILD_USER     = "node"
     }
     error_message = "The processor's environment must hold exactly the non-secret settings."
   }
@@ -325,5 +326,44 @@ run "jobs_log_json_through_awslogs_with_an_init_process" {
   assert {
     condition     = alltrue([for job in aws_batch_job_definition.this : jsondecode(job.container_properties).linuxParameters.initProcessEnabled == true])
     error_message = "Every job must run under an init process (signals, zombie builds)."
+  }
+}
+
+run "builds_run_as_the_image_user_and_the_processor_as_root" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this["processor"].container_properties).user == "root"
+    error_message = "With build_user set (default node), the processor must run as root to start builds as that user."
+  }
+
+  assert {
+    condition     = one([for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.value if variable.name == "BUILD_USER"]) == "node"
+    error_message = "The processor must get BUILD_USER = build_user (default node)."
+  }
+
+  assert {
+    condition = alltrue([
+      for job in ["chunk", "report"] : !can(jsondecode(aws_batch_job_definition.this[job].container_properties).user) && !contains([for variable in jsondecode(aws_batch_job_definition.this[job].container_properties).environment : variable.name], "BUILD_USER")
+    ])
+    error_message = "The chunk and report jobs run no builds: they keep the image's user and get no BUILD_USER."
+  }
+}
+
+run "without_build_user_everything_runs_as_the_image_user" {
+  command = plan
+
+  variables {
+    build_user = null
+  }
+
+  assert {
+    condition     = !can(jsondecode(aws_batch_job_definition.this["processor"].container_properties).user)
+    error_message = "With build_user = null the processor must run as the image's user."
+  }
+
+  assert {
+    condition     = !contains([for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.name], "BUILD_USER")
+    error_message = "With build_user = null there must be no BUILD_USER."
   }
 }

@@ -643,3 +643,23 @@ run "image_tagged_latest_warns" {
 
   expect_failures = [check.image_is_pinned]
 }
+
+run "build_user_must_not_be_root" {
+  command = plan
+
+  variables {
+    build_user = "root"
+  }
+
+  expect_failures = [var.build_user]
+}
+
+run "build_user_must_be_a_user_name_or_uid" {
+  command = plan
+
+  variables {
+    build_user = "node; id"
+  }
+
+  expect_failures = [var.build_user]
+}
