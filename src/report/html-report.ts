@@ -3,7 +3,7 @@ import { OUTCOMES } from '../results/outcome.js';
 import { FAILED_OUTCOMES } from '../results/report-queries.js';
 import { CLIENT_SCRIPT } from './client/main.js';
 import { loadChartLibrary } from './echarts-source.js';
-import { embedJson } from './embed.js';
+import { embedJson, packJson } from './embed.js';
 import { compactFailures } from './failure-query.js';
 import type { PartitionSpan, ReportSummary } from './model.js';
 import { renderPage } from './page.js';
@@ -20,7 +20,7 @@ export async function renderHtmlReport(db: Database, summary: ReportSummary, now
   const failures = await compactFailures(db, summary.run.id, summary.aggregates.failed);
   const { partitions, ...aggregates } = summary.aggregates;
   const data = {
-    schema: 1,
+    schema: 2,
     generatedAt: now.getTime(),
     library: { name: library.name, version: library.version },
     outcomes: OUTCOMES,
@@ -29,7 +29,8 @@ export async function renderHtmlReport(db: Database, summary: ReportSummary, now
     counts: summary.counts,
     aggregates,
     partitions: { statuses: partitions.statuses, rows: partitions.timeline.map(compactPartition) },
-    failures,
+    // The failed rows are most of the page: packed (embed.ts), unpacked by the page's script.
+    failures: await packJson(failures),
   };
   return renderPage({ dataJson: embedJson(data), librarySource: library.source, clientSource: CLIENT_SCRIPT });
 }

@@ -51,6 +51,7 @@ const BODY = `<header>
 <dl class="facts" id="run-facts"></dl>
 </header>
 <div id="errors" hidden></div>
+<p id="run-empty" role="status" hidden></p>
 <main>
 <section class="card" id="outcomes">
 <h2>Outcomes</h2>
@@ -75,7 +76,7 @@ const BODY = `<header>
 <section class="card wide" id="partitions">
 <h2>Partitions</h2>
 <p class="note" id="partition-summary"></p>
-<p class="note">Each bar spans a partition's first repository start to its last repository finish (time since the run started); orange: some repositories failed, red: the partition failed. Below: partitions running at once — gaps are idle capacity, a long tail is a straggler.</p>
+<p class="note">Each bar spans a partition's first repository start to its last repository finish (time since the run started), coloured by the partition's status (legend above the chart; click an entry to hide it); hover a bar for its rows and failed repositories. Below: partitions running at once — gaps are idle capacity, a long tail is a straggler.</p>
 <div class="chart" id="chart-timeline" role="img" aria-label="Timeline: each partition from its first start to its last finish, and how many partitions ran at once"></div>
 </section>
 <section class="card wide" id="failures">

@@ -1,7 +1,16 @@
+import { OUTCOMES } from '../results/outcome.js';
+import { badgeTextColor, CARD_BACKGROUND, OUTCOME_COLORS, PAGE_BACKGROUND, TEXT_COLOR } from './palette.js';
+
+/** Outcome badges whose colour needs the dark text (palette.ts: white does not reach 4.5:1 on them). */
+const DARK_TEXT_BADGES = OUTCOMES.filter((outcome) => badgeTextColor(OUTCOME_COLORS[outcome]) !== '#ffffff')
+  .map((outcome) => `.badge[data-outcome=${outcome}]`)
+  .join(', ');
+
 /** The report's stylesheet (inlined; no web fonts, no images). */
 export const REPORT_CSS = `
-:root { color-scheme: light; --fg: #1f2328; --muted: #656d76; --line: #d8dee4; --bg: #f6f8fa; --card: #fff; --accent: #0969da; }
+:root { color-scheme: light; --fg: ${TEXT_COLOR}; --muted: #656d76; --line: #d8dee4; --bg: ${PAGE_BACKGROUND}; --card: ${CARD_BACKGROUND}; --accent: #0969da; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", sans-serif; color: var(--fg); background: var(--bg); }
 header { padding: 20px 28px 8px; }
 h1 { margin: 0 0 12px; font-size: 22px; overflow-wrap: anywhere; }
@@ -14,6 +23,8 @@ dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .chart { width: 100%; height: 280px; }
 #chart-timeline { height: 440px; }
+.no-results { margin: 0; padding: 32px 16px; text-align: center; color: var(--muted); border: 1px dashed var(--line); border-radius: 6px; }
+#run-empty { margin: 0 28px 12px; padding: 8px 12px; border: 1px solid var(--line); border-radius: 6px; background: var(--card); font-weight: 600; }
 .split { display: grid; grid-template-columns: minmax(0, 1fr) max-content; gap: 16px; align-items: start; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -30,7 +41,7 @@ tfoot td { font-weight: 600; }
 .muted, .note { color: var(--muted); }
 .note { margin: 0 0 10px; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 10px; color: #fff; font-size: 12px; white-space: nowrap; }
-.badge[data-outcome=published], .badge[data-outcome=unchanged], .badge[data-outcome=no_build_tool], .badge[data-outcome=clone_failed], .badge[data-outcome=publish_failed] { color: #1f2328; }
+${DARK_TEXT_BADGES} { color: var(--fg); }
 .controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
 .controls input[type=search] { min-width: 240px; }
 .controls select, .controls input, .controls button { font: inherit; padding: 3px 6px; }

@@ -16,6 +16,16 @@ const IMAGE = 'localhost/mass-ingest:container-test';
 const IMAGE_USER_ID = 1000;
 const LABEL = `mass-ingest-test=${process.pid}`;
 const SLOW_SLEEP = 'sleep 347';
+const PROBE_SECRET = 'TOPSECRET-container-probe';
+/** What a build sees: its uid, and how many processes' environments and credential files show the secret. */
+const PROBE_MAKEFILE = [
+  'all:',
+  '\tmkdir -p dist',
+  '\tid -u > dist/uid.txt',
+  "\tn=0; for f in /proc/[0-9]*/environ; do if tr '\\0' '\\n' < $$f 2>/dev/null | grep -q TOPSECRET; then n=$$((n+1)); fi; done; echo $$n > dist/environ-leaks.txt",
+  '\t(cat /tmp/mass-ingest-cred-*/credentials 2>/dev/null || true) | grep -c TOPSECRET > dist/credential-leaks.txt || true',
+  '',
+].join('\n');
 
 let podman: Podman;
 let tmp: TempDir;
@@ -30,12 +40,12 @@ const shas: Record<string, string> = {};
  * No `-w`: like README's `docker run --rm -v "$PWD:/data" mass-ingest process …`, the image's own
  * working directory (/data) must put the embedded database in the mounted directory.
  */
-function runArgs(args: string[]): string[] {
+function runArgs(args: string[], options: string[] = []): string[] {
   containers += 1;
   return [
     'run', '--rm', '--network=none', '--pull=never',
     '--name', `mass-ingest-test-${process.pid}-${containers}`, '--label', LABEL, '--cidfile', path.join(tmp.path, `cid-${containers}`),
-    '-v', `${data}:/data`, '-e', 'PUBLISH_URL=file:///data/out',
+    '-v', `${data}:/data`, '-e', 'PUBLISH_URL=file:///data/out', ...options,
     IMAGE, ...args,
   ];
 }
@@ -72,6 +82,10 @@ beforeAll(async () => {
   await fs.writeFile(path.join(data, 'slow.csv'), ['cloneUrl,branch,origin,path', row('acme/slow'), row('acme/widget'), ''].join('\n'));
   // The image runs as `node` (uid 1000): git refuses repositories of another owner, and the CLI writes here.
   await execFileAsync('chown', ['-R', `${IMAGE_USER_ID}:${IMAGE_USER_ID}`, tmp.path]);
+  // Cloned by a processor running as root (BUILD_USER): owned by root, as git wants.
+  const probe = await createBareRepo(path.join(data, 'root-repos'), 'acme/probe', { Makefile: PROBE_MAKEFILE });
+  shas.probe = probe.headSha;
+  await fs.writeFile(path.join(data, 'probe.csv'), ['cloneUrl,branch,origin,path', 'file:///data/root-repos/acme/probe.git,main,local.test,acme/probe', ''].join('\n'));
 });
 
 afterAll(async () => {
@@ -154,6 +168,21 @@ describe('the container image', () => {
       [2, 'acme/docs', 'no_build_tool', shas.docs],
       [3, 'acme/ftp', 'invalid', null],
     ]);
+  });
+
+  it('runs the processor as root and its builds as BUILD_USER=node, which cannot read the secrets of PID 1, the processor or git', async () => {
+    const options = ['--user', 'root', '-e', 'BUILD_USER=node', '-e', `GIT_CREDENTIALS=https://user:${PROBE_SECRET}@git.invalid`, '-e', 'MASS_INGEST_DATA_DIR=/tmp/db', '-e', 'PUBLISH_URL=file:///data/out-root'];
+
+    const result = await podman.run(runArgs(['process', '/data/probe.csv', '--run-id', 'container-build-user'], options));
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('"msg":"Builds run as an unprivileged user"');
+    const published = path.join(data, 'out-root', 'local.test', 'acme', 'probe', shas.probe!);
+    const seen = async (file: string) => (await fs.readFile(path.join(published, file), 'utf8')).trim();
+    expect(await seen('uid.txt')).toBe(String(IMAGE_USER_ID));
+    expect(await seen('environ-leaks.txt')).toBe('0');
+    expect(await seen('credential-leaks.txt')).toBe('0');
+    expect(result.stdout + result.stderr).not.toContain(PROBE_SECRET);
   });
 
   it('exits 143 within 10 s of podman kill --signal TERM during a build and records the rows aborted', async () => {

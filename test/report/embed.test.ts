@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { embedJson, inlineScript, scriptHash } from '../../src/report/embed.js';
+import { embedJson, inlineScript, packJson, scriptHash } from '../../src/report/embed.js';
 
 describe('embedJson', () => {
   it('escapes every character that could end or change a script element, and parses back to the same value', () => {
@@ -12,6 +13,17 @@ describe('embedJson', () => {
     expect(text).toContain('\\u003c/script\\u003e');
     expect(text).toContain('\\u2028');
     expect(JSON.parse(text)).toEqual(value);
+  });
+});
+
+describe('packJson', () => {
+  it('packs a value as base64 of its gzipped JSON, which needs no escaping in a page and unpacks to the same value', async () => {
+    const value = { excerpts: ['</script><script>alert(1)</script>', 'é \u2028 ✓'], columns: { row: Array(1000).fill(1) } };
+
+    const packed = await packJson(value);
+
+    expect(packed).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(JSON.parse(gunzipSync(Buffer.from(packed, 'base64')).toString('utf8'))).toEqual(value);
   });
 });
 

@@ -6,7 +6,8 @@ import { createTempDir, type TempDir } from '../harness/tmp.js';
 import type { Database } from '../../src/results/database.js';
 import { OUTCOMES } from '../../src/results/outcome.js';
 import { renderHtmlReport } from '../../src/report/html-report.js';
-import type { ReportSummary } from '../../src/report/model.js';
+import type { PartitionSpan, ReportSummary } from '../../src/report/model.js';
+import { OUTCOME_COLORS, STATUS_COLORS } from '../../src/report/palette.js';
 
 /**
  * The HTML page itself in headless Chromium, over a run's numbers given inline and a database
@@ -129,6 +130,33 @@ describe('the HTML report page', () => {
     expect(Object.entries(contrasts).filter(([, contrast]) => contrast < 4.5)).toEqual([]);
   });
 
+  it('draws each outcome in its palette colour, in the chart as on the badges', async () => {
+    const colours = (await report.page.evaluate(`(() => {
+      const chart = echarts.getInstanceByDom(document.getElementById('chart-outcomes'));
+      const bars = Object.fromEntries(chart.getOption().series[0].data.map((d) => [d.name, d.itemStyle.color]));
+      const badges = Object.fromEntries([...document.querySelectorAll('#counts-body .badge')].map((b) => [b.textContent, b.style.backgroundColor]));
+      return { bars, badges };
+    })()`)) as { bars: Record<string, string>; badges: Record<string, string> };
+    const rgb = (hex: string) => `rgb(${[1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16)).join(', ')})`;
+
+    expect(colours.bars).toEqual(OUTCOME_COLORS);
+    expect(colours.badges).toEqual(Object.fromEntries(Object.entries(OUTCOME_COLORS).map(([outcome, hex]) => [outcome, rgb(hex)])));
+  });
+
+  it('says which browsers can show the failures when this one cannot unpack them, and draws the rest', async () => {
+    const page = await report.page.context().newPage();
+    await page.addInitScript('delete window.DecompressionStream');
+
+    await page.goto(report.page.url());
+    await page.waitForSelector('html[data-ready=true]', { state: 'attached' });
+    const note = await page.textContent('#failures-note');
+    const canvases = await page.locator('.chart canvas').count();
+    await page.close();
+
+    expect(note).toBe('The failures could not be shown: this browser cannot unpack the list (it has no DecompressionStream: use Chrome or Edge 80, Firefox 113, Safari 16.4 or later); the same rows are in report --format json');
+    expect(canvases).toBe(5);
+  });
+
   it("stacks each run's bar to its total: published, unchanged, failed and the other outcomes", async () => {
     const series = (await report.page.evaluate(`(() => {
       const chart = echarts.getInstanceByDom(document.getElementById('chart-trend'));
@@ -159,6 +187,85 @@ describe('the HTML report page', () => {
 
     expect(overflowing).toEqual([]);
     expect(badgeColours).toBe('exact');
+  });
+});
+
+describe('the HTML report page of a run with no results', () => {
+  const EMPTY: ReportSummary = {
+    run: { ...SUMMARY.run, id: 'planned-only', inventoryRows: 0, partitions: 0, finishedAt: null },
+    counts: Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])),
+    aggregates: {
+      total: 0,
+      failed: 0,
+      wall: { startedAt: START, finishedAt: null, firstResultAt: null, lastResultAt: null, wallMs: null },
+      durations: {
+        histogram: [{ fromMs: 0, toMs: 1000, counts: {} }, { fromMs: 1000, toMs: null, counts: {} }],
+        percentiles: { all: { count: 0, p50: null, p90: null, p99: null, max: null }, built: { count: 0, p50: null, p90: null, p99: null, max: null } },
+      },
+      builders: [],
+      slowest: [],
+      partitions: { statuses: {}, timeline: [] },
+      trend: [{ runId: 'planned-only', trigger: 'schedule', createdAt: START, finishedAt: null, wallMs: null, total: 0, published: 0, unchanged: 0, failed: 0 }],
+    },
+  };
+
+  it('says that no results were recorded, in place of every chart, and draws no empty axes', async () => {
+    const empty = await openReport('empty', [], EMPTY);
+
+    const shown = (await empty.page.evaluate(`({
+      banner: document.getElementById('run-empty').hidden ? null : document.getElementById('run-empty').textContent,
+      charts: ['chart-outcomes', 'chart-builders', 'chart-histogram', 'chart-timeline', 'chart-trend'].map((id) => document.getElementById(id).textContent),
+      canvases: document.querySelectorAll('canvas').length,
+      failures: document.getElementById('failures-note').textContent,
+      controlsShown: [...document.querySelectorAll('#failures .controls, #failures-table, #failures .pager')].filter((node) => node.getBoundingClientRect().height > 0).length,
+      images: document.querySelectorAll('[role=img]').length,
+    })`)) as Record<string, unknown>;
+
+    expect(empty.errors).toEqual([]);
+    expect(shown).toEqual({
+      banner: 'No results recorded for this run. There are no outcomes, durations or failures to show; the partitions and the trend of earlier runs are below.',
+      charts: [...Array(4).fill('No results recorded for this run.'), 'No results recorded for this run or the runs before it.'],
+      canvases: 0,
+      failures: 'No results recorded for this run.',
+      controlsShown: 0,
+      images: 0,
+    });
+  });
+
+  it('keeps the trend of earlier runs that have results', async () => {
+    const earlier = { runId: 'earlier', trigger: 'schedule', createdAt: START - 86_400_000, finishedAt: START - 80_000_000, wallMs: 6_400_000, total: 10, published: 9, unchanged: 0, failed: 1 };
+    const empty = await openReport('empty-with-history', [], { ...EMPTY, aggregates: { ...EMPTY.aggregates, trend: [earlier, ...EMPTY.aggregates.trend] } });
+
+    const canvases = await empty.page.evaluate(`[...document.querySelectorAll('.chart canvas')].map((canvas) => canvas.closest('.chart').id)`);
+
+    expect(empty.errors).toEqual([]);
+    expect(canvases).toEqual(['chart-trend']);
+  });
+});
+
+describe('the partition timeline', () => {
+  const span = (partition: number, status: string | null, failed: number): PartitionSpan => ({
+    partition, startRow: partition * 10 + 1, endRow: partition * 10 + 10, status, updatedAt: START + 600_000,
+    startedAt: START + partition * 1000, finishedAt: START + 300_000 + partition * 1000, repositories: 10, failed,
+  });
+
+  it("colours each partition by its status, named in the chart's legend, whatever share of its repositories failed", async () => {
+    const timeline = [span(0, 'succeeded', 3), span(1, 'succeeded', 0), span(2, 'failed', 10), span(3, 'running', 1), span(4, null, 2)];
+    const opened = await openReport('timeline', FAILED_ROWS, { ...SUMMARY, aggregates: { ...SUMMARY.aggregates, partitions: { statuses: { succeeded: 2, failed: 1, running: 1, unrecorded: 1 }, timeline } } });
+
+    const option = (await opened.page.evaluate(`(() => {
+      const option = echarts.getInstanceByDom(document.getElementById('chart-timeline')).getOption();
+      return { legend: option.legend[0].data, bars: option.series.filter((s) => s.type === 'custom').map((s) => [s.name, s.itemStyle.color, s.data.map((d) => d[0])]) };
+    })()`)) as { legend: string[]; bars: Array<[string, string, number[]]> };
+
+    expect(opened.errors).toEqual([]);
+    expect(option.legend).toEqual(['succeeded', 'failed', 'running', 'unrecorded']);
+    expect(option.bars).toEqual([
+      ['succeeded', STATUS_COLORS.succeeded, [0, 1]],
+      ['failed', STATUS_COLORS.failed, [2]],
+      ['running', STATUS_COLORS.running, [3]],
+      ['unrecorded', STATUS_COLORS.unrecorded, [4]],
+    ]);
   });
 });
 

@@ -38,6 +38,7 @@ function axisTooltip(titleOf) {
 }
 
 function renderOutcomeChart() {
+  if (R.aggregates.total === 0) return noChart('chart-outcomes', NO_RESULTS);
   var present = R.outcomes.filter(function (o) { return (R.counts[o] || 0) > 0; });
   chart('chart-outcomes', {
     grid: { left: 110, right: 60, top: 10, bottom: 30 },
@@ -52,6 +53,7 @@ function renderOutcomeChart() {
 }
 
 function renderBuilderChart() {
+  if (R.aggregates.total === 0) return noChart('chart-builders', NO_RESULTS);
   var builders = R.aggregates.builders;
   var names = builders.map(function (b) { return b.builder === null ? '(no build)' : b.builder; });
   chart('chart-builders', {
@@ -75,6 +77,7 @@ function bucketLabel(b) {
   return shortDuration(b.fromMs) + '–' + shortDuration(b.toMs);
 }
 function renderHistogram() {
+  if (R.aggregates.total === 0) return noChart('chart-histogram', NO_RESULTS);
   var buckets = R.aggregates.durations.histogram;
   var labels = buckets.map(bucketLabel);
   chart('chart-histogram', {
@@ -100,27 +103,48 @@ function timeUnit(spanMs) {
   if (spanMs <= 7200000) return { ms: 60000, name: 'min' };
   return { ms: 3600000, name: 'h' };
 }
+// One bar per partition, coloured by its status: a legend entry per status present.
+function statusSeries(spans, origin, unitMs) {
+  var byStatus = {};
+  spans.forEach(function (p) {
+    var status = p[3] || 'unrecorded';
+    (byStatus[status] = byStatus[status] || []).push([p[0], (p[5] - origin) / unitMs, (p[6] - origin) / unitMs]);
+  });
+  var known = Object.keys(STATUS_COLORS);
+  var statuses = known.filter(function (s) { return byStatus[s]; }).concat(Object.keys(byStatus).filter(function (s) { return known.indexOf(s) === -1; }).sort());
+  return statuses.map(function (status) {
+    return {
+      name: status, type: 'custom', xAxisIndex: 0, yAxisIndex: 0, encode: { x: [1, 2], y: 0 }, data: byStatus[status],
+      itemStyle: { color: STATUS_COLORS[status] || '#555' }, renderItem: partitionBar
+    };
+  });
+}
+// With thousands of partitions a bar is a pixel tall: any status but succeeded gets three, so a few failed ones show.
+function partitionBar(params, api) {
+  var start = api.coord([api.value(1), api.value(0)]), end = api.coord([api.value(2), api.value(0)]);
+  var height = Math.max(params.seriesName === 'succeeded' ? 1 : 3, api.size([0, 1])[1] * 0.7);
+  var shape = echarts.graphic.clipRectByRect(
+    { x: start[0], y: start[1] - height / 2, width: Math.max(1, end[0] - start[0]), height: height },
+    { x: params.coordSys.x, y: params.coordSys.y, width: params.coordSys.width, height: params.coordSys.height });
+  return shape && { type: 'rect', transition: [], shape: shape, style: { fill: api.visual('color') } };
+}
 function renderTimeline() {
   var origin = R.aggregates.wall.startedAt;
   var spans = R.partitions.rows.filter(function (p) { return p[5] !== null && p[6] !== null; });
+  if (spans.length === 0) return noChart('chart-timeline', R.aggregates.total === 0 ? NO_RESULTS : 'No partition has results with start and finish times to draw.');
   var byPartition = {};
   spans.forEach(function (p) { byPartition[p[0]] = p; });
   var count = R.partitions.rows.length;
   var unit = timeUnit(spans.reduce(function (m, p) { return Math.max(m, p[6] - origin); }, 0));
-  // Plain arrays with a color index (not one option object per bar): 2,000 partitions draw fast.
-  var colors = [];
-  var data = spans.map(function (p) {
-    var color = p[3] === 'failed' ? STATUS_COLORS.failed : p[8] > 0 ? '#e6a23c' : (STATUS_COLORS[p[3] || 'unrecorded'] || '#888');
-    if (colors.indexOf(color) === -1) colors.push(color);
-    return [p[0], (p[5] - origin) / unit.ms, (p[6] - origin) / unit.ms, colors.indexOf(color)];
-  });
   var zoom = count > 60 ? [{ type: 'slider', yAxisIndex: 0, filterMode: 'weakFilter', right: 4, width: 14, showDataShadow: false }] : [];
   var right = count > 60 ? 40 : 20;
   var timeAxis = function (grid) { return { type: 'value', gridIndex: grid, min: 0, axisLabel: { formatter: '+{value} ' + unit.name } }; };
+  var bars = statusSeries(spans, origin, unit.ms);
   chart('chart-timeline', {
-    grid: [{ left: 60, right: right, top: 20, height: '58%' }, { left: 60, right: right, top: '78%', bottom: 24 }],
+    legend: Object.assign({}, LEGEND, { data: bars.map(function (s) { return s.name; }) }),
+    grid: [{ left: 60, right: right, top: 40, height: '54%' }, { left: 60, right: right, top: '78%', bottom: 24 }],
     tooltip: { trigger: 'item', formatter: function (params) {
-      if (params.seriesIndex === 1) return tooltipNode('+' + params.value[0].toFixed(1) + ' ' + unit.name, [fmtInt(params.value[1]) + ' partitions running']);
+      if (params.seriesType === 'line') return tooltipNode('+' + params.value[0].toFixed(1) + ' ' + unit.name, [fmtInt(params.value[1]) + ' partitions running']);
       var p = byPartition[params.value[0]];
       return tooltipNode('Partition ' + p[0], [
         'rows ' + (p[1] === null ? '?' : fmtInt(p[1])) + '–' + (p[2] === null ? '?' : fmtInt(p[2])) + ' · ' + (p[3] || 'no run_partitions row'),
@@ -135,26 +159,17 @@ function renderTimeline() {
         axisLabel: { formatter: function (v) { return Number.isInteger(v) ? String(v) : ''; } } },
       { type: 'value', gridIndex: 1, minInterval: 1, name: 'running', nameGap: 8 }
     ],
-    series: [{
-      type: 'custom', xAxisIndex: 0, yAxisIndex: 0, encode: { x: [1, 2], y: 0 }, data: data,
-      renderItem: function (params, api) {
-        var start = api.coord([api.value(1), api.value(0)]), end = api.coord([api.value(2), api.value(0)]);
-        var height = Math.max(1, api.size([0, 1])[1] * 0.7);
-        var shape = echarts.graphic.clipRectByRect(
-          { x: start[0], y: start[1] - height / 2, width: Math.max(1, end[0] - start[0]), height: height },
-          { x: params.coordSys.x, y: params.coordSys.y, width: params.coordSys.width, height: params.coordSys.height });
-        return shape && { type: 'rect', transition: [], shape: shape, style: { fill: colors[api.value(3)] } };
-      }
-    }, {
-      type: 'line', step: 'end', xAxisIndex: 1, yAxisIndex: 1, showSymbol: false, areaStyle: { opacity: 0.25 },
-      lineStyle: { width: 1 }, itemStyle: { color: '#3b82c4' }, data: runningOverTime(spans, origin, unit.ms)
-    }]
+    series: bars.concat([{
+      name: 'partitions running', type: 'line', step: 'end', xAxisIndex: 1, yAxisIndex: 1, showSymbol: false, areaStyle: { opacity: 0.25 },
+      lineStyle: { width: 1 }, itemStyle: { color: '#57606a' }, data: runningOverTime(spans, origin, unit.ms)
+    }])
   });
 }
 
 function runLabel(point) { return fmtTime(point.createdAt).slice(5, 16) + '\n' + (point.runId.length > 14 ? point.runId.slice(0, 13) + '…' : point.runId); }
 function renderTrend() {
   var trend = R.aggregates.trend;
+  if (!trend.some(function (t) { return t.total > 0; })) return noChart('chart-trend', 'No results recorded for this run or the runs before it.');
   var labels = trend.map(runLabel);
   // 'other' (no build tool: the outcomes neither published, unchanged nor failed), so each bar is as tall as its run.
   var other = function (t) { return Math.max(0, t.total - t.published - t.unchanged - t.failed); };

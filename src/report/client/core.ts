@@ -1,3 +1,5 @@
+import { OUTCOME_COLORS, STATUS_COLORS } from '../palette.js';
+
 /**
  * Browser code of the HTML report, part 1: the data, DOM helpers and formatting. Every string
  * from the data reaches the page through `textContent` (or `href` after a scheme check), never
@@ -6,13 +8,9 @@
  */
 export const CLIENT_CORE = String.raw`
 var R = JSON.parse(document.getElementById('report-data').textContent);
-// Badge text on these is white or dark (styles.ts), whichever reaches 4.5:1 (WCAG AA).
-var OUTCOME_COLORS = {
-  published: '#2e9d5b', unchanged: '#9fb3c8', no_build_tool: '#c9ced6', invalid: '#8464b6',
-  clone_failed: '#f0a030', build_failed: '#d24038', timed_out: '#b25f1a', publish_failed: '#e0679a',
-  aborted: '#7b5e57', crashed: '#222831'
-};
-var STATUS_COLORS = { succeeded: '#2e9d5b', failed: '#d9423a', running: '#3b82c4', submitted: '#9fb3c8', planned: '#c9ced6', unrecorded: '#8e6cc4' };
+// palette.ts: each at least 3:1 against the cards and the page (WCAG 1.4.11).
+var OUTCOME_COLORS = ${JSON.stringify(OUTCOME_COLORS)};
+var STATUS_COLORS = ${JSON.stringify(STATUS_COLORS)};
 var FAILED = {};
 R.failedOutcomes.forEach(function (o) { FAILED[o] = true; });
 
@@ -72,6 +70,27 @@ function cell(content, className) {
 function presentOutcomes(countsList) {
   return R.outcomes.filter(function (o) { return countsList.some(function (c) { return (c[o] || 0) > 0; }); });
 }
+// A packed value (embed.ts packJson: base64 of gzipped JSON), as a promise of the value.
+function unpackJson(packed) {
+  return new Promise(function (resolve) {
+    if (typeof DecompressionStream !== 'function') {
+      throw new Error('this browser cannot unpack the list (it has no DecompressionStream: use Chrome or Edge 80, Firefox 113, Safari 16.4 or later); the same rows are in report --format json');
+    }
+    var binary = atob(packed), bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    resolve(new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text());
+  }).then(function (text) { return JSON.parse(text); });
+}
+// A chart's place, when there is nothing to draw: a sentence instead of empty axes.
+function noChart(id, text) {
+  var node = byId(id);
+  node.removeAttribute('role');
+  node.removeAttribute('aria-label');
+  node.className = 'no-results';
+  node.style.height = 'auto';
+  node.textContent = text;
+}
+var NO_RESULTS = 'No results recorded for this run.';
 function tooltipNode(title, lines) {
   var box = el('div', { className: 'tip' }, [el('div', { className: 'tip-title', text: title })]);
   lines.forEach(function (line) { box.appendChild(el('div', { text: line })); });
@@ -100,6 +119,11 @@ function renderHeader() {
     dl.appendChild(el('dt', { text: f[0] }));
     dl.appendChild(el('dd', { text: f[1], className: f[0] === 'Inventory sha256' ? 'mono' : '' }));
   });
+  if (agg.total === 0) {
+    var empty = byId('run-empty');
+    empty.textContent = NO_RESULTS + ' There are no outcomes, durations or failures to show; the partitions and the trend of earlier runs are below.';
+    empty.hidden = false;
+  }
   byId('generated').textContent = 'Generated ' + fmtTime(R.generatedAt) + ' by mass-ingest · charts: ' + R.library.name + ' ' + R.library.version;
 }
 
@@ -110,6 +134,7 @@ function renderCounts() {
     if (n === 0) return;
     body.appendChild(row([cell(outcomeBadge(o)), el('td', { className: 'num', text: fmtInt(n), data: { outcome: o, count: n } }), cell(fmtPercent(n, total), 'num')]));
   });
+  if (total === 0) body.appendChild(row([el('td', { text: 'no results', className: 'muted' }), cell('0', 'num'), cell('')]));
   var foot = byId('counts-foot');
   foot.appendChild(row([cell('total'), el('td', { className: 'num', text: fmtInt(total), data: { total: total } }), cell('')]));
   foot.appendChild(row([el('td', { text: 'failed', title: 'every outcome --strict counts as failed' }), el('td', { className: 'num', text: fmtInt(R.aggregates.failed), data: { failed: R.aggregates.failed } }), cell(fmtPercent(R.aggregates.failed, total), 'num')]));
@@ -131,7 +156,7 @@ function renderDurations() {
 function renderPartitionSummary() {
   var parts = R.partitions, statuses = parts.statuses, box = byId('partition-summary');
   var names = Object.keys(statuses).sort();
-  box.appendChild(el('span', { text: fmtInt(parts.rows.length) + ' partitions: ' + names.map(function (s) { return fmtInt(statuses[s]) + ' ' + s; }).join(', ') }));
+  box.appendChild(el('span', { text: fmtInt(parts.rows.length) + ' partitions' + (names.length ? ': ' + names.map(function (s) { return fmtInt(statuses[s]) + ' ' + s; }).join(', ') : '') }));
   var spans = parts.rows.filter(function (p) { return p[5] !== null && p[6] !== null; });
   if (spans.length > 1) {
     var longest = spans.slice().sort(function (a, b) { return (b[6] - b[5]) - (a[6] - a[5]); }).slice(0, 5);

@@ -1,19 +1,20 @@
 /**
  * Browser code of the HTML report, part 3: the failures table over the compact columns
- * (src/report/failure-query.ts, decoded into one array per row): filter by outcome, error code and text, sort by column,
+ * (src/report/failure-query.ts, packed by embed.ts, decoded into one array per row): filter by outcome, error code and text, sort by column,
  * and render one page at a time, so 100,000 failures stay fast.
  */
 export const CLIENT_FAILURES = String.raw`
-var F = R.failures;
+// R.failures is packed (embed.ts): main unpacks it, then sets F and draws the table.
+var F = null;
 var COL = { row: 0, origin: 1, path: 2, branch: 3, outcome: 4, code: 5, excerpt: 6, log: 7 };
-F.rows = (function (c) {
-  var rows = new Array(F.total), rowNumber = 0;
-  for (var i = 0; i < F.total; i++) {
+function failureRows(c, total) {
+  var rows = new Array(total), rowNumber = 0;
+  for (var i = 0; i < total; i++) {
     rowNumber += c.row[i];
     rows[i] = [rowNumber, c.origin[i], c.path[i], c.branch[i], c.outcome[i], c.code[i], c.excerpt[i], c.log[i]];
   }
   return rows;
-})(F.columns);
+}
 var failState = { outcome: '', code: '', text: '', sort: 'row', dir: 1, page: 0, size: 100, view: [] };
 var searchText = null;
 
@@ -98,7 +99,9 @@ function fillSelect(select, label, values, counts) {
 function renderFailures() {
   byId('failures-note').textContent = F.rows.length
     ? 'Every outcome that --strict counts as failed (' + R.failedOutcomes.join(', ') + '). Error text: the first lines, at most ' + F.excerptChars + ' characters; the full message is in report --format json and in build.log.'
-    : 'No repository failed in this run.';
+    : R.aggregates.total === 0 ? NO_RESULTS : 'No repository failed in this run.';
+  // Nothing to filter, sort or page through.
+  if (F.rows.length === 0) Array.prototype.forEach.call(document.querySelectorAll('#failures .controls, #failures-table, #failures .pager'), function (n) { n.hidden = true; });
   // Error codes are keys: with no prototype, 'constructor' or '__proto__' count like any other.
   var outcomeCounts = Object.create(null), codeCounts = Object.create(null);
   F.rows.forEach(function (r) {
