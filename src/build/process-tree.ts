@@ -17,7 +17,8 @@ export function newBuildMarker(): string {
   return `${PID_NAMESPACE}:${process.pid}:${randomUUID()}`;
 }
 
-const PID_NAMESPACE = (() => {
+/** This process's pid namespace (the number in /proc/self/ns/pid), or `unknown`. */
+export const PID_NAMESPACE = (() => {
   try {
     return /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'unknown';
   } catch {

@@ -5,6 +5,7 @@ import { RUN_ID_PATTERN } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { killOrphanedBuilds } from '../build/process-tree.js';
+import { removeStaleCredentialDirs } from '../git/credentials.js';
 import { acquireDirectoryLock, isLockAbandoned } from '../results/directory-lock.js';
 import { removeWorkspace } from './workspace.js';
 
@@ -37,6 +38,8 @@ export async function claimRunWorkdir(workdir: string, runId: string, log: Logge
       // Their builds first: one still running would go on writing into its workspace.
       const killed = killOrphanedBuilds();
       if (killed > 0) log.warn({ processes: killed }, 'Killed the build processes of a stopped processor');
+      const credentials = await removeStaleCredentialDirs();
+      if (credentials > 0) log.warn({ directories: credentials }, 'Removed the credential files of a stopped processor');
       await sweepAbandoned(workdir, runId, log);
       return {
         dir,

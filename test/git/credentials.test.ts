@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prepareGitCredentials, splitUserinfo } from '../../src/git/credentials.js';
+import { prepareGitCredentials, removeStaleCredentialDirs, splitUserinfo } from '../../src/git/credentials.js';
+import { PID_NAMESPACE } from '../../src/build/process-tree.js';
 import { createTempDir } from '../harness/tmp.js';
 
 describe('splitUserinfo', () => {
@@ -59,8 +60,33 @@ describe('prepareGitCredentials with GIT_SSH_KEY and GIT_SSH_KNOWN_HOSTS', () =>
     await setup.dispose();
     await tmp.remove();
     const escaped = tmpdir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    expect(output).toMatch(new RegExp(`identity file ${escaped}/mass-ingest-cred-\\w+/ssh-key type (?!-1)`));
+    expect(output).toMatch(new RegExp(`identity file ${escaped}/mass-ingest-cred-[\\w-]+/ssh-key type (?!-1)`));
     expect(output).not.toMatch(/load_hostkeys: fopen/);
     expect(output).toContain('order_hostkeyalgs: have matching best-preference key type');
   }, 30_000);
+});
+
+describe('removeStaleCredentialDirs', () => {
+  it("removes the directories of this namespace's dead processors only", async () => {
+    const tmp = await createTempDir('mass-ingest-cred-sweep-');
+    const dead = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
+    const names = {
+      dead: `mass-ingest-cred-${PID_NAMESPACE}-${dead}-AbC123`,
+      live: `mass-ingest-cred-${PID_NAMESPACE}-${process.pid}-AbC123`,
+      otherNamespace: `mass-ingest-cred-${Number(PID_NAMESPACE) + 1}-${dead}-AbC123`,
+      older: 'mass-ingest-cred-AbC123',
+      unrelated: `other-${PID_NAMESPACE}-${dead}-AbC123`,
+    };
+    for (const name of Object.values(names)) await fs.mkdir(path.join(tmp.path, name, 'inner'), { recursive: true });
+    await fs.writeFile(path.join(tmp.path, names.dead, 'credentials'), 'https://u:p@h\n');
+
+    try {
+      const removed = await removeStaleCredentialDirs(tmp.path);
+
+      expect(removed).toBe(1);
+      expect((await fs.readdir(tmp.path)).sort()).toEqual([names.live, names.older, names.otherNamespace, names.unrelated].sort());
+    } finally {
+      await tmp.remove();
+    }
+  });
 });
