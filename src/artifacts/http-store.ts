@@ -2,17 +2,20 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError } from '../errors.js';
+import { StepError, UsageError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import { sendHttp, type HttpCall, type HttpReply } from './http-request.js';
-import { retryAfterMs, statusError } from './publish-errors.js';
+import { isUnanswered, retryAfterMs, statusError } from './publish-errors.js';
+import { DEFAULT_IDLE_MS, answerWaitMs, attemptDeadlineMs, type PublishTimeouts } from './publish-timeouts.js';
+import { TargetBreaker } from './target-breaker.js';
 import type { ArtifactStore, FileDigests } from './store.js';
 
 /**
- * Connection errors, 5xx, 408 and 429 are retried with this schedule (tested in
- * test/artifacts/http-store.test.ts); 401/403/404 never are. Worst case ≈ 0.5+1+2 s ×(1..2).
+ * Connection errors, time-outs, 5xx, 408 and 429 are retried with this schedule (tested in
+ * test/artifacts/http-store.test.ts); 401/403/404 never are. Worst case ≈ 0.5+1+2 s ×(1..2),
+ * plus each attempt's own time-out (./publish-timeouts.ts), unless the breaker opens first.
  */
 export const PUBLISH_RETRY: RetryPolicy = Object.freeze({ retries: 3, minTimeout: 500, maxTimeout: 8000, factor: 2, randomize: true });
 /** A server's `Retry-After` is honoured up to this, so one answer cannot stall a partition. */
@@ -31,7 +34,10 @@ export interface HttpStoreOptions {
   readonly token?: string | undefined;
   readonly retry?: RetryPolicy;
   readonly retryAfterCapMs?: number;
-  readonly timeoutMs?: number;
+  /** PUBLISH_TIMEOUT: no progress for this long abandons an attempt. */
+  readonly timeouts?: PublishTimeouts;
+  /** Shared by the processor's repositories: a target that stopped answering is skipped. */
+  readonly breaker?: TargetBreaker;
   readonly log?: Logger;
   /** The processor's stop signal: requests in flight are abandoned, none is retried. */
   readonly signal?: AbortSignal;
@@ -48,7 +54,8 @@ export class HttpStore implements ArtifactStore {
   private readonly agent: http.Agent;
   private readonly retry: RetryPolicy;
   private readonly retryAfterCapMs: number;
-  private readonly timeoutMs: number;
+  private readonly timeouts: PublishTimeouts;
+  private readonly breaker: TargetBreaker;
   private readonly log: Logger | undefined;
   private readonly signal: AbortSignal | undefined;
 
@@ -66,8 +73,9 @@ export class HttpStore implements ArtifactStore {
     this.agent = base.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 8 }) : new http.Agent({ keepAlive: true, maxSockets: 8 });
     this.retry = options.retry ?? PUBLISH_RETRY;
     this.retryAfterCapMs = options.retryAfterCapMs ?? RETRY_AFTER_CAP_MS;
-    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.timeouts = options.timeouts ?? { idleMs: DEFAULT_IDLE_MS };
     this.log = options.log;
+    this.breaker = options.breaker ?? new TargetBreaker(this.base, undefined, options.log);
     this.signal = options.signal;
     if (base.protocol === 'http:' && this.authorization && !LOOPBACK.test(base.hostname)) {
       this.log?.warn({ publishUrl: this.base }, 'PUBLISH_URL is http://: the credentials (PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN) travel unencrypted; use https://');
@@ -75,39 +83,45 @@ export class HttpStore implements ArtifactStore {
   }
 
   async exists(key: string): Promise<boolean> {
-    const reply = await this.call('HEAD', key, {}, [404, 410]);
+    const reply = await this.call('HEAD', key, { size: 0 }, [404, 410]);
     return reply.status < 300;
   }
 
   async read(key: string): Promise<Buffer | undefined> {
-    const reply = await this.call('GET', key, { maxBodyBytes: METADATA_LIMIT }, [404, 410]);
+    const reply = await this.call('GET', key, { maxBodyBytes: METADATA_LIMIT, size: METADATA_LIMIT }, [404, 410]);
     return reply.status < 300 ? reply.body : undefined;
   }
 
   async putFile(key: string, file: string, digests: FileDigests): Promise<void> {
     const { size } = await fs.promises.stat(file);
     await this.call('PUT', key, {
+      size,
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size, ...checksumHeaders(digests) },
       body: () => fs.createReadStream(file, { highWaterMark: READ_CHUNK }),
     });
   }
 
   async putBytes(key: string, body: Buffer, contentType: string): Promise<void> {
-    await this.call('PUT', key, { headers: { 'Content-Type': contentType, 'Content-Length': body.length }, body });
+    await this.call('PUT', key, { size: body.length, headers: { 'Content-Type': contentType, 'Content-Length': body.length }, body });
   }
 
   url(key: string): string {
     return `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
 
-  /** One request with retries; a 2xx or an `accepted` status resolves, any other status throws. */
-  private call(method: HttpCall['method'], key: string, init: Partial<Pick<HttpCall, 'headers' | 'body' | 'maxBodyBytes'>>, accepted: readonly number[] = []): Promise<HttpReply> {
+  /**
+   * One request with retries; a 2xx or an `accepted` status resolves, any other status throws.
+   * `size` is what the attempt sends (or may read), which sets its deadline.
+   */
+  private call(method: HttpCall['method'], key: string, init: Partial<Pick<HttpCall, 'headers' | 'body' | 'maxBodyBytes'>> & { size: number }, accepted: readonly number[] = []): Promise<HttpReply> {
     const shownUrl = this.url(key);
     const headers = { ...init.headers, ...(this.authorization ? { Authorization: this.authorization } : {}) };
+    const sentBytes = init.body === undefined ? 0 : init.size;
+    const limits = { idleMs: this.timeouts.idleMs, answerWaitMs: answerWaitMs(this.timeouts, sentBytes), deadlineMs: attemptDeadlineMs(this.timeouts, init.size) };
     return withRetry(
       this.retry,
       async (attempt) => {
-        const reply = await sendHttp({ method, url: new URL(shownUrl), shownUrl, headers, body: init.body, agent: this.agent, timeoutMs: this.timeoutMs, maxBodyBytes: init.maxBodyBytes ?? 0, signal: this.signal });
+        const reply = await this.attempt({ method, url: new URL(shownUrl), shownUrl, headers, body: init.body, agent: this.agent, ...limits, maxBodyBytes: init.maxBodyBytes ?? 0, signal: this.signal });
         if ((reply.status >= 200 && reply.status < 300) || accepted.includes(reply.status)) return reply;
         const error = statusError(reply.status, method, shownUrl, redirectDetail(reply));
         if (error.retryable && attempt <= this.retry.retries) await this.honourRetryAfter(reply);
@@ -117,12 +131,33 @@ export class HttpStore implements ArtifactStore {
     );
   }
 
+  /**
+   * One attempt, through the breaker: refused at once while the target is skipped. The attempt
+   * whose failure makes the breaker skip the target keeps its own error, without further retries.
+   */
+  private async attempt(call: HttpCall): Promise<HttpReply> {
+    const admitted = this.breaker.admit(`${call.method} ${call.shownUrl}`);
+    try {
+      const reply = await sendHttp(call);
+      admitted.answered();
+      return reply;
+    } catch (err) {
+      if (!isUnanswered(err)) admitted.abandoned();
+      else if (admitted.unanswered(err)) throw withoutRetry(err as StepError);
+      throw err;
+    }
+  }
+
   /** Waits what the server asked for; the policy's own backoff follows, so the wait is at least that. */
   private async honourRetryAfter(reply: HttpReply): Promise<void> {
     const header = reply.headers['retry-after'];
     const wait = retryAfterMs(Array.isArray(header) ? header[0] : header, this.retryAfterCapMs);
     if (wait !== undefined && wait > 0) await sleep(wait, undefined, { signal: this.signal });
   }
+}
+
+function withoutRetry(err: StepError): StepError {
+  return new StepError(err.code, err.message, { retryable: false, status: err.status, cause: err.cause });
 }
 
 /** Hosts whose traffic never leaves the machine: plain http to them exposes no credentials. */

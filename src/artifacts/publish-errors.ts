@@ -1,4 +1,5 @@
 import { StepError } from '../errors.js';
+import { seconds } from './publish-timeouts.js';
 
 /**
  * The error codes a publish target produces (they become `repository_results.error_code`, and
@@ -10,10 +11,14 @@ export const PUBLISH_CODES = Object.freeze({
   notFound: 'publish_not_found',
   /** The target answers web pages, not files: PUBLISH_URL names a UI or a login page. */
   notARepository: 'publish_not_a_repository',
+  /** Connected (or trying to), but no progress for PUBLISH_TIMEOUT, or past the attempt's deadline. */
+  timeout: 'publish_timeout',
+  /** Not sent: the target gave no answer to PUBLISH_FAIL_FAST_AFTER attempts in a row (src/artifacts/target-breaker.ts). */
+  targetDown: 'publish_target_down',
 });
 
 const CONFIGURATION_CODES = new Set([PUBLISH_CODES.auth, PUBLISH_CODES.notFound, PUBLISH_CODES.notARepository, 'publish_denied']);
-const OUTAGE_CODES = new Set([PUBLISH_CODES.unreachable, 'publish_io']);
+const OUTAGE_CODES = new Set([PUBLISH_CODES.unreachable, PUBLISH_CODES.timeout, PUBLISH_CODES.targetDown, 'publish_io']);
 
 /**
  * What a publish failure says about the target (DESIGN §8, when every repository fails so):
@@ -66,6 +71,31 @@ export function connectionError(err: unknown, method: string, url: string): Step
     );
   }
   return new StepError(PUBLISH_CODES.unreachable, `${method} ${url} got no answer (${code}): the publish target is unreachable`, { cause: err, retryable: true });
+}
+
+/** Where an attempt stood when it stopped progressing (src/artifacts/http-request.ts). */
+export type StallPhase = 'connect' | 'send' | 'answer' | 'receive' | 'deadline';
+
+const STALLS: Record<StallPhase, (limit: string) => string> = {
+  connect: (limit) => `could not connect within ${limit}`,
+  send: (limit) => `stalled: the connection took no byte of the body for ${limit}`,
+  answer: (limit) => `got no answer within ${limit} of sending the request`,
+  receive: (limit) => `stalled: no byte of the answer came for ${limit}`,
+  deadline: (limit) => `was still unfinished at its deadline, ${limit} (twice PUBLISH_TIMEOUT plus 4 s per MiB)`,
+};
+
+/** No progress for the limit, or past the attempt's deadline: worth a retry, and counted by the breaker. */
+export function timeoutError(phase: StallPhase, method: string, url: string, limitMs: number): StepError {
+  return new StepError(PUBLISH_CODES.timeout, `${method} ${url} ${STALLS[phase](seconds(limitMs))}: the publish target is not responding (PUBLISH_TIMEOUT sets the limit)`, { retryable: true });
+}
+
+/**
+ * A failure in which the target gave no answer at all (refused, reset, timed out): what the
+ * breaker counts. An answer of any status, a TLS refusal or a local I/O error is not one.
+ */
+export function isUnanswered(err: unknown): boolean {
+  if (!(err instanceof StepError) || !err.retryable || err.status !== undefined) return false;
+  return err.code === PUBLISH_CODES.unreachable || err.code === PUBLISH_CODES.timeout;
 }
 
 /** `Retry-After` (seconds or an HTTP date) in ms, capped; undefined when absent or unreadable. */

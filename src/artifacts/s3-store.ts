@@ -4,13 +4,21 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { StepError } from '../errors.js';
 import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
 import { PUBLISH_CODES } from './publish-errors.js';
+import { DEFAULT_IDLE_MS, seconds, type PublishTimeouts } from './publish-timeouts.js';
+import { PublishAttempts } from './s3-attempts.js';
+import { TargetBreaker } from './target-breaker.js';
 import type { ArtifactStore, FileDigests, PutOptions } from './store.js';
 
 export interface S3StoreOptions {
   /** `s3://bucket/prefix` */
   readonly url: string;
   readonly s3: S3Settings;
+  /** A client of one's own (tests); without one, a client with the limits and the breaker below. */
   readonly client?: S3Client;
+  /** PUBLISH_TIMEOUT: no progress for this long abandons an attempt. */
+  readonly timeouts?: PublishTimeouts;
+  /** Shared by the processor's repositories: a target that stopped answering is skipped. */
+  readonly breaker?: TargetBreaker;
   /** Multipart part size (S3's minimum is 5 MiB); at most `queueSize` parts are in memory. */
   readonly partSize?: number;
   readonly queueSize?: number;
@@ -20,6 +28,13 @@ export interface S3StoreOptions {
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const METADATA_LIMIT = 16 * 1024 * 1024;
+/**
+ * A listing for one key also lists the longer keys that begin with it (`maven-metadata.xml.sha1`,
+ * …); they sort after it, so the key itself comes first. Room for them keeps the answer on one
+ * page: S3 pages correctly, but s3rver (the S3 of our tests) answers 500 whenever it must page on
+ * Node ≥ 17, whose OpenSSL lacks the DES of its continuation tokens.
+ */
+const EXISTS_LISTING_KEYS = 100;
 
 /**
  * `s3://bucket/prefix` (DESIGN §6): files stream from disk through lib-storage's Upload (one
@@ -34,13 +49,16 @@ export class S3Store implements ArtifactStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly timeouts: PublishTimeouts;
 
   constructor(options: S3StoreOptions) {
     const { bucket, key } = parseS3Url(options.url);
     this.bucket = bucket;
     this.prefix = key;
     this.description = `s3://${bucket}${key ? `/${key}` : ''}`;
-    this.client = options.client ?? createS3Client(options.s3);
+    this.timeouts = options.timeouts ?? { idleMs: DEFAULT_IDLE_MS };
+    const breaker = options.breaker ?? new TargetBreaker(this.description);
+    this.client = options.client ?? createS3Client(options.s3, { idleMs: this.timeouts.idleMs, wrapHandler: (inner) => new PublishAttempts(inner, breaker, this.timeouts) });
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = options.queueSize ?? 2;
     this.signal = options.signal;
@@ -53,7 +71,7 @@ export class S3Store implements ArtifactStore {
   async exists(key: string): Promise<boolean> {
     const full = this.key(key);
     try {
-      const listing = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: 1 }), { abortSignal: this.signal });
+      const listing = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: EXISTS_LISTING_KEYS }), { abortSignal: this.signal });
       return listing.Contents?.some((object) => object.Key === full) ?? false;
     } catch (err) {
       if (classifyS3Error(err).kind === 'not_found') return false;
@@ -122,6 +140,8 @@ export class S3Store implements ArtifactStore {
   }
 
   private failure(err: unknown, operation: string, key: string): StepError {
+    // Ours already: the breaker's publish_target_down, or the failure that opened it.
+    if (err instanceof StepError) return err;
     const { kind, status, name } = classifyS3Error(err);
     const what = `${operation} ${this.url(key)} failed: ${name}${status ? ` (HTTP ${status})` : ''}`;
     switch (kind) {
@@ -131,6 +151,9 @@ export class S3Store implements ArtifactStore {
       case 'not_found':
         return new StepError(PUBLISH_CODES.notFound, `${what}: check the bucket of PUBLISH_URL`, { status, cause: err });
       case 'unreachable':
+        if (name === 'TimeoutError') {
+          return new StepError(PUBLISH_CODES.timeout, `${what}: S3 made no progress within ${seconds(this.timeouts.idleMs)} or passed its deadline (PUBLISH_TIMEOUT sets the limit; retried by the SDK)`, { cause: err, retryable: true });
+        }
         return new StepError(PUBLISH_CODES.unreachable, `${what}: S3 is unreachable (retried by the SDK)`, { status, cause: err, retryable: true });
       default:
         return new StepError(status ? `publish_http_${status}` : 'publish_s3_error', what, { status, cause: err });

@@ -2,18 +2,31 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { withoutSdkNodeVersionWarning } from '../batch/sdk-warning.js';
+import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
 
 /** What the S3 client takes from Config; endpoint, region and credentials come from the SDK's own env handling. */
 export interface S3Settings {
   readonly forcePathStyle: boolean;
 }
 
+/** The SDK's request handler, as a wrapper sees it. */
+export type S3RequestHandler = RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> & {
+  updateHttpClientConfig?(key: never, value: never): void;
+  httpHandlerConfigs?(): object;
+};
+
+/** What a publishing client adds: its no-progress limit, and a wrapper around the SDK's request handler. */
+export interface S3PublishOptions {
+  readonly idleMs: number;
+  readonly wrapHandler: (inner: S3RequestHandler) => S3RequestHandler;
+}
+
 /**
  * One S3 client for inventories and artifacts. Checksums only when an operation requires them:
  * S3-compatible servers must receive plain bodies, not aws-chunked trailers (DESIGN §6).
  */
-export function createS3Client(settings: S3Settings): S3Client {
-  return withoutSdkNodeVersionWarning(
+export function createS3Client(settings: S3Settings, publish?: S3PublishOptions): S3Client {
+  const client = withoutSdkNodeVersionWarning(
     () =>
       new S3Client({
         forcePathStyle: settings.forcePathStyle,
@@ -21,9 +34,17 @@ export function createS3Client(settings: S3Settings): S3Client {
         responseChecksumValidation: 'WHEN_REQUIRED',
         // The SDK's standard retry (exponential, jittered) covers throttling, 5xx and connection errors.
         maxAttempts: 4,
-        requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+        // Publishing: `socketTimeout` is a no-progress limit (no byte either way on the socket);
+        // the deadline per attempt is the wrapper's. (`requestTimeout` would only warn, unless
+        // thrown, and would also stretch the SDK's wait for `100 Continue` to its own length.)
+        requestHandler: publish
+          ? { connectionTimeout: Math.min(10_000, publish.idleMs), socketTimeout: publish.idleMs }
+          : { connectionTimeout: 10_000, requestTimeout: 120_000 },
       }),
   );
+  // Wrapped before the first request: each command reads the handler from the config when it is sent.
+  if (publish) client.config.requestHandler = publish.wrapHandler(client.config.requestHandler as S3RequestHandler);
+  return client;
 }
 
 export interface S3Location {

@@ -29,6 +29,12 @@ export interface Config {
     readonly password: string | undefined;
     readonly token: string | undefined;
     readonly layout: Layout;
+    /** PUBLISH_TIMEOUT (s): no progress for this long abandons a publish attempt (src/artifacts/publish-timeouts.ts). */
+    readonly timeoutMs: number;
+    /** PUBLISH_FAIL_FAST_AFTER: attempts in a row without an answer before the target is skipped; 0 never. */
+    readonly failFastAfter: number;
+    /** PUBLISH_FAIL_FAST_FOR (s): how long it is skipped before one request tries it again. */
+    readonly failFastForMs: number;
   };
   /** Path-style S3 addressing: on when AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL points at an S3-compatible server (DESIGN §6). */
   readonly s3: { readonly forcePathStyle: boolean };
@@ -112,6 +118,11 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   if (publishPassword !== undefined && publishUser === undefined) {
     problems.push('PUBLISH_PASSWORD is set but PUBLISH_USER is not: set both for basic auth, or use PUBLISH_TOKEN');
   }
+  const publishLimits = {
+    timeoutMs: (read.integer(undefined, 'PUBLISH_TIMEOUT', 30, 1) ?? 30) * 1000,
+    failFastAfter: read.integer(undefined, 'PUBLISH_FAIL_FAST_AFTER', 4, 0) ?? 4,
+    failFastForMs: (read.integer(undefined, 'PUBLISH_FAIL_FAST_FOR', 60, 1) ?? 60) * 1000,
+  };
   const gitCredentials = read.string(undefined, 'GIT_CREDENTIALS');
   validateCredentialLines(gitCredentials, problems);
   const sshKey = read.string(undefined, 'GIT_SSH_KEY');
@@ -178,7 +189,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     stdoutIsTty,
     databaseUrl,
     dataDir,
-    publish: { url: publishUrl, user: publishUser, password: publishPassword, token: publishToken, layout },
+    publish: { url: publishUrl, user: publishUser, password: publishPassword, token: publishToken, layout, ...publishLimits },
     s3: { forcePathStyle: Boolean(read.string(undefined, 'AWS_ENDPOINT_URL_S3') ?? read.string(undefined, 'AWS_ENDPOINT_URL')) },
     gitCredentials,
     gitSsh: sshKey === undefined && sshKnownHosts === undefined ? undefined : { key: sshKey === undefined ? undefined : normalizeSshKey(sshKey), knownHosts: sshKnownHosts },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectionError, publishFailureKind, retryAfterMs, statusError } from '../../src/artifacts/publish-errors.js';
+import { connectionError, isUnanswered, publishFailureKind, retryAfterMs, statusError, timeoutError } from '../../src/artifacts/publish-errors.js';
+import { StepError } from '../../src/errors.js';
 
 describe('statusError', () => {
   it('sorts statuses into the publish error codes, retrying only what may pass', () => {
@@ -59,6 +60,42 @@ describe('publishFailureKind', () => {
       ['publish_s3_error', 'other'],
       ['publish_metadata_conflict', 'other'],
     ]);
+  });
+
+  it('counts a target that stopped answering as an outage (exit 3 when every repository failed so)', () => {
+    const kinds = ['publish_timeout', 'publish_target_down'].map(publishFailureKind);
+
+    expect(kinds).toEqual(['outage', 'outage']);
+  });
+});
+
+describe('timeoutError', () => {
+  it('says where the exchange stopped and names PUBLISH_TIMEOUT, as a publish_timeout worth a retry', () => {
+    const errors = (['connect', 'send', 'answer', 'receive', 'deadline'] as const).map((phase) => timeoutError(phase, 'PUT', 'https://repo.test/a.jar', 30_000));
+
+    expect(errors.map((error) => [error.code, error.retryable])).toEqual(Array(5).fill(['publish_timeout', true]));
+    expect(errors.map((error) => error.message.replace(/^PUT https:\/\/repo\.test\/a\.jar /, '').replace(/: the publish target is not responding \(PUBLISH_TIMEOUT sets the limit\)$/, ''))).toEqual([
+      'could not connect within 30 s',
+      'stalled: the connection took no byte of the body for 30 s',
+      'got no answer within 30 s of sending the request',
+      'stalled: no byte of the answer came for 30 s',
+      'was still unfinished at its deadline, 30 s (twice PUBLISH_TIMEOUT plus 4 s per MiB)',
+    ]);
+  });
+});
+
+describe('isUnanswered', () => {
+  it('is true for a refused, reset or timed-out request only, not for an answer, a TLS refusal or a local error', () => {
+    const failures = [
+      connectionError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 'PUT', 'https://repo.test/a'),
+      timeoutError('answer', 'HEAD', 'https://repo.test/a', 1000),
+      statusError(503, 'PUT', 'https://repo.test/a'),
+      connectionError(Object.assign(new Error('self signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'PUT', 'https://repo.test/a'),
+      new StepError('publish_io', 'Cannot read the file'),
+      new Error('not ours'),
+    ];
+
+    expect(failures.map(isUnanswered)).toEqual([true, true, false, false, false, false]);
   });
 });
 

@@ -45,6 +45,27 @@ describe('createStore', () => {
   });
 });
 
+describe('the publish limits in Config', () => {
+  it('default to 30 s without progress, 4 attempts in a row before failing fast and 60 s before trying again', () => {
+    const { publish } = config({});
+
+    expect([publish.timeoutMs, publish.failFastAfter, publish.failFastForMs]).toEqual([30_000, 4, 60_000]);
+  });
+
+  it('read PUBLISH_TIMEOUT, PUBLISH_FAIL_FAST_AFTER (0 never fails fast) and PUBLISH_FAIL_FAST_FOR in seconds', () => {
+    const { publish } = config({ PUBLISH_TIMEOUT: '5', PUBLISH_FAIL_FAST_AFTER: '0', PUBLISH_FAIL_FAST_FOR: '900' });
+
+    expect([publish.timeoutMs, publish.failFastAfter, publish.failFastForMs]).toEqual([5000, 0, 900_000]);
+  });
+
+  it('refuses values that are not whole seconds or counts, listing each', () => {
+    const load = () => config({ PUBLISH_TIMEOUT: '0.5', PUBLISH_FAIL_FAST_AFTER: '-1', PUBLISH_FAIL_FAST_FOR: '0' });
+
+    expect(load).toThrow(UsageError);
+    expect(load).toThrow(/PUBLISH_TIMEOUT must be an integer ≥ 1, got "0.5"[\s\S]*PUBLISH_FAIL_FAST_AFTER must be an integer ≥ 0, got "-1"[\s\S]*PUBLISH_FAIL_FAST_FOR must be an integer ≥ 1, got "0"/);
+  });
+});
+
 describe('createLayout', () => {
   it('builds the layout named by --layout over the given store', () => {
     const store = new MemoryStore();

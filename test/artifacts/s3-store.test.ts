@@ -4,6 +4,9 @@ import path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Store } from '../../src/artifacts/s3-store.js';
+import { ChecksumSidecarStore } from '../../src/artifacts/checksum-sidecars.js';
+import { MavenLayout } from '../../src/artifacts/maven-layout.js';
+import { parseMetadataVersions } from '../../src/artifacts/maven-metadata.js';
 import { digestFile } from '../../src/artifacts/digests.js';
 import { createS3Client } from '../../src/aws/s3.js';
 import { StepError } from '../../src/errors.js';
@@ -88,6 +91,42 @@ describe('S3Store', () => {
 
     expect(found).toEqual([true, false]);
     expect(read).toEqual(['{"schema":1}', undefined]);
+  });
+
+  it('finds and reads a key that longer keys extend (its checksum files) in one listing page', async () => {
+    const { store, commands } = recordingStore('s3://artifacts/m2');
+    for (const name of ['maven-metadata.xml', 'maven-metadata.xml.md5', 'maven-metadata.xml.sha1', 'maven-metadata.xml.sha256']) {
+      await store.putBytes(`g/${name}`, Buffer.from(`<${name}/>`), 'application/xml');
+    }
+    commands.length = 0;
+
+    const found = await store.exists('g/maven-metadata.xml');
+    const read = (await store.read('g/maven-metadata.xml'))?.toString();
+
+    expect([found, read]).toEqual([true, '<maven-metadata.xml/>']);
+    expect(commands).toEqual(['ListObjectsV2Command', 'ListObjectsV2Command', 'GetObjectCommand']);
+  });
+
+  it('publishes a second version under the maven layout, reading back the metadata that has checksum files', async () => {
+    const jar = await writeRandom('widget.jar', 1000);
+    const buildLog = await writeRandom('build.log', 100);
+    const layout = new MavenLayout(new ChecksumSidecarStore(recordingStore('s3://artifacts/m2-twice').store));
+    const publish = (commitSha: string, startedAt: string) =>
+      layout.publish({
+        repository: { cloneUrl: 'https://github.com/acme/widget.git', branch: 'main', origin: 'github.com', path: 'acme/widget' },
+        commitSha,
+        builder: 'maven',
+        artifacts: [{ name: 'widget.jar', file: jar, size: 1000 }],
+        logFile: buildLog,
+        startedAt: new Date(startedAt),
+        runId: 'run-1',
+      });
+
+    await publish('abcdef0123456789abcdef0123456789abcdef01', '2026-03-04T05:06:07Z');
+    await publish('1234567890abcdef1234567890abcdef12345678', '2026-03-05T05:06:07Z');
+
+    const metadata = await objectBytes('m2-twice/com/github/acme/widget/maven-metadata.xml');
+    expect(parseMetadataVersions(metadata.toString()).map((version) => version.slice(-7))).toEqual(['abcdef0', '1234567']);
   });
 
   it('records s3:// URLs under the prefix', () => {
