@@ -12,9 +12,10 @@ export interface CollectedArtifact {
 
 /**
  * Files matching the plan's globs, published under their base names (DESIGN §5). Symlinks
- * are not followed and nothing outside the clone is taken, whatever the repository contains.
+ * are not followed and nothing outside the clone is taken, whatever the repository contains;
+ * with `owner`, only files of that owner are.
  */
-export async function collectArtifacts(dir: string, plan: Pick<BuildPlan, 'artifacts' | 'accept'>): Promise<CollectedArtifact[]> {
+export async function collectArtifacts(dir: string, plan: Pick<BuildPlan, 'artifacts' | 'accept'>, owner?: number): Promise<CollectedArtifact[]> {
   const matches = plan.artifacts.length === 0 ? [] : await glob([...plan.artifacts], { cwd: dir, onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false });
   const root = await fs.realpath(dir);
   const byName = new Map<string, CollectedArtifact>();
@@ -23,6 +24,8 @@ export async function collectArtifacts(dir: string, plan: Pick<BuildPlan, 'artif
     // A name that is not UTF-8 reaches us decoded, and names no file: it cannot be published either.
     const stat = await fs.lstat(file).catch(() => undefined);
     if (!stat?.isFile()) continue;
+    // Given an owner (a build run as BUILD_USER), a file of another owner is a hard link to a file that is not the build's.
+    if (owner !== undefined && stat.uid !== owner) continue;
     const real = await fs.realpath(file).catch(() => '');
     if (!real.startsWith(root + path.sep)) continue;
     if (plan.accept && !plan.accept(relative, stat.mode)) continue;

@@ -102,13 +102,14 @@ export async function handOver(dir: string, user: Pick<BuildUser, 'uid' | 'gid'>
   await changeOwner(dir, `${user.uid}:${user.gid}`);
 }
 
-export async function takeBack(dir: string): Promise<void> {
-  await changeOwner(dir, `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`);
+/** Only what the build user owns: a hard link the build made to someone else's file keeps its owner (and is no artifact: collect). */
+export async function takeBack(dir: string, user: Pick<BuildUser, 'uid'>): Promise<void> {
+  await changeOwner(dir, `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, [`--from=${user.uid}`]);
 }
 
-async function changeOwner(dir: string, owner: string): Promise<void> {
+async function changeOwner(dir: string, owner: string, only: readonly string[] = []): Promise<void> {
   try {
-    await execFileAsync('chown', ['-R', '-h', '-P', owner, '--', dir], { maxBuffer: 1024 * 1024 });
+    await execFileAsync('chown', ['-R', '-h', '-P', ...only, owner, '--', dir], { maxBuffer: 1024 * 1024 });
   } catch (err) {
     throw new StepError('build_user_chown', `Could not change the owner of the clone to ${owner} (chown -R): ${errorMessage(err)}`, { cause: err });
   }

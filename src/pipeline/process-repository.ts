@@ -236,7 +236,7 @@ async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal, 
     user,
     onLogReplaced: () => log.warn({ logFile: ctx.logFile }, 'The build replaced its build.log: the log the processor wrote is published instead'),
   }).finally(async () => {
-    if (user) await takeBack(ctx.dir);
+    if (user) await takeBack(ctx.dir, user);
   });
   if (result.status === 'succeeded') return ctx;
   if (result.status === 'aborted') throw new AbortedError();
@@ -248,7 +248,9 @@ async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal, 
 
 async function collect(ctx: Planned, deps: PipelineDeps, log: Logger): Promise<Collected | Finished> {
   try {
-    return { ...ctx, artifacts: await collectArtifacts(ctx.dir, ctx.plan) };
+    // Built as BUILD_USER: every file of the build is the processor's again; any other is not the build's.
+    const owner = deps.settings.buildUser ? process.getuid?.() : undefined;
+    return { ...ctx, artifacts: await collectArtifacts(ctx.dir, ctx.plan, owner) };
   } catch (err) {
     if (!(err instanceof StepError)) throw err;
     return withLog(ctx, deps, { outcome: 'build_failed', errorCode: err.code, errorMessage: err.message }, log);

@@ -49,6 +49,23 @@ describe('the build user', () => {
     expect((await fs.stat('/etc')).uid).toBe(0);
   });
 
+  it.skipIf(!IS_ROOT)('takes back only what the build user owns, not a file of someone else linked into the clone', async () => {
+    const dir = path.join(tmp.path, 'src');
+    await fs.mkdir(dir);
+    const foreign = path.join(tmp.path, 'foreign.txt');
+    await fs.writeFile(foreign, 'theirs');
+    await fs.chown(foreign, 48999, 48999);
+    await handOver(dir, { uid: 48213, gid: 48214 });
+    await fs.link(foreign, path.join(dir, 'linked.txt'));
+    await fs.writeFile(path.join(dir, 'made.txt'), 'x');
+    await fs.chown(path.join(dir, 'made.txt'), 48213, 48214);
+
+    await takeBack(dir, { uid: 48213 });
+
+    expect((await fs.stat(foreign)).uid).toBe(48999);
+    expect((await fs.stat(path.join(dir, 'made.txt'))).uid).toBe(0);
+  });
+
   it.skipIf(!IS_ROOT)('hands a clone over and back without following its symbolic links', async () => {
     const dir = path.join(tmp.path, 'src');
     await fs.mkdir(path.join(dir, 'sub'), { recursive: true });
@@ -60,7 +77,7 @@ describe('the build user', () => {
     await handOver(dir, { uid: 48213, gid: 48214 });
     const during = await Promise.all(['sub/file.txt', 'sub', 'link'].map((name) => fs.lstat(path.join(dir, name)).then((s) => s.uid)));
     const outsideDuring = (await fs.stat(outside)).uid;
-    await takeBack(dir);
+    await takeBack(dir, { uid: 48213 });
     const after = await Promise.all(['sub/file.txt', 'sub', 'link'].map((name) => fs.lstat(path.join(dir, name)).then((s) => s.uid)));
 
     expect(during).toEqual([48213, 48213, 48213]);
