@@ -4,6 +4,10 @@
 //   b. jobs mode, 2,000 partitions against the fake Batch API throttled at 50 SubmitJob/s:
 //      ≥ 45 submits/s sustained, and the ratio against a loop of `aws batch submit-job` processes
 //   c. 1,000,000 rows: peak RSS of the chunk process ≤ 256 MiB
+//   d. array children of an s3:// inventory (100,000 rows, 10,000 partitions): bytes each child
+//      reads from S3 for DESIGN §9's check, the whole object hashed (before; a run without an
+//      ETag) against If-Match up to its own last row (after)
+// `BENCH_ONLY=d` (or a,b,c, comma-separated) runs only those parts.
 // Prints figures and PASS/MISS; never fails on a miss.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,14 +19,17 @@ const REPEATS = 3;
 const root = createBenchRoot('chunk');
 const goals = [];
 
-/** test/fakes/batch-api.ts, transpiled once (it imports only node: modules). */
-async function loadFakeBatchApi() {
-  const source = fs.readFileSync(path.join(ROOT, 'test', 'fakes', 'batch-api.ts'), 'utf8');
+/** A test fake, transpiled once (test/fakes/batch-api.ts and s3-if-match.ts import only node: modules). */
+async function loadFake(name = 'batch-api') {
+  const source = fs.readFileSync(path.join(ROOT, 'test', 'fakes', `${name}.ts`), 'utf8');
   const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-  const file = path.join(root, 'batch-api.mjs');
+  const file = path.join(root, `${name}.mjs`);
   fs.writeFileSync(file, outputText);
   return import(file);
 }
+
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((part) => part.trim())) : undefined;
+const runs = (part) => only === undefined || only.has(part);
 
 function writeInventory(name, rows) {
   const file = path.join(root, name);
@@ -162,15 +169,89 @@ async function peakRss(fake, pgUrl) {
   printTable(['database', 'peak RSS', 'wall', 'CPU', '≤ 256 MiB'], rows);
 }
 
+const fmtBytes = (bytes) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`);
+
+/**
+ * d. What each array child reads from S3 (s3rver behind test/fakes/s3-if-match.ts, which answers
+ * If-Match as S3 does and counts the body bytes it hands each GetObject's connection, socket
+ * buffers included). Every row is `invalid` (an ftp:// clone URL), so a child does nothing but
+ * read, check and record its 10 rows.
+ */
+async function childReads(fake, pgUrl) {
+  console.log('\n-- d. array children of an s3:// inventory: 100,000 rows, partition size 10 (10,000 partitions) --');
+  const { default: S3rver } = await import('s3rver');
+  const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { startIfMatchProxy } = await loadFake('s3-if-match');
+  const pg = (await import('pg')).default;
+  const s3dir = path.join(root, 's3rver');
+  fs.mkdirSync(s3dir);
+  const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: 'bench' }] });
+  const { port } = await s3.run();
+  const proxy = await startIfMatchProxy(`http://127.0.0.1:${port}`);
+  const lines = ['cloneUrl,branch,origin,path,stars'];
+  for (let row = 1; row <= 100_000; row++) lines.push(`ftp://git.example.test/owner${row % 997}/repo-${row}.git,main,git.example.test,owner${row % 997}/repo-${row},${row % 5000}`);
+  const text = `${lines.join('\n')}\n`;
+  const { withoutSdkNodeVersionWarning } = await import(path.join(ROOT, 'dist', 'batch', 'sdk-warning.js'));
+  const client = withoutSdkNodeVersionWarning(() => new S3Client({ endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }));
+  await client.send(new PutObjectCommand({ Bucket: 'bench', Key: 'repos.csv', Body: text }));
+  client.destroy();
+  const env = baseEnvFor(fake, { DATABASE_URL: pgUrl, AWS_ENDPOINT_URL_S3: proxy.url, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', PUBLISH_URL: path.join(root, 'published'), MASS_INGEST_WORKDIR: path.join(root, 'work') });
+  const uri = 's3://bench/repos.csv';
+  const planned = {};
+  for (const runId of ['reads-before', 'reads-after']) {
+    const result = await chunk(env, [uri, '--partition-size', '10', '--run-id', runId]);
+    planned[runId] = /"sha256":"([0-9a-f]{64})"/.exec(result.stdout)?.[1];
+  }
+  // "Before": the run as recorded before this change, without an ETag: the child hashes the whole object.
+  const db = new pg.Client({ connectionString: pgUrl });
+  await db.connect();
+  await db.query("UPDATE ingest_runs SET inventory_etag = NULL WHERE id = 'reads-before'");
+  await db.end();
+  const rows = [];
+  const totals = { 'reads-before': [], 'reads-after': [] };
+  for (const index of [0, 4999, 9999]) {
+    const measured = {};
+    for (const runId of ['reads-before', 'reads-after']) {
+      const first = proxy.requests.length;
+      const args = [CLI, 'process', uri, '--partition-size', '10', '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', planned[runId]];
+      const result = await run(process.execPath, args, { env: { ...env, AWS_BATCH_JOB_ID: `${runId}:${index}`, AWS_BATCH_JOB_ARRAY_INDEX: String(index), AWS_BATCH_JOB_ATTEMPT: '1' }, cwd: root });
+      if (result.code !== 0) console.log(`WARNING process exited with ${result.code}: ${result.stderr.trim().slice(0, 400)}`);
+      const gets = proxy.requests.slice(first).filter((request) => request.method === 'GET');
+      const sent = gets.reduce((sum, get) => sum + get.bytesSent, 0);
+      const checked = result.stdout.split('\n').filter((line) => line.includes('"Inventory checked against the run"')).map((line) => JSON.parse(line))[0];
+      measured[runId] = { read: checked?.bytesRead ?? NaN, sent, ms: result.ms, gets: gets.length };
+      totals[runId].push(measured[runId]);
+    }
+    const cell = ({ read, sent, gets }) => `${fmtBytes(read)} / ${fmtBytes(sent)} (${gets} GETs)`;
+    const [before, after] = [measured['reads-before'], measured['reads-after']];
+    rows.push([index, cell(before), fmtMs(before.ms), cell(after), fmtMs(after.ms), fmtX(before.read / after.read)]);
+  }
+  printTable(['array index', 'before (sha256 of the whole object): read / sent', 'wall', 'after (If-Match, to its last row): read / sent', 'wall', 'less read'], rows);
+  const mean = (runId, field) => totals[runId].reduce((sum, one) => sum + one[field], 0) / totals[runId].length;
+  console.log(
+    `"read": bytes the child's check took from the stream (its log line's bytesRead); "sent": body bytes the proxy wrote to the child's connections, its header check included, socket buffers of a closed connection too (loopback buffers several MiB).\n` +
+      `object: ${fmtBytes(text.length)}; children 0, 4999, 9999 read on average ${fmtBytes(mean('reads-before', 'read'))} before and ${fmtBytes(mean('reads-after', 'read'))} after; ` +
+      `10,000 children ≈ ${fmtBytes(mean('reads-before', 'read') * 10_000)} before, ≈ ${fmtBytes(mean('reads-after', 'read') * 10_000)} after (sent: ${fmtBytes(mean('reads-before', 'sent') * 10_000)} / ${fmtBytes(mean('reads-after', 'sent') * 10_000)})`,
+  );
+  const [before, after] = [mean('reads-before', 'read'), mean('reads-after', 'read')];
+  goals.push(['d. bytes an array child reads for the inventory check (mean of children 0, 4999, 9999)', `${fmtBytes(after)} (was ${fmtBytes(before)})`, 'child 0 reads only its rows', '-']);
+  await proxy.close();
+  await s3.close();
+}
+
 try {
   console.log(loadNote());
-  const { startFakeBatchApi } = await loadFakeBatchApi();
+  const { startFakeBatchApi } = await loadFake();
   const fake = await startFakeBatchApi({ queues: ['test-queue'], definitions: ['processor', 'report'] });
   const pg = await startPostgres(path.join(root, 'pg'));
+  // bench/lib/postgres.js returns no `url`: the server's database comes from createDatabase (before,
+  // `pg.url` was undefined, and the "PostgreSQL 15" rows ran on the embedded database).
+  const pgUrl = await pg.createDatabase('bench');
   console.log(`${pg.version}; fake AWS Batch API at ${fake.url}`);
-  await arrayMode(fake, pg.url);
-  await jobsMode(fake, pg.url);
-  await peakRss(fake, pg.url);
+  if (runs('a')) await arrayMode(fake, pgUrl);
+  if (runs('b')) await jobsMode(fake, pgUrl);
+  if (runs('c')) await peakRss(fake, pgUrl);
+  if (runs('d')) await childReads(fake, pgUrl);
   console.log('\n-- goals --');
   printTable(['goal', 'measured', 'target', 'verdict'], goals);
   await fake.close();

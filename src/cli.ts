@@ -42,11 +42,11 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
     .scriptName('mass-ingest')
     .usage('$0 <command> [options]\n\nClone, build, publish and record thousands of git repositories.')
     .command(
-      'process <inventory>',
+      'process [inventory]',
       'Process one partition of an inventory (repos.csv): clone, build, publish, record',
       (y: Argv) =>
         y
-          .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
+          .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL (default: env MASS_INGEST_INVENTORY, which keeps a signed URL out of argv)' })
           .options(COMMON_OPTIONS)
           .options({
             start: { ...INTEGER, describe: 'First data row, 1-based, header excluded' },
@@ -64,7 +64,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
         const { runProcess } = await import('./commands/process.js');
         return runProcess(
           {
-            inventory: String(argv.inventory),
+            inventory: inventoryOf(argv, context, 'process'),
             start: context.config.selection.start,
             end: context.config.selection.end,
             partitionSize: context.config.selection.partitionSize,
@@ -115,11 +115,11 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
       }),
     )
     .command(
-      'chunk <inventory>',
+      'chunk [inventory]',
       'Plan partitions of an inventory and submit the processor jobs to AWS Batch (or run them here)',
       (y: Argv) =>
         y
-          .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL', demandOption: true })
+          .positional('inventory', { type: 'string', describe: 'repos.csv: a path, file://, http(s):// or s3:// URL (default: env MASS_INGEST_INVENTORY, which keeps a signed URL out of argv)' })
           .options(COMMON_OPTIONS)
           .options({
             'partition-size': { ...INTEGER, describe: 'Rows per partition (env PARTITION_SIZE; default 50)' },
@@ -142,7 +142,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
         const { runChunk } = await import('./commands/chunk.js');
         return runChunk(
           {
-            inventory: String(argv.inventory),
+            inventory: inventoryOf(argv, context, 'chunk'),
             mode: argv.mode as 'array' | 'jobs',
             dryRun: argv['dry-run'] === true,
             local: argv.local === true,
@@ -258,6 +258,13 @@ const MISSING_ARGUMENT: Record<string, string> = {
   chunk: nameTheInventory('chunk'),
   db: 'Name an action: mass-ingest db migrate',
 };
+
+/** The argument, else MASS_INGEST_INVENTORY; neither is the usage error yargs gives for a missing argument. */
+function inventoryOf(argv: Record<string, unknown>, context: CommandContext, command: 'process' | 'chunk'): string {
+  const inventory = typeof argv.inventory === 'string' ? argv.inventory : context.config.inventory;
+  if (inventory === undefined) throw new UsageError('usage', MISSING_ARGUMENT[command] ?? nameTheInventory(command));
+  return inventory;
+}
 
 /** Lists may be given as `--org a,b` or `--org a --org b`. */
 function splitList(value: unknown): string[] {

@@ -14,9 +14,9 @@ import { checkSamePlan, loadPartitionState } from './run-state.js';
 import { recordUnstartedRows } from './unstarted-rows.js';
 
 /**
- * `chunk --local`: every partition runs as a child `process`, started exactly as the processor
- * job definition starts an array child (`process <inventory> --partition-size P
- * --partition-offset 0 --run-id R --inventory-sha256 S`, AWS_BATCH_JOB_ARRAY_INDEX = i,
+ * `chunk --local`: every partition runs as a child `process`, started as the processor job
+ * definition starts an array child (`process --partition-size P --partition-offset 0 --run-id R
+ * --inventory-sha256 S`, the inventory in MASS_INGEST_INVENTORY, AWS_BATCH_JOB_ARRAY_INDEX = i,
  * AWS_BATCH_JOB_ID = R:i, AWS_BATCH_JOB_ATTEMPT = n), at most `parallel` at once. Like the job
  * definition's retry strategy, a partition that exits 3 (infrastructure) is started again, up
  * to LOCAL_ATTEMPTS attempts. A rerun with the same run id skips partitions that succeeded.
@@ -54,7 +54,7 @@ const PRECEDENCE: readonly ExitCode[] = [EXIT.terminated, EXIT.infrastructure, E
 
 export async function runLocal(input: LocalRunInput): Promise<ExitCode> {
   const { plan, runId, results, log } = input;
-  const stored = await results.ensureRun({ id: runId, trigger: 'local', mode: 'local', inventoryUri: plan.inventoryShown, inventorySha256: plan.sha256, inventoryRows: plan.rows, partitionSize: plan.partitionSize, partitions: plan.partitions });
+  const stored = await results.ensureRun({ id: runId, trigger: 'local', mode: 'local', inventoryUri: plan.inventoryShown, inventorySha256: plan.sha256, inventoryEtag: plan.etag, inventoryRows: plan.rows, partitionSize: plan.partitionSize, partitions: plan.partitions });
   checkSamePlan(stored, plan);
   const state = await loadPartitionState(input.database, runId);
   const todo = allPartitions(plan).filter((partition) => state.get(partition)?.status !== 'succeeded');
@@ -109,8 +109,11 @@ async function runAttempts(input: LocalRunInput, partition: number, running: Set
 
 function runChild(input: LocalRunInput, partition: number, attempt: number, running: Set<ChildProcess>): Promise<ExitCode> {
   const { plan, runId } = input;
-  const args = [CLI, 'process', plan.inventory, '--partition-size', String(plan.partitionSize), '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', plan.sha256, ...input.flags];
-  const env = { ...input.env, AWS_BATCH_JOB_ID: `${runId}:${partition}`, AWS_BATCH_JOB_ARRAY_INDEX: String(partition), AWS_BATCH_JOB_ATTEMPT: String(attempt) };
+  const args = [CLI, 'process', '--partition-size', String(plan.partitionSize), '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', plan.sha256, ...input.flags];
+  // The inventory goes in the child's environment, never its argv: every user of the machine reads
+  // argv (`ps`), and a pre-signed or token URL is a secret. The child removes MASS_INGEST_* from
+  // the environment of git and of the builds it runs (src/config/build-env.ts).
+  const env = { ...input.env, MASS_INGEST_INVENTORY: plan.inventory, AWS_BATCH_JOB_ID: `${runId}:${partition}`, AWS_BATCH_JOB_ARRAY_INDEX: String(partition), AWS_BATCH_JOB_ATTEMPT: String(attempt) };
   return new Promise((resolve) => {
     // Its own process group: a Ctrl-C on the terminal reaches this process only, which stops
     // each child with one SIGTERM. A child signalled twice exits at once, before recording its rows.

@@ -13,6 +13,8 @@ export interface ChunkPlan {
   readonly inventoryShown: string;
   readonly rows: number;
   readonly sha256: string;
+  /** s3:// only: the ETag of the object hashed; the children read it with If-Match (DESIGN §9). */
+  readonly etag?: string | undefined;
   readonly bytes: number;
   readonly partitionSize: number;
   readonly partitions: number;
@@ -31,12 +33,12 @@ export async function planChunk(inventory: string, partitionSize: number, option
   if (!Number.isInteger(partitionSize) || partitionSize < 1) {
     throw new UsageError('partition_size_invalid', `--partition-size must be an integer ≥ 1, got ${partitionSize}`);
   }
-  const { rows, sha256, bytes } = await scanInventory(inventory, options);
+  const { rows, sha256, bytes, etag } = await scanInventory(inventory, options);
   const inventoryShown = scrubUrlSecrets(inventory);
   if (rows === 0) {
     throw new UsageError('inventory_empty', `Inventory ${inventoryShown} has no data rows (only a header, or nothing): there is nothing to submit`);
   }
-  return { inventory, inventoryShown, rows, sha256, bytes, partitionSize, partitions: partitionCount(rows, partitionSize) };
+  return { inventory, inventoryShown, rows, sha256, etag, bytes, partitionSize, partitions: partitionCount(rows, partitionSize) };
 }
 
 /** Rows of partition `i` (0-based), exact: the last partition ends at the last row. */

@@ -47,6 +47,7 @@ export async function submitToBatch(input: BatchSubmitInput): Promise<BatchSubmi
     mode,
     inventoryUri: plan.inventoryShown,
     inventorySha256: plan.sha256,
+    inventoryEtag: plan.etag,
     inventoryRows: plan.rows,
     partitionSize: plan.partitionSize,
     partitions: plan.partitions,

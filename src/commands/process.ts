@@ -4,8 +4,8 @@ import type { Logger } from '../logging/logger.js';
 import type { Database } from '../results/database.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { checkInventory, readInventory, scanInventory, type InventoryReading } from '../inventory/reader.js';
-import type { InventoryEntry } from '../inventory/rows.js';
+import { checkInventory, readInventory, type InventoryReading } from '../inventory/reader.js';
+import { readPlannedRows } from '../inventory/planned.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
@@ -178,51 +178,32 @@ interface RunSetup {
 /** Once the database is open: the run and the partition recorded, the inventory checked against the run. */
 async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions, config: Config, range: ResolvedRange, inventoryUri: string, log: Logger): Promise<RunSetup> {
   const results = await store;
-  const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, partitionSize: options.partitionSize, createdAt: config.startedAt });
+  // A run this process creates records the sha256 it was given; a run that exists keeps its own.
+  const run = await results.ensureRun({ id: config.runId, trigger: 'process', mode: 'process', inventoryUri, inventorySha256: options.inventorySha256 || undefined, partitionSize: options.partitionSize, createdAt: config.startedAt });
   if (run.inventoryUri !== inventoryUri) log.warn({ recordedInventory: run.inventoryUri, inventory: inventoryUri }, 'The run was recorded over another inventory: its rows are numbered in that one');
   // A range given by rows alone gets a partition of its own, so ranges of one run do not overwrite each other.
   const byRows = options.partitionSize === undefined && options.partition === undefined;
   const partition = byRows ? await results.partitionStartingAt(run.id, range.start) : range.partition;
-  const record = (status: 'running' | 'failed') => results.upsertPartitions([{ runId: run.id, partition, startRow: range.start, endRow: recordedEnd(range, run), status }]);
-  // A partition refused here (the inventory changed, or cannot be read) ends `failed`, not `submitted`.
-  const verified = await verifyInventory(options, run, config, range).catch(async (err: unknown) => {
-    await record('failed').catch(() => undefined);
+  const rows = { runId: run.id, partition, startRow: range.start, endRow: recordedEnd(range, run) };
+  // A partition refused here (the inventory changed, or cannot be read) ends `failed`, not
+  // `submitted`; one an earlier attempt finished stays `succeeded` (this one changed no row).
+  const verified = await verifyInventory(options, run, config, range, log).catch(async (err: unknown) => {
+    await results.failUnstartedPartition(rows).catch(() => undefined);
     throw err;
   });
-  await record('running');
+  await results.upsertPartitions([{ ...rows, status: 'running' }]);
   return { results, run, verified, partition };
 }
 
-/**
- * The run's inventory must be the file the chunk job planned (DESIGN §9). A bounded partition is
- * checked in the same pass that reads its rows (kept in memory: at most the partition), so an
- * array child reads the inventory once; an open range is hashed in a pass of its own.
- */
-async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange): Promise<InventoryReading | undefined> {
-  const expected = options.inventorySha256 || run.inventorySha256;
-  if (!expected) return undefined;
-  let sha256: string | undefined;
-  let buffered: InventoryReading | undefined;
-  if (Number.isFinite(range.end)) {
-    const reading = readInventory(options.inventory, range, { s3: config.s3, readToEnd: true });
-    const entries: InventoryEntry[] = [];
-    for await (const entry of reading.entries) entries.push(entry);
-    sha256 = reading.summary().sha256;
-    buffered = { entries: fromArray(entries), summary: reading.summary };
-  } else {
-    sha256 = (await scanInventory(options.inventory, { s3: config.s3 })).sha256;
-  }
-  if (sha256 !== expected) {
-    throw new UsageError(
-      'inventory_changed',
-      `Inventory ${scrubUrlSecrets(options.inventory)} has sha256 ${sha256}, but run ${run.id} was planned over ${expected}: the file changed after the chunk job read it; start a new run`,
-    );
-  }
-  return buffered;
-}
-
-async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
+/** The run's inventory must be the file the chunk job planned (DESIGN §9): src/inventory/planned.ts. */
+async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange, log: Logger): Promise<InventoryReading | undefined> {
+  const sha256 = options.inventorySha256 || run.inventorySha256;
+  if (!sha256) return undefined;
+  // The ETag counts only beside the sha256 it was recorded with: another --inventory-sha256 is checked by hashing.
+  const etag = run.inventorySha256 === sha256 ? run.inventoryEtag : undefined;
+  const { reading, proof, bytesRead } = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
+  log.info({ proof, sha256, etag, bytesRead }, 'Inventory checked against the run');
+  return reading;
 }
 
 /** The last row the partition can have: an array's last partition ends at the run's last row, as the chunk job recorded it. */

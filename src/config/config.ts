@@ -59,6 +59,8 @@ export interface Config {
   readonly partitionSize: number;
   /** `process`'s rows (DESIGN §2); `partitionSize` is set only when --partition-size or PARTITION_SIZE is. */
   readonly selection: RowSelectionFlags;
+  /** MASS_INGEST_INVENTORY: the inventory when no argument names it (how `chunk --local` hands a signed URL to its children, out of argv). */
+  readonly inventory: string | undefined;
   readonly concurrency: number;
   /** Repositories cloned ahead of the builds: while `concurrency` build, up to this many more clone. */
   readonly cloneAhead: number;
@@ -201,6 +203,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     batch,
     partitionSize: givenPartitionSize ?? 50,
     selection,
+    inventory: read.string(undefined, 'MASS_INGEST_INVENTORY'),
     concurrency,
     cloneAhead,
     parallel,

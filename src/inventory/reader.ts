@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { UsageError, MassIngestError, errorMessage } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { REQUIRED_COLUMNS, validateRecord, type InventoryEntry } from './rows.js';
-import { downloadInventory, isRemoteInventory, openInventory, Sha256Tap, type DownloadedInventory, type InventoryOptions } from './source.js';
+import { downloadInventory, isRemoteInventory, openInventory, openInventoryObject, Sha256Tap, type DownloadedInventory, type InventoryOptions } from './source.js';
 
 /** Rows `start..end` (1-based, inclusive; `end` may be Infinity or past the last row). */
 export interface RowSelection {
@@ -23,6 +23,8 @@ export interface InventoryReading {
   readonly entries: AsyncIterable<InventoryEntry>;
   /** Valid after `entries` is exhausted. */
   summary(): InventorySummary;
+  /** Bytes of the inventory taken from its source so far (a read that stops early takes fewer than the file). */
+  bytesRead?(): number;
 }
 
 /**
@@ -32,14 +34,21 @@ export interface InventoryReading {
  */
 const STREAMED_ROWS = 1_000;
 
-/**
- * Streams the inventory and yields the selected rows. With `readToEnd` the whole file is read
- * (for its sha256 and row count) even after the last selected row.
- */
-export function readInventory(uri: string, selection: RowSelection, options: InventoryOptions & { readToEnd?: boolean } = {}): InventoryReading {
+export interface ReadOptions extends InventoryOptions {
+  /** Read the whole file (for its sha256 and row count) even after the last selected row. */
+  readonly readToEnd?: boolean;
+  /**
+   * The caller takes every row at once (into memory), leaving no pause in which a server would
+   * close the connection: a remote inventory is streamed, never copied to a temporary file first.
+   */
+  readonly eager?: boolean;
+}
+
+/** Streams the inventory and yields the selected rows. */
+export function readInventory(uri: string, selection: RowSelection, options: ReadOptions = {}): InventoryReading {
   let summary: InventorySummary = { rows: 0, sha256: undefined, complete: false };
+  const tap = new Sha256Tap();
   async function* entries(): AsyncGenerator<InventoryEntry> {
-    const tap = new Sha256Tap();
     const parser = createParser();
     const downloaded = await downloadedIfLong(uri, selection, options);
     const source = await openInventory(downloaded?.file ?? uri, options).catch(async (err: unknown) => {
@@ -77,12 +86,12 @@ export function readInventory(uri: string, selection: RowSelection, options: Inv
     const complete = rowNumber <= selection.end || options.readToEnd === true;
     summary = { rows: rowNumber, sha256: complete ? tap.digest().sha256 : undefined, complete };
   }
-  return { entries: entries(), summary: () => summary };
+  return { entries: entries(), summary: () => summary, bytesRead: () => tap.digest().bytes };
 }
 
-function downloadedIfLong(uri: string, selection: RowSelection, options: InventoryOptions): Promise<DownloadedInventory | undefined> {
+function downloadedIfLong(uri: string, selection: RowSelection, options: ReadOptions): Promise<DownloadedInventory | undefined> {
   const span = selection.end - selection.start + 1;
-  if (!isRemoteInventory(uri) || span <= STREAMED_ROWS) return Promise.resolve(undefined);
+  if (!isRemoteInventory(uri) || span <= STREAMED_ROWS || options.eager) return Promise.resolve(undefined);
   return downloadInventory(uri, options);
 }
 
@@ -91,8 +100,17 @@ export async function checkInventory(uri: string, options: InventoryOptions = {}
   for await (const _entry of readInventory(uri, { start: 1, end: 0 }, options).entries) break;
 }
 
+/** What one streaming pass over a whole inventory found (the chunk job's plan). */
+export interface InventoryScan {
+  readonly rows: number;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** s3:// only: the ETag of the object these bytes are. */
+  readonly etag: string | undefined;
+}
+
 /** Counts data records and hashes the bytes in one streaming pass (the chunk job's plan). */
-export async function scanInventory(uri: string, options: InventoryOptions = {}): Promise<{ rows: number; sha256: string; bytes: number }> {
+export async function scanInventory(uri: string, options: InventoryOptions = {}): Promise<InventoryScan> {
   const tap = new Sha256Tap();
   let columns: readonly string[] | undefined;
   let rows = 0;
@@ -108,14 +126,17 @@ export async function scanInventory(uri: string, options: InventoryOptions = {})
       }
     },
   });
+  let etag: string | undefined;
   try {
-    await pipeline(await openInventory(uri, options), tap, createParser(), counter);
+    const opened = await openInventoryObject(uri, options);
+    etag = opened.etag;
+    await pipeline(opened.body, tap, createParser(), counter);
     if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
   } catch (err) {
     throw describeParseError(uri, err);
   }
   const { sha256, bytes } = tap.digest();
-  return { rows, sha256, bytes };
+  return { rows, sha256, bytes, etag };
 }
 
 /**

@@ -14,6 +14,17 @@ export interface InventoryOptions {
   readonly s3?: S3Settings;
   /** How long an http(s) server may take to answer (headers); the body has no time limit. */
   readonly httpAnswerTimeoutMs?: number;
+  /**
+   * s3:// only: the ETag the object must still have (GetObject If-Match). S3 refuses a changed
+   * object with 412, which is `inventory_changed` (exit 2), before a byte of it is read.
+   */
+  readonly ifMatch?: string | undefined;
+}
+
+/** An opened inventory: its bytes, and for s3:// the ETag of the object they are (what If-Match names). */
+export interface OpenedInventory {
+  readonly body: Readable;
+  readonly etag: string | undefined;
 }
 
 /** An inventory URI's scheme, lower-cased; undefined for a plain path. */
@@ -40,22 +51,28 @@ export function isRemoteInventory(uri: string): boolean {
 
 /** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
 export async function openInventory(uri: string, options: InventoryOptions = {}): Promise<Readable> {
+  return (await openInventoryObject(uri, options)).body;
+}
+
+/** Opens an inventory as a byte stream, with the ETag of an s3:// object. */
+export async function openInventoryObject(uri: string, options: InventoryOptions = {}): Promise<OpenedInventory> {
   // yargs reads `-` as an empty argument: there is no file to name in a message.
   if (uri.trim() === '') throw new UsageError('inventory_not_found', 'No inventory named: give a path, file://, http(s):// or s3:// URL (standard input, "-", is not read)');
   const scheme = inventoryScheme(uri);
   switch (scheme) {
     case undefined:
-      return openFile(uri, uri);
+      return { body: await openFile(uri, uri), etag: undefined };
     case 'file':
-      return openFile(fileURLToPath(uri), uri);
+      return { body: await openFile(fileURLToPath(uri), uri), etag: undefined };
     case 'http':
     case 'https':
       checkHttpUrl(uri);
-      return failingAsInfrastructure(await openHttp(uri, options.httpAnswerTimeoutMs ?? HTTP_ANSWER_TIMEOUT_MS), scrubUrlSecrets(uri));
+      return { body: failingAsInfrastructure(await openHttp(uri, options.httpAnswerTimeoutMs ?? HTTP_ANSWER_TIMEOUT_MS), scrubUrlSecrets(uri)), etag: undefined };
     case 's3': {
       // Loaded on demand: the AWS SDK costs start-up time that local inventories need not pay.
       const { openS3Inventory } = await import('./s3-source.js');
-      return failingAsInfrastructure(await openS3Inventory(uri, options.s3 ?? { forcePathStyle: false }), uri);
+      const object = await openS3Inventory(uri, options.s3 ?? { forcePathStyle: false }, options.ifMatch);
+      return { body: failingAsInfrastructure(object.body, uri), etag: object.etag };
     }
     default:
       throw new UsageError('inventory_scheme', `Inventory ${scrubUrlSecrets(uri)} has an unsupported scheme "${scheme}": use a path, file://, http(s):// or s3://`);

@@ -11,6 +11,8 @@ export interface RunRecord {
   readonly trigger: RunTrigger;
   readonly inventoryUri: string;
   readonly inventorySha256?: string | undefined;
+  /** The ETag of the S3 object the chunk job hashed (s3:// inventories only; DESIGN §9). */
+  readonly inventoryEtag?: string | undefined;
   readonly inventoryRows?: number | undefined;
   readonly partitionSize?: number | undefined;
   readonly partitions?: number | undefined;
@@ -50,15 +52,20 @@ export class SqlResultStore implements ResultStore {
   /** Creates the run if new; an existing run (a retried job, another partition) is returned as stored. */
   async ensureRun(run: RunRecord): Promise<RunRecord> {
     await this.db.query(
-      `INSERT INTO ingest_runs (id, trigger, inventory_uri, inventory_sha256, inventory_rows, partition_size, partitions, mode, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()))
+      `INSERT INTO ingest_runs (id, trigger, inventory_uri, inventory_sha256, inventory_rows, partition_size, partitions, mode, created_at, inventory_etag)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()), $10)
        ON CONFLICT (id) DO UPDATE SET
          created_at = LEAST(ingest_runs.created_at, EXCLUDED.created_at),
          inventory_sha256 = COALESCE(ingest_runs.inventory_sha256, EXCLUDED.inventory_sha256),
+         -- A retried chunk job that hashed the same bytes under another ETag (the object was
+         -- uploaded again) records the new one: the children's If-Match must name the current object.
+         inventory_etag = CASE
+           WHEN EXCLUDED.inventory_etag IS NOT NULL AND ingest_runs.inventory_sha256 IS NOT DISTINCT FROM EXCLUDED.inventory_sha256 THEN EXCLUDED.inventory_etag
+           ELSE COALESCE(ingest_runs.inventory_etag, EXCLUDED.inventory_etag) END,
          inventory_rows = COALESCE(ingest_runs.inventory_rows, EXCLUDED.inventory_rows),
          partition_size = COALESCE(ingest_runs.partition_size, EXCLUDED.partition_size),
          partitions = COALESCE(ingest_runs.partitions, EXCLUDED.partitions)`,
-      [run.id, run.trigger, run.inventoryUri, run.inventorySha256 ?? null, run.inventoryRows ?? null, run.partitionSize ?? null, run.partitions ?? null, run.mode, run.createdAt?.toISOString() ?? null],
+      [run.id, run.trigger, run.inventoryUri, run.inventorySha256 ?? null, run.inventoryRows ?? null, run.partitionSize ?? null, run.partitions ?? null, run.mode, run.createdAt?.toISOString() ?? null, run.inventoryEtag ?? null],
     );
     const { rows } = await this.db.query<Record<string, unknown>>('SELECT * FROM ingest_runs WHERE id = $1', [run.id]);
     const row = rows[0] ?? {};
@@ -67,6 +74,7 @@ export class SqlResultStore implements ResultStore {
       trigger: row.trigger as RunTrigger,
       inventoryUri: String(row.inventory_uri),
       inventorySha256: (row.inventory_sha256 as string | null) ?? undefined,
+      inventoryEtag: (row.inventory_etag as string | null) ?? undefined,
       inventoryRows: (row.inventory_rows as number | null) ?? undefined,
       partitionSize: (row.partition_size as number | null) ?? undefined,
       partitions: (row.partitions as number | null) ?? undefined,
@@ -96,9 +104,25 @@ export class SqlResultStore implements ResultStore {
     }
   }
 
-  /** Sets an already recorded partition `failed` (its processor stopped before it could set up its run). */
+  /**
+   * Sets an already recorded partition `failed` (its processor stopped before it could set up its
+   * run). A partition an earlier attempt finished stays `succeeded`: this attempt changed none of its rows.
+   */
   async failRecordedPartition(runId: string, partition: number): Promise<void> {
-    await this.db.query("UPDATE run_partitions SET status = 'failed', updated_at = now() WHERE run_id = $1 AND partition = $2", [runId, partition]);
+    await this.db.query("UPDATE run_partitions SET status = 'failed', updated_at = now() WHERE run_id = $1 AND partition = $2 AND status <> 'succeeded'", [runId, partition]);
+  }
+
+  /**
+   * Records a partition `failed` whose processor was refused before it touched a row (the
+   * inventory changed or cannot be read); one that already `succeeded` (a late attempt) stays so.
+   */
+  async failUnstartedPartition(record: Omit<PartitionRecord, 'status'>): Promise<void> {
+    await this.db.query(
+      `INSERT INTO run_partitions AS p (run_id, partition, start_row, end_row, batch_job_id, status, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'failed', now())
+       ON CONFLICT (run_id, partition) DO UPDATE SET status = 'failed', updated_at = now() WHERE p.status <> 'succeeded'`,
+      [record.runId, record.partition, record.startRow, record.endRow, record.batchJobId ?? null],
+    );
   }
 
   /**

@@ -30,6 +30,8 @@ let containers: BatchContainers;
 
 beforeAll(async () => {
   tmp = await createTempDir('mass-ingest-batch-e2e-');
+  // The builds' user (BUILD_USER) must pass through to the work directory.
+  await fs.chmod(tmp.path, 0o711);
   await fs.mkdir(path.join(tmp.path, 'inventories'));
   inventories = await startInventoryServer(path.join(tmp.path, 'inventories'));
   [deployment, postgres, repo] = await Promise.all([
@@ -55,6 +57,9 @@ beforeEach(async () => {
     AWS_ENDPOINT_URL_BATCH: fake.url,
     PUBLISH_URL: `file://${path.join(tmp.path, 'published')}`,
     MASS_INGEST_WORKDIR: path.join(tmp.path, 'work'),
+    // The processor's job definition runs it as root with BUILD_USER=node, the image's user; this
+    // machine has no `node`: its builds run as `nobody` (as root), or as the test's user.
+    BUILD_USER: process.getuid?.() === 0 ? 'nobody' : '',
   });
 });
 

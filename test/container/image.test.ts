@@ -102,7 +102,7 @@ describe('the container image', () => {
     const result = await podman.run(runArgs(['--help']));
 
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('mass-ingest process <inventory>');
+    expect(result.stdout).toContain('mass-ingest process [inventory]');
   });
 
   it('passes the CLI exit code 2 through tini for an inventory that does not exist and for a missing argument, so Batch does not retry', async () => {

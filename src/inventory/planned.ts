@@ -1,0 +1,76 @@
+import { MassIngestError, UsageError } from '../errors.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
+import { readInventory, scanInventory, type InventoryReading, type ReadOptions, type RowSelection } from './reader.js';
+import type { InventoryEntry } from './rows.js';
+import { inventoryScheme, type InventoryOptions } from './source.js';
+
+/** What the run was planned over (DESIGN §9): the sha256 of the inventory, and the S3 ETag the chunk job saw with it. */
+export interface PlannedInventory {
+  readonly runId: string;
+  readonly sha256: string;
+  /** Only when the run recorded it for this very sha256 (an s3:// inventory). */
+  readonly etag: string | undefined;
+}
+
+/** How a partition's rows were proven to come from the planned inventory. */
+export type InventoryProof = 'sha256' | 'if-match';
+
+export interface VerifiedRows {
+  /** The partition's rows, read while checking (bounded partitions); undefined for an open range. */
+  readonly reading: InventoryReading | undefined;
+  readonly proof: InventoryProof;
+  /** Bytes of the inventory the check took (bench/chunk.js d). */
+  readonly bytesRead: number | undefined;
+}
+
+/**
+ * Reads a partition's rows from the inventory the run was planned over, or refuses it
+ * (`inventory_changed`, exit 2). A bounded partition is checked in the same pass that reads its
+ * rows (kept in memory: at most the partition):
+ * - an s3:// object with a recorded ETag is read with If-Match, and only up to the partition's
+ *   last row: S3 refuses a changed object (412) before sending a byte of it;
+ * - anything else (a file, http(s)://, an s3:// run planned before ETags were recorded) is read
+ *   to its end and hashed.
+ * An open range (to the last row) is hashed in a pass of its own.
+ */
+export async function readPlannedRows(uri: string, range: RowSelection, planned: PlannedInventory, options: InventoryOptions): Promise<VerifiedRows> {
+  if (!Number.isFinite(range.end)) {
+    const scan = await scanInventory(uri, options);
+    checkSha256(uri, scan.sha256, planned);
+    return { reading: undefined, proof: 'sha256', bytesRead: scan.bytes };
+  }
+  if (planned.etag !== undefined && inventoryScheme(uri) === 's3') {
+    const reading = await buffered(uri, range, { ...options, ifMatch: planned.etag, eager: true }, planned);
+    return { reading, proof: 'if-match', bytesRead: reading.bytesRead?.() };
+  }
+  const reading = await buffered(uri, range, { ...options, readToEnd: true, eager: true }, planned);
+  checkSha256(uri, reading.summary().sha256, planned);
+  return { reading, proof: 'sha256', bytesRead: reading.bytesRead?.() };
+}
+
+async function buffered(uri: string, range: RowSelection, options: ReadOptions, planned: PlannedInventory): Promise<InventoryReading> {
+  const reading = readInventory(uri, range, options);
+  const entries: InventoryEntry[] = [];
+  try {
+    for await (const entry of reading.entries) entries.push(entry);
+  } catch (err) {
+    if (err instanceof MassIngestError && err.code === 'inventory_changed') {
+      throw changed(uri, `is no longer the object run ${planned.runId} was planned over (ETag ${planned.etag ?? '?'}, sha256 ${planned.sha256}): S3 refused If-Match (HTTP 412 PreconditionFailed)`, err);
+    }
+    throw err;
+  }
+  return { entries: fromArray(entries), summary: reading.summary, bytesRead: reading.bytesRead };
+}
+
+function checkSha256(uri: string, sha256: string | undefined, planned: PlannedInventory): void {
+  if (sha256 !== planned.sha256) throw changed(uri, `has sha256 ${sha256 ?? '?'}, but run ${planned.runId} was planned over ${planned.sha256}`);
+}
+
+/** One message for both checks: what differs, then what to do. */
+function changed(uri: string, what: string, cause?: unknown): UsageError {
+  return new UsageError('inventory_changed', `Inventory ${scrubUrlSecrets(uri)} ${what}: the file changed after the chunk job read it; start a new run`, [], cause);
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}

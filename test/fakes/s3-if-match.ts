@@ -1,0 +1,75 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * s3rver (3.7) ignores If-Match on GetObject: it serves a changed object anyway. This proxy sits in
+ * front of it and answers as S3 does (API reference, GetObject: "If-Match: Return the object only
+ * if its entity tag (ETag) is the same as the one specified, otherwise return a 412"): a GET or
+ * HEAD whose If-Match names another ETag than the object's gets 412 PreconditionFailed with S3's
+ * XML error. Requests are forwarded unchanged (Host included, so SigV4 signatures still verify),
+ * and each one is recorded with the bytes of body sent back to the client.
+ */
+export interface ProxiedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly ifMatch: string | undefined;
+  readonly status: number;
+  /** Body bytes written to the client's connection (its socket buffers included) before the response ended or the client closed it. */
+  bytesSent: number;
+}
+
+export interface IfMatchProxy {
+  /** `http://127.0.0.1:<port>`: the value of AWS_ENDPOINT_URL_S3. */
+  readonly url: string;
+  readonly requests: ProxiedRequest[];
+  close(): Promise<void>;
+}
+
+const PRECONDITION_FAILED =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>';
+
+const unquoted = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+
+export async function startIfMatchProxy(upstream: string): Promise<IfMatchProxy> {
+  const target = new URL(upstream);
+  const requests: ProxiedRequest[] = [];
+  const server = http.createServer((request, response) => {
+    const ifMatch = request.headers['if-match'];
+    const forwarded = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+      const etag = answer.headers.etag;
+      const refused = ifMatch !== undefined && answer.statusCode === 200 && ifMatch.trim() !== '*' && (etag === undefined || unquoted(etag) !== unquoted(ifMatch));
+      const record: ProxiedRequest = { method: request.method ?? '', path: request.url ?? '', ifMatch, status: refused ? 412 : (answer.statusCode ?? 0), bytesSent: 0 };
+      requests.push(record);
+      if (refused) {
+        answer.destroy();
+        response.writeHead(412, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(PRECONDITION_FAILED) }).end(PRECONDITION_FAILED);
+        return;
+      }
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.on('data', (chunk: Buffer) => {
+        record.bytesSent += chunk.length;
+        // Backpressure: a client that stops reading stops the upstream too, as S3 does.
+        if (!response.write(chunk)) {
+          answer.pause();
+          response.once('drain', () => answer.resume());
+        }
+      });
+      answer.on('end', () => response.end());
+      answer.on('error', () => response.destroy());
+      response.on('close', () => answer.destroy());
+    });
+    forwarded.on('error', () => response.destroy());
+    request.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
