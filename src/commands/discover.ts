@@ -6,9 +6,11 @@ import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
 import { errorMessage, EXIT, InfrastructureError, UsageError, type ExitCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { CheckpointStore, type SavedDiscovery } from '../discovery/checkpoint-store.js';
+import type { Database } from '../results/database.js';
+import { CheckpointStore } from '../discovery/checkpoint-store.js';
 import { Crawler, type CrawlSummary } from '../discovery/crawler.js';
-import { writeCsvAtomically } from '../discovery/csv-writer.js';
+import { removeStaleTemporaries, writeCsvAtomically } from '../discovery/csv-writer.js';
+import { claimDiscovery, heartbeat, HEARTBEAT_MS, release, type Claim } from '../discovery/discovery-claim.js';
 import { resolveGraphqlUrl } from '../discovery/endpoint.js';
 import { createGraphqlTransport } from '../discovery/github-client.js';
 import { DiscoveryPlanner } from '../discovery/planner.js';
@@ -45,11 +47,17 @@ export async function runDiscover(options: DiscoverOptions, context: CommandCont
   const scope = options.query === undefined ? undefined : parseSearchScope(options.query, options);
   const log = commandLogger(context, 1, { command: 'discover' });
   const started = Date.now();
+  await removeLeftovers(options.out, log);
   const database = await openResults(context, log);
+  let claim: Claim | undefined;
+  let beating: NodeJS.Timeout | undefined;
   try {
-    const store = new CheckpointStore(database);
+    claim = await openDiscovery(database, options, endpoint, log, context.signal);
+    const { id } = claim;
+    const store = new CheckpointStore(database, claim.owner);
+    const saved = claim.resumed ? await store.load(id) : undefined;
+    beating = startHeartbeat(database, claim, log);
     const limit = options.limit ?? null;
-    const { id, saved } = await openDiscovery(store, options, endpoint, log);
     const planner = new DiscoveryPlanner(
       { scope, limit, orgs: options.orgs, users: options.users, filter: { includeForks: options.includeForks, includeArchived: options.includeArchived }, nowSeconds: Math.floor(Date.now() / 1000) },
       saved?.planner ?? undefined,
@@ -74,6 +82,7 @@ export async function runDiscover(options: DiscoverOptions, context: CommandCont
       maxProbes: MAX_PROBES_PER_REQUEST,
       restored: { streams: saved?.streams ?? [], requests: saved?.requests ?? 0 },
     });
+    if (saved) log.info({ discoveryId: id, repositories: saved.repositories, requests: saved.requests, streams: saved.streams.length }, 'Discovery resumed');
     const summary = await crawler.run().finally(() => progress.done(crawler.progress()));
     if (summary.stopped) {
       log.warn({ discoveryId: id, repositories: summary.repositories, requests: summary.requests }, 'Discovery stopped, progress saved: rerun with --resume');
@@ -82,8 +91,26 @@ export async function runDiscover(options: DiscoverOptions, context: CommandCont
     await finish(store, id, options, log, { summary, attempts: executor.attempts, unreachable: planner.unreachable(), started });
     return EXIT.ok;
   } finally {
+    clearInterval(beating);
+    if (claim) await release(database, claim.id, claim.owner).catch((err: unknown) => log.warn({ err }, 'Could not mark the discovery as stopped: a --resume waits for its heartbeat to go stale'));
     await database.close();
   }
+}
+
+/** `.repos.csv.<pid>.<hex>.tmp` of writers killed before their rename (kill -9): never a live process's. */
+async function removeLeftovers(out: string, log: Logger): Promise<void> {
+  for (const leftover of await removeStaleTemporaries(out)) log.warn(leftover, 'Removed a temporary CSV left by a process that is gone');
+}
+
+function startHeartbeat(database: Database, claim: Claim, log: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    heartbeat(database, claim.id, claim.owner).then(
+      (ours) => ours || log.error({ discoveryId: claim.id }, 'Discovery taken over by another process'),
+      (err: unknown) => log.warn({ err }, 'Discovery heartbeat failed'),
+    );
+  }, HEARTBEAT_MS);
+  timer.unref();
+  return timer;
 }
 
 /**
@@ -127,8 +154,12 @@ function validate(options: DiscoverOptions, tokens: readonly string[], apiUrl: s
   return endpoint;
 }
 
-/** --resume continues the last interrupted discovery with the same arguments; otherwise a new one. */
-async function openDiscovery(store: CheckpointStore, options: DiscoverOptions, endpoint: string, log: Logger): Promise<{ id: string; saved: SavedDiscovery | undefined }> {
+/**
+ * --resume continues the last interrupted discovery with the same arguments; otherwise a new one.
+ * Either way a discovery with these arguments that is still running elsewhere is never touched:
+ * exit 2 naming it (discovery-claim.ts).
+ */
+async function openDiscovery(database: Database, options: DiscoverOptions, endpoint: string, log: Logger, signal: AbortSignal): Promise<Claim> {
   const args = {
     query: options.query ?? null,
     limit: options.limit ?? null,
@@ -140,17 +171,20 @@ async function openDiscovery(store: CheckpointStore, options: DiscoverOptions, e
     endpoint,
   };
   const fingerprint = createHash('sha256').update(JSON.stringify(args)).digest('hex');
-  const saved = options.resume ? await store.findRunning(fingerprint) : undefined;
-  if (saved) {
-    log.info({ discoveryId: saved.id, repositories: saved.repositories, requests: saved.requests, streams: saved.streams.length }, 'Discovery resumed');
-    return { id: saved.id, saved };
-  }
+  const newId = `d-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
+  const claim = await claimDiscovery(database, {
+    id: newId,
+    fingerprint,
+    args,
+    resume: options.resume,
+    signal,
+    onWatch: (run) => log.info(run, 'A discovery with these arguments ran on another host: watching its heartbeat before taking over'),
+  });
+  if (claim.resumed) return claim;
   if (options.resume) log.warn({ fingerprint }, 'Nothing to resume: no interrupted discovery has these arguments; starting afresh');
-  const id = `d-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
-  const dropped = await store.start(id, fingerprint, args);
-  if (dropped > 0) log.warn({ dropped }, 'The progress of an interrupted discovery with these arguments was dropped: add --resume to continue one');
-  log.info({ discoveryId: id, endpoint, query: options.query, orgs: options.orgs, users: options.users, limit: options.limit, since: options.since, dropped, resumeAsked: options.resume }, 'Discovery started');
-  return { id, saved: undefined };
+  if (claim.dropped > 0) log.warn({ dropped: claim.dropped }, 'The progress of an interrupted discovery with these arguments was dropped: add --resume to continue one');
+  log.info({ discoveryId: claim.id, endpoint, query: options.query, orgs: options.orgs, users: options.users, limit: options.limit, since: options.since, dropped: claim.dropped, resumeAsked: options.resume }, 'Discovery started');
+  return claim;
 }
 
 interface FinishStats {
@@ -163,6 +197,7 @@ interface FinishStats {
 /** CSV first (atomically), then the database in one statement: a crash between the two resumes into both. */
 async function finish(store: CheckpointStore, id: string, options: DiscoverOptions, log: Logger, stats: FinishStats): Promise<void> {
   const limit = options.limit ?? null;
+  await store.assertOwned(id);
   const rows = await writeCsvAtomically(options.out, store.repositories(id, limit)).catch((err: unknown) => {
     // The file system failed at the end (full, or --out's directory changed during the crawl): the
     // crawl itself is saved, so --resume writes the CSV without asking GitHub again.

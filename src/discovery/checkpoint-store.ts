@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import type { Database } from '../results/database.js';
 import type { PlannerSnapshot } from './planner.js';
 import type { DiscoveredRepository, StreamSource, StreamState } from './types.js';
@@ -23,17 +24,20 @@ export interface Checkpoint {
 
 const SAVE = `
 WITH run AS (
-  UPDATE discovery_runs SET planner = COALESCE($2::jsonb, planner), requests = requests + $5, updated_at = now() WHERE id = $1 RETURNING id
+  UPDATE discovery_runs SET planner = COALESCE($2::jsonb, planner), requests = requests + $5, updated_at = now()
+  WHERE id = $1 AND ($6::text IS NULL OR owner = $6) RETURNING id
 ), streams AS (
   INSERT INTO discovery_streams (discovery_id, key, position, source, expected, goal, fetched, cursor, exhausted)
   SELECT $1, s.key, s.position, s.source, s.expected, s.goal, s.fetched, s.cursor, s.exhausted
   FROM jsonb_to_recordset($3::jsonb) AS s(key text, position integer, source jsonb, expected integer, goal integer, fetched integer, cursor text, exhausted boolean)
+  WHERE EXISTS (SELECT 1 FROM run)
   ON CONFLICT (discovery_id, key) DO UPDATE SET expected = EXCLUDED.expected, goal = EXCLUDED.goal, fetched = EXCLUDED.fetched, cursor = EXCLUDED.cursor, exhausted = EXCLUDED.exhausted
   RETURNING 1
 ), items AS (
   INSERT INTO discovery_items (discovery_id, origin, path, branch, clone_url, stars, pushed_at)
   SELECT $1, i.origin, i.path, i.branch, i."cloneUrl", i.stars, i."pushedAt"
   FROM jsonb_to_recordset($4::jsonb) AS i(origin text, path text, branch text, "cloneUrl" text, stars integer, "pushedAt" timestamptz)
+  WHERE EXISTS (SELECT 1 FROM run)
   ON CONFLICT (discovery_id, origin, path) DO NOTHING
   RETURNING 1
 )
@@ -82,25 +86,19 @@ export class CheckpointStore {
   /** Repositories saved for the current discovery (set on resume, grown by every write). */
   repositoryCount = 0;
 
-  constructor(private readonly db: Database) {}
+  /**
+   * `owner`: the process that claimed the discovery (discovery-claim.ts). A checkpoint is written
+   * only while the run is still this process's: one that another process took over (after this
+   * one's heartbeat stopped) is not written into.
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly owner: string | null = null,
+  ) {}
 
-  /** A new discovery; interrupted ones with the same arguments are dropped (they were not resumed). */
-  async start(id: string, fingerprint: string, args: unknown): Promise<number> {
-    const { rows } = await this.db.query<{ dropped: number }>(
-      `WITH dropped AS (DELETE FROM discovery_runs WHERE fingerprint = $2 AND status = 'running' RETURNING 1),
-       created AS (INSERT INTO discovery_runs (id, fingerprint, arguments, status) VALUES ($1, $2, $3::jsonb, 'running') RETURNING 1)
-       SELECT (SELECT count(*) FROM dropped)::int AS dropped`,
-      [id, fingerprint, JSON.stringify(args)],
-    );
-    this.repositoryCount = 0;
-    return rows[0]?.dropped ?? 0;
-  }
-
-  async findRunning(fingerprint: string): Promise<SavedDiscovery | undefined> {
-    const { rows } = await this.db.query<{ id: string; planner: PlannerSnapshot | null; requests: number }>(
-      "SELECT id, planner, requests FROM discovery_runs WHERE fingerprint = $1 AND status = 'running' ORDER BY created_at DESC LIMIT 1",
-      [fingerprint],
-    );
+  /** What an interrupted discovery saved (its id from claimDiscovery). */
+  async load(id: string): Promise<SavedDiscovery | undefined> {
+    const { rows } = await this.db.query<{ id: string; planner: PlannerSnapshot | null; requests: number }>("SELECT id, planner, requests FROM discovery_runs WHERE id = $1 AND status = 'running'", [id]);
     const run = rows[0];
     if (!run) return undefined;
     const streams = await this.db.query<{ key: string; position: number; source: StreamSource; expected: number; goal: number; fetched: number; cursor: string | null; exhausted: boolean }>(
@@ -140,9 +138,10 @@ export class CheckpointStore {
         const batch = this.queue.splice(0, MAX_BATCH);
         const streams = new Map(batch.flatMap((entry) => entry.streams.map((stream) => [stream.key, stream] as const)));
         const planner = batch.map((entry) => entry.planner).filter((value) => value !== null).at(-1) ?? null;
-        const params = [id, planner, JSON.stringify([...streams.values()]), JSON.stringify(batch.flatMap((entry) => entry.repositories)), batch.reduce((sum, entry) => sum + entry.requests, 0)];
+        const params = [id, planner, JSON.stringify([...streams.values()]), JSON.stringify(batch.flatMap((entry) => entry.repositories)), batch.reduce((sum, entry) => sum + entry.requests, 0), this.owner];
         try {
-          const { rows } = await this.db.query<{ inserted: number }>(SAVE, params);
+          const { rows } = await this.db.query<{ inserted: number; runs: number }>(SAVE, params);
+          if (rows[0]?.runs === 0) throw takenOver(id);
           this.repositoryCount += rows[0]?.inserted ?? 0;
           for (const entry of batch) entry.done.resolve();
         } catch (err) {
@@ -174,10 +173,21 @@ export class CheckpointStore {
     }
   }
 
+  /** Before the CSV and the end: a discovery another process took over is not finished from here. */
+  async assertOwned(id: string): Promise<void> {
+    if (this.owner === null) return;
+    const { rows } = await this.db.query("UPDATE discovery_runs SET updated_at = now() WHERE id = $1 AND owner = $2 AND status = 'running' RETURNING id", [id, this.owner]);
+    if (rows.length === 0) throw takenOver(id);
+  }
+
   async finish(id: string, limit: number | null, observedAt: Date): Promise<number> {
     const { rows } = await this.db.query<{ recorded: number }>(FINISH, [id, limit, observedAt.toISOString()]);
     return rows[0]?.recorded ?? 0;
   }
+}
+
+function takenOver(id: string): UsageError {
+  return new UsageError('discover_taken_over', `Discovery ${id} is no longer this process's: its heartbeat stopped long enough for another discover to resume or replace it, which carries on; this one stops without writing`);
 }
 
 function parseJson<T>(value: T | string | null): T | null {

@@ -34,6 +34,49 @@ export async function writeCsvAtomically(file: string, pages: AsyncIterable<read
   }
 }
 
+export interface StaleTemporary {
+  readonly file: string;
+  readonly pid: number;
+}
+
+/**
+ * The temporary files of writers that died before their rename (`kill -9`, a lost host): those
+ * beside `file` named as writeCsvAtomically names them whose process is not alive on this host.
+ * A live process's file (another run writing the same --out) is kept; so is anything else. A
+ * file with this process's own pid is a leftover too (pid 1 in every container): this process has
+ * not started writing when it looks. Returns what it removed.
+ */
+export async function removeStaleTemporaries(file: string, isAlive: (pid: number) => boolean = processAlive): Promise<StaleTemporary[]> {
+  const target = path.resolve(file);
+  const pattern = new RegExp(`^\\.${escapeRegExp(path.basename(target))}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+  const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
+  const removed: StaleTemporary[] = [];
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1] ?? Number.NaN);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || (pid !== process.pid && isAlive(pid))) continue;
+    const stale = path.join(path.dirname(target), name);
+    const entry = await fs.lstat(stale).catch(() => undefined);
+    if (!entry?.isFile()) continue;
+    await fs.rm(stale, { force: true });
+    removed.push({ file: stale, pid });
+  }
+  return removed;
+}
+
+/** `kill(pid, 0)`: ESRCH means no such process; EPERM means one runs, as another user. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 export function csvLine(repo: DiscoveredRepository): string {
   return `${[repo.cloneUrl, repo.branch, repo.origin, repo.path, String(repo.stars), repo.pushedAt ?? ''].map(csvField).join(',')}\n`;
 }

@@ -10,10 +10,17 @@ export type GithubFailure =
   | { readonly kind: 'rate_limited'; readonly resetAtMs: number | undefined }
   | { readonly kind: 'secondary_limit'; readonly retryAfterMs: number | undefined }
   | { readonly kind: 'bad_credentials'; readonly status: number; readonly detail: string }
-  | { readonly kind: 'forbidden'; readonly status: number; readonly detail: string }
+  /** The token may not be used at all (SAML SSO enforced on the whole request, scopes, 403): retire it. */
+  | { readonly kind: 'token_refused'; readonly reason: TokenRefusal; readonly status: number; readonly detail: string }
+  /** The token may not see one resource of the request (GraphQL FORBIDDEN with a path): another token may. */
+  | { readonly kind: 'forbidden'; readonly aliases: readonly string[]; readonly sso: boolean; readonly detail: string }
   | { readonly kind: 'not_found'; readonly aliases: readonly string[]; readonly detail: string }
   | { readonly kind: 'rejected'; readonly detail: string; readonly status?: number }
+  /** A typed GraphQL error GitHub has not documented (to us): asked once more, then treated as permanent. */
+  | { readonly kind: 'unknown'; readonly type: string; readonly detail: string }
   | { readonly kind: 'transient'; readonly detail: string };
+
+export type TokenRefusal = 'sso' | 'scopes' | 'forbidden';
 
 export class GithubRequestError extends Error {
   constructor(readonly failure: GithubFailure) {
@@ -50,6 +57,15 @@ interface HttpLikeError {
 }
 
 const SECONDARY = /secondary rate limit|abuse detection/i;
+/** GitHub: "Resource protected by organization SAML enforcement. You must grant your … token access …". */
+const SSO = /SAML|single sign-on|\bSSO\b/i;
+/**
+ * Typed errors about the query itself (GitHub's resource limits): the same document fails the same
+ * way however often it is sent.
+ */
+const QUERY_ERRORS = new Set(['MAX_NODE_LIMIT_EXCEEDED', 'EXCESSIVE_PAGINATION', 'ARGUMENT_LIMIT', 'UNPROCESSABLE', 'BAD_REQUEST']);
+/** Typed errors of GitHub's own side (overload, timeouts): worth a retry. */
+const SERVER_ERRORS = new Set(['SERVICE_UNAVAILABLE', 'INTERNAL', 'INTERNAL_ERROR', 'TIMEOUT']);
 
 /** GitHub's answers can be long (HTML error pages); messages keep their start. */
 const MAX_DETAIL = 300;
@@ -85,17 +101,36 @@ function isRateLimit(error: { type?: string; code?: string }): boolean {
   return error.type === 'RATE_LIMITED' || error.type === 'RATE_LIMIT' || error.code === 'graphql_rate_limit';
 }
 
-function classifyGraphqlErrors(errors: ReadonlyArray<{ type?: string; code?: string; message: string; path?: readonly unknown[]; extensions?: Record<string, unknown> }>, headers: Record<string, string | undefined>): GithubFailure {
+type GraphqlError = { type?: string; code?: string; message: string; path?: readonly unknown[]; extensions?: Record<string, unknown> };
+
+function classifyGraphqlErrors(errors: readonly GraphqlError[], headers: Record<string, string | undefined>): GithubFailure {
   const detail = errors.map((error) => error.message).join('; ');
   if (errors.some(isRateLimit)) return { kind: 'rate_limited', resetAtMs: resetOf(headers) };
   const missing = errors.filter((error) => error.type === 'NOT_FOUND');
   if (missing.length > 0) return { kind: 'not_found', aliases: missing.map((error) => String(error.path?.[0] ?? '')), detail };
-  if (errors.some((error) => error.type === 'FORBIDDEN' || error.type === 'INSUFFICIENT_SCOPES')) return { kind: 'forbidden', status: 200, detail };
+  const refused = refusalOf(errors, headers, detail);
+  if (refused) return refused;
+  const typed = errors.find((error) => error.type !== undefined && !SERVER_ERRORS.has(error.type));
+  if (typed?.type !== undefined) return QUERY_ERRORS.has(typed.type) ? { kind: 'rejected', detail } : { kind: 'unknown', type: typed.type, detail };
   // Validation errors (no `type`) mean the document itself is wrong: sending it again cannot help.
   if (errors.some((error) => error.type === undefined && (error.extensions?.code !== undefined || /^(Field|Argument|Variable|Fragment|Parse error)/.test(error.message)))) {
     return { kind: 'rejected', detail };
   }
   return { kind: 'transient', detail };
+}
+
+/**
+ * FORBIDDEN and INSUFFICIENT_SCOPES. Scopes belong to the token. A FORBIDDEN with a path names the
+ * one resource the token may not see (e.g. an organization enforcing SAML SSO the token is not
+ * authorized for: `extensions.saml_failure`); one without a path refuses the whole request.
+ */
+function refusalOf(errors: readonly GraphqlError[], headers: Record<string, string | undefined>, detail: string): GithubFailure | undefined {
+  if (errors.some((error) => error.type === 'INSUFFICIENT_SCOPES')) return { kind: 'token_refused', reason: 'scopes', status: 200, detail };
+  const forbidden = errors.filter((error) => error.type === 'FORBIDDEN');
+  if (forbidden.length === 0) return undefined;
+  const sso = forbidden.some((error) => error.extensions?.saml_failure === true || SSO.test(error.message)) || /^required\b/i.test(headers['x-github-sso'] ?? '');
+  if (forbidden.some((error) => (error.path?.length ?? 0) === 0)) return { kind: 'token_refused', reason: sso ? 'sso' : 'forbidden', status: 200, detail };
+  return { kind: 'forbidden', aliases: [...new Set(forbidden.map((error) => String(error.path?.[0])))], sso, detail };
 }
 
 function classifyHttp(status: number, headers: Record<string, string | undefined>, detail: string): GithubFailure {
@@ -105,7 +140,9 @@ function classifyHttp(status: number, headers: Record<string, string | undefined
     if (headers['retry-after'] !== undefined && Number.isFinite(retryAfter)) return { kind: 'secondary_limit', retryAfterMs: retryAfter * 1000 };
     if (headers['x-ratelimit-remaining'] === '0') return { kind: 'rate_limited', resetAtMs: resetOf(headers) };
     if (status === 429 || SECONDARY.test(detail)) return { kind: 'secondary_limit', retryAfterMs: undefined };
-    return { kind: 'forbidden', status, detail };
+    // The whole GraphQL request refused to this token: SAML SSO enforced by an enterprise or
+    // organization (`X-GitHub-SSO: required; url=…`), an IP allow list, a suspended account.
+    return { kind: 'token_refused', reason: headers['x-github-sso'] !== undefined || SSO.test(detail) ? 'sso' : 'forbidden', status, detail };
   }
   if (status >= 500 || status === 408) return { kind: 'transient', detail };
   return { kind: 'rejected', detail, status };

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError, InfrastructureError, UsageError } from '../errors.js';
+import { AbortedError, InfrastructureError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { retryDelays, type RetryPolicy } from '../retry.js';
+import { aliasResources, describeAliases, permanentFailure, planResources, tokenFingerprint } from './github-failure.js';
 import { GithubRequestError, type GithubFailure, type GraphqlTransport } from './github-client.js';
-import { notFound } from './owner-planner.js';
-import { buildDocument, parseResponse, sourceOfAlias } from './request-document.js';
+import { buildDocument, parseResponse } from './request-document.js';
 import type { Lease, TokenPool } from './token-pool.js';
 import type { RequestPlan, RequestResult } from './types.js';
 
@@ -34,6 +34,8 @@ export class RequestExecutor {
   attempts = 0;
   private readonly transientDelays: number[];
   private readonly secondaryDelays: number[];
+  /** Resource (planResources) → tokens GitHub refused it to: later requests for it skip them. */
+  private readonly hidden = new Map<string, Set<number>>();
 
   constructor(private readonly deps: ExecutorDeps) {
     this.transientDelays = retryDelays(deps.transientRetry ?? TRANSIENT_RETRY);
@@ -42,9 +44,10 @@ export class RequestExecutor {
 
   async execute(plan: RequestPlan, firstLease: Lease): Promise<RequestResult> {
     const { document, variables } = buildDocument(plan);
-    const counts = { transient: 0, secondary: 0, rateLimited: 0 };
+    const tries: Tries = { transient: 0, secondary: 0, rateLimited: 0, unknown: 0, refused: this.refusedFor(plan) };
     let lease = firstLease;
     try {
+      if (tries.refused.has(lease.number) && this.deps.pool.hasUsable(tries.refused)) lease = await this.swap(lease, tries.refused);
       for (;;) {
         try {
           this.attempts += 1;
@@ -54,78 +57,104 @@ export class RequestExecutor {
           return result;
         } catch (err) {
           if (!(err instanceof GithubRequestError)) throw err;
-          await this.recover(err.failure, plan, lease, counts);
+          await this.recover(err.failure, plan, lease, tries);
         }
-        lease.release();
-        lease = await this.deps.pool.acquire(this.deps.signal).catch((err: unknown) => {
-          throw this.deps.signal.aborted ? new AbortedError() : err;
-        });
+        lease = await this.swap(lease, tries.refused);
       }
     } finally {
       lease.release();
     }
   }
 
+  private async swap(lease: Lease, exclude: ReadonlySet<number>): Promise<Lease> {
+    lease.release();
+    return this.deps.pool.acquire(this.deps.signal, exclude).catch((err: unknown) => {
+      throw this.deps.signal.aborted ? new AbortedError() : err;
+    });
+  }
+
+  /** Tokens GitHub refused one of the plan's resources to before (the next page of that organization goes to another token). */
+  private refusedFor(plan: RequestPlan): Set<number> {
+    const refused = new Set<number>();
+    for (const resource of planResources(plan)) for (const number of this.hidden.get(resource) ?? []) refused.add(number);
+    return refused;
+  }
+
   /** Waits or rests the token as the failure asks, or throws when retrying cannot help. */
-  private async recover(failure: GithubFailure, plan: RequestPlan, lease: Lease, counts: { transient: number; secondary: number; rateLimited: number }): Promise<void> {
+  private async recover(failure: GithubFailure, plan: RequestPlan, lease: Lease, tries: Tries): Promise<void> {
     const { pool, log } = this.deps;
     switch (failure.kind) {
       case 'rate_limited':
-        if (++counts.rateLimited > MAX_RATE_LIMITED) throw new InfrastructureError('github_rate_limited', `GitHub kept answering RATE_LIMITED (${counts.rateLimited - 1} times): progress is saved, rerun with --resume later`);
+        if (++tries.rateLimited > MAX_RATE_LIMITED) throw new InfrastructureError('github_rate_limited', `GitHub kept answering RATE_LIMITED (${tries.rateLimited - 1} times): progress is saved, rerun with --resume later`);
         log.warn({ tokenNumber: lease.number, resetAt: new Date(pool.exhausted(lease.number, failure.resetAtMs)).toISOString() }, 'GitHub token rate-limited, resting until its reset');
         return;
       case 'secondary_limit': {
-        const delay = failure.retryAfterMs ?? this.secondaryDelays[counts.secondary];
-        if (counts.secondary >= this.secondaryDelays.length || delay === undefined) {
-          throw new InfrastructureError('github_secondary_limit', `GitHub kept answering with its secondary rate limit (${counts.secondary + 1} times): progress is saved, rerun with --resume later`);
+        const delay = failure.retryAfterMs ?? this.secondaryDelays[tries.secondary];
+        if (tries.secondary >= this.secondaryDelays.length || delay === undefined) {
+          throw new InfrastructureError('github_secondary_limit', `GitHub kept answering with its secondary rate limit (${tries.secondary + 1} times): progress is saved, rerun with --resume later`);
         }
-        counts.secondary += 1;
+        tries.secondary += 1;
         pool.rest(lease.number, Math.max(1000, delay));
-        log.warn({ tokenNumber: lease.number, attempt: counts.secondary, delayMs: Math.max(1000, delay) }, 'GitHub secondary rate limit, backing off');
+        log.warn({ tokenNumber: lease.number, attempt: tries.secondary, delayMs: Math.max(1000, delay) }, 'GitHub secondary rate limit, backing off');
         return;
       }
-      case 'transient': {
-        const delay = this.transientDelays[counts.transient];
-        if (delay === undefined) {
-          throw new InfrastructureError('github_unreachable', `GitHub GraphQL at ${this.deps.endpoint} failed ${counts.transient + 1} times (${failure.detail}): progress is saved, rerun with --resume`);
-        }
-        counts.transient += 1;
-        log.warn({ tokenNumber: lease.number, attempt: counts.transient, delayMs: delay, detail: failure.detail }, 'GitHub request failed, retrying');
-        await sleep(delay, undefined, { signal: this.deps.signal }).catch(() => {
-          throw new AbortedError();
-        });
-        return;
-      }
+      case 'transient':
+        return this.pause(tries.transient++, failure.detail, lease, () => new InfrastructureError('github_unreachable', `GitHub GraphQL at ${this.deps.endpoint} failed ${tries.transient} times (${failure.detail}): progress is saved, rerun with --resume`));
+      case 'unknown':
+        // An error type we do not know is asked once more: when GitHub answers the same, it is
+        // about the query, and neither this run nor a retried job would get another answer.
+        if (tries.unknown++ > 0) throw permanentFailure(failure, plan, this.which(lease), this.deps.endpoint);
+        return this.pause(0, `${failure.type}: ${failure.detail}`, lease, () => permanentFailure(failure, plan, this.which(lease), this.deps.endpoint));
       case 'bad_credentials':
-        // A revoked token in a pool must not stop a nightly run the other tokens can finish.
-        if (pool.retire(lease.number)) {
-          log.error({ tokenNumber: lease.number, poolSize: pool.size, detail: failure.detail }, 'GitHub rejected a token: it is left out and the other tokens carry on; replace it');
-          return;
-        }
-        throw this.permanent(failure, plan, lease);
+      case 'token_refused':
+        // A revoked token, or one not authorized for SAML SSO, must not stop a nightly run the
+        // other tokens can finish.
+        return this.retire(failure, plan, lease);
+      case 'forbidden':
+        // One resource of the request is hidden from this token (an organization's SAML SSO the
+        // token is not authorized for): another token may see it.
+        tries.refused.add(lease.number);
+        for (const resource of aliasResources(plan, failure.aliases)) this.hidden.set(resource, new Set([...(this.hidden.get(resource) ?? []), lease.number]));
+        if (!pool.hasUsable(tries.refused)) throw permanentFailure(failure, plan, this.which(lease), this.deps.endpoint);
+        log.warn({ tokenNumber: lease.number, tokenFingerprint: tokenFingerprint(lease.token), resources: describeAliases(plan, failure.aliases), sso: failure.sso, detail: failure.detail }, 'GitHub refused part of a request to a token, asking another token');
+        return;
       default:
-        throw this.permanent(failure, plan, lease);
+        throw permanentFailure(failure, plan, this.which(lease), this.deps.endpoint);
     }
   }
 
-  private permanent(failure: GithubFailure, plan: RequestPlan, lease: Lease): Error {
-    const which = `token ${lease.number} of ${this.deps.pool.size} in GITHUB_TOKENS/GITHUB_TOKEN`;
-    switch (failure.kind) {
-      case 'bad_credentials':
-        return new UsageError('github_token_rejected', `GitHub rejected ${which} (${failure.detail}): the token is wrong, expired or revoked; replace it (its value is not shown)`);
-      case 'forbidden':
-        return new UsageError('github_forbidden', `GitHub refused ${which} (${failure.detail}): check the token's scopes and SSO authorization`);
-      case 'not_found': {
-        const source = sourceOfAlias(plan, failure.aliases[0] ?? '');
-        if (source?.kind === 'owner') return notFound(source.ownerType, source.login);
-        return new UsageError('github_not_found', `GitHub could not resolve part of the query: ${failure.detail}`);
-      }
-      case 'rejected':
-        // GITHUB_API_URL set to the GraphQL URL itself (…/graphql/graphql) or to a web page.
-        if (failure.status === 404) return new UsageError('github_endpoint_not_found', `Nothing answers GitHub GraphQL at ${this.deps.endpoint} (${failure.detail}): GITHUB_API_URL is the API base, https://api.github.com or https://HOST/api/v3`);
-        return new UsageError('github_query_rejected', `GitHub rejected the query: ${failure.detail}`);
-      default:
-        return new UsageError('github_query_rejected', `GitHub rejected the query: ${'detail' in failure ? failure.detail : failure.kind}`);
-    }
+  private async pause(attempt: number, detail: string, lease: Lease, exhausted: () => Error): Promise<void> {
+    const delay = this.transientDelays[attempt];
+    if (delay === undefined) throw exhausted();
+    this.deps.log.warn({ tokenNumber: lease.number, attempt: attempt + 1, delayMs: delay, detail }, 'GitHub request failed, retrying');
+    await sleep(delay, undefined, { signal: this.deps.signal }).catch(() => {
+      throw new AbortedError();
+    });
   }
+
+  /** Logged once per token, however many of its requests were in flight; exit 2 once none is left. */
+  private retire(failure: Extract<GithubFailure, { kind: 'bad_credentials' | 'token_refused' }>, plan: RequestPlan, lease: Lease): void {
+    const { pool, log } = this.deps;
+    const first = !pool.isRetired(lease.number);
+    const left = pool.retire(lease.number);
+    if (!left) throw permanentFailure(failure, plan, this.which(lease), this.deps.endpoint);
+    if (!first) return;
+    const reason = failure.kind === 'bad_credentials' ? 'bad_credentials' : failure.reason;
+    const fields = { tokenNumber: lease.number, tokenFingerprint: tokenFingerprint(lease.token), poolSize: pool.size, reason, detail: failure.detail };
+    if (failure.kind === 'bad_credentials') log.error(fields, 'GitHub rejected a token: it is left out and the other tokens carry on; replace it');
+    else log.error(fields, 'GitHub refused a token: it is left out and the other tokens carry on');
+  }
+
+  private which(lease: Lease): string {
+    return `token ${lease.number} of ${this.deps.pool.size} in GITHUB_TOKENS/GITHUB_TOKEN`;
+  }
+}
+
+interface Tries {
+  transient: number;
+  secondary: number;
+  rateLimited: number;
+  unknown: number;
+  /** Tokens GitHub refused a resource of this request to. */
+  readonly refused: Set<number>;
 }

@@ -44,6 +44,8 @@ interface TokenState {
   retired: boolean;
 }
 
+const NONE: ReadonlySet<number> = new Set();
+
 /** How long a spent token rests when GitHub's reset time cannot be used. */
 const UNKNOWN_RESET_MS = 60_000;
 
@@ -61,14 +63,15 @@ export class TokenPool {
     return this.tokens.length;
   }
 
-  async acquire(signal: AbortSignal): Promise<Lease> {
+  /** `exclude`: tokens GitHub refused this request's resources to (another token may see them). */
+  async acquire(signal: AbortSignal, exclude: ReadonlySet<number> = NONE): Promise<Lease> {
     for (;;) {
       signal.throwIfAborted();
       if (this.tokens.every((candidate) => candidate.retired)) {
-        throw new UsageError('github_token_rejected', `GitHub rejected every token in GITHUB_TOKENS/GITHUB_TOKEN (${this.tokens.length}): replace them (their values are not shown)`);
+        throw new UsageError('github_token_rejected', `GitHub rejected or refused every token in GITHUB_TOKENS/GITHUB_TOKEN (${this.tokens.length}): replace them or authorize them (their values are not shown)`);
       }
       const now = this.now();
-      const token = this.pick(now);
+      const token = this.pick(now, exclude);
       if (token) return this.lease(token);
       const busy = this.tokens.some((candidate) => candidate.inFlight > 0);
       const resumeAt = Math.min(...this.tokens.filter((candidate) => !candidate.retired).map((candidate) => candidate.restUntilMs).filter((until) => until > now));
@@ -137,15 +140,24 @@ export class TokenPool {
     return this.tokens.some((candidate) => !candidate.retired);
   }
 
+  isRetired(number: number): boolean {
+    return this.tokens[number - 1]?.retired ?? true;
+  }
+
+  /** Whether a token that is neither retired nor in `exclude` is left (resting ones count). */
+  hasUsable(exclude: ReadonlySet<number>): boolean {
+    return this.tokens.some((candidate) => !candidate.retired && !exclude.has(candidate.number));
+  }
+
   budgets(): TokenBudget[] {
     const now = this.now();
     return this.tokens.map((token) => ({ number: token.number, remaining: token.remaining, restingUntil: token.restUntilMs > now ? token.restUntilMs : undefined, ...(token.retired ? { rejected: true } : {}) }));
   }
 
-  private pick(now: number): TokenState | undefined {
+  private pick(now: number, exclude: ReadonlySet<number>): TokenState | undefined {
     let best: TokenState | undefined;
     for (const token of this.tokens) {
-      if (token.retired || token.restUntilMs > now || token.inFlight >= token.maxInFlight) continue;
+      if (token.retired || exclude.has(token.number) || token.restUntilMs > now || token.inFlight >= token.maxInFlight) continue;
       if (token.resetAtMs !== undefined && token.resetAtMs <= now) {
         token.remaining = undefined;
         token.resetAtMs = undefined;

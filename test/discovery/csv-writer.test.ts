@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { csvField, writeCsvAtomically } from '../../src/discovery/csv-writer.js';
+import { csvField, removeStaleTemporaries, writeCsvAtomically } from '../../src/discovery/csv-writer.js';
 import type { DiscoveredRepository } from '../../src/discovery/types.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -51,5 +51,18 @@ describe('writeCsvAtomically', () => {
 
   it('quotes fields as RFC 4180 asks', () => {
     expect([csvField('plain'), csvField('a,b'), csvField('say "hi"'), csvField('two\nlines')]).toEqual(['plain', '"a,b"', '"say ""hi"""', '"two\nlines"']);
+  });
+});
+
+describe('removeStaleTemporaries', () => {
+  it('removes only the temporary files of --out whose process is gone, never a live one’s or anything else', async () => {
+    const file = path.join(tmp.path, 'repos.csv');
+    const names = ['.repos.csv.4001.0a1b2c3d.tmp', '.repos.csv.4002.deadbeef.tmp', '.repos.csv.notes.tmp', '.repos.csv.4001.xyz.tmp', '.other.csv.4001.0a1b2c3d.tmp', 'repos.csv'];
+    for (const name of names) await fs.writeFile(path.join(tmp.path, name), 'x');
+
+    const removed = await removeStaleTemporaries(file, (pid) => pid === 4002);
+
+    expect(removed).toEqual([{ file: path.join(tmp.path, '.repos.csv.4001.0a1b2c3d.tmp'), pid: 4001 }]);
+    expect((await fs.readdir(tmp.path)).sort()).toEqual(names.filter((name) => name !== '.repos.csv.4001.0a1b2c3d.tmp').sort());
   });
 });

@@ -35,9 +35,28 @@ describe('classifyGithubError', () => {
     expect(classifyGithubError(httpError(403, {}, 'You have exceeded a secondary rate limit.'))).toEqual({ kind: 'secondary_limit', retryAfterMs: undefined });
   });
 
-  it('reads a 403 with no points left as the primary limit, and any other 403 as forbidden', () => {
+  it('reads a 403 with no points left as the primary limit, and any other 403 as the token refused', () => {
     expect(classifyGithubError(httpError(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1800000000' }, 'API rate limit exceeded'))).toEqual({ kind: 'rate_limited', resetAtMs: 1_800_000_000_000 });
-    expect(classifyGithubError(httpError(403, {}, 'Resource protected by organization SAML enforcement'))).toMatchObject({ kind: 'forbidden', status: 403 });
+    expect(classifyGithubError(httpError(403, { 'x-github-sso': 'required; url=https://github.com/orgs/acme/sso?authorization_request=x' }, 'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.'))).toMatchObject({ kind: 'token_refused', reason: 'sso', status: 403 });
+    expect(classifyGithubError(httpError(403, {}, 'Resource protected by organization SAML enforcement. You must grant your OAuth token access to an organization within this business.'))).toMatchObject({ kind: 'token_refused', reason: 'sso' });
+    expect(classifyGithubError(httpError(403, {}, 'Although you appear to have the correct authorization credentials, the `acme` organization has an IP allow list enabled'))).toMatchObject({ kind: 'token_refused', reason: 'forbidden' });
+  });
+
+  it('tells a FORBIDDEN about one resource (with a path) from one refusing the whole request to the token', () => {
+    const saml = { type: 'FORBIDDEN', extensions: { saml_failure: true }, message: 'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.' };
+
+    expect(classifyGithubError(graphqlError([{ ...saml, path: ['p0', 'repositories'] }]))).toMatchObject({ kind: 'forbidden', aliases: ['p0'], sso: true });
+    expect(classifyGithubError(graphqlError([saml]))).toMatchObject({ kind: 'token_refused', reason: 'sso', status: 200 });
+    expect(classifyGithubError(graphqlError([{ type: 'FORBIDDEN', path: [], message: 'Forbidden' }]))).toMatchObject({ kind: 'token_refused', reason: 'forbidden' });
+    expect(classifyGithubError(graphqlError([{ type: 'INSUFFICIENT_SCOPES', path: ['p0'], message: "Your token has not been granted the required scopes to execute this query. The 'repositories' field requires one of the following scopes: ['read:org']" }]))).toMatchObject({ kind: 'token_refused', reason: 'scopes' });
+  });
+
+  it('does not retry query errors that fail the same every time, retries GitHub’s own, and marks unknown types', () => {
+    expect(classifyGithubError(graphqlError([{ type: 'MAX_NODE_LIMIT_EXCEEDED', message: 'This query requests up to 1,010,000 possible nodes which exceeds the maximum limit of 500,000.' }])).kind).toBe('rejected');
+    expect(classifyGithubError(graphqlError([{ type: 'EXCESSIVE_PAGINATION', path: ['s0'], message: 'Requesting 101 records on the `search` connection exceeds the `first` limit of 100 records.' }])).kind).toBe('rejected');
+    expect(classifyGithubError(graphqlError([{ type: 'ARGUMENT_LIMIT', path: ['nodes'], message: 'You may not provide more than 100 node ids; you provided 101.' }])).kind).toBe('rejected');
+    expect(classifyGithubError(graphqlError([{ type: 'SERVICE_UNAVAILABLE', message: 'Service unavailable' }])).kind).toBe('transient');
+    expect(classifyGithubError(graphqlError([{ type: 'SOMETHING_NEW', message: 'A new kind of error' }]))).toEqual({ kind: 'unknown', type: 'SOMETHING_NEW', detail: 'A new kind of error' });
   });
 
   it('reads 401 as bad credentials', () => {

@@ -102,4 +102,81 @@ describe('RequestExecutor', () => {
 
     await expect(run.execute(ownerPlan, await pool.acquire(new AbortController().signal))).rejects.toMatchObject({ code: 'github_owner_not_found', message: expect.stringContaining('"nope"') });
   });
+
+  it('leaves a token refused for SAML SSO out like a rejected one, logging it once by position and fingerprint', async () => {
+    const sso = { kind: 'token_refused', reason: 'sso', status: 403, detail: '403 Resource protected by organization SAML enforcement.' } as const;
+    const lines: Array<Record<string, unknown>> = [];
+    const transport = scripted([sso]);
+    const pool = new TokenPool(['tok-one', 'tok-two'], { perToken: 2, maxWaitMs: 0 });
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const run = new RequestExecutor({ transport, pool, log, signal: new AbortController().signal, endpoint: 'http://127.0.0.1:1/graphql', transientRetry: NO_WAIT });
+
+    const result = await run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    expect(result.probes).toEqual([{ key: 'stars:0', count: 42 }]);
+    expect(transport.tokens).toEqual(['tok-one', 'tok-two']);
+    expect(lines.map(({ msg, tokenNumber, reason, tokenFingerprint }) => ({ msg, tokenNumber, reason, tokenFingerprint }))).toEqual([
+      { msg: 'GitHub refused a token: it is left out and the other tokens carry on', tokenNumber: 1, reason: 'sso', tokenFingerprint: expect.stringMatching(/^sha256:[0-9a-f]{8}$/) },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('tok-one');
+  });
+
+  it('asks another token when one resource is refused to the first, without retiring it', async () => {
+    const ownerPlan: RequestPlan = { segments: [], probes: [{ key: 'owner:organization:acme', kind: 'owner', ownerType: 'organization', login: 'acme', filter: { includeForks: false, includeArchived: false } }] };
+    const transport = scripted([{ kind: 'forbidden', aliases: ['p0'], sso: true, detail: 'Resource protected by organization SAML enforcement.' }]);
+    const { run, pool } = executor(transport);
+
+    await run.execute(ownerPlan, await pool.acquire(new AbortController().signal));
+
+    expect(transport.tokens).toEqual(['tok-one', 'tok-two']);
+    expect(pool.budgets().map((budget) => budget.rejected ?? false)).toEqual([false, false]);
+  });
+
+  it('sends later requests for an organization refused to a token to another token straight away', async () => {
+    const ownerPlan: RequestPlan = { segments: [], probes: [{ key: 'owner:organization:acme', kind: 'owner', ownerType: 'organization', login: 'acme', filter: { includeForks: false, includeArchived: false } }] };
+    const transport = scripted([{ kind: 'forbidden', aliases: ['p0'], sso: true, detail: 'Resource protected by organization SAML enforcement.' }]);
+    const { run, pool } = executor(transport);
+    await run.execute(ownerPlan, await pool.acquire(new AbortController().signal));
+
+    await run.execute(ownerPlan, await pool.acquire(new AbortController().signal));
+    await run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    expect(transport.tokens).toEqual(['tok-one', 'tok-two', 'tok-two', 'tok-one']);
+  });
+
+  it('exits 2 naming the organization when every token is refused it', async () => {
+    const ownerPlan: RequestPlan = { segments: [], probes: [{ key: 'owner:organization:acme', kind: 'owner', ownerType: 'organization', login: 'acme', filter: { includeForks: false, includeArchived: false } }] };
+    const refused = { kind: 'forbidden', aliases: ['p0'], sso: true, detail: 'Resource protected by organization SAML enforcement.' } as const;
+    const { run, pool } = executor(scripted([refused, refused, refused]));
+
+    const outcome = run.execute(ownerPlan, await pool.acquire(new AbortController().signal));
+
+    await expect(outcome).rejects.toMatchObject({ code: 'github_forbidden', exitCode: 2, message: expect.stringContaining('GitHub refused organization acme to every token') });
+    expect(run.attempts).toBe(2);
+  });
+
+  it('asks once more after an unknown error type, then stops with exit 2 instead of looping', async () => {
+    const odd = { kind: 'unknown', type: 'SOMETHING_NEW', detail: 'A new kind of error' } as const;
+    const { run, pool } = executor(scripted([odd, odd, odd]));
+
+    const outcome = run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    await expect(outcome).rejects.toMatchObject({ code: 'github_error_unknown', exitCode: 2, message: expect.stringContaining('type SOMETHING_NEW') });
+    expect(run.attempts).toBe(2);
+  });
+
+  it('carries on when an unknown error type does not come back', async () => {
+    const { run, pool } = executor(scripted([{ kind: 'unknown', type: 'SOMETHING_NEW', detail: 'once' }]));
+
+    const result = await run.execute(plan, await pool.acquire(new AbortController().signal));
+
+    expect(result.probes).toEqual([{ key: 'stars:0', count: 42 }]);
+  });
+
+  it('does not resend a query GitHub rejects for its own limits', async () => {
+    const { run, pool } = executor(scripted([{ kind: 'rejected', detail: 'This query requests up to 1,010,000 possible nodes' }]));
+
+    await expect(run.execute(plan, await pool.acquire(new AbortController().signal))).rejects.toMatchObject({ code: 'github_query_rejected', exitCode: 2 });
+    expect(run.attempts).toBe(1);
+  });
 });

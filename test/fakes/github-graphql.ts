@@ -31,6 +31,14 @@ export interface FakeGithubOptions {
     readonly maxConcurrentPerToken?: number;
   };
   readonly delayMs?: number;
+  /**
+   * Tokens (1-based) refused every request, as GitHub answers a token not authorized for the
+   * SAML SSO its enterprise enforces: `http` a 403 with `X-GitHub-SSO: required; url=…`, `graphql`
+   * a 200 with a FORBIDDEN error without a path (`extensions.saml_failure`).
+   */
+  readonly refused?: { readonly tokens: readonly number[]; readonly as: 'http' | 'graphql' };
+  /** Organizations enforcing SAML SSO → the tokens (1-based) authorized for them; others get FORBIDDEN on the organization. */
+  readonly samlOrgs?: Readonly<Record<string, readonly number[]>>;
   /** Answers request `n` (1-based) instead of GitHub when it returns an answer: proxies' pages, broken answers. */
   readonly override?: (n: number) => { readonly status: number; readonly headers?: Record<string, string>; readonly body: string } | undefined;
   /** Called before each request is answered, e.g. to change stars mid-crawl. */
@@ -42,7 +50,7 @@ export interface FakeRequestRecord {
   readonly path: string;
   /** 1-based index into options.tokens; undefined for an unknown token. */
   readonly token: number | undefined;
-  outcome: 'ok' | 'unauthorized' | 'invalid' | 'rate_limited' | 'secondary' | 'overridden';
+  outcome: 'ok' | 'unauthorized' | 'refused' | 'invalid' | 'rate_limited' | 'secondary' | 'overridden';
   readonly calls: FieldCall[];
   /** The answer has been sent (requests in flight are in the log already). */
   answered: boolean;
@@ -113,6 +121,12 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
       record.outcome = 'unauthorized';
       return send(res, 401, { message: req.headers.authorization ? 'Bad credentials' : 'This endpoint requires you to be authenticated.', documentation_url: 'https://docs.github.com/graphql' });
     }
+    if (options.refused?.tokens.includes(token)) {
+      record.outcome = 'refused';
+      const message = 'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to an organization within this enterprise.';
+      if (options.refused.as === 'http') return send(res, 403, { message, documentation_url: 'https://docs.github.com/articles/authenticating-to-a-github-organization-with-saml-single-sign-on/' }, { 'x-github-sso': 'required; url=https://github.com/enterprises/acme/sso?authorization_request=fake' });
+      return send(res, 200, { data: null, errors: [{ type: 'FORBIDDEN', extensions: { saml_failure: true }, message }] });
+    }
     const { query, variables } = JSON.parse(body) as { query: string; variables?: Record<string, unknown> };
     let document: DocumentNode;
     try {
@@ -144,9 +158,12 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
     }
     budget.remaining -= cost;
     const rateLimit = { cost, limit: points, remaining: budget.remaining, used: points - budget.remaining, resetAt: new Date(budget.resetAt).toISOString(), nodeCount: 0 };
-    const result = await execute({ schema, document, variableValues: variables ?? {}, contextValue: { index, rateLimit } });
-    const errors = result.errors?.map((error) => ({ type: (error.extensions?.type as string | undefined) ?? 'INTERNAL', path: error.path, locations: error.locations, message: error.message }));
-    invalid.push(...(errors ?? []).filter((error) => error.type !== 'NOT_FOUND').map((error) => error.message));
+    const result = await execute({ schema, document, variableValues: variables ?? {}, contextValue: { index, rateLimit, token, samlOrgs: options.samlOrgs ?? {} } });
+    const errors = result.errors?.map((error) => {
+      const { type, ...extensions } = error.extensions ?? {};
+      return { type: (type as string | undefined) ?? 'INTERNAL', path: error.path, locations: error.locations, message: error.message, ...(Object.keys(extensions).length > 0 ? { extensions } : {}) };
+    });
+    invalid.push(...(errors ?? []).filter((error) => error.type !== 'NOT_FOUND' && error.type !== 'FORBIDDEN').map((error) => error.message));
     return send(res, 200, errors ? { data: result.data, errors } : { data: result.data }, headers());
   };
 
@@ -196,10 +213,14 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
 export function githubSchema(): GraphQLSchema {
   if (schemaCache) return schemaCache;
   const typeDefs = githubPublicSchema.idl;
-  type Context = { index: FakeGithubIndex; rateLimit: unknown };
+  type Context = { index: FakeGithubIndex; rateLimit: unknown; token: number; samlOrgs: Readonly<Record<string, readonly number[]>> };
   const owner = (type: 'organization' | 'user', label: string) => (_: unknown, args: { login: string }, context: Context) => {
     const found = context.index.owner(args.login, type);
     if (!found) throw new graphql.GraphQLError(`Could not resolve to ${label} with the login of '${args.login}'.`, { extensions: { type: 'NOT_FOUND' } });
+    const authorized = context.samlOrgs[args.login.toLowerCase()];
+    if (type === 'organization' && authorized && !authorized.includes(context.token)) {
+      throw new graphql.GraphQLError('Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.', { extensions: { type: 'FORBIDDEN', saml_failure: true } });
+    }
     return found;
   };
   const repositories = (parent: { login: string }, args: FakeOwnerArgs, context: Context) => context.index.ownerRepositories(parent.login, args);
