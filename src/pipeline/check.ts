@@ -22,7 +22,15 @@ export async function checkChanged(ctx: Resolved, deps: PipelineDeps, signal: Ab
   const unchangedIf = (published: string | undefined): Resolved | Finished => (published === headSha ? { outcome: 'unchanged', commitSha: headSha } : ctx);
   const answer = await within(lookup, DATABASE_PATIENCE_MS);
   if (answer !== undefined) return unchangedIf(answer.value);
-  if (!(await deps.layout.isPublished(ctx.repository, headSha).catch(() => true))) {
+  // Whichever answers first: a target that is slow or not answering (its retries, its time-outs)
+  // must not hold a check the database can settle.
+  const target = deps.layout.isPublished(ctx.repository, headSha).then(
+    (published) => ({ published }),
+    () => ({ published: true }),
+  );
+  const first = await Promise.race([lookup.then((value) => ({ database: value })), target]);
+  if ('database' in first) return unchangedIf(first.database);
+  if (!first.published) {
     // The database is still opening (the embedded one takes ~1 s), and the target has no manifest
     // for this commit: it almost surely changed. Its clone and build start now; what they produce
     // is published (or recorded as failed) only once the database confirms the change.

@@ -146,6 +146,17 @@ describe('processRepository while the database opens', () => {
     expect(git.cloneCalls).toBe(1);
   });
 
+  it('takes the database answer when it comes before a publish target that does not answer', async () => {
+    const git = new FakeGit({ Makefile: 'all:\n\tfalse\n' });
+    const silent = Object.assign(new FakeLayout(), { isPublished: () => new Promise<boolean>(() => undefined) });
+    const slow = { lastPublishedSha: () => new Promise<string | undefined>((resolve) => setTimeout(() => resolve(SHA), 300)) };
+
+    const result = await run({ ...deps(git, silent), results: slow });
+
+    expect(result).toMatchObject({ outcome: 'unchanged', commitSha: SHA });
+    expect(git.cloneCalls).toBe(0);
+  });
+
   it('waits for the database, without cloning, when the target already has the commit', async () => {
     const database = slowDatabase(SHA, path.join(workdir, 'never'));
     const git = new FakeGit({ Makefile: 'all:\n\tfalse\n' });
