@@ -219,7 +219,11 @@ describe('a processor container as AWS Batch runs and retries it', () => {
   });
 
   it('on SIGTERM from Batch exits 143 (not retried unless the host was lost), every row recorded', async () => {
-    const marker = path.join(tmp.path, 'slow-build-started');
+    // Written by the build, which runs as BUILD_USER (nobody, as root): a directory anyone may write.
+    const shared = path.join(tmp.path, 'shared');
+    await fs.mkdir(shared, { recursive: true });
+    await fs.chmod(shared, 0o1777);
+    const marker = path.join(shared, 'slow-build-started');
     const slow = await createBareRepo(path.join(tmp.path, 'repos'), 'slow', { Makefile: `all:\n\ttouch ${marker}\n\tsleep 41\n` });
     const inventory = await writeInventory('slow.csv', `cloneUrl,branch,origin,path\n${slow.path},main,local.test,acme/slow\n${repo.path},main,local.test,acme/after\n`);
     const { runId } = await submitChunk({ inventory, partitionSize: '2' });
