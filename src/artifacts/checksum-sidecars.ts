@@ -1,3 +1,4 @@
+import type { StepError } from '../errors.js';
 import { digestBytes } from './digests.js';
 import type { ArtifactStore, FileDigests, PutOptions } from './store.js';
 
@@ -14,9 +15,11 @@ const SIDECARS = ['sha1', 'md5', 'sha256'] as const;
  */
 export class ChecksumSidecarStore implements ArtifactStore {
   readonly description: string;
+  readonly down?: () => StepError | undefined;
 
   constructor(private readonly inner: ArtifactStore) {
     this.description = inner.description;
+    if (inner.down) this.down = () => inner.down?.();
   }
 
   exists(key: string): Promise<boolean> {

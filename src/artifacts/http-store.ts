@@ -9,7 +9,7 @@ import { withRetry, type RetryPolicy } from '../retry.js';
 import { sendHttp, type HttpCall, type HttpReply } from './http-request.js';
 import { isUnanswered, retryAfterMs, statusError } from './publish-errors.js';
 import { DEFAULT_IDLE_MS, answerWaitMs, attemptDeadlineMs, type PublishTimeouts } from './publish-timeouts.js';
-import { TargetBreaker } from './target-breaker.js';
+import { SKIPPED, TargetBreaker } from './target-breaker.js';
 import type { ArtifactStore, FileDigests } from './store.js';
 
 /**
@@ -58,6 +58,10 @@ export class HttpStore implements ArtifactStore {
   private readonly breaker: TargetBreaker;
   private readonly log: Logger | undefined;
   private readonly signal: AbortSignal | undefined;
+
+  down(): StepError | undefined {
+    return this.breaker.skipping(SKIPPED);
+  }
 
   constructor(options: HttpStoreOptions) {
     const base = new URL(options.url);

@@ -61,11 +61,17 @@ export interface PublishLayout {
   publish(request: PublishRequest): Promise<PublishedSet>;
   /** A failed build's log, without a manifest; returns its URL. */
   publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string>;
+  /** The error every publish gets now, while the target is skipped (ArtifactStore.down). */
+  down?(): StepError | undefined;
 }
 
 /** `<origin>/<path>/<sha>/{artifacts, build.log, manifest.json}`. */
 export class DefaultLayout implements PublishLayout {
   constructor(private readonly store: ArtifactStore) {}
+
+  down(): StepError | undefined {
+    return this.store.down?.();
+  }
 
   async isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean> {
     return (await this.publishedManifest(repository, commitSha)) !== undefined;

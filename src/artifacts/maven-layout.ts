@@ -30,6 +30,10 @@ export class MavenLayout implements PublishLayout {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  down(): StepError | undefined {
+    return this.store.down?.();
+  }
+
   async isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean> {
     return (await this.publishedVersion(coordinatesOf(repository), commitSha)) !== undefined;
   }

@@ -6,7 +6,7 @@ import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '..
 import { PUBLISH_CODES } from './publish-errors.js';
 import { DEFAULT_IDLE_MS, seconds, type PublishTimeouts } from './publish-timeouts.js';
 import { PublishAttempts } from './s3-attempts.js';
-import { TargetBreaker } from './target-breaker.js';
+import { SKIPPED, TargetBreaker } from './target-breaker.js';
 import type { ArtifactStore, FileDigests, PutOptions } from './store.js';
 
 export interface S3StoreOptions {
@@ -50,6 +50,11 @@ export class S3Store implements ArtifactStore {
   private readonly queueSize: number;
   private readonly signal: AbortSignal | undefined;
   private readonly timeouts: PublishTimeouts;
+  private readonly breaker: TargetBreaker;
+
+  down(): StepError | undefined {
+    return this.breaker.skipping(SKIPPED);
+  }
 
   constructor(options: S3StoreOptions) {
     const { bucket, key } = parseS3Url(options.url);
@@ -58,6 +63,7 @@ export class S3Store implements ArtifactStore {
     this.description = `s3://${bucket}${key ? `/${key}` : ''}`;
     this.timeouts = options.timeouts ?? { idleMs: DEFAULT_IDLE_MS };
     const breaker = options.breaker ?? new TargetBreaker(this.description);
+    this.breaker = breaker;
     this.client = options.client ?? createS3Client(options.s3, { idleMs: this.timeouts.idleMs, wrapHandler: (inner) => new PublishAttempts(inner, breaker, this.timeouts) });
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = options.queueSize ?? 2;

@@ -1,3 +1,4 @@
+import type { StepError } from '../errors.js';
 /**
  * Where published files go. A store only puts and reads single files by key; the layout
  * (default or maven) decides the keys and the order (artifacts, build.log, manifest last).
@@ -19,6 +20,8 @@ export interface ArtifactStore {
   putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<void>;
   /** The address a reader uses for the key (recorded as `log_url`). */
   url(key: string): string;
+  /** While a network target is skipped (./target-breaker.ts): the error every request gets now. */
+  down?(): StepError | undefined;
 }
 
 export interface PutOptions {

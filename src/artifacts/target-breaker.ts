@@ -33,6 +33,9 @@ export interface BreakerAttempt {
   abandoned(): void;
 }
 
+/** The lead of `skipping`'s error for a repository that is not cloned (src/pipeline/process-repository.ts). */
+export const SKIPPED = 'Not cloned or built';
+
 export class TargetBreaker {
   private failures = 0;
   private openUntil: number | undefined;
@@ -49,7 +52,7 @@ export class TargetBreaker {
   /** Lets an attempt through, or throws `publish_target_down` naming `what` (`PUT <url>`) while the target is skipped. */
   admit(what: string): BreakerAttempt {
     if (this.openUntil === undefined) return this.attempt(false);
-    if (this.probing || this.now() < this.openUntil) throw this.downError(what);
+    if (this.probing || this.now() < this.openUntil) throw this.downError(`${what} not sent`);
     this.probing = true;
     return this.attempt(true);
   }
@@ -94,11 +97,21 @@ export class TargetBreaker {
     return true;
   }
 
-  private downError(what: string): StepError {
+  /**
+   * While the target is skipped, the error its requests get (`publish_target_down`), for work
+   * that would end in a publish: a repository need not be cloned and built for it. Undefined
+   * when a request may be sent, the one trying the target again included.
+   */
+  skipping(lead: string): StepError | undefined {
+    if (this.openUntil === undefined || (!this.probing && this.now() >= this.openUntil)) return undefined;
+    return this.downError(lead);
+  }
+
+  private downError(lead: string): StepError {
     const retryAt = new Date(this.openUntil ?? this.now()).toISOString();
     return new StepError(
       PUBLISH_CODES.targetDown,
-      `${what} not sent: the publish target ${this.target} gave no answer to ${this.failures} attempts in a row (the last: ${this.lastFailure}); ` +
+      `${lead}: the publish target ${this.target} gave no answer to ${this.failures} attempts in a row (the last: ${this.lastFailure}); ` +
         `every publish fails at once until one request tries it again (after ${retryAt}, every ${seconds(this.settings.cooldownMs)}). ` +
         'Check the target; the next run publishes this repository',
     );

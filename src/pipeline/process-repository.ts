@@ -174,6 +174,9 @@ async function build(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal
 }
 
 async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Finished> {
+  // A publish target skipped for not answering (its breaker open) would refuse what this work makes.
+  const down = deps.layout.down?.();
+  if (down) return (await unchangedAfterAll(resolved, log)) ?? { outcome: 'publish_failed', errorCode: down.code, errorMessage: down.message };
   const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log))));
   if ('outcome' in cloned) return cloned;
   clock.commitSha = cloned.commitSha;

@@ -126,4 +126,25 @@ describe('TargetBreaker', () => {
 
     expect(verdict).toBe(true);
   });
+
+  it('tells work that would publish whether the target is skipped now, without taking the request that tries it again', () => {
+    const { breaker, clock } = breakerWithClock(2, 60_000);
+
+    const closed = breaker.skipping('Not cloned or built');
+    [1, 2].forEach((n) => breaker.admit('HEAD x').unanswered(timeout(n)));
+    const open = breaker.skipping('Not cloned or built');
+    clock.now += 60_000;
+    const due = breaker.skipping('Not cloned or built');
+    const probe = breaker.admit('HEAD x');
+    const whileProbing = breaker.skipping('Not cloned or built');
+    probe.answered();
+    const answered = breaker.skipping('Not cloned or built');
+
+    expect(closed).toBeUndefined();
+    expect([open?.code, open?.message.startsWith('Not cloned or built: the publish target http://repo.test gave no answer to 2 attempts in a row')]).toEqual(['publish_target_down', true]);
+    expect(due).toBeUndefined();
+    expect(probe.probe).toBe(true);
+    expect(whileProbing?.code).toBe('publish_target_down');
+    expect(answered).toBeUndefined();
+  });
 });

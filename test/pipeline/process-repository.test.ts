@@ -109,6 +109,20 @@ function slowDatabase(sha: string | undefined, flag: string) {
   return { state, lastPublishedSha };
 }
 
+describe('processRepository and a publish target that does not answer', () => {
+  it('records publish_failed without cloning or building while the target is skipped', async () => {
+    const git = new FakeGit({ Makefile: 'all:\n\tmkdir -p dist && echo hi > dist/hi.txt\n' });
+    const down = new StepError('publish_target_down', 'Not cloned or built: the publish target http://repo.test gave no answer to 4 attempts in a row');
+    const skipped = Object.assign(new FakeLayout(), { down: () => down });
+
+    const result = await run(deps(git, skipped));
+
+    expect(result).toMatchObject({ outcome: 'publish_failed', errorCode: 'publish_target_down', errorMessage: down.message });
+    expect(git.cloneCalls).toBe(0);
+    expect(skipped.published).toEqual([]);
+  });
+});
+
 describe('processRepository while the database opens', () => {
   it('starts the work of a commit the target lacks before the database answers, and publishes once it confirms the change', async () => {
     const flag = path.join(workdir, 'built');
