@@ -201,8 +201,8 @@ async function verifyInventory(options: ProcessOptions, run: RunRecord, config: 
   if (!sha256) return undefined;
   // The ETag counts only beside the sha256 it was recorded with: another --inventory-sha256 is checked by hashing.
   const etag = run.inventorySha256 === sha256 ? run.inventoryEtag : undefined;
-  const { reading, proof, bytesRead } = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
-  log.info({ proof, sha256, etag, bytesRead }, 'Inventory checked against the run');
+  const { reading, proof, bytesRead, etagRefused } = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
+  log.info({ proof, sha256, etag, bytesRead, ...(etagRefused ? { etagRefused } : {}) }, 'Inventory checked against the run');
   return reading;
 }
 

@@ -21,6 +21,8 @@ export interface VerifiedRows {
   readonly proof: InventoryProof;
   /** Bytes of the inventory the check took (bench/chunk.js d). */
   readonly bytesRead: number | undefined;
+  /** S3 refused the recorded ETag, and the sha256 showed the same bytes (uploaded again). */
+  readonly etagRefused?: boolean;
 }
 
 /**
@@ -28,7 +30,8 @@ export interface VerifiedRows {
  * (`inventory_changed`, exit 2). A bounded partition is checked in the same pass that reads its
  * rows (kept in memory: at most the partition):
  * - an s3:// object with a recorded ETag is read with If-Match, and only up to the partition's
- *   last row: S3 refuses a changed object (412) before sending a byte of it;
+ *   last row: S3 refuses a changed object (412) before sending a byte of it; then the object is
+ *   read whole and its sha256 decides (the same bytes may come back under another ETag);
  * - anything else (a file, http(s)://, an s3:// run planned before ETags were recorded) is read
  *   to its end and hashed.
  * An open range (to the last row) is hashed in a pass of its own.
@@ -39,13 +42,25 @@ export async function readPlannedRows(uri: string, range: RowSelection, planned:
     checkSha256(uri, scan.sha256, planned);
     return { reading: undefined, proof: 'sha256', bytesRead: scan.bytes };
   }
+  let etagRefused = false;
   if (planned.etag !== undefined && inventoryScheme(uri) === 's3') {
-    const reading = await buffered(uri, range, { ...options, ifMatch: planned.etag, eager: true }, planned);
-    return { reading, proof: 'if-match', bytesRead: reading.bytesRead?.() };
+    try {
+      const reading = await buffered(uri, range, { ...options, ifMatch: planned.etag, eager: true }, planned);
+      return { reading, proof: 'if-match', bytesRead: reading.bytesRead?.() };
+    } catch (err) {
+      if (!(err instanceof MassIngestError && err.code === 'inventory_changed')) throw err;
+      // Another ETag need not be other bytes (the same file uploaded again, in other parts or
+      // with another key): the sha256 decides, as without an ETag.
+      etagRefused = true;
+    }
   }
   const reading = await buffered(uri, range, { ...options, readToEnd: true, eager: true }, planned);
-  checkSha256(uri, reading.summary().sha256, planned);
-  return { reading, proof: 'sha256', bytesRead: reading.bytesRead?.() };
+  const sha256 = reading.summary().sha256;
+  if (etagRefused && sha256 !== planned.sha256) {
+    throw changed(uri, `is no longer the object run ${planned.runId} was planned over: S3 refused If-Match on ETag ${planned.etag ?? '?'} (HTTP 412), and it has sha256 ${sha256 ?? '?'}, not ${planned.sha256}`);
+  }
+  checkSha256(uri, sha256, planned);
+  return { reading, proof: 'sha256', bytesRead: reading.bytesRead?.(), ...(etagRefused ? { etagRefused } : {}) };
 }
 
 async function buffered(uri: string, range: RowSelection, options: ReadOptions, planned: PlannedInventory): Promise<InventoryReading> {

@@ -135,7 +135,7 @@ describe('array children of an s3:// inventory', () => {
     expect(gets.every((get) => get.bytesSent < text.length / 2)).toBe(true);
   });
 
-  it('exit 2 (inventory_changed, not retried) when the object changed after the chunk job: S3 refuses If-Match with 412; the partition fails', async () => {
+  it('exit 2 (inventory_changed, not retried) when the object changed after the chunk job: S3 refuses If-Match with 412, the sha256 differs; the partition fails', async () => {
     const text = inventory(1_000);
     const uri = await upload('changed/repos.csv', text);
     const sha256 = createHash('sha256').update(text).digest('hex');
@@ -147,11 +147,29 @@ describe('array children of an s3:// inventory', () => {
 
     expect(chunk.code).toBe(0);
     expect(child.code).toBe(2);
-    expect(child.stderr).toContain(`Inventory ${uri} is no longer the object run etag2 was planned over`);
-    expect(child.stderr).toContain('S3 refused If-Match (HTTP 412 PreconditionFailed): the file changed after the chunk job read it; start a new run [inventory_changed]');
-    expect(getsSince(first).map((get) => get.status)).toEqual([200, 412]);
+    expect(child.stderr).toContain(`Inventory ${uri} is no longer the object run etag2 was planned over: S3 refused If-Match on ETag`);
+    expect(child.stderr).toContain(`not ${sha256}: the file changed after the chunk job read it; start a new run [inventory_changed]`);
+    expect(getsSince(first).map((get) => get.status)).toEqual([200, 412, 200]);
     expect(await partitionStatus('etag2')).toEqual([[0, 'failed'], [1, 'submitted'], [2, 'submitted']]);
     expect(await outcomes('etag2')).toEqual([]);
+  });
+
+  it('go on when S3 refuses the recorded ETag but the bytes are the same (uploaded again): the sha256 decides', async () => {
+    const text = inventory(1_000);
+    const uri = await upload('again/repos.csv', text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag4'], { env: env() });
+    // What S3 answers for the same bytes uploaded again in other parts: another ETag.
+    await db.query(`UPDATE ingest_runs SET inventory_etag = '"0123456789abcdef0123456789abcdef"' WHERE id = 'etag4'`);
+    const first = proxy.requests.length;
+
+    const child = await arrayChild('etag4', uri, sha256, 1);
+
+    expect(chunk.code).toBe(0);
+    expect(child.code).toBe(0);
+    expect(child.logs.find((line) => line.msg === 'Inventory checked against the run')).toMatchObject({ proof: 'sha256', etagRefused: true, bytesRead: text.length });
+    expect(getsSince(first).map((get) => get.status)).toEqual([200, 412, 200]);
+    expect(await outcomes('etag4')).toEqual(Array.from({ length: PARTITION_SIZE }, (_, index) => PARTITION_SIZE + index + 1));
   });
 
   it('hash the whole object, as before, when the run has no ETag for that sha256 (a run planned before ETags were recorded)', async () => {
