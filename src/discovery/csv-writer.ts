@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DiscoveredRepository } from './types.js';
+import { isAlive as processIsAlive } from '../build/process-tree.js';
 
 /** repos.csv as discover writes it: the processor's required columns first (DESIGN §4). */
 export const CSV_COLUMNS = ['cloneUrl', 'branch', 'origin', 'path', 'stars', 'pushedAt'] as const;
@@ -46,7 +47,7 @@ export interface StaleTemporary {
  * file with this process's own pid is a leftover too (pid 1 in every container): this process has
  * not started writing when it looks. Returns what it removed.
  */
-export async function removeStaleTemporaries(file: string, isAlive: (pid: number) => boolean = processAlive): Promise<StaleTemporary[]> {
+export async function removeStaleTemporaries(file: string, isAlive: (pid: number) => boolean = processIsAlive): Promise<StaleTemporary[]> {
   const target = path.resolve(file);
   const pattern = new RegExp(`^\\.${escapeRegExp(path.basename(target))}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
   const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
@@ -61,16 +62,6 @@ export async function removeStaleTemporaries(file: string, isAlive: (pid: number
     removed.push({ file: stale, pid });
   }
   return removed;
-}
-
-/** `kill(pid, 0)`: ESRCH means no such process; EPERM means one runs, as another user. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function escapeRegExp(text: string): string {

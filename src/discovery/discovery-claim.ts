@@ -2,7 +2,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortedError, UsageError } from '../errors.js';
 import type { Database } from '../results/database.js';
-import { processAlive } from './csv-writer.js';
+import { isAlive as processAlive } from '../build/process-tree.js';
 
 /**
  * One process per discovery. A running discovery's process refreshes `updated_at` every
