@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +42,7 @@ export async function prepareBuildUser(spec: string, workdir: string, runDir: st
   }
   const entry = await lookUp(spec);
   if (entry.uid === 0) throw new UsageError('build_user_is_root', `BUILD_USER=${spec} is root (uid 0): name an unprivileged user, e.g. nobody or node`);
+  await assertOnlyOurs(workdir);
   const { mode } = await fs.stat(runDir);
   await fs.chmod(runDir, (mode & 0o7777) | 0o011);
   const reachable = await runAs(entry, ['test', '-d', runDir, '-a', '-x', runDir]);
@@ -50,6 +52,25 @@ export async function prepareBuildUser(spec: string, workdir: string, runDir: st
   const ownHome = entry.home !== undefined && (await runAs(entry, ['test', '-d', entry.home, '-a', '-w', entry.home]));
   const home = ownHome && entry.home ? entry.home : await workdirHome(workdir, entry);
   return { name: entry.name, uid: entry.uid, gid: entry.gid, home };
+}
+
+/**
+ * The work directory and every directory above it are root's and writable by no one else (a
+ * sticky one, /tmp, excepted): in a directory a build (or anyone) can write, it could rename the
+ * run's directory away and put its own in its place, and the processor would read build.log and
+ * artifacts, and remove the workspace, through paths it chose, deleting through its links.
+ */
+async function assertOnlyOurs(workdir: string): Promise<void> {
+  const real = await fs.realpath(workdir);
+  for (let dir = real; ; dir = path.dirname(dir)) {
+    const stat = await fs.lstat(dir);
+    const writable = (stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0;
+    if (stat.uid !== 0 || writable) {
+      const why = stat.uid !== 0 ? `is owned by uid ${stat.uid}` : 'is writable by group or others';
+      throw new UsageError('build_user_workdir_unsafe', `BUILD_USER needs a work directory only root can change: ${dir} ${why} (a build could replace what the processor reads and removes there); use a directory of root's (chown root, chmod go-w), or another --workdir`);
+    }
+    if (dir === path.dirname(dir)) return;
+  }
 }
 
 interface PasswdEntry {
@@ -77,12 +98,18 @@ async function lookUp(spec: string): Promise<PasswdEntry> {
 /** `<workdir>/.build-home-<uid>`, owned by the user; anything else of that name is replaced. */
 async function workdirHome(workdir: string, user: PasswdEntry): Promise<string> {
   const home = path.join(workdir, `.build-home-${user.uid}`);
-  const stat = await fs.lstat(home).catch(() => undefined);
-  if (stat && !(stat.isDirectory() && stat.uid === user.uid)) await fs.rm(home, { recursive: true, force: true });
-  if (!stat || !(stat.isDirectory() && stat.uid === user.uid)) {
-    await fs.mkdir(home, { mode: 0o700 });
-    await fs.chown(home, user.uid, user.gid);
-  }
+  const theirs = async () => {
+    const stat = await fs.lstat(home).catch(() => undefined);
+    return stat !== undefined && stat.isDirectory() && stat.uid === user.uid;
+  };
+  if (await theirs()) return home;
+  await fs.rm(home, { recursive: true, force: true });
+  // A processor starting beside this one (chunk --local) may make it at the same moment.
+  await fs.mkdir(home, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  await fs.lchown(home, user.uid, user.gid);
+  if (!(await theirs())) throw new UsageError('build_user_no_home', `The build home ${home} is not a directory of BUILD_USER ${user.name} (uid ${user.uid}); remove it and run again`);
   return home;
 }
 
@@ -102,9 +129,54 @@ export async function handOver(dir: string, user: Pick<BuildUser, 'uid' | 'gid'>
   await changeOwner(dir, `${user.uid}:${user.gid}`);
 }
 
-/** Only what the build user owns: a hard link the build made to someone else's file keeps its owner (and is no artifact: collect). */
+/**
+ * Only what the build user owns: a hard link the build made to someone else's file keeps its owner
+ * (and is no artifact: collect). Then no directory stays the build user's to change, by its owner
+ * or its mode (closeDirectories).
+ */
 export async function takeBack(dir: string, user: Pick<BuildUser, 'uid'>): Promise<void> {
   await changeOwner(dir, `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`, [`--from=${user.uid}`]);
+  await closeDirectories(dir, user);
+}
+
+/**
+ * What a build left running could still change in a directory after `chown -R`: one it left
+ * `chmod 777`, or one it made while chown ran (chown reads a directory once and changes it last),
+ * which stays its own. There it could swap an artifact for a link to the credentials between
+ * collect and publish, or a directory for a link while the processor removes the clone, which
+ * then deletes through it. So, top down, each directory reached through ones already closed is
+ * opened without following a link, made the processor's if it is the build user's, and
+ * unwritable by group and others, then read. Files keep their owner: one still the build user's
+ * is no artifact (collect), and removing it follows nothing.
+ */
+export async function closeDirectories(dir: string, user: Pick<BuildUser, 'uid'>): Promise<void> {
+  const uid = process.getuid?.() ?? 0;
+  // The path is stable (its parent is closed): the handle is only opened when there is something to change.
+  const seen = await fs.lstat(dir).catch(notGone);
+  if (!seen?.isDirectory() || (seen.uid !== uid && seen.uid !== user.uid)) return;
+  if (seen.uid === user.uid || seen.mode & 0o022) {
+    const handle = await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW).catch(notGone);
+    if (!handle) return;
+    try {
+      const stat = await handle.stat();
+      if (stat.ino !== seen.ino || stat.dev !== seen.dev) throw new StepError('build_user_chown', `A directory of the clone changed while it was taken back: ${dir}`);
+      if (stat.uid === user.uid) await handle.chown(uid, process.getgid?.() ?? 0);
+      if (stat.mode & 0o022) await handle.chmod(stat.mode & 0o7755);
+    } finally {
+      await handle.close();
+    }
+  }
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(notGone);
+  // One at a time: a build can leave tens of thousands of directories, and open files are shared.
+  for (const entry of entries ?? []) {
+    if (entry.isDirectory()) await closeDirectories(path.join(dir, entry.name), user);
+  }
+}
+
+/** Gone is fine; any other failure (a path too long, no file descriptor left) fails the build rather than leaving a directory open. */
+function notGone(err: NodeJS.ErrnoException): undefined {
+  if (err.code === 'ENOENT') return undefined;
+  throw new StepError('build_user_chown', `Could not take back a directory of the clone (${err.code ?? 'error'}): ${errorMessage(err)}`, { cause: err });
 }
 
 async function changeOwner(dir: string, owner: string, only: readonly string[] = []): Promise<void> {

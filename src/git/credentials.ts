@@ -63,7 +63,7 @@ export async function prepareGitCredentials(lines: string | undefined, ssh?: Git
  * The credential directories of processors that were killed before they could remove them
  * (`kill -9`, the OOM killer): those of this pid namespace whose process is gone. Returns how
  * many were removed. A directory of a live processor, of another namespace (a container's, seen
- * from its host) or of an older mass-ingest (no pid in its name) is left alone.
+ * from its host), of an older mass-ingest (no pid in its name) or of another user is left alone.
  */
 export async function removeStaleCredentialDirs(tmpdir = os.tmpdir()): Promise<number> {
   const names = await fs.readdir(tmpdir).catch(() => [] as string[]);
@@ -75,7 +75,9 @@ export async function removeStaleCredentialDirs(tmpdir = os.tmpdir()): Promise<n
     if (pid === process.pid || isAlive(pid)) continue;
     const dir = path.join(tmpdir, name);
     const stat = await fs.lstat(dir).catch(() => undefined);
-    if (!stat?.isDirectory()) continue;
+    // Only one we made: anyone can make a directory of that name in /tmp, and what they own they
+    // can change while we remove it (a subdirectory swapped for a link: we would delete through it).
+    if (!stat?.isDirectory() || stat.uid !== (process.getuid?.() ?? stat.uid)) continue;
     await fs.rm(dir, { recursive: true, force: true }).then(
       () => (removed += 1),
       () => undefined,

@@ -39,6 +39,9 @@ export async function openPglite(dataDir: string): Promise<OpenedPglite> {
   try {
     const fresh = !(await exists(path.join(dataDir, 'PG_VERSION')));
     if (fresh) await seedFromTemplate(dataDir);
+    // The template's files are 0666: only this user may reach them (a build run as BUILD_USER
+    // could otherwise rewrite the results).
+    await fs.chmod(dataDir, 0o700).catch(() => undefined);
     const { PGlite } = await import('@electric-sql/pglite');
     const started = Date.now();
     const db = await PGlite.create(dataDir, { startParams: PGLITE_START_PARAMS, relaxedDurability: false });

@@ -38,4 +38,20 @@ describe('collectArtifacts', () => {
     expect(owned.map((artifact) => artifact.name)).toEqual(['app.jar']);
     expect(any.map((artifact) => artifact.name)).toEqual(['app.jar', 'leak.jar']);
   });
+
+  it.skipIf(!IS_ROOT)('given an owner, leaves out a file in a directory others can write or another user owns, where it could be swapped for a link before it is published', async () => {
+    await fs.mkdir(path.join(dir, 'open'));
+    await fs.chmod(path.join(dir, 'open'), 0o777);
+    await fs.writeFile(path.join(dir, 'open', 'open.jar'), 'jar');
+    await fs.mkdir(path.join(dir, 'theirs'));
+    await fs.writeFile(path.join(dir, 'theirs', 'theirs.jar'), 'jar');
+    await fs.chown(path.join(dir, 'theirs'), 48213, 48213);
+
+    const owned = await collectArtifacts(dir, { artifacts: ['*/*.jar'] }, 0);
+    const any = await collectArtifacts(dir, { artifacts: ['*/*.jar'] });
+
+    expect(owned.map((artifact) => artifact.name)).toEqual(['app.jar']);
+    expect(any.map((artifact) => artifact.name)).toEqual(['app.jar', 'open.jar', 'theirs.jar']);
+  });
 });
+

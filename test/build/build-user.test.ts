@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handOver, prepareBuildUser, takeBack } from '../../src/build/build-user.js';
+import { closeDirectories, handOver, prepareBuildUser, takeBack } from '../../src/build/build-user.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
 const IS_ROOT = process.getuid?.() === 0;
@@ -38,6 +38,23 @@ describe('the build user', () => {
     expect([home.uid, home.gid, home.mode & 0o777]).toEqual([48213, 48214, 0o700]);
   });
 
+  it.skipIf(!IS_ROOT)('is refused with a work directory that another user owns or can write, where a build could swap the run directory', async () => {
+    await fs.chmod(tmp.path, 0o711);
+    const theirs = path.join(tmp.path, 'theirs');
+    const open = path.join(tmp.path, 'open');
+    await fs.mkdir(path.join(theirs, 'work'), { recursive: true });
+    await fs.chown(theirs, 65534, 65534);
+    await fs.mkdir(open);
+    await fs.chmod(open, 0o777);
+
+    await expect(prepareBuildUser('48213', path.join(theirs, 'work'), path.join(theirs, 'work'))).rejects.toMatchObject({
+      code: 'build_user_workdir_unsafe',
+      exitCode: 2,
+      message: expect.stringContaining(`${theirs} is owned by uid 65534`),
+    });
+    await expect(prepareBuildUser('48213', open, open)).rejects.toMatchObject({ message: expect.stringContaining(`${open} is writable by group or others`) });
+  });
+
   it.skipIf(!IS_ROOT)('replaces a home of another owner, such as a link planted in the work directory', async () => {
     await fs.chmod(tmp.path, 0o711);
     await fs.symlink('/etc', path.join(tmp.path, '.build-home-48213'));
@@ -64,6 +81,35 @@ describe('the build user', () => {
 
     expect((await fs.stat(foreign)).uid).toBe(48999);
     expect((await fs.stat(path.join(dir, 'made.txt'))).uid).toBe(0);
+  });
+
+  it.skipIf(!IS_ROOT)('takes back no directory the build left writable by others, keeping its other mode bits', async () => {
+    const dir = path.join(tmp.path, 'src');
+    await fs.mkdir(path.join(dir, 'dist', 'deep'), { recursive: true });
+    await handOver(dir, { uid: 48213, gid: 48214 });
+    await fs.chmod(path.join(dir, 'dist'), 0o777);
+    await fs.chmod(path.join(dir, 'dist', 'deep'), 0o3777);
+
+    await takeBack(dir, { uid: 48213 });
+
+    const modes = await Promise.all(['dist', 'dist/deep'].map(async (name) => (await fs.lstat(path.join(dir, name))).mode & 0o7777));
+    expect(modes).toEqual([0o755, 0o3755]);
+  });
+
+  it.skipIf(!IS_ROOT)('closes, top down, a directory still the build user\'s after chown (made while it ran) and those below it, leaving files as they are', async () => {
+    const dir = path.join(tmp.path, 'src');
+    await fs.mkdir(path.join(dir, 'dist', 'late', 'inner'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'dist', 'late', 'file.txt'), 'x');
+    for (const name of ['dist/late', 'dist/late/inner', 'dist/late/file.txt']) await fs.chown(path.join(dir, name), 48213, 48214);
+    await fs.chmod(path.join(dir, 'dist', 'late', 'inner'), 0o777);
+
+    await closeDirectories(dir, { uid: 48213 });
+
+    const owners = await Promise.all(['dist/late', 'dist/late/inner', 'dist/late/file.txt'].map(async (name) => {
+      const stat = await fs.lstat(path.join(dir, name));
+      return [name, stat.uid, stat.mode & 0o777];
+    }));
+    expect(owners).toEqual([['dist/late', 0, 0o755], ['dist/late/inner', 0, 0o755], ['dist/late/file.txt', 48213, 0o644]]);
   });
 
   it.skipIf(!IS_ROOT)('hands a clone over and back without following its symbolic links', async () => {

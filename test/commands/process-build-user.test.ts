@@ -64,7 +64,7 @@ async function processRows(runId: string, rows: string[], extraEnv: Record<strin
     .query<{ path: string; outcome: string; error_code: string | null; error_message: string | null }>('SELECT path, outcome, error_code, error_message FROM repository_results WHERE run_id = $1 ORDER BY row_number', [runId])
     .finally(() => db.close());
   const published = (name: string, file: string) => fs.readFile(path.join(publishDir, 'local.test', 'acme', name, fixture.repos[`acme/${name}`]!.headSha, file), 'utf8');
-  return { result, rows: recorded.rows, published, workdir };
+  return { result, rows: recorded.rows, published, workdir, dataDir };
 }
 
 const warnings = (result: CliResult) => result.logs.filter((line) => line.level === 40).map((line) => line.msg);
@@ -91,7 +91,7 @@ describe('mass-ingest process and what a build can reach', () => {
   }, 120_000);
 
   it.skipIf(!IS_ROOT)('runs builds as BUILD_USER: they cannot read the processor environment, the credential file or touch build.log', async () => {
-    const { result, rows, published, workdir } = await processRows('isolated', ['acme/probe'], { BUILD_USER: 'nobody' });
+    const { result, rows, published, workdir, dataDir } = await processRows('isolated', ['acme/probe'], { BUILD_USER: 'nobody' });
 
     expect(result.code).toBe(0);
     expect(rows.map((row) => [row.path, row.outcome])).toEqual([['acme/probe', 'published']]);
@@ -106,6 +106,8 @@ describe('mass-ingest process and what a build can reach', () => {
     expect(await published('probe', 'build.log')).toContain('sh probe.sh');
     expect(result.logs.find((line) => line.msg === 'Builds run as an unprivileged user')).toMatchObject({ buildUser: 'nobody', uid: NOBODY, gid: NOBODY });
     await expect(fs.readdir(workdir)).resolves.toEqual([`.build-home-${NOBODY}`]);
+    // The embedded database's files are 0666 in the template: its directory keeps every other user out.
+    expect((await fs.stat(dataDir)).mode & 0o777).toBe(0o700);
   }, 120_000);
 
   it.skipIf(!IS_ROOT)('shows, without BUILD_USER, what the same build reaches as root, and warns about it', async () => {

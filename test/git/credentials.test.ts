@@ -89,4 +89,22 @@ describe('removeStaleCredentialDirs', () => {
       await tmp.remove();
     }
   });
+
+  it.skipIf(process.getuid?.() !== 0)('leaves alone a directory of that name made by another user, whose contents it could swap while they are removed', async () => {
+    const tmp = await createTempDir('mass-ingest-cred-sweep-');
+    const dead = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
+    const planted = path.join(tmp.path, `mass-ingest-cred-${PID_NAMESPACE}-${dead}-AbC123`);
+    await fs.mkdir(path.join(planted, 'inner'), { recursive: true });
+    await fs.chown(planted, 65534, 65534);
+    await fs.chown(path.join(planted, 'inner'), 65534, 65534);
+
+    try {
+      const removed = await removeStaleCredentialDirs(tmp.path);
+
+      expect(removed).toBe(0);
+      expect(await fs.readdir(planted)).toEqual(['inner']);
+    } finally {
+      await tmp.remove();
+    }
+  });
 });
