@@ -58,6 +58,72 @@ export function killOrphanedBuilds(): number {
   }));
 }
 
+/**
+ * With BUILD_USER: SIGKILLs the processes of that user, started since this processor, that belong
+ * to no running build: neither they nor their process group's leader carry a build marker. So a
+ * process a build left in a session of its own with its environment cleared (out of reach of
+ * killGroup and killMarked) cannot change the files of later builds. BUILD_USER should therefore
+ * be a user of the builds alone (README, "What a build can reach").
+ */
+export function killStrays(uid: number): number {
+  return killWhile(() => {
+    const candidates = processesOf(uid).filter((info) => info.startTicks >= STARTED_TICKS);
+    return candidates.filter((info) => !hasMarker(info.pid) && !hasMarker(info.pgid)).map((info) => info.pid);
+  });
+}
+
+interface ProcessInfo {
+  readonly pid: number;
+  readonly pgid: number;
+  /** Start time in clock ticks after boot (/proc/<pid>/stat, field 22). */
+  readonly startTicks: number;
+}
+
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses). */
+function statFields(pid: number | 'self'): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** This processor's own start: field 22 is the 20th after the name (state is the 3rd field). */
+const STARTED_TICKS = Number(statFields('self')?.[19] ?? 0);
+
+function processesOf(uid: number): ProcessInfo[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: ProcessInfo[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let owner: number;
+    try {
+      owner = fs.statSync(`/proc/${name}`).uid;
+    } catch {
+      continue;
+    }
+    if (owner !== uid) continue;
+    const fields = statFields(Number(name));
+    if (!fields) continue;
+    found.push({ pid: Number(name), pgid: Number(fields[2]), startTicks: Number(fields[19]) });
+  }
+  return found;
+}
+
+function hasMarker(pid: number): boolean {
+  try {
+    return markerValue(fs.readFileSync(`/proc/${pid}/environ`)) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** A few passes catch what forked while the previous pass killed. */
 function killWhile(find: () => number[]): number {
   let killed = 0;

@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { Scrubber } from '../logging/scrub.js';
 import { BuildLog } from './build-log.js';
-import { BUILD_MARKER, killGroup, killMarked, newBuildMarker } from './process-tree.js';
+import { BUILD_MARKER, killGroup, killMarked, killStrays, newBuildMarker } from './process-tree.js';
 import { LOG_TAIL_BYTES } from '../results/outcome.js';
 
 export type BuildResult =
@@ -82,6 +82,7 @@ async function buildWithLog(run: BuildRun, handle: fs.promises.FileHandle): Prom
   run.signal.removeEventListener('abort', onAbort);
   killGroup(child.pid, 'SIGKILL');
   killMarked(marker);
+  if (run.user) killStrays(run.user.uid);
   await drainPipes(copied, [child.stdout, child.stderr]);
   await log.flush();
   if (stoppedBy === 'timeout') file.write(`\n[mass-ingest] build timed out after ${Math.round(run.timeoutMs / 1000)} s; process group killed\n`);

@@ -1,4 +1,4 @@
-import { lstat, readFile, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runBuild, type BuildRun } from '../../src/build/run-build.js';
@@ -126,5 +126,42 @@ describe('runBuild and its log file', () => {
     expect(log).toContain('[mass-ingest] the build replaced build.log; this is the log the processor wrote');
     expect(log).not.toContain('hunter2-secret');
     expect(await readFile(secret, 'utf8')).toBe('hunter2-secret\n');
+  }, 30_000);
+});
+
+describe.skipIf(process.getuid?.() !== 0)('runBuild as another user', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-run-build-user-');
+    await chmod(tmp.path, 0o777);
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  const nobody = { uid: 65534, gid: 65534 };
+  const asNobody = (command: string) =>
+    runBuild({
+      command,
+      cwd: tmp.path,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      logFile: join(tmp.path, `build-${Math.random().toString(36).slice(2)}.log`),
+      timeoutMs: 600_000,
+      scrub: (text) => text,
+      signal: new AbortController().signal,
+      user: nobody,
+    });
+
+  it('kills what a build left in a session of its own with its environment cleared, and not a running build of the same user', async () => {
+    const long = asNobody(`sleep 3 & echo $! > ${tmp.path}/long.pid; wait`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const short = await asNobody(`setsid env -i sh -c 'echo $$ > ${tmp.path}/stray.pid; exec sleep 300' & for i in $(seq 1 100); do test -s ${tmp.path}/stray.pid && break; sleep 0.05; done`);
+    const longSleepAfterShort = await isRunning(Number((await readFile(join(tmp.path, 'long.pid'), 'utf8')).trim()));
+
+    expect(short).toEqual({ status: 'succeeded' });
+    expect(await stillRunningAfterKill(Number((await readFile(join(tmp.path, 'stray.pid'), 'utf8')).trim()))).toBe(false);
+    expect(longSleepAfterShort).toBe(true);
+    expect(await long).toEqual({ status: 'succeeded' });
   }, 30_000);
 });
