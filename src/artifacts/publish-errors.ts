@@ -84,17 +84,37 @@ const STALLS: Record<StallPhase, (limit: string) => string> = {
   deadline: (limit) => `was still unfinished at its deadline, ${limit} (twice PUBLISH_TIMEOUT plus 4 s per MiB)`,
 };
 
-/** No progress for the limit, or past the attempt's deadline: worth a retry, and counted by the breaker. */
+/**
+ * Attempts stopped at their deadline: they were still progressing (else the no-progress limit ends
+ * them first), so the target answered, only slowly. Retried, but never counted by the breaker: a
+ * slow upload must not make every other repository fail with `publish_target_down`.
+ */
+const PROGRESSING = new WeakSet<object>();
+
+/** No progress for the limit (counted by the breaker), or past the attempt's deadline (not counted): worth a retry. */
 export function timeoutError(phase: StallPhase, method: string, url: string, limitMs: number): StepError {
-  return new StepError(PUBLISH_CODES.timeout, `${method} ${url} ${STALLS[phase](seconds(limitMs))}: the publish target is not responding (PUBLISH_TIMEOUT sets the limit)`, { retryable: true });
+  const error = new StepError(PUBLISH_CODES.timeout, `${method} ${url} ${STALLS[phase](seconds(limitMs))}: the publish target is not responding (PUBLISH_TIMEOUT sets the limit)`, { retryable: true });
+  if (phase === 'deadline') markProgressing(error);
+  return error;
+}
+
+/** Marks an error as an attempt that passed its deadline while still progressing (the S3 handler's own). */
+export function markProgressing<E extends object>(error: E): E {
+  PROGRESSING.add(error);
+  return error;
+}
+
+export function passedDeadline(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && PROGRESSING.has(err);
 }
 
 /**
  * A failure in which the target gave no answer at all (refused, reset, timed out): what the
- * breaker counts. An answer of any status, a TLS refusal or a local I/O error is not one.
+ * breaker counts. An answer of any status, a TLS refusal, a local I/O error or an attempt still
+ * progressing at its deadline is not one.
  */
 export function isUnanswered(err: unknown): boolean {
-  if (!(err instanceof StepError) || !err.retryable || err.status !== undefined) return false;
+  if (!(err instanceof StepError) || !err.retryable || err.status !== undefined || passedDeadline(err)) return false;
   return err.code === PUBLISH_CODES.unreachable || err.code === PUBLISH_CODES.timeout;
 }
 

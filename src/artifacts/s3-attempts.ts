@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandlerOutput } from '@smithy/types';
 import { StepError, errorMessage } from '../errors.js';
 import { classifyS3Error, type S3RequestHandler } from '../aws/s3.js';
-import { PUBLISH_CODES } from './publish-errors.js';
+import { PUBLISH_CODES, markProgressing, passedDeadline } from './publish-errors.js';
 import { attemptDeadlineMs, seconds, type PublishTimeouts } from './publish-timeouts.js';
 import type { BreakerAttempt, TargetBreaker } from './target-breaker.js';
 
@@ -44,7 +44,8 @@ export class PublishAttempts implements S3RequestHandler {
       settleWithBody(output.response.body as Readable | undefined, admitted);
       return output;
     } catch (err) {
-      if (options.abortSignal?.aborted || !unanswered(err)) {
+      // Past its deadline, the attempt was still moving: the target answers, slowly (publish-errors.ts).
+      if (options.abortSignal?.aborted || !unanswered(err) || passedDeadline(err)) {
         admitted.abandoned();
         throw err;
       }
@@ -63,7 +64,7 @@ export class PublishAttempts implements S3RequestHandler {
     return new Promise((resolve, reject) => {
       const clock = setTimeout(() => {
         // Named and coded as the SDK's own time-outs, so that it retries this one like them.
-        reject(Object.assign(new Error(`${what} was still unfinished at its deadline, ${seconds(deadlineMs)}`), { name: 'TimeoutError', code: 'ETIMEDOUT' }));
+        reject(markProgressing(Object.assign(new Error(`${what} was still unfinished at its deadline, ${seconds(deadlineMs)}`), { name: 'TimeoutError', code: 'ETIMEDOUT' })));
         timer.abort();
       }, deadlineMs);
       this.inner.handle(request, { ...options, abortSignal: signal }).then(resolve, reject).finally(() => clearTimeout(clock));

@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortedError, UsageError } from '../errors.js';
@@ -6,12 +7,13 @@ import { isAlive as processAlive } from '../build/process-tree.js';
 
 /**
  * One process per discovery. A running discovery's process refreshes `updated_at` every
- * HEARTBEAT_MS and records itself as `owner` (`host:pid`, NULL once it stopped). Another
- * `discover` with the same arguments, with or without --resume, refuses to start while that
- * discovery is live: owned, a heartbeat younger than STALE_AFTER_SECONDS, and — on the same host —
- * its process alive. A dead one is resumed (--resume) or dropped (a fresh start). The check and
- * the claim happen under an advisory lock on the arguments' fingerprint: two starting at once
- * cannot both win.
+ * HEARTBEAT_MS and records itself as `owner` (`host/pid-namespace:pid`, NULL once it stopped).
+ * Another `discover` with the same arguments, with or without --resume, refuses to start while
+ * that discovery is live: owned, a heartbeat younger than STALE_AFTER_SECONDS, and — in the same
+ * pid namespace of the same host — its process alive. Containers of one Batch instance share its
+ * hostname (host networking) but not their pids: another namespace is watched like another host.
+ * A dead one is resumed (--resume) or dropped (a fresh start). The check and the claim happen
+ * under an advisory lock on the arguments' fingerprint: two starting at once cannot both win.
  */
 export const HEARTBEAT_MS = 20_000;
 export const STALE_AFTER_SECONDS = 120;
@@ -23,6 +25,8 @@ const LOCK_CLASS = 0x64697363;
 export interface Owner {
   readonly host: string;
   readonly pid: number;
+  /** The pid namespace (inode of /proc/self/ns/pid): pids name processes only within it. */
+  readonly namespace?: string | undefined;
 }
 
 export interface ClaimRequest {
@@ -55,7 +59,25 @@ interface RunningRow {
 }
 
 export function currentOwner(): Owner {
-  return { host: os.hostname(), pid: process.pid };
+  return { host: os.hostname(), pid: process.pid, namespace: pidNamespace() };
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** How an owner is recorded: `host/namespace:pid`, or `host:pid` where the namespace is unknown. */
+export function ownerText(owner: Owner): string {
+  return `${owner.host}${owner.namespace === undefined ? '' : `/${owner.namespace}`}:${owner.pid}`;
+}
+
+/** Same host and same pid namespace (both known): there, the process table says whether a pid lives. */
+function sameProcessTable(owner: Owner, here: Owner): boolean {
+  return owner.host === here.host && owner.namespace !== undefined && owner.namespace === here.namespace;
 }
 
 /**
@@ -71,7 +93,7 @@ export async function claimDiscovery(db: Database, request: ClaimRequest): Promi
     if ('claim' in attempt) return attempt.claim;
     const { live } = attempt;
     const first = firstBeat.get(live.id);
-    if (parseOwner(live.owner ?? ':').host === here.host || (first !== undefined && live.beat > first)) throw alreadyRunning(live);
+    if (sameProcessTable(parseOwner(live.owner ?? ':'), here) || (first !== undefined && live.beat > first)) throw alreadyRunning(live);
     if (first === undefined) {
       firstBeat.set(live.id, live.beat);
       request.onWatch?.({ discoveryId: live.id, owner: live.owner, heartbeatAgeSeconds: Math.round(live.age) });
@@ -97,7 +119,7 @@ async function tryClaim(db: Database, request: ClaimRequest, here: Owner): Promi
         await connection.query('ROLLBACK');
         return { live };
       }
-      const claim = await claimIn(connection, request, rows, `${here.host}:${here.pid}`);
+      const claim = await claimIn(connection, request, rows, ownerText(here));
       await connection.query('COMMIT');
       return { claim };
     } catch (err) {
@@ -118,17 +140,20 @@ async function claimIn(connection: Pick<Database, 'query'>, request: ClaimReques
   return { id: request.id, resumed: false, dropped: rows.length, owner };
 }
 
-/** Live: owned, heartbeat fresh, and not a process of this host that is gone (or this very pid, reused). */
+/** Live: owned, heartbeat fresh, and not a process of this host and pid namespace that is gone (or this very pid, reused). */
 export function isLive(run: { owner: string | null; age: number }, here: Owner, isAlive: (pid: number) => boolean): boolean {
   if (run.owner === null || !(run.age < STALE_AFTER_SECONDS)) return false;
-  const { host, pid } = parseOwner(run.owner);
-  if (host !== here.host) return true;
-  return pid !== here.pid && isAlive(pid);
+  const owner = parseOwner(run.owner);
+  if (!sameProcessTable(owner, here)) return true;
+  return owner.pid !== here.pid && isAlive(owner.pid);
 }
 
-function parseOwner(owner: string): { host: string; pid: number } {
+function parseOwner(owner: string): Owner {
   const colon = owner.lastIndexOf(':');
-  return { host: owner.slice(0, colon), pid: Number(owner.slice(colon + 1)) };
+  const where = owner.slice(0, colon);
+  const slash = where.lastIndexOf('/');
+  const pid = Number(owner.slice(colon + 1));
+  return slash < 0 ? { host: where, pid } : { host: where.slice(0, slash), pid, namespace: where.slice(slash + 1) };
 }
 
 function alreadyRunning(run: RunningRow): UsageError {

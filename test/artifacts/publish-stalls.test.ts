@@ -114,6 +114,20 @@ describe('publishing over HTTP to a target that stops making progress', () => {
     expect(error.message).toBe(`GET ${server.baseUrl}/repo/g/maven-metadata.xml stalled: no byte of the answer came for 0.3 s: the publish target is not responding (PUBLISH_TIMEOUT sets the limit)`);
   });
 
+  it('retries an exchange still progressing at its deadline without counting it as no answer: a slow target is not skipped', async () => {
+    // Answers at once, then one byte of the body every 50 ms: within the no-progress limit, past the deadline (0.6 s).
+    server = await startSilentServer({ kind: 'trickle-body', trickleMs: 50 });
+    const url = `${server.baseUrl}/repo`;
+    const breaker = new TargetBreaker(url, { threshold: 1, cooldownMs: 600_000 });
+    const store = new HttpStore({ url, retry: FAST, timeouts: IDLE, breaker });
+
+    const error = await failure(store.putBytes('s/slow.json', Buffer.from('{}'), 'application/json'));
+
+    expect([error.code, error.message]).toEqual(['publish_timeout', `PUT ${url}/s/slow.json was still unfinished at its deadline, 0.6 s (twice PUBLISH_TIMEOUT plus 4 s per MiB): the publish target is not responding (PUBLISH_TIMEOUT sets the limit)`]);
+    expect(server.connections()).toBe(4);
+    expect(breaker.skipping('Not cloned or built')).toBeUndefined();
+  });
+
   it('tries a skipped target again after the cool-down with one request, and uses it normally once it answers', async () => {
     const faulty = await startFaultServer();
     faulty.addFault({ times: 1, fault: { kind: 'stall' } });

@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGithub, type FakeGithub } from '../fakes/github-graphql.js';
 import { generatePopulation } from '../fakes/github-population.js';
-import { collect, spawnCli, type CliResult } from '../harness/cli.js';
+import { CLI, collect, spawnCli, type CliResult } from '../harness/cli.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
@@ -14,6 +15,10 @@ import { discover, discoverEnv, eligible, readCsv, withDatabase } from './discov
 const population = generatePopulation({ size: 2500, seed: 61 });
 const expected = new Set(eligible(population).map((repo) => repo.nameWithOwner));
 const TOKENS = 'together-a-1414,together-b-1515';
+/** This process's pid namespace, as discover records it beside the host: `host/namespace:pid`. */
+const NAMESPACE = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+/** Root with util-linux: a discover can be started in a pid namespace of its own, as in a container. */
+const CAN_UNSHARE = process.getuid?.() === 0 && spawnSync('unshare', ['-pf', '--mount-proc', 'true']).status === 0;
 let fake: FakeGithub;
 let postgres: PostgresServer;
 let tmp: TempDir;
@@ -71,7 +76,7 @@ describe('mass-ingest discover run twice at once on one PostgreSQL', () => {
       expect(refused.stderr).toContain('wait for it to finish, or stop it (SIGTERM saves its progress) and rerun this command with --resume to continue it');
       expect(refused.logs.some((line) => line.msg === 'Discovery started' || line.msg === 'Discovery resumed')).toBe(false);
     }
-    expect(during).toEqual([{ id: first.run.id, status: 'running', owner: `${os.hostname()}:${first.child.pid}`, requests: expect.any(Number) }]);
+    expect(during).toEqual([{ id: first.run.id, status: 'running', owner: `${os.hostname()}/${NAMESPACE}:${first.child.pid}`, requests: expect.any(Number) }]);
     expect(finished.code, finished.stderr).toBe(0);
     expect(new Set((await readCsv(path.join(tmp.path, 'shared.csv'))).map((row) => row.path))).toEqual(expected);
     expect(await runs('fork:false')).toEqual([{ id: first.run.id, status: 'finished', owner: null, requests: expect.any(Number) }]);
@@ -93,6 +98,28 @@ describe('mass-ingest discover run twice at once on one PostgreSQL', () => {
     expect(winner.code, winner.stderr).toBe(0);
     expect(new Set((await readCsv(path.join(tmp.path, 'twins.csv'))).map((row) => row.path))).toEqual(expected);
     expect(await runs('is:public')).toEqual([{ id: expect.any(String), status: 'finished', owner: null, requests: expect.any(Number) }]);
+  });
+
+  // Containers of one Batch instance (host networking) share its hostname, not their pids: both discovers are pid 1.
+  it.skipIf(!CAN_UNSHARE)('refuses a second run in another container of the same host (another pid namespace, the same pid) while the first runs', async () => {
+    const args = ['--query', 'fork:false is:public', '--out', 'containers.csv'];
+    const inContainer = (extra: string[] = []) => spawn('unshare', ['-pf', '--mount-proc', process.execPath, CLI, 'discover', ...args, ...extra], { env, cwd: tmp.path, stdio: ['ignore', 'pipe', 'pipe'] });
+    fake.setDelay(120);
+    const first = inContainer();
+    const firstDone = collect(first);
+    const run = await waitFor(async () => (await runs('fork:false is:public')).find((row) => row.status === 'running' && row.owner !== null && row.requests >= 3), { what: 'the first discover to save 3 answers', timeoutMs: 60_000 });
+    // The second watches the first's heartbeat (every 20 s) before it decides: the first must outlast that.
+    fake.setDelay(4000);
+
+    const second = await collect(inContainer(['--resume']));
+    fake.setDelay(0);
+    const finished = await firstDone;
+
+    expect(run.owner).toMatch(new RegExp(`^${os.hostname()}/\\d+:1$`));
+    expect(second.code, second.stderr).toBe(2);
+    expect(second.stderr).toContain(`Discovery ${run.id} with the same arguments is running (process 1 on ${os.hostname()}, started `);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(await runs('fork:false is:public')).toEqual([{ id: run.id, status: 'finished', owner: null, requests: expect.any(Number) }]);
   });
 
   it('lets --resume take over at once from a run killed with SIGKILL on this host', async () => {

@@ -157,6 +157,23 @@ describe('the HTML report page', () => {
     expect(canvases).toBe(5);
   });
 
+  it('says the embedded failures are damaged, without naming a request, when the packed data was cut short or altered, and draws the rest', async () => {
+    const html = await renderHtmlReport(failuresDatabase(FAILED_ROWS), SUMMARY, new Date(START));
+    const packed = /"failures":"([A-Za-z0-9+/=]+)"/.exec(html)?.[1] ?? '';
+    const damaged = { cut: packed.slice(0, -12), altered: `${packed.slice(0, 20)}${packed[20] === 'A' ? 'B' : 'A'}${packed.slice(21)}`, notBase64: '!!!!' };
+    const notes: Record<string, unknown> = {};
+
+    for (const [name, replacement] of Object.entries(damaged)) {
+      await fs.writeFile(path.join(tmp.path, `damaged-${name}.html`), html.replace(packed, replacement));
+      const opened = await chromium.open(path.join(tmp.path, `damaged-${name}.html`));
+      notes[name] = [await opened.page.textContent('#failures-note'), await opened.page.locator('.chart canvas').count(), opened.requests.length];
+    }
+
+    const note = 'The failures could not be shown: the list embedded in this file is damaged (cut short or altered after it was written); the same rows are in report --format json';
+    expect(packed.length).toBeGreaterThan(100);
+    expect(notes).toEqual({ cut: [note, 5, 1], altered: [note, 5, 1], notBase64: [note, 5, 1] });
+  });
+
   it("stacks each run's bar to its total: published, unchanged, failed and the other outcomes", async () => {
     const series = (await report.page.evaluate(`(() => {
       const chart = echarts.getInstanceByDom(document.getElementById('chart-trend'));

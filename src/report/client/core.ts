@@ -76,10 +76,15 @@ function unpackJson(packed) {
     if (typeof DecompressionStream !== 'function') {
       throw new Error('this browser cannot unpack the list (it has no DecompressionStream: use Chrome or Edge 80, Firefox 113, Safari 16.4 or later); the same rows are in report --format json');
     }
-    var binary = atob(packed), bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    resolve(new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text());
-  }).then(function (text) { return JSON.parse(text); });
+    resolve(new Promise(function (unpacked) {
+      var binary = atob(packed), bytes = new Uint8Array(binary.length);
+      for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+      unpacked(new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text());
+    }).then(function (text) { return JSON.parse(text); }).then(null, function () {
+      // Chrome says 'Failed to fetch' for bad gzip data, as if the page had made a request: it made none.
+      throw new Error('the list embedded in this file is damaged (cut short or altered after it was written); the same rows are in report --format json');
+    }));
+  });
 }
 // A chart's place, when there is nothing to draw: a sentence instead of empty axes.
 function noChart(id, text) {
