@@ -183,6 +183,11 @@ async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions,
   if (run.inventoryUri !== inventoryUri) log.warn({ recordedInventory: run.inventoryUri, inventory: inventoryUri }, 'The run was recorded over another inventory: its rows are numbered in that one');
   // A range given by rows alone gets a partition of its own, so ranges of one run do not overwrite each other.
   const byRows = options.partitionSize === undefined && options.partition === undefined;
+  // An array index past the run's last row (a hand-made submit, a wrong offset) is refused, not a
+  // partition `succeeded` over no rows.
+  if (!byRows && run.inventoryRows !== undefined && range.start > Math.max(run.inventoryRows, 1)) {
+    throw new UsageError('partition_out_of_range', `Partition ${range.partition} starts at row ${range.start}, past the last row (${run.inventoryRows}) of run ${run.id}${run.partitions === undefined ? '' : `, which has ${run.partitions} partitions`}: check the array index and --partition-offset`);
+  }
   const partition = byRows ? await results.partitionStartingAt(run.id, range.start) : range.partition;
   const rows = { runId: run.id, partition, startRow: range.start, endRow: recordedEnd(range, run) };
   // A partition refused here (the inventory changed, or cannot be read) ends `failed`, not

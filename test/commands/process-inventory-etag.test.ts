@@ -191,6 +191,24 @@ describe('array children of an s3:// inventory', () => {
   });
 });
 
+describe('an array child past the last partition', () => {
+  it('exits 2 naming the partition and the run, and records no partition and no row', async () => {
+    const text = inventory(250);
+    const uri = await upload('past/repos.csv', text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'past1'], { env: env() });
+
+    const child = await arrayChild('past1', uri, sha256, 5);
+
+    expect(chunk.code).toBe(0);
+    expect(child.code).toBe(2);
+    expect(child.stderr).toContain(`Partition 5 starts at row ${5 * PARTITION_SIZE + 1}, past the last row (250) of run past1`);
+    const { rows } = await db.query('SELECT partition FROM run_partitions WHERE run_id = $1 AND partition = 5', ['past1']);
+    expect(rows).toEqual([]);
+    expect(await outcomes('past1')).toEqual([]);
+  });
+});
+
 describe('a partition an earlier attempt finished', () => {
   it('stays succeeded when a late attempt of it fails before touching a row (inventory gone, or changed)', async () => {
     const file = path.join(tmp.path, 'late.csv');
