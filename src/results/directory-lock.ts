@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
-import { isAlive } from '../build/process-tree.js';
+import { isAlive, PID_NAMESPACE } from '../build/process-tree.js';
 import { UsageError } from '../errors.js';
 
 export interface DirectoryLock {
@@ -10,6 +10,8 @@ export interface DirectoryLock {
 interface LockOwner {
   readonly pid: number;
   readonly host: string;
+  /** The pid namespace: containers of one host share its name (host networking), not their pids. */
+  readonly namespace: string;
 }
 
 /** The owner refreshes the lock file's mtime this often; one not refreshed for STALE_MS is abandoned. */
@@ -24,7 +26,7 @@ const STALE_MS = 20_000;
  */
 export async function acquireDirectoryLock(lockPath: string, options: { waitMs?: number } = {}): Promise<DirectoryLock> {
   const deadline = Date.now() + (options.waitMs ?? 0);
-  const me: LockOwner = { pid: process.pid, host: os.hostname() };
+  const me = self();
   for (;;) {
     const owner = await tryCreate(lockPath, me);
     if (owner === undefined) return holdLock(lockPath);
@@ -40,8 +42,10 @@ export async function acquireDirectoryLock(lockPath: string, options: { waitMs?:
 /** Throws the error acquireDirectoryLock would, when another live process holds the lock now. */
 export async function assertUnlocked(lockPath: string): Promise<void> {
   const owner = await readOwner(lockPath);
-  if (!(await isAbandoned(lockPath, owner, { pid: process.pid, host: os.hostname() }))) throw lockedError(lockPath, owner);
+  if (!(await isAbandoned(lockPath, owner, self()))) throw lockedError(lockPath, owner);
 }
+
+const self = (): LockOwner => ({ pid: process.pid, host: os.hostname(), namespace: PID_NAMESPACE });
 
 /**
  * True when the lock's heartbeat stopped STALE_MS ago (or there is no lock file), whatever its
@@ -91,15 +95,16 @@ async function readOwner(lockPath: string): Promise<LockOwner> {
   const text = await fs.readFile(lockPath, 'utf8').catch(() => '');
   try {
     const parsed = JSON.parse(text) as Partial<LockOwner>;
-    return { pid: Number(parsed.pid) || 0, host: String(parsed.host ?? '') };
+    return { pid: Number(parsed.pid) || 0, host: String(parsed.host ?? ''), namespace: String(parsed.namespace ?? '') };
   } catch {
     // Written by an older version (a bare pid) or torn: judged by its heartbeat alone.
-    return { pid: Number.parseInt(text, 10) || 0, host: '' };
+    return { pid: Number.parseInt(text, 10) || 0, host: '', namespace: '' };
   }
 }
 
 async function isAbandoned(lockPath: string, owner: LockOwner, me: LockOwner): Promise<boolean> {
-  if (owner.host === me.host && owner.pid > 0 && !isAlive(owner.pid)) return true;
+  // The pid says something only in the owner's own pid namespace on this host; elsewhere the heartbeat decides.
+  if (owner.host === me.host && owner.namespace === me.namespace && me.namespace !== 'unknown' && owner.pid > 0 && !isAlive(owner.pid)) return true;
   const stat = await fs.stat(lockPath).catch(() => undefined);
   if (!stat) return true;
   return Date.now() - stat.mtimeMs > STALE_MS;
