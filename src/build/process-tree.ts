@@ -93,27 +93,29 @@ function statFields(pid: number | 'self'): string[] | undefined {
 const STARTED_TICKS = Number(statFields('self')?.[19] ?? 0);
 
 function processesOf(uid: number): ProcessInfo[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const found: ProcessInfo[] = [];
-  for (const name of names) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+  for (const pid of otherPids()) {
     let owner: number;
     try {
-      owner = fs.statSync(`/proc/${name}`).uid;
+      owner = fs.statSync(`/proc/${pid}`).uid;
     } catch {
       continue;
     }
     if (owner !== uid) continue;
-    const fields = statFields(Number(name));
+    const fields = statFields(pid);
     if (!fields) continue;
-    found.push({ pid: Number(name), pgid: Number(fields[2]), startTicks: Number(fields[19]) });
+    found.push({ pid, pgid: Number(fields[2]), startTicks: Number(fields[19]) });
   }
   return found;
+}
+
+/** Every process /proc shows but this one (none where there is no /proc). */
+function otherPids(): number[] {
+  try {
+    return fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 function hasMarker(pid: number): boolean {
@@ -160,23 +162,16 @@ const MARKER_ENTRY = Buffer.from(`${BUILD_MARKER}=`);
  * them took 15–23 ms per build here; read in one go, 2–5 ms.
  */
 function processesMarked(matches: (value: string) => boolean): number[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const found: number[] = [];
-  for (const name of names) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+  for (const pid of otherPids()) {
     let environ: Buffer;
     try {
-      environ = fs.readFileSync(`/proc/${name}/environ`);
+      environ = fs.readFileSync(`/proc/${pid}/environ`);
     } catch {
       continue;
     }
     const value = markerValue(environ);
-    if (value !== undefined && matches(value)) found.push(Number(name));
+    if (value !== undefined && matches(value)) found.push(pid);
   }
   return found;
 }
