@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRoot, runCommand } from '../harness/process.js';
+import { removeWorkspace } from '../../src/pipeline/workspace.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
 const MODULE = resolve(fileURLToPath(import.meta.url), '../../../dist/pipeline/workspace.js');
@@ -40,4 +41,16 @@ describe('removeWorkspace', () => {
     expect(removed).toBe('true');
     await expect(access(workspace)).rejects.toThrow();
   });
+
+  it('removes a tree deeper than PATH_MAX, which a build can make and path-based removal cannot take', async () => {
+    const workspace = join(tmp.path, 'row-2');
+    await mkdir(workspace);
+    // Made one directory at a time relative to the last (a shell's `cd` stops at PATH_MAX).
+    await runCommand('perl', ['-e', 'chdir $ARGV[0] or die; for (1..300) { mkdir "d" x 20 or die; chdir "d" x 20 or die } open(F, ">file") or die; print F "x";', workspace]);
+
+    const removed = await removeWorkspace(workspace);
+
+    expect(removed).toBe(true);
+    await expect(access(workspace)).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 60_000);
 });
