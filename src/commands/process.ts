@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CommandContext } from './context.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
@@ -48,6 +49,8 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   opening.catch(() => undefined);
   // Repositories stop starting when a signal comes, or when the database cannot be set up.
   const stop = new AbortController();
+  // Every git call and upload in flight listens to it (simple-git, the stores): node warns past 10.
+  setMaxListeners(Math.max(32, 4 * (config.concurrency + config.cloneAhead + 8)), stop.signal);
   const onSignal = () => stop.abort();
   context.signal.addEventListener('abort', onSignal, { once: true });
   if (context.signal.aborted) stop.abort();
