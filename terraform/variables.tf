@@ -231,6 +231,17 @@ variable "build_timeout_seconds" {
   }
 }
 
+variable "publish_timeout_seconds" {
+  description = "Seconds without progress before a publish attempt is given up (PUBLISH_TIMEOUT; the attempt's deadline is twice that plus 4 s per MiB). After 4 attempts in a row without an answer, the rest of a partition fails fast with publish_target_down."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.publish_timeout_seconds >= 1 && var.publish_timeout_seconds <= 3600 && var.publish_timeout_seconds == floor(var.publish_timeout_seconds)
+    error_message = "publish_timeout_seconds must be a whole number from 1 to 3600."
+  }
+}
+
 variable "build_user" {
   description = "The unprivileged user of the image the processor starts each build as (BUILD_USER); the processor itself then runs as root, so a build cannot read its environment (DATABASE_URL, GIT_CREDENTIALS, PUBLISH_PASSWORD) or git's credential files. null runs the processor and the builds as the image's user (node), with nothing between a build and those secrets."
   type        = string

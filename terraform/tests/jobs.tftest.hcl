@@ -222,16 +222,17 @@ run "environment_carries_the_settings" {
     condition = {
       for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.name => variable.value
       } == {
-      AWS_REGION     = "eu-west-1"
-      BUILD_TIMEOUT  = "900"
-      JOB_DEFINITION = "mass-ingest-processor"
-      JOB_QUEUE      = "mass-ingest"
-      LOG_FORMAT     = "json"
-      PARTITION_SIZE = "20"
-      PUBLISH_LAYOUT = "default"
-      PUBLISH_URL    = "https://repo.example.com/artifactory/mass-ingest"
-      PUBLISH_USER   = "ingest"
-      BUILD_USER     = "node"
+      AWS_REGION      = "eu-west-1"
+      BUILD_TIMEOUT   = "900"
+      JOB_DEFINITION  = "mass-ingest-processor"
+      JOB_QUEUE       = "mass-ingest"
+      LOG_FORMAT      = "json"
+      PARTITION_SIZE  = "20"
+      PUBLISH_LAYOUT  = "default"
+      PUBLISH_TIMEOUT = "30"
+      PUBLISH_URL     = "https://repo.example.com/artifactory/mass-ingest"
+      PUBLISH_USER    = "ingest"
+      BUILD_USER      = "node"
     }
     error_message = "The processor's environment must hold exactly the non-secret settings."
   }

@@ -663,3 +663,13 @@ run "build_user_must_be_a_user_name_or_uid" {
 
   expect_failures = [var.build_user]
 }
+
+run "publish_timeout_seconds_must_be_a_whole_number_of_seconds" {
+  command = plan
+
+  variables {
+    publish_timeout_seconds = 0.5
+  }
+
+  expect_failures = [var.publish_timeout_seconds]
+}
