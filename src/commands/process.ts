@@ -71,10 +71,12 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     // A run that may exist already (a run id given or from Batch, a planned inventory) is checked
     // before any repository starts; a new local run starts cloning while the database opens.
     const startAtOnce = config.runIdSource === 'generated' && !options.inventorySha256;
-    const verified = startAtOnce ? undefined : (await running).verified;
+    const ready = startAtOnce ? undefined : await running;
+    const verified = ready?.verified;
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
-    const reading = verified ?? readInventory(options.inventory, range, { s3: config.s3 });
+    // An open range checked in a pass of its own reads an s3:// object with If-Match on what was hashed.
+    const reading = verified ?? readInventory(options.inventory, range, { s3: config.s3, ...(ready?.ifMatch === undefined ? {} : { ifMatch: ready.ifMatch }) });
     const summary = await runPartition(
       reading.entries,
       {
@@ -176,6 +178,8 @@ interface RunSetup {
   readonly verified: InventoryReading | undefined;
   /** the partition number the range is recorded as. */
   readonly partition: number;
+  /** An open range's ETag, hashed before its rows are read (src/inventory/planned.ts). */
+  readonly ifMatch?: string | undefined;
 }
 
 /** Once the database is open: the run and the partition recorded, the inventory checked against the run. */
@@ -195,23 +199,23 @@ async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions,
   const rows = { runId: run.id, partition, startRow: range.start, endRow: recordedEnd(range, run) };
   // A partition refused here (the inventory changed, or cannot be read) ends `failed`, not
   // `submitted`; one an earlier attempt finished stays `succeeded` (this one changed no row).
-  const verified = await verifyInventory(options, run, config, range, log).catch(async (err: unknown) => {
+  const checked = await verifyInventory(options, run, config, range, log).catch(async (err: unknown) => {
     await results.failUnstartedPartition(rows).catch(() => undefined);
     throw err;
   });
   await results.upsertPartitions([{ ...rows, status: 'running' }]);
-  return { results, run, verified, partition };
+  return { results, run, verified: checked?.reading, ifMatch: checked?.ifMatch, partition };
 }
 
 /** The run's inventory must be the file the chunk job planned (DESIGN §9): src/inventory/planned.ts. */
-async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange, log: Logger): Promise<InventoryReading | undefined> {
+async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange, log: Logger): Promise<{ reading: InventoryReading | undefined; ifMatch?: string | undefined } | undefined> {
   const sha256 = options.inventorySha256 || run.inventorySha256;
   if (!sha256) return undefined;
   // The ETag counts only beside the sha256 it was recorded with: another --inventory-sha256 is checked by hashing.
   const etag = run.inventorySha256 === sha256 ? run.inventoryEtag : undefined;
-  const { reading, proof, bytesRead, etagRefused } = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
+  const { reading, proof, bytesRead, etagRefused, ifMatch } = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
   log.info({ proof, sha256, etag, bytesRead, ...(etagRefused ? { etagRefused } : {}) }, 'Inventory checked against the run');
-  return reading;
+  return { reading, ifMatch };
 }
 
 /** The last row the partition can have: an array's last partition ends at the run's last row, as the chunk job recorded it. */

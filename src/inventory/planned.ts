@@ -23,6 +23,8 @@ export interface VerifiedRows {
   readonly bytesRead: number | undefined;
   /** S3 refused the recorded ETag, and the sha256 showed the same bytes (uploaded again). */
   readonly etagRefused?: boolean;
+  /** An open range's rows are read in a pass of their own: an s3:// object is read with If-Match on the ETag hashed. */
+  readonly ifMatch?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function readPlannedRows(uri: string, range: RowSelection, planned:
   if (!Number.isFinite(range.end)) {
     const scan = await scanInventory(uri, options);
     checkSha256(uri, scan.sha256, planned);
-    return { reading: undefined, proof: 'sha256', bytesRead: scan.bytes };
+    return { reading: undefined, proof: 'sha256', bytesRead: scan.bytes, ...(scan.etag === undefined ? {} : { ifMatch: scan.etag }) };
   }
   let etagRefused = false;
   if (planned.etag !== undefined && inventoryScheme(uri) === 's3') {

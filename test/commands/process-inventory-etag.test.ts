@@ -191,6 +191,26 @@ describe('array children of an s3:// inventory', () => {
   });
 });
 
+describe('a processor of an open range (to the last row)', () => {
+  it('hashes the object, then reads its rows with If-Match on the ETag it hashed', async () => {
+    const text = inventory(1_000);
+    const uri = await upload('open/repos.csv', text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'open1'], { env: env() });
+    const recorded = await run('open1');
+    const first = proxy.requests.length;
+
+    const child = await runCli(['process', uri, '--run-id', 'open1', '--inventory-sha256', sha256, '--start', '951'], { env: env() });
+
+    expect(chunk.code).toBe(0);
+    expect(child.code, child.stderr).toBe(0);
+    expect(child.logs.find((line) => line.msg === 'Inventory checked against the run')).toMatchObject({ proof: 'sha256', bytesRead: text.length });
+    // The existence check, the hash, then the rows, held to the object hashed.
+    expect(getsSince(first).map((get) => [get.status, get.ifMatch])).toEqual([[200, undefined], [200, undefined], [200, recorded.inventory_etag]]);
+    expect((await outcomes('open1')).length).toBe(50);
+  });
+});
+
 describe('an array child past the last partition', () => {
   it('exits 2 naming the partition and the run, and records no partition and no row', async () => {
     const text = inventory(250);
