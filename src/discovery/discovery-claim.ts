@@ -161,7 +161,7 @@ function alreadyRunning(run: RunningRow): UsageError {
   const started = (run.created_at instanceof Date ? run.created_at : new Date(run.created_at)).toISOString();
   return new UsageError(
     'discover_already_running',
-    `Discovery ${run.id} with the same arguments is running (process ${pid} on ${host}, started ${started}, last heartbeat ${Math.round(run.age)} s ago): ` +
+    `Discovery ${run.id} of the same search (the same arguments but --out) is running (process ${pid} on ${host}, started ${started}, last heartbeat ${Math.round(run.age)} s ago): ` +
       `wait for it to finish, or stop it (SIGTERM saves its progress) and rerun this command with --resume to continue it. ` +
       `A discovery whose heartbeat stops for ${STALE_AFTER_SECONDS} s counts as dead and can be resumed from anywhere.`,
   );

@@ -72,7 +72,7 @@ describe('mass-ingest discover run twice at once on one PostgreSQL', () => {
 
     for (const refused of [second, resumed]) {
       expect(refused.code).toBe(2);
-      expect(refused.stderr).toContain(`Discovery ${first.run.id} with the same arguments is running (process ${first.child.pid} on ${os.hostname()}, started `);
+      expect(refused.stderr).toContain(`Discovery ${first.run.id} of the same search (the same arguments but --out) is running (process ${first.child.pid} on ${os.hostname()}, started `);
       expect(refused.stderr).toContain('wait for it to finish, or stop it (SIGTERM saves its progress) and rerun this command with --resume to continue it');
       expect(refused.logs.some((line) => line.msg === 'Discovery started' || line.msg === 'Discovery resumed')).toBe(false);
     }
@@ -94,7 +94,7 @@ describe('mass-ingest discover run twice at once on one PostgreSQL', () => {
     const winner = await other;
 
     expect(loser.code).toBe(2);
-    expect(loser.stderr).toContain('with the same arguments is running');
+    expect(loser.stderr).toContain('of the same search (the same arguments but --out) is running');
     expect(winner.code, winner.stderr).toBe(0);
     expect(new Set((await readCsv(path.join(tmp.path, 'twins.csv'))).map((row) => row.path))).toEqual(expected);
     expect(await runs('is:public')).toEqual([{ id: expect.any(String), status: 'finished', owner: null, requests: expect.any(Number) }]);
@@ -117,7 +117,7 @@ describe('mass-ingest discover run twice at once on one PostgreSQL', () => {
 
     expect(run.owner).toMatch(new RegExp(`^${os.hostname()}/\\d+:1$`));
     expect(second.code, second.stderr).toBe(2);
-    expect(second.stderr).toContain(`Discovery ${run.id} with the same arguments is running (process 1 on ${os.hostname()}, started `);
+    expect(second.stderr).toContain(`Discovery ${run.id} of the same search (the same arguments but --out) is running (process 1 on ${os.hostname()}, started `);
     expect(finished.code, finished.stderr).toBe(0);
     expect(await runs('fork:false is:public')).toEqual([{ id: run.id, status: 'finished', owner: null, requests: expect.any(Number) }]);
   });
@@ -159,7 +159,7 @@ describe('mass-ingest discover run twice at once on one PostgreSQL', () => {
     const stale = await discover(args, env, tmp.path);
 
     expect(alive.code).toBe(2);
-    expect(alive.stderr).toContain(`Discovery ${id} with the same arguments is running (process 4242 on batch-host-7`);
+    expect(alive.stderr).toContain(`Discovery ${id} of the same search (the same arguments but --out) is running (process 4242 on batch-host-7`);
     expect(alive.logs.filter((line) => line.msg === 'A discovery with these arguments ran on another host: watching its heartbeat before taking over')).toEqual([expect.objectContaining({ discoveryId: id, owner: 'batch-host-7:4242' })]);
     expect(stale.code, stale.stderr).toBe(0);
     expect(stale.logs.find((line) => line.level === 40)).toMatchObject({ dropped: 1, msg: expect.stringContaining('add --resume to continue one') });
