@@ -5,8 +5,8 @@ import type { Logger } from '../logging/logger.js';
 import type { Database } from '../results/database.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { checkInventory, readInventory, type InventoryReading } from '../inventory/reader.js';
-import { readPlannedRows } from '../inventory/planned.js';
+import { checkInventory, readInventory } from '../inventory/reader.js';
+import { readPlannedRows, type VerifiedRows } from '../inventory/planned.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
@@ -71,12 +71,11 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     // A run that may exist already (a run id given or from Batch, a planned inventory) is checked
     // before any repository starts; a new local run starts cloning while the database opens.
     const startAtOnce = config.runIdSource === 'generated' && !options.inventorySha256;
-    const ready = startAtOnce ? undefined : await running;
-    const verified = ready?.verified;
+    const checked = startAtOnce ? undefined : (await running).checked;
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
     // An open range checked in a pass of its own reads an s3:// object with If-Match on what was hashed.
-    const reading = verified ?? readInventory(options.inventory, range, { s3: config.s3, ...(ready?.ifMatch === undefined ? {} : { ifMatch: ready.ifMatch }) });
+    const reading = checked?.reading ?? readInventory(options.inventory, range, { s3: config.s3, ...(checked?.ifMatch === undefined ? {} : { ifMatch: checked.ifMatch }) });
     const summary = await runPartition(
       reading.entries,
       {
@@ -174,12 +173,10 @@ async function endPartition({ results, run, partition }: RunSetup, startRow: num
 interface RunSetup {
   readonly results: SqlResultStore;
   readonly run: RunRecord;
-  /** the partition's rows, read while checking the inventory's sha256 (bounded partitions). */
-  readonly verified: InventoryReading | undefined;
+  /** How the inventory was checked against the run: the partition's rows read meanwhile (bounded partitions), or the ETag to read an open range with. */
+  readonly checked: VerifiedRows | undefined;
   /** the partition number the range is recorded as. */
   readonly partition: number;
-  /** An open range's ETag, hashed before its rows are read (src/inventory/planned.ts). */
-  readonly ifMatch?: string | undefined;
 }
 
 /** Once the database is open: the run and the partition recorded, the inventory checked against the run. */
@@ -204,18 +201,19 @@ async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions,
     throw err;
   });
   await results.upsertPartitions([{ ...rows, status: 'running' }]);
-  return { results, run, verified: checked?.reading, ifMatch: checked?.ifMatch, partition };
+  return { results, run, checked, partition };
 }
 
 /** The run's inventory must be the file the chunk job planned (DESIGN §9): src/inventory/planned.ts. */
-async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange, log: Logger): Promise<{ reading: InventoryReading | undefined; ifMatch?: string | undefined } | undefined> {
+async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange, log: Logger): Promise<VerifiedRows | undefined> {
   const sha256 = options.inventorySha256 || run.inventorySha256;
   if (!sha256) return undefined;
   // The ETag counts only beside the sha256 it was recorded with: another --inventory-sha256 is checked by hashing.
   const etag = run.inventorySha256 === sha256 ? run.inventoryEtag : undefined;
-  const { reading, proof, bytesRead, etagRefused, ifMatch } = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
+  const checked = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
+  const { proof, bytesRead, etagRefused } = checked;
   log.info({ proof, sha256, etag, bytesRead, ...(etagRefused ? { etagRefused } : {}) }, 'Inventory checked against the run');
-  return { reading, ifMatch };
+  return checked;
 }
 
 /** The last row the partition can have: an array's last partition ends at the run's last row, as the chunk job recorded it. */

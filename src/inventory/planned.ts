@@ -47,7 +47,7 @@ export async function readPlannedRows(uri: string, range: RowSelection, planned:
   let etagRefused = false;
   if (planned.etag !== undefined && inventoryScheme(uri) === 's3') {
     try {
-      const reading = await buffered(uri, range, { ...options, ifMatch: planned.etag, eager: true }, planned);
+      const reading = await buffered(uri, range, { ...options, ifMatch: planned.etag, eager: true });
       return { reading, proof: 'if-match', bytesRead: reading.bytesRead?.() };
     } catch (err) {
       if (!(err instanceof MassIngestError && err.code === 'inventory_changed')) throw err;
@@ -56,36 +56,25 @@ export async function readPlannedRows(uri: string, range: RowSelection, planned:
       etagRefused = true;
     }
   }
-  const reading = await buffered(uri, range, { ...options, readToEnd: true, eager: true }, planned);
-  const sha256 = reading.summary().sha256;
-  if (etagRefused && sha256 !== planned.sha256) {
-    throw changed(uri, `is no longer the object run ${planned.runId} was planned over: S3 refused If-Match on ETag ${planned.etag ?? '?'} (HTTP 412), and it has sha256 ${sha256 ?? '?'}, not ${planned.sha256}`);
-  }
-  checkSha256(uri, sha256, planned);
+  const reading = await buffered(uri, range, { ...options, readToEnd: true, eager: true });
+  checkSha256(uri, reading.summary().sha256, planned, etagRefused);
   return { reading, proof: 'sha256', bytesRead: reading.bytesRead?.(), ...(etagRefused ? { etagRefused } : {}) };
 }
 
-async function buffered(uri: string, range: RowSelection, options: ReadOptions, planned: PlannedInventory): Promise<InventoryReading> {
+async function buffered(uri: string, range: RowSelection, options: ReadOptions): Promise<InventoryReading> {
   const reading = readInventory(uri, range, options);
   const entries: InventoryEntry[] = [];
-  try {
-    for await (const entry of reading.entries) entries.push(entry);
-  } catch (err) {
-    if (err instanceof MassIngestError && err.code === 'inventory_changed') {
-      throw changed(uri, `is no longer the object run ${planned.runId} was planned over (ETag ${planned.etag ?? '?'}, sha256 ${planned.sha256}): S3 refused If-Match (HTTP 412 PreconditionFailed)`, err);
-    }
-    throw err;
-  }
+  for await (const entry of reading.entries) entries.push(entry);
   return { entries: fromArray(entries), summary: reading.summary, bytesRead: reading.bytesRead };
 }
 
-function checkSha256(uri: string, sha256: string | undefined, planned: PlannedInventory): void {
-  if (sha256 !== planned.sha256) throw changed(uri, `has sha256 ${sha256 ?? '?'}, but run ${planned.runId} was planned over ${planned.sha256}`);
-}
-
-/** One message for both checks: what differs, then what to do. */
-function changed(uri: string, what: string, cause?: unknown): UsageError {
-  return new UsageError('inventory_changed', `Inventory ${scrubUrlSecrets(uri)} ${what}: the file changed after the chunk job read it; start a new run`, [], cause);
+/** `etagRefused`: S3 had refused the recorded ETag, and the message says so. */
+function checkSha256(uri: string, sha256: string | undefined, planned: PlannedInventory, etagRefused = false): void {
+  if (sha256 === planned.sha256) return;
+  const what = etagRefused
+    ? `is no longer the object run ${planned.runId} was planned over: S3 refused If-Match on ETag ${planned.etag ?? '?'} (HTTP 412), and it has sha256 ${sha256 ?? '?'}, not ${planned.sha256}`
+    : `has sha256 ${sha256 ?? '?'}, but run ${planned.runId} was planned over ${planned.sha256}`;
+  throw new UsageError('inventory_changed', `Inventory ${scrubUrlSecrets(uri)} ${what}: the file changed after the chunk job read it; start a new run`);
 }
 
 async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
