@@ -1,7 +1,8 @@
 import { UsageError } from '../errors.js';
 import { partitionCount } from '../inventory/range.js';
+import type { PartitionIndex } from '../inventory/partition-index.js';
 import { scanInventory } from '../inventory/reader.js';
-import type { InventoryOptions } from '../inventory/source.js';
+import { inventoryScheme, type InventoryOptions } from '../inventory/source.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { PartitionRecord, PartitionStatus } from '../results/result-store.js';
 
@@ -18,6 +19,12 @@ export interface ChunkPlan {
   readonly bytes: number;
   readonly partitionSize: number;
   readonly partitions: number;
+  /**
+   * s3:// only: where each partition begins, so that a child reads its own rows alone, pinned by
+   * If-Match to the ETag (src/inventory/partition-index.ts). A file or http(s):// inventory is
+   * read whole by each child for its sha256 anyway.
+   */
+  readonly index?: PartitionIndex | undefined;
 }
 
 export interface RowRange {
@@ -28,17 +35,18 @@ export interface RowRange {
 /** AWS Batch's largest array (service quotas: 10,000 children). */
 export const MAX_ARRAY_SIZE = 10_000;
 
-/** One streaming pass: RFC 4180 records counted (header and blank lines excluded) and hashed. */
+/** One streaming pass: RFC 4180 records counted (header and blank lines excluded) and hashed; an s3:// inventory's partitions indexed. */
 export async function planChunk(inventory: string, partitionSize: number, options: InventoryOptions = {}): Promise<ChunkPlan> {
   if (!Number.isInteger(partitionSize) || partitionSize < 1) {
     throw new UsageError('partition_size_invalid', `--partition-size must be an integer ≥ 1, got ${partitionSize}`);
   }
-  const { rows, sha256, bytes, etag } = await scanInventory(inventory, options);
+  const indexed = inventoryScheme(inventory) === 's3';
+  const { rows, sha256, bytes, etag, index } = await scanInventory(inventory, options, indexed ? partitionSize : undefined);
   const inventoryShown = scrubUrlSecrets(inventory);
   if (rows === 0) {
     throw new UsageError('inventory_empty', `Inventory ${inventoryShown} has no data rows (only a header, or nothing): there is nothing to submit`);
   }
-  return { inventory, inventoryShown, rows, sha256, etag, bytes, partitionSize, partitions: partitionCount(rows, partitionSize) };
+  return { inventory, inventoryShown, rows, sha256, etag, bytes, partitionSize, partitions: partitionCount(rows, partitionSize), index: etag === undefined ? undefined : index };
 }
 
 /** Rows of partition `i` (0-based), exact: the last partition ends at the last row. */
@@ -51,7 +59,9 @@ export function partitionRecords(plan: ChunkPlan, runId: string, partitions: Ite
   const records: PartitionRecord[] = [];
   for (const partition of partitions) {
     const { start, end } = partitionRange(plan, partition);
-    records.push({ runId, partition, startRow: start, endRow: end, status, batchJobId: jobIdOf?.(partition) });
+    const offset = plan.index?.offsets[partition];
+    const located = offset === undefined ? {} : { startOffset: offset, earlierDuplicates: plan.index?.earlierDuplicates.get(partition) };
+    records.push({ runId, partition, startRow: start, endRow: end, status, batchJobId: jobIdOf?.(partition), ...located });
   }
   return records;
 }

@@ -57,8 +57,9 @@ export async function submitToBatch(input: BatchSubmitInput): Promise<BatchSubmi
   const jobOf = new Map<number, string>();
   for (const [partition, { batchJobId }] of state) if (batchJobId) jobOf.set(partition, batchJobId);
   const existing = retried ? await reconcile(input, jobOf) : new Map<string, string>();
-  // Jobs mode shows the partitions still to submit; an array is recorded once, after its one call.
-  if (mode === 'jobs' && state.size < plan.partitions) {
+  // The partitions still to submit are recorded `planned` first, with where each begins in the
+  // inventory: an array child may start before its array's call is recorded.
+  if (state.size < plan.partitions) {
     await results.upsertPartitions(partitionRecords(plan, target.runId, allPartitions(plan).filter((p) => !state.has(p)), 'planned'));
   }
 

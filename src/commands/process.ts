@@ -196,7 +196,7 @@ async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions,
   const rows = { runId: run.id, partition, startRow: range.start, endRow: recordedEnd(range, run) };
   // A partition refused here (the inventory changed, or cannot be read) ends `failed`, not
   // `submitted`; one an earlier attempt finished stays `succeeded` (this one changed no row).
-  const checked = await verifyInventory(options, run, config, range, log).catch(async (err: unknown) => {
+  const checked = await verifyInventory(options, run, config, range, results, log).catch(async (err: unknown) => {
     await results.failUnstartedPartition(rows).catch(() => undefined);
     throw err;
   });
@@ -205,14 +205,16 @@ async function setUpRun(store: Promise<SqlResultStore>, options: ProcessOptions,
 }
 
 /** The run's inventory must be the file the chunk job planned (DESIGN §9): src/inventory/planned.ts. */
-async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange, log: Logger): Promise<VerifiedRows | undefined> {
+async function verifyInventory(options: ProcessOptions, run: RunRecord, config: Config, range: ResolvedRange, results: SqlResultStore, log: Logger): Promise<VerifiedRows | undefined> {
   const sha256 = options.inventorySha256 || run.inventorySha256;
   if (!sha256) return undefined;
   // The ETag counts only beside the sha256 it was recorded with: another --inventory-sha256 is checked by hashing.
   const etag = run.inventorySha256 === sha256 ? run.inventoryEtag : undefined;
-  const checked = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag }, { s3: config.s3 });
+  // Where the partition begins, for reading its own rows alone: only under the ETag that pins the bytes indexed.
+  const start = etag !== undefined && Number.isFinite(range.end) ? await results.partitionStart(run.id, range.start, range.end) : undefined;
+  const checked = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag, start }, { s3: config.s3 });
   const { proof, bytesRead, etagRefused } = checked;
-  log.info({ proof, sha256, etag, bytesRead, ...(etagRefused ? { etagRefused } : {}) }, 'Inventory checked against the run');
+  log.info({ proof, sha256, etag, bytesRead, fromByte: checked.fromByte, ...(etagRefused ? { etagRefused } : {}) }, 'Inventory checked against the run');
   return checked;
 }
 

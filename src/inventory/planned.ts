@@ -2,6 +2,7 @@ import { MassIngestError, UsageError } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { readInventory, scanInventory, type InventoryReading, type ReadOptions, type RowSelection } from './reader.js';
 import type { InventoryEntry } from './rows.js';
+import type { PartitionStart } from './partition-index.js';
 import { inventoryScheme, type InventoryOptions } from './source.js';
 
 /** What the run was planned over (DESIGN §9): the sha256 of the inventory, and the S3 ETag the chunk job saw with it. */
@@ -10,6 +11,8 @@ export interface PlannedInventory {
   readonly sha256: string;
   /** Only when the run recorded it for this very sha256 (an s3:// inventory). */
   readonly etag: string | undefined;
+  /** Where the partition begins in those bytes, when the chunk job indexed them (read with the ETag only). */
+  readonly start?: PartitionStart | undefined;
 }
 
 /** How a partition's rows were proven to come from the planned inventory. */
@@ -21,6 +24,8 @@ export interface VerifiedRows {
   readonly proof: InventoryProof;
   /** Bytes of the inventory the check took (bench/chunk.js d). */
   readonly bytesRead: number | undefined;
+  /** The rows were read from this byte on (and the header), where the chunk job's index put the partition. */
+  readonly fromByte?: number;
   /** S3 refused the recorded ETag, and the sha256 showed the same bytes (uploaded again). */
   readonly etagRefused?: boolean;
   /** An open range's rows are read in a pass of their own: an s3:// object is read with If-Match on the ETag hashed. */
@@ -32,7 +37,8 @@ export interface VerifiedRows {
  * (`inventory_changed`, exit 2). A bounded partition is checked in the same pass that reads its
  * rows (kept in memory: at most the partition):
  * - an s3:// object with a recorded ETag is read with If-Match, and only up to the partition's
- *   last row: S3 refuses a changed object (412) before sending a byte of it; then the object is
+ *   last row — from the partition's first byte when the chunk job indexed it (the header read
+ *   apart): S3 refuses a changed object (412) before sending a byte of it; then the object is
  *   read whole and its sha256 decides (the same bytes may come back under another ETag);
  * - anything else (a file, http(s)://, an s3:// run planned before ETags were recorded) is read
  *   to its end and hashed.
@@ -47,8 +53,8 @@ export async function readPlannedRows(uri: string, range: RowSelection, planned:
   let etagRefused = false;
   if (planned.etag !== undefined && inventoryScheme(uri) === 's3') {
     try {
-      const reading = await buffered(uri, range, { ...options, ifMatch: planned.etag, eager: true });
-      return { reading, proof: 'if-match', bytesRead: reading.bytesRead?.() };
+      const reading = await buffered(uri, range, { ...options, ifMatch: planned.etag, eager: true, resume: planned.start });
+      return { reading, proof: 'if-match', bytesRead: reading.bytesRead?.(), ...(planned.start ? { fromByte: planned.start.offset } : {}) };
     } catch (err) {
       if (!(err instanceof MassIngestError && err.code === 'inventory_changed')) throw err;
       // Another ETag need not be other bytes (the same file uploaded again, in other parts or

@@ -1,9 +1,11 @@
-import { CsvError, parse, type Parser } from 'csv-parse';
-import { Writable } from 'node:stream';
+import { CsvError, parse, type Options, type Parser } from 'csv-parse';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UsageError, MassIngestError, errorMessage } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { REQUIRED_COLUMNS, validateRecord, type InventoryEntry } from './rows.js';
+import { PartitionIndexer, ResumedSeenRows, type PartitionIndex, type PartitionStart } from './partition-index.js';
+import type { SeenRows } from './seen-rows.js';
 import { downloadInventory, isRemoteInventory, openInventory, openInventoryObject, Sha256Tap, type DownloadedInventory, type InventoryOptions } from './source.js';
 
 /** Rows `start..end` (1-based, inclusive; `end` may be Infinity or past the last row). */
@@ -42,6 +44,11 @@ export interface ReadOptions extends InventoryOptions {
    * close the connection: a remote inventory is streamed, never copied to a temporary file first.
    */
   readonly eager?: boolean;
+  /**
+   * Read only the header and the bytes from a recorded partition's start (src/inventory/partition-index.ts):
+   * rows before it are neither read nor checked, and the summary has no sha256.
+   */
+  readonly resume?: PartitionStart;
 }
 
 /** Streams the inventory and yields the selected rows. */
@@ -50,17 +57,19 @@ export function readInventory(uri: string, selection: RowSelection, options: Rea
   const tap = new Sha256Tap();
   async function* entries(): AsyncGenerator<InventoryEntry> {
     const parser = createParser();
-    const downloaded = await downloadedIfLong(uri, selection, options);
-    const source = await openInventory(downloaded?.file ?? uri, options).catch(async (err: unknown) => {
+    const { resume } = options;
+    const downloaded = resume ? undefined : await downloadedIfLong(uri, selection, options);
+    const opening = resume ? openResumed(uri, resume, options) : openInventory(downloaded?.file ?? uri, options);
+    const source = await opening.catch(async (err: unknown) => {
       await downloaded?.remove();
       throw err;
     });
     const flowing = pipeline(source, tap, parser).catch((err: unknown) => {
       parser.destroy(err as Error);
     });
-    const seen = new Map<string, number>();
+    const seen: SeenRows = resume ? new ResumedSeenRows(resume.earlierDuplicates) : new Map<string, number>();
     let columns: readonly string[] | undefined;
-    let rowNumber = 0;
+    let rowNumber = resume ? resume.firstRow - 1 : 0;
     try {
       for await (const fields of parser as AsyncIterable<string[]>) {
         if (columns === undefined) {
@@ -77,16 +86,35 @@ export function readInventory(uri: string, selection: RowSelection, options: Rea
       }
       if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
     } catch (err) {
-      throw describeParseError(uri, err);
+      throw describeParseError(uri, err, resume ? resume.firstRow - 1 : 0);
     } finally {
       source.destroy();
       await downloaded?.remove();
     }
     await flowing;
     const complete = rowNumber <= selection.end || options.readToEnd === true;
-    summary = { rows: rowNumber, sha256: complete ? tap.digest().sha256 : undefined, complete };
+    summary = { rows: rowNumber, sha256: complete && !resume ? tap.digest().sha256 : undefined, complete };
   }
   return { entries: entries(), summary: () => summary, bytesRead: () => tap.digest().bytes };
+}
+
+/** The header's bytes, then the partition's: to the parser, an inventory whose rows before the partition were left out. */
+async function openResumed(uri: string, resume: PartitionStart, options: InventoryOptions): Promise<Readable> {
+  const header = await openInventory(uri, { ...options, range: { start: 0, end: resume.headerBytes - 1 } });
+  async function* bytes(): AsyncGenerator<Buffer> {
+    try {
+      yield* header as AsyncIterable<Buffer>;
+    } finally {
+      header.destroy();
+    }
+    const rows = await openInventory(uri, { ...options, range: { start: resume.offset } });
+    try {
+      yield* rows as AsyncIterable<Buffer>;
+    } finally {
+      rows.destroy();
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false });
 }
 
 function downloadedIfLong(uri: string, selection: RowSelection, options: ReadOptions): Promise<DownloadedInventory | undefined> {
@@ -107,19 +135,35 @@ export interface InventoryScan {
   readonly bytes: number;
   /** s3:// only: the ETag of the object these bytes are. */
   readonly etag: string | undefined;
+  /** Only when asked for (a partition size given). */
+  readonly index: PartitionIndex | undefined;
 }
 
-/** Counts data records and hashes the bytes in one streaming pass (the chunk job's plan). */
-export async function scanInventory(uri: string, options: InventoryOptions = {}): Promise<InventoryScan> {
+/** A record and the byte offset just past it (its line break included). */
+interface Located {
+  readonly fields: string[];
+  readonly end: number;
+}
+
+/**
+ * Counts data records and hashes the bytes in one streaming pass (the chunk job's plan); with a
+ * partition size, also checks every row and indexes where each partition begins.
+ */
+export async function scanInventory(uri: string, options: InventoryOptions = {}, partitionSize?: number): Promise<InventoryScan> {
   const tap = new Sha256Tap();
+  const indexer = partitionSize === undefined ? undefined : new PartitionIndexer(partitionSize);
   let columns: readonly string[] | undefined;
   let rows = 0;
+  let end = 0;
   const counter = new Writable({
     objectMode: true,
-    write(fields: string[], _encoding, callback) {
+    write(record: string[] | Located, _encoding, callback) {
       try {
+        const fields = Array.isArray(record) ? record : record.fields;
         if (columns === undefined) columns = checkHeader(uri, fields);
+        else if (indexer) indexer.add(++rows, end, recordOf(columns, fields), { fields, columns });
         else rows += 1;
+        if (!Array.isArray(record)) end = record.end;
         callback();
       } catch (err) {
         callback(err as Error);
@@ -130,13 +174,15 @@ export async function scanInventory(uri: string, options: InventoryOptions = {})
   try {
     const opened = await openInventoryObject(uri, options);
     etag = opened.etag;
-    await pipeline(opened.body, tap, createParser(), counter);
+    // csv-parse's `bytes` is, when a record is emitted, the offset just past its line break (a BOM counted).
+    const parser = createParser(indexer ? (fields, info) => ({ fields, end: info.bytes }) : undefined);
+    await pipeline(opened.body, tap, parser, counter);
     if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
   } catch (err) {
     throw describeParseError(uri, err);
   }
   const { sha256, bytes } = tap.digest();
-  return { rows, sha256, bytes, etag };
+  return { rows, sha256, bytes, etag, index: indexer?.index() };
 }
 
 /**
@@ -144,8 +190,12 @@ export async function scanInventory(uri: string, options: InventoryOptions = {})
  * can be checked against the header's (csv-parse's `columns` would drop the extra fields of a
  * row with a comma left unquoted).
  */
-function createParser(): Parser {
-  return parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+function createParser(onRecord?: (fields: string[], info: { bytes: number }) => Located): Parser {
+  const options = { bom: true, skip_empty_lines: true, relax_column_count: true, trim: false };
+  if (!onRecord) return parse(options);
+  // csv-parse types records that on_record reshapes only together with `columns`, which we do not use.
+  const withEnds: Options<Located, string[]> = { ...options, on_record: onRecord };
+  return parse(withEnds as unknown as Options);
 }
 
 /** A data record by column name (a column with a blank name is no field of ours). */
@@ -193,13 +243,13 @@ function missingHeader(uri: string, why: string): UsageError {
  * counts the records parsed before the bad one, the header included and blank lines not: the
  * bad one's row number, as row numbers count data records from 1.
  */
-function describeParseError(uri: string, err: unknown): unknown {
+function describeParseError(uri: string, err: unknown, rowsBefore = 0): unknown {
   if (err instanceof MassIngestError) return err;
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof MassIngestError) return cause;
   if (err instanceof CsvError) {
     const { lines, records } = err as CsvError & { lines?: number; records?: number };
-    const which = typeof records !== 'number' ? '' : records === 0 ? ' (its header)' : ` (row ${records})`;
+    const which = typeof records !== 'number' ? '' : records === 0 ? ' (its header)' : ` (row ${records + rowsBefore})`;
     return new UsageError(
       'inventory_malformed',
       `Inventory ${scrubUrlSecrets(uri)} is not valid CSV near line ${lines ?? '?'}${which}: ${errorMessage(err)}; a field holding a quote, a comma or a line break must be in double quotes, its own quotes doubled ("echo ""hi""")`,

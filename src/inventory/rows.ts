@@ -1,3 +1,5 @@
+import type { SeenRows } from './seen-rows.js';
+
 /** One data record of repos.csv (DESIGN §4); numbers count data records only, from 1. */
 export interface RepositoryRow {
   readonly rowNumber: number;
@@ -49,7 +51,7 @@ export interface RecordShape {
  * number, so a repeat is invalid wherever the partition starts, and its message names the row it
  * repeats.
  */
-export function validateRecord(rowNumber: number, record: Record<string, string | undefined>, seen: Map<string, number>, shape?: RecordShape): InventoryEntry {
+export function validateRecord(rowNumber: number, record: Record<string, string | undefined>, seen: SeenRows, shape?: RecordShape): InventoryEntry {
   const cloneUrl = clean(record.cloneUrl);
   const branch = clean(record.branch) ?? '';
   const origin = clean(record.origin);
@@ -79,7 +81,7 @@ export function validateRecord(rowNumber: number, record: Record<string, string 
     return invalid('invalid_branch', `Row ${rowNumber}: branch "${branch}" is not a valid git branch name`);
   }
   const key = `${origin}\u0000${repoPath}\u0000${branch}`;
-  const first = seen.get(key);
+  const first = seen.get(key, rowNumber);
   if (first !== undefined) return invalid('duplicate_row', `Row ${rowNumber}: ${origin}/${repoPath} branch "${branch}" repeats row ${first}`);
   seen.set(key, rowNumber);
   return {

@@ -2,19 +2,27 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
+import type { ByteRange } from './source.js';
 
 /**
  * `s3://bucket/key` as a byte stream (GetObject; the body is never buffered), with the ETag of
  * the object served. A missing key or bucket, or refused credentials, is the user's to fix
  * (exit 2); anything else is worth a retry (exit 3). With `ifMatch`, an object whose ETag is no
- * longer that one is refused by S3 itself (412): `inventory_changed`, exit 2.
+ * longer that one is refused by S3 itself (412): `inventory_changed`, exit 2. `range`: those bytes only (206).
  */
-export async function openS3Inventory(uri: string, settings: S3Settings, ifMatch?: string): Promise<{ body: Readable; etag: string | undefined }> {
+export async function openS3Inventory(uri: string, settings: S3Settings, ifMatch?: string, range?: ByteRange): Promise<{ body: Readable; etag: string | undefined }> {
   const { bucket, key } = parseS3Url(uri);
   if (!key) throw new UsageError('inventory_not_found', `Inventory ${uri} names a bucket but no key: use s3://bucket/path/repos.csv`);
   const client = createS3Client(settings);
   try {
-    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifMatch === undefined ? {} : { IfMatch: ifMatch }) }));
+    const output = await client.send(
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ...(ifMatch === undefined ? {} : { IfMatch: ifMatch }),
+        ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end ?? ''}` }),
+      }),
+    );
     return { body: output.Body as Readable, etag: output.ETag };
   } catch (err) {
     client.destroy();

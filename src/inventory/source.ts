@@ -19,6 +19,13 @@ export interface InventoryOptions {
    * object with 412, which is `inventory_changed` (exit 2), before a byte of it is read.
    */
   readonly ifMatch?: string | undefined;
+  /** Bytes `start..end` (inclusive; to the last byte without `end`) of an s3:// object or a file. */
+  readonly range?: ByteRange | undefined;
+}
+
+export interface ByteRange {
+  readonly start: number;
+  readonly end?: number;
 }
 
 /** An opened inventory: its bytes, and for s3:// the ETag of the object they are (what If-Match names). */
@@ -61,17 +68,18 @@ export async function openInventoryObject(uri: string, options: InventoryOptions
   const scheme = inventoryScheme(uri);
   switch (scheme) {
     case undefined:
-      return { body: await openFile(uri, uri), etag: undefined };
+      return { body: await openFile(uri, uri, options.range), etag: undefined };
     case 'file':
-      return { body: await openFile(fileURLToPath(uri), uri), etag: undefined };
+      return { body: await openFile(fileURLToPath(uri), uri, options.range), etag: undefined };
     case 'http':
     case 'https':
+      if (options.range) throw new Error('A byte range of an http(s) inventory is not read: nothing records one');
       checkHttpUrl(uri);
       return { body: failingAsInfrastructure(await openHttp(uri, options.httpAnswerTimeoutMs ?? HTTP_ANSWER_TIMEOUT_MS), scrubUrlSecrets(uri)), etag: undefined };
     case 's3': {
       // Loaded on demand: the AWS SDK costs start-up time that local inventories need not pay.
       const { openS3Inventory } = await import('./s3-source.js');
-      const object = await openS3Inventory(uri, options.s3 ?? { forcePathStyle: false }, options.ifMatch);
+      const object = await openS3Inventory(uri, options.s3 ?? { forcePathStyle: false }, options.ifMatch, options.range);
       return { body: failingAsInfrastructure(object.body, uri), etag: object.etag };
     }
     default:
@@ -113,7 +121,7 @@ function failingAsInfrastructure(body: Readable, shown: string): Readable {
   return out;
 }
 
-async function openFile(file: string, uri: string): Promise<Readable> {
+async function openFile(file: string, uri: string, range: ByteRange | undefined): Promise<Readable> {
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(file, 'r');
@@ -131,7 +139,7 @@ async function openFile(file: string, uri: string): Promise<Readable> {
     await handle.close();
     throw isDirectory(uri);
   }
-  return handle.createReadStream();
+  return handle.createReadStream(range ? { start: range.start, ...(range.end === undefined ? {} : { end: range.end }) } : {});
 }
 
 function isDirectory(uri: string): UsageError {

@@ -1,3 +1,4 @@
+import type { PartitionStart } from '../inventory/partition-index.js';
 import type { Database } from './database.js';
 import type { RepositoryOutcome } from './outcome.js';
 import { OutcomeRecorder } from './outcome-recording.js';
@@ -31,6 +32,9 @@ export interface PartitionRecord {
   readonly endRow: number;
   readonly status: PartitionStatus;
   readonly batchJobId?: string | undefined;
+  /** Where the partition begins in the inventory's bytes, and its rows repeating an earlier partition's (src/inventory/partition-index.ts). */
+  readonly startOffset?: number | undefined;
+  readonly earlierDuplicates?: ReadonlyMap<number, number> | undefined;
 }
 
 /** The seam between the pipeline and the database; tests may pass a fake (STYLE 22). */
@@ -85,13 +89,17 @@ export class SqlResultStore implements ResultStore {
   async upsertPartitions(partitions: readonly PartitionRecord[]): Promise<void> {
     for (let index = 0; index < partitions.length; index += CHUNK) {
       const slice = partitions.slice(index, index + CHUNK);
+      // An offset holds for the rows it was recorded with: a partition given other rows loses it.
       await this.db.query(
-        `INSERT INTO run_partitions (run_id, partition, start_row, end_row, batch_job_id, status, updated_at)
-         SELECT * , now() FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::text[])
+        `INSERT INTO run_partitions AS p (run_id, partition, start_row, end_row, batch_job_id, status, start_offset, earlier_duplicates, updated_at)
+         SELECT r, n, s, e, j, t, o, d::jsonb, now() FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[]) AS u(r, n, s, e, j, t, o, d)
          ON CONFLICT (run_id, partition) DO UPDATE SET
            start_row = EXCLUDED.start_row, end_row = EXCLUDED.end_row,
-           batch_job_id = COALESCE(EXCLUDED.batch_job_id, run_partitions.batch_job_id),
-           status = EXCLUDED.status, updated_at = now()`,
+           batch_job_id = COALESCE(EXCLUDED.batch_job_id, p.batch_job_id),
+           status = EXCLUDED.status,
+           start_offset = CASE WHEN (p.start_row, p.end_row) = (EXCLUDED.start_row, EXCLUDED.end_row) THEN COALESCE(EXCLUDED.start_offset, p.start_offset) ELSE EXCLUDED.start_offset END,
+           earlier_duplicates = CASE WHEN (p.start_row, p.end_row) = (EXCLUDED.start_row, EXCLUDED.end_row) AND EXCLUDED.start_offset IS NULL THEN p.earlier_duplicates ELSE EXCLUDED.earlier_duplicates END,
+           updated_at = now()`,
         [
           slice.map((p) => p.runId),
           slice.map((p) => p.partition),
@@ -99,9 +107,31 @@ export class SqlResultStore implements ResultStore {
           slice.map((p) => p.endRow),
           slice.map((p) => p.batchJobId ?? null),
           slice.map((p) => p.status),
+          slice.map((p) => p.startOffset ?? null),
+          slice.map((p) => (p.earlierDuplicates?.size ? JSON.stringify(Object.fromEntries(p.earlierDuplicates)) : null)),
         ],
       );
     }
+  }
+
+  /**
+   * Where the recorded partition holding rows `start..end` begins in the inventory, for a child
+   * to read only its own bytes (src/inventory/partition-index.ts); undefined when the chunk job
+   * indexed none (a local or http(s) inventory, a run planned before indexes were recorded).
+   */
+  async partitionStart(runId: string, start: number, end: number): Promise<PartitionStart | undefined> {
+    const { rows } = await this.db.query<{ start_row: number; start_offset: string; earlier_duplicates: Record<string, number> | null; header_bytes: string | null }>(
+      `SELECT p.start_row, p.start_offset, p.earlier_duplicates,
+              (SELECT h.start_offset FROM run_partitions h WHERE h.run_id = $1 AND h.start_row = 1 AND h.start_offset IS NOT NULL LIMIT 1) AS header_bytes
+         FROM run_partitions p
+        WHERE p.run_id = $1 AND p.start_row <= $2 AND p.end_row >= $3 AND p.start_offset IS NOT NULL
+        ORDER BY p.start_row DESC LIMIT 1`,
+      [runId, start, end],
+    );
+    const row = rows[0];
+    if (!row || row.header_bytes === null) return undefined;
+    const earlier = Object.entries(row.earlier_duplicates ?? {}).map(([repeat, first]): [number, number] => [Number(repeat), Number(first)]);
+    return { headerBytes: Number(row.header_bytes), firstRow: Number(row.start_row), offset: Number(row.start_offset), earlierDuplicates: new Map(earlier) };
   }
 
   /**

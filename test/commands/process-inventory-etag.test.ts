@@ -108,15 +108,17 @@ async function outcomes(runId: string) {
 }
 
 describe('array children of an s3:// inventory', () => {
-  it('read their rows with If-Match on the ETag the chunk job recorded, stopping at their own last row', async () => {
+  it('read the header and their own rows alone, with If-Match on the ETag the chunk job recorded, from where the chunk job indexed their partition', async () => {
     const text = inventory(ROWS);
     const uri = await upload('nightly/repos.csv', text);
     const sha256 = createHash('sha256').update(text).digest('hex');
+    const index = 1_500;
 
     const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag1'], { env: env() });
     const recorded = await run('etag1');
+    const offset = text.split('\n').slice(0, index * PARTITION_SIZE + 1).join('\n').length + 1;
     const first = proxy.requests.length;
-    const child = await arrayChild('etag1', uri, sha256, 1);
+    const child = await arrayChild('etag1', uri, sha256, index);
     const gets = getsSince(first);
 
     expect(chunk.stderr).toBe('');
@@ -125,14 +127,45 @@ describe('array children of an s3:// inventory', () => {
     expect(recorded.inventory_etag).toMatch(/^"[0-9a-f]{32}"$/);
     expect(child.code).toBe(0);
     const checked = child.logs.find((line) => line.msg === 'Inventory checked against the run');
-    expect(checked).toMatchObject({ proof: 'if-match', etag: recorded.inventory_etag });
-    // Rows 101..200 end ~20 KiB into a ~16 MiB object: the check took a stream buffer or two, not the object.
+    expect(checked).toMatchObject({ proof: 'if-match', etag: recorded.inventory_etag, fromByte: offset });
+    // Rows 150,001..150,100 begin ~15 MiB into a ~16 MiB object: the child took the header and a stream buffer or two.
     expect(Number(checked?.bytesRead)).toBeLessThan(256 * 1024);
-    expect(await outcomes('etag1')).toEqual(Array.from({ length: PARTITION_SIZE }, (_, index) => PARTITION_SIZE + index + 1));
-    expect(await partitionStatus('etag1')).toEqual([[0, 'submitted'], [1, 'succeeded'], [2, 'submitted']]);
-    // The header check, then the partition's rows with If-Match; neither reads the object to its end.
-    expect(gets.map((get) => [get.status, get.ifMatch])).toEqual([[200, undefined], [200, recorded.inventory_etag]]);
+    expect(await outcomes('etag1')).toEqual(Array.from({ length: PARTITION_SIZE }, (_, row) => index * PARTITION_SIZE + row + 1));
+    expect(await partitionStatus('etag1')).toEqual([[0, 'submitted'], [1, 'submitted'], [2, 'submitted']]);
+    // The header check, then the header and the partition's rows, both ranged with If-Match; none reads the object to its end.
+    expect(gets.map((get) => [get.status, get.ifMatch, get.range])).toEqual([
+      [200, undefined, undefined],
+      [206, recorded.inventory_etag, `bytes=0-${'cloneUrl,branch,origin,path,description\n'.length - 1}`],
+      [206, recorded.inventory_etag, `bytes=${offset}-`],
+    ]);
     expect(gets.every((get) => get.bytesSent < text.length / 2)).toBe(true);
+  });
+
+  it('record a row repeating a row of an earlier partition invalid, naming that row, as a child reading from the first byte does', async () => {
+    // Row 5 is the one valid row (the others have a scheme nobody clones); rows 250 and 390 repeat it.
+    const lines = inventory(400).trimEnd().split('\n');
+    lines[5] = 'file:///nonexistent/acme/r5.git,main,git.example.test,acme/r5,x';
+    lines[250] = lines[5];
+    lines[390] = lines[5];
+    const text = `${lines.join('\n')}\n`;
+    const uri = await upload('repeats/repos.csv', text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag5'], { env: env() });
+    const { rows: indexed } = await db.query('SELECT partition, earlier_duplicates FROM run_partitions WHERE run_id = $1 AND earlier_duplicates IS NOT NULL ORDER BY partition', ['etag5']);
+
+    const children = await Promise.all([2, 3].map((index) => arrayChild('etag5', uri, sha256, index)));
+
+    expect(children.map((child) => child.code)).toEqual([0, 0]);
+    expect(children.map((child) => child.logs.find((line) => line.msg === 'Inventory checked against the run')?.fromByte)).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(indexed).toEqual([
+      { partition: 2, earlier_duplicates: { 250: 5 } },
+      { partition: 3, earlier_duplicates: { 390: 5 } },
+    ]);
+    const { rows } = await db.query("SELECT row_number, error_code, error_message FROM repository_results WHERE run_id = 'etag5' AND error_code = 'duplicate_row' ORDER BY row_number");
+    expect(rows).toEqual([
+      { row_number: 250, error_code: 'duplicate_row', error_message: 'Row 250: git.example.test/acme/r5 branch "main" repeats row 5' },
+      { row_number: 390, error_code: 'duplicate_row', error_message: 'Row 390: git.example.test/acme/r5 branch "main" repeats row 5' },
+    ]);
   });
 
   it('exit 2 (inventory_changed, not retried) when the object changed after the chunk job: S3 refuses If-Match with 412, the sha256 differs; the partition fails', async () => {

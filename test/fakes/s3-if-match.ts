@@ -6,13 +6,15 @@ import type { AddressInfo } from 'node:net';
  * front of it and answers as S3 does (API reference, GetObject: "If-Match: Return the object only
  * if its entity tag (ETag) is the same as the one specified, otherwise return a 412"): a GET or
  * HEAD whose If-Match names another ETag than the object's gets 412 PreconditionFailed with S3's
- * XML error. Requests are forwarded unchanged (Host included, so SigV4 signatures still verify),
+ * XML error, a ranged GET (206) as a whole one. Requests are forwarded unchanged (Host included, so SigV4 signatures still verify),
  * and each one is recorded with the bytes of body sent back to the client.
  */
 export interface ProxiedRequest {
   readonly method: string;
   readonly path: string;
   readonly ifMatch: string | undefined;
+  /** The Range header asked for. */
+  readonly range: string | undefined;
   readonly status: number;
   /** Body bytes written to the client's connection (its socket buffers included) before the response ended or the client closed it. */
   bytesSent: number;
@@ -37,8 +39,9 @@ export async function startIfMatchProxy(upstream: string): Promise<IfMatchProxy>
     const ifMatch = request.headers['if-match'];
     const forwarded = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
       const etag = answer.headers.etag;
-      const refused = ifMatch !== undefined && answer.statusCode === 200 && ifMatch.trim() !== '*' && (etag === undefined || unquoted(etag) !== unquoted(ifMatch));
-      const record: ProxiedRequest = { method: request.method ?? '', path: request.url ?? '', ifMatch, status: refused ? 412 : (answer.statusCode ?? 0), bytesSent: 0 };
+      const served = answer.statusCode === 200 || answer.statusCode === 206;
+      const refused = ifMatch !== undefined && served && ifMatch.trim() !== '*' && (etag === undefined || unquoted(etag) !== unquoted(ifMatch));
+      const record: ProxiedRequest = { method: request.method ?? '', path: request.url ?? '', ifMatch, range: request.headers.range, status: refused ? 412 : (answer.statusCode ?? 0), bytesSent: 0 };
       requests.push(record);
       if (refused) {
         answer.destroy();
