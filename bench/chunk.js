@@ -4,9 +4,11 @@
 //   b. jobs mode, 2,000 partitions against the fake Batch API throttled at 50 SubmitJob/s:
 //      ≥ 45 submits/s sustained, and the ratio against a loop of `aws batch submit-job` processes
 //   c. 1,000,000 rows: peak RSS of the chunk process ≤ 256 MiB
+//   c. also: the same inventory from s3:// (the chunk job then indexes where each partition begins)
 //   d. array children of an s3:// inventory (100,000 rows, 10,000 partitions): bytes each child
-//      reads from S3 for DESIGN §9's check, the whole object hashed (before; a run without an
-//      ETag) against If-Match up to its own last row (after)
+//      reads from S3 for DESIGN §9's check: the whole object hashed (a run without an ETag),
+//      If-Match from the first byte to its own last row (a run without the partition index), and
+//      If-Match from where the chunk job indexed its partition (now)
 // `BENCH_ONLY=d` (or a,b,c, comma-separated) runs only those parts.
 // Prints figures and PASS/MISS; never fails on a miss.
 import fs from 'node:fs';
@@ -160,13 +162,48 @@ async function peakRss(fake, pgUrl) {
   console.log('\n-- c. 1,000,000 rows (partition size 10: 100,000 partitions, 10 arrays), peak RSS of the chunk process --');
   const inventory = writeInventory('1m.csv', 1_000_000);
   console.log(`inventory: ${(fs.statSync(inventory).size / 1024 / 1024).toFixed(0)} MiB`);
+  const s3 = await startBenchS3();
+  const uri = await s3.upload('1m.csv', fs.readFileSync(inventory));
   const rows = [];
-  for (const [name, extra] of [['PostgreSQL 15', { DATABASE_URL: pgUrl }], ['embedded (PGlite)', { MASS_INGEST_DATA_DIR: path.join(root, 'pglite') }]]) {
-    const result = await chunk(baseEnvFor(fake, extra), [inventory, '--partition-size', '10', '--run-id', `rss-${extra.DATABASE_URL ? 'pg' : 'lite'}`]);
+  const cases = [
+    ['PostgreSQL 15', inventory, { DATABASE_URL: pgUrl }],
+    ['embedded (PGlite)', inventory, { MASS_INGEST_DATA_DIR: path.join(root, 'pglite') }],
+    ['PostgreSQL 15, s3:// (partitions indexed)', uri, { DATABASE_URL: pgUrl, ...s3.env }],
+    ['embedded (PGlite), s3:// (partitions indexed)', uri, { MASS_INGEST_DATA_DIR: path.join(root, 'pglite'), ...s3.env }],
+  ];
+  for (const [name, source, extra] of cases) {
+    const result = await chunk(baseEnvFor(fake, extra), [source, '--partition-size', '10', '--run-id', `rss-${rows.length}`]);
     rows.push([name, fmtMiB(result.rssKiB), fmtMs(result.ms), fmtMs(result.cpuMs), verdict(result.rssKiB / 1024, 256, 'max')]);
     goals.push([`c. 1,000,000 rows, ${name}: peak RSS`, fmtMiB(result.rssKiB), '≤ 256 MiB', verdict(result.rssKiB / 1024, 256, 'max')]);
   }
   printTable(['database', 'peak RSS', 'wall', 'CPU', '≤ 256 MiB'], rows);
+  await s3.close();
+}
+
+/** s3rver behind test/fakes/s3-if-match.ts (If-Match as S3 answers it; body bytes counted per GetObject). */
+async function startBenchS3() {
+  const { default: S3rver } = await import('s3rver');
+  const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { startIfMatchProxy } = await loadFake('s3-if-match');
+  const s3dir = fs.mkdtempSync(path.join(root, 's3rver-'));
+  const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: 'bench' }] });
+  const { port } = await s3.run();
+  const proxy = await startIfMatchProxy(`http://127.0.0.1:${port}`);
+  const { withoutSdkNodeVersionWarning } = await import(path.join(ROOT, 'dist', 'batch', 'sdk-warning.js'));
+  return {
+    proxy,
+    env: { AWS_ENDPOINT_URL_S3: proxy.url, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' },
+    async upload(key, body) {
+      const client = withoutSdkNodeVersionWarning(() => new S3Client({ endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }));
+      await client.send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: body }));
+      client.destroy();
+      return `s3://bench/${key}`;
+    },
+    async close() {
+      await proxy.close();
+      await s3.close();
+    },
+  };
 }
 
 const fmtBytes = (bytes) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`);
@@ -179,39 +216,38 @@ const fmtBytes = (bytes) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed
  */
 async function childReads(fake, pgUrl) {
   console.log('\n-- d. array children of an s3:// inventory: 100,000 rows, partition size 10 (10,000 partitions) --');
-  const { default: S3rver } = await import('s3rver');
-  const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
-  const { startIfMatchProxy } = await loadFake('s3-if-match');
   const pg = (await import('pg')).default;
-  const s3dir = path.join(root, 's3rver');
-  fs.mkdirSync(s3dir);
-  const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: 'bench' }] });
-  const { port } = await s3.run();
-  const proxy = await startIfMatchProxy(`http://127.0.0.1:${port}`);
+  const s3 = await startBenchS3();
+  const { proxy } = s3;
   const lines = ['cloneUrl,branch,origin,path,stars'];
   for (let row = 1; row <= 100_000; row++) lines.push(`ftp://git.example.test/owner${row % 997}/repo-${row}.git,main,git.example.test,owner${row % 997}/repo-${row},${row % 5000}`);
   const text = `${lines.join('\n')}\n`;
-  const { withoutSdkNodeVersionWarning } = await import(path.join(ROOT, 'dist', 'batch', 'sdk-warning.js'));
-  const client = withoutSdkNodeVersionWarning(() => new S3Client({ endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }));
-  await client.send(new PutObjectCommand({ Bucket: 'bench', Key: 'repos.csv', Body: text }));
-  client.destroy();
-  const env = baseEnvFor(fake, { DATABASE_URL: pgUrl, AWS_ENDPOINT_URL_S3: proxy.url, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', PUBLISH_URL: path.join(root, 'published'), MASS_INGEST_WORKDIR: path.join(root, 'work') });
-  const uri = 's3://bench/repos.csv';
+  const uri = await s3.upload('repos.csv', text);
+  const env = baseEnvFor(fake, { DATABASE_URL: pgUrl, ...s3.env, PUBLISH_URL: path.join(root, 'published'), MASS_INGEST_WORKDIR: path.join(root, 'work') });
+  // Three runs of the same object: as recorded before ETags (the child hashes the whole object), before
+  // the partition index (If-Match from the first byte), and now (If-Match from the partition's offset).
+  const variants = [
+    ['sha256', 'whole object hashed', "UPDATE ingest_runs SET inventory_etag = NULL WHERE id = $1"],
+    ['if-match', 'If-Match from byte 0', "UPDATE run_partitions SET start_offset = NULL WHERE run_id = $1"],
+    ['indexed', 'If-Match from its offset', undefined],
+  ];
   const planned = {};
-  for (const runId of ['reads-before', 'reads-after']) {
-    const result = await chunk(env, [uri, '--partition-size', '10', '--run-id', runId]);
-    planned[runId] = /"sha256":"([0-9a-f]{64})"/.exec(result.stdout)?.[1];
-  }
-  // "Before": the run as recorded before this change, without an ETag: the child hashes the whole object.
+  const chunkRows = [];
   const db = new pg.Client({ connectionString: pgUrl });
   await db.connect();
-  await db.query("UPDATE ingest_runs SET inventory_etag = NULL WHERE id = 'reads-before'");
+  for (const [runId, , before] of variants) {
+    const result = await chunk(env, [uri, '--partition-size', '10', '--run-id', runId]);
+    planned[runId] = /"sha256":"([0-9a-f]{64})"/.exec(result.stdout)?.[1];
+    chunkRows.push(fmtMs(result.ms));
+    if (before) await db.query(before, [runId]);
+  }
   await db.end();
+  console.log(`chunk of the s3:// object, partitions indexed: ${chunkRows.join(', ')} (wall)`);
   const rows = [];
-  const totals = { 'reads-before': [], 'reads-after': [] };
+  const totals = Object.fromEntries(variants.map(([runId]) => [runId, []]));
   for (const index of [0, 4999, 9999]) {
     const measured = {};
-    for (const runId of ['reads-before', 'reads-after']) {
+    for (const [runId] of variants) {
       const first = proxy.requests.length;
       const args = [CLI, 'process', uri, '--partition-size', '10', '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', planned[runId]];
       const result = await run(process.execPath, args, { env: { ...env, AWS_BATCH_JOB_ID: `${runId}:${index}`, AWS_BATCH_JOB_ARRAY_INDEX: String(index), AWS_BATCH_JOB_ATTEMPT: '1' }, cwd: root });
@@ -223,19 +259,16 @@ async function childReads(fake, pgUrl) {
       totals[runId].push(measured[runId]);
     }
     const cell = ({ read, sent, gets }) => `${fmtBytes(read)} / ${fmtBytes(sent)} (${gets} GETs)`;
-    const [before, after] = [measured['reads-before'], measured['reads-after']];
-    rows.push([index, cell(before), fmtMs(before.ms), cell(after), fmtMs(after.ms), fmtX(before.read / after.read)]);
+    rows.push([index, ...variants.flatMap(([runId]) => [cell(measured[runId]), fmtMs(measured[runId].ms)]), fmtX(measured.sha256.read / measured.indexed.read)]);
   }
-  printTable(['array index', 'before (sha256 of the whole object): read / sent', 'wall', 'after (If-Match, to its last row): read / sent', 'wall', 'less read'], rows);
+  printTable(['array index', ...variants.flatMap(([, label]) => [`${label}: read / sent`, 'wall']), 'less read than hashed'], rows);
   const mean = (runId, field) => totals[runId].reduce((sum, one) => sum + one[field], 0) / totals[runId].length;
   console.log(
     `"read": bytes the child's check took from the stream (its log line's bytesRead); "sent": body bytes the proxy wrote to the child's connections, its header check included, socket buffers of a closed connection too (loopback buffers several MiB).\n` +
-      `object: ${fmtBytes(text.length)}; children 0, 4999, 9999 read on average ${fmtBytes(mean('reads-before', 'read'))} before and ${fmtBytes(mean('reads-after', 'read'))} after; ` +
-      `10,000 children ≈ ${fmtBytes(mean('reads-before', 'read') * 10_000)} before, ≈ ${fmtBytes(mean('reads-after', 'read') * 10_000)} after (sent: ${fmtBytes(mean('reads-before', 'sent') * 10_000)} / ${fmtBytes(mean('reads-after', 'sent') * 10_000)})`,
+      `object: ${fmtBytes(text.length)}; children 0, 4999, 9999 read on average ${variants.map(([runId, label]) => `${fmtBytes(mean(runId, 'read'))} (${label})`).join(', ')}; ` +
+      `10,000 children ≈ ${variants.map(([runId]) => fmtBytes(mean(runId, 'read') * 10_000)).join(' / ')} read, ${variants.map(([runId]) => fmtBytes(mean(runId, 'sent') * 10_000)).join(' / ')} sent`,
   );
-  const [before, after] = [mean('reads-before', 'read'), mean('reads-after', 'read')];
-  goals.push(['d. bytes an array child reads for the inventory check (mean of children 0, 4999, 9999)', `${fmtBytes(after)} (was ${fmtBytes(before)})`, 'child 0 reads only its rows', '-']);
-  await proxy.close();
+  goals.push(['d. bytes an array child reads for the inventory check (mean of children 0, 4999, 9999)', `${fmtBytes(mean('indexed', 'read'))} (${fmtBytes(mean('if-match', 'read'))} from byte 0, ${fmtBytes(mean('sha256', 'read'))} hashed)`, 'only its rows', '-']);
   await s3.close();
 }
 

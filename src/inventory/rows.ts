@@ -39,6 +39,9 @@ const ORIGIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
  */
 const FIELD_LIMITS: Readonly<Record<string, number>> = { cloneUrl: 4096, branch: 1024, origin: 259, path: 512, buildCommand: 65_536, artifacts: 4096 };
 const SEGMENT_LIMIT = 255;
+const LIMITS = Object.entries(FIELD_LIMITS);
+/** NUL, and U+FFFD: what a byte that was not UTF-8 is read as. */
+const UNFIT_CHARACTER = /[\u0000\uFFFD]/;
 
 /** A data record's fields as parsed and the header's column names, to catch a comma left unquoted. */
 export interface RecordShape {
@@ -118,16 +121,18 @@ function checkFields(record: Record<string, string | undefined>, shape: RecordSh
   if (shape) {
     const { fields, columns } = shape;
     const count = fields.length;
-    const header = `the header names ${columns.length} (${columns.join(',')})`;
+    const header = () => `the header names ${columns.length} (${columns.join(',')})`;
     // A trailing empty field (`a,b,c,d,`) loses nothing; a value beyond the header's columns is one the row meant.
-    const extra = fields.slice(columns.length).some((field) => field.trim() !== '');
-    if (extra) return { code: 'extra_fields', message: `the row has ${count} field${count === 1 ? '' : 's'} but ${header}: a field holding a comma must be in double quotes` };
-    const absent = REQUIRED_COLUMNS.filter((name) => columns.indexOf(name) >= count);
-    if (absent.length > 0) return { code: 'missing_fields', message: `the row has ${count} field${count === 1 ? '' : 's'} but ${header}: no ${absent.join(', ')}` };
+    const extra = count > columns.length && fields.slice(columns.length).some((field) => field.trim() !== '');
+    if (extra) return { code: 'extra_fields', message: `the row has ${count} field${count === 1 ? '' : 's'} but ${header()}: a field holding a comma must be in double quotes` };
+    if (count < columns.length) {
+      const absent = REQUIRED_COLUMNS.filter((name) => columns.indexOf(name) >= count);
+      if (absent.length > 0) return { code: 'missing_fields', message: `the row has ${count} field${count === 1 ? '' : 's'} but ${header()}: no ${absent.join(', ')}` };
+    }
   }
-  for (const [name, limit] of Object.entries(FIELD_LIMITS)) {
+  for (const [name, limit] of LIMITS) {
     const value = record[name];
-    if (value === undefined) continue;
+    if (value === undefined || (value.length <= limit && !UNFIT_CHARACTER.test(value))) continue;
     const nul = value.indexOf('\u0000');
     if (nul >= 0) return { code: 'invalid_characters', message: `${name}${shown(name, value)} holds a NUL character (character ${nul + 1})` };
     const replaced = value.indexOf('\uFFFD');

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
@@ -27,6 +27,8 @@ export async function openS3Inventory(uri: string, settings: S3Settings, ifMatch
   } catch (err) {
     client.destroy();
     const { kind, name, status } = classifyS3Error(err);
+    // S3 answers a range of an empty object with 416 (InvalidRange): there is nothing to read.
+    if (status === 416 && range?.start === 0) return { body: Readable.from([]), etag: undefined };
     if (kind === 'precondition' && ifMatch !== undefined) {
       throw new UsageError('inventory_changed', `Inventory ${uri} is no longer the object with ETag ${ifMatch}: S3 refused If-Match with ${name}${status ? ` (HTTP ${status})` : ''}; the file changed after the chunk job read it`, [], err);
     }

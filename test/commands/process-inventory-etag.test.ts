@@ -132,9 +132,9 @@ describe('array children of an s3:// inventory', () => {
     expect(Number(checked?.bytesRead)).toBeLessThan(256 * 1024);
     expect(await outcomes('etag1')).toEqual(Array.from({ length: PARTITION_SIZE }, (_, row) => index * PARTITION_SIZE + row + 1));
     expect(await partitionStatus('etag1')).toEqual([[0, 'submitted'], [1, 'submitted'], [2, 'submitted']]);
-    // The header check, then the header and the partition's rows, both ranged with If-Match; none reads the object to its end.
+    // The header check (its first MiB), then the header and the partition's rows, both ranged with If-Match; none reads the object to its end.
     expect(gets.map((get) => [get.status, get.ifMatch, get.range])).toEqual([
-      [200, undefined, undefined],
+      [206, undefined, 'bytes=0-1048575'],
       [206, recorded.inventory_etag, `bytes=0-${'cloneUrl,branch,origin,path,description\n'.length - 1}`],
       [206, recorded.inventory_etag, `bytes=${offset}-`],
     ]);
@@ -182,7 +182,7 @@ describe('array children of an s3:// inventory', () => {
     expect(child.code).toBe(2);
     expect(child.stderr).toContain(`Inventory ${uri} is no longer the object run etag2 was planned over: S3 refused If-Match on ETag`);
     expect(child.stderr).toContain(`not ${sha256}: the file changed after the chunk job read it; start a new run [inventory_changed]`);
-    expect(getsSince(first).map((get) => get.status)).toEqual([200, 412, 200]);
+    expect(getsSince(first).map((get) => get.status)).toEqual([206, 412, 200]);
     expect(await partitionStatus('etag2')).toEqual([[0, 'failed'], [1, 'submitted'], [2, 'submitted']]);
     expect(await outcomes('etag2')).toEqual([]);
   });
@@ -201,7 +201,7 @@ describe('array children of an s3:// inventory', () => {
     expect(chunk.code).toBe(0);
     expect(child.code).toBe(0);
     expect(child.logs.find((line) => line.msg === 'Inventory checked against the run')).toMatchObject({ proof: 'sha256', etagRefused: true, bytesRead: text.length });
-    expect(getsSince(first).map((get) => get.status)).toEqual([200, 412, 200]);
+    expect(getsSince(first).map((get) => get.status)).toEqual([206, 412, 200]);
     expect(await outcomes('etag4')).toEqual(Array.from({ length: PARTITION_SIZE }, (_, index) => PARTITION_SIZE + index + 1));
   });
 
@@ -238,8 +238,8 @@ describe('a processor of an open range (to the last row)', () => {
     expect(chunk.code).toBe(0);
     expect(child.code, child.stderr).toBe(0);
     expect(child.logs.find((line) => line.msg === 'Inventory checked against the run')).toMatchObject({ proof: 'sha256', bytesRead: text.length });
-    // The existence check, the hash, then the rows, held to the object hashed.
-    expect(getsSince(first).map((get) => [get.status, get.ifMatch])).toEqual([[200, undefined], [200, undefined], [200, recorded.inventory_etag]]);
+    // The existence check (its first MiB), the hash, then the rows, held to the object hashed.
+    expect(getsSince(first).map((get) => [get.status, get.ifMatch])).toEqual([[206, undefined], [200, undefined], [200, recorded.inventory_etag]]);
     expect((await outcomes('open1')).length).toBe(50);
   });
 });

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
  * front of it and answers as S3 does (API reference, GetObject: "If-Match: Return the object only
  * if its entity tag (ETag) is the same as the one specified, otherwise return a 412"): a GET or
  * HEAD whose If-Match names another ETag than the object's gets 412 PreconditionFailed with S3's
- * XML error, a ranged GET (206) as a whole one. Requests are forwarded unchanged (Host included, so SigV4 signatures still verify),
+ * XML error, a ranged GET (206) as a whole one. A ranged GET of an empty object gets 416
+ * InvalidRange, as from S3 (s3rver answers 206 `bytes 0-0/0` with a length of 1 and no body). Requests are forwarded unchanged (Host included, so SigV4 signatures still verify),
  * and each one is recorded with the bytes of body sent back to the client.
  */
 export interface ProxiedRequest {
@@ -15,7 +16,7 @@ export interface ProxiedRequest {
   readonly ifMatch: string | undefined;
   /** The Range header asked for. */
   readonly range: string | undefined;
-  readonly status: number;
+  status: number;
   /** Body bytes written to the client's connection (its socket buffers included) before the response ended or the client closed it. */
   bytesSent: number;
 }
@@ -30,6 +31,9 @@ export interface IfMatchProxy {
 const PRECONDITION_FAILED =
   '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>';
 
+const INVALID_RANGE =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>bytes=0-</RangeRequested><ActualObjectSize>0</ActualObjectSize></Error>';
+
 const unquoted = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 
 export async function startIfMatchProxy(upstream: string): Promise<IfMatchProxy> {
@@ -43,6 +47,12 @@ export async function startIfMatchProxy(upstream: string): Promise<IfMatchProxy>
       const refused = ifMatch !== undefined && served && ifMatch.trim() !== '*' && (etag === undefined || unquoted(etag) !== unquoted(ifMatch));
       const record: ProxiedRequest = { method: request.method ?? '', path: request.url ?? '', ifMatch, range: request.headers.range, status: refused ? 412 : (answer.statusCode ?? 0), bytesSent: 0 };
       requests.push(record);
+      if (request.headers.range !== undefined && answer.headers['content-range'] === 'bytes 0-0/0') {
+        record.status = 416;
+        answer.destroy();
+        response.writeHead(416, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(INVALID_RANGE) }).end(INVALID_RANGE);
+        return;
+      }
       if (refused) {
         answer.destroy();
         response.writeHead(412, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(PRECONDITION_FAILED) }).end(PRECONDITION_FAILED);

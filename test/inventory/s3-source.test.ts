@@ -3,10 +3,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
 import { EXIT, InfrastructureError, UsageError } from '../../src/errors.js';
-import { readInventory, scanInventory } from '../../src/inventory/reader.js';
+import { checkInventory, readInventory, scanInventory } from '../../src/inventory/reader.js';
 import { openInventory } from '../../src/inventory/source.js';
 import { findFreePort } from '../harness/free-port.js';
 import { startLocalS3, type LocalS3 } from '../fakes/s3.js';
+import { startIfMatchProxy } from '../fakes/s3-if-match.js';
 
 const S3 = { s3: { forcePathStyle: true } };
 const CSV = '\uFEFFcloneUrl,branch,origin,path\r\nhttps://git.test/a/one.git,main,git.test,a/one\r\n\r\nhttps://git.test/a/two.git,main,git.test,a/two\r\nhttps://git.test/a/three.git,dev,git.test,a/three';
@@ -68,5 +69,32 @@ describe('s3:// inventories', () => {
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     expect(err).toBeInstanceOf(InfrastructureError);
     expect([(err as InfrastructureError).code, (err as InfrastructureError).exitCode]).toEqual(['inventory_unreachable', EXIT.infrastructure]);
+  });
+
+  it('checks the header from the first MiB alone, and tells an empty object (which S3 answers 416 for a range) from a missing one', async () => {
+    const client = createS3Client({ forcePathStyle: true });
+    await client.send(new PutObjectCommand({ Bucket: 'inventories', Key: 'empty.csv', Body: '' }));
+    await client.send(new PutObjectCommand({ Bucket: 'inventories', Key: 'wrong-header.csv', Body: 'url,branch\nhttps://git.test/a/b.git,main\n' }));
+    client.destroy();
+
+    // Through the proxy that answers a range of an empty object as S3 does (416).
+    const proxy = await startIfMatchProxy(s3.endpoint);
+    process.env.AWS_ENDPOINT_URL_S3 = proxy.url;
+    const fine = await failure(() => checkInventory('s3://inventories/nightly/repos.csv', S3));
+    const empty = await failure(() => checkInventory('s3://inventories/empty.csv', S3));
+    const wrong = await failure(() => checkInventory('s3://inventories/wrong-header.csv', S3));
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+    await proxy.close();
+
+    expect(fine).toBeUndefined();
+    expect(proxy.requests.map((request) => [request.range, request.status])).toEqual([
+      ['bytes=0-1048575', 206],
+      ['bytes=0-1048575', 416],
+      ['bytes=0-1048575', 206],
+    ]);
+    expect([empty, wrong].map((err) => [(err as UsageError).code, (err as UsageError).exitCode])).toEqual([
+      ['inventory_missing_header', EXIT.usage],
+      ['inventory_missing_column', EXIT.usage],
+    ]);
   });
 });
