@@ -169,12 +169,14 @@ async function peakRss(fake, pgUrl) {
     ['PostgreSQL 15', inventory, { DATABASE_URL: pgUrl }],
     ['embedded (PGlite)', inventory, { MASS_INGEST_DATA_DIR: path.join(root, 'pglite') }],
     ['PostgreSQL 15, s3:// (partitions indexed)', uri, { DATABASE_URL: pgUrl, ...s3.env }],
-    ['embedded (PGlite), s3:// (partitions indexed)', uri, { MASS_INGEST_DATA_DIR: path.join(root, 'pglite'), ...s3.env }],
+    // Not a working setup (Batch children cannot reach an embedded database), shown for the index's cost.
+    ['embedded (PGlite), s3:// (partitions indexed; info)', uri, { MASS_INGEST_DATA_DIR: path.join(root, 'pglite'), ...s3.env }],
   ];
   for (const [name, source, extra] of cases) {
     const result = await chunk(baseEnvFor(fake, extra), [source, '--partition-size', '10', '--run-id', `rss-${rows.length}`]);
-    rows.push([name, fmtMiB(result.rssKiB), fmtMs(result.ms), fmtMs(result.cpuMs), verdict(result.rssKiB / 1024, 256, 'max')]);
-    goals.push([`c. 1,000,000 rows, ${name}: peak RSS`, fmtMiB(result.rssKiB), '≤ 256 MiB', verdict(result.rssKiB / 1024, 256, 'max')]);
+    const judged = !name.endsWith('info)');
+    rows.push([name, fmtMiB(result.rssKiB), fmtMs(result.ms), fmtMs(result.cpuMs), judged ? verdict(result.rssKiB / 1024, 256, 'max') : '-']);
+    if (judged) goals.push([`c. 1,000,000 rows, ${name}: peak RSS`, fmtMiB(result.rssKiB), '≤ 256 MiB', verdict(result.rssKiB / 1024, 256, 'max')]);
   }
   printTable(['database', 'peak RSS', 'wall', 'CPU', '≤ 256 MiB'], rows);
   await s3.close();

@@ -20,9 +20,11 @@ export interface ChunkPlan {
   readonly partitionSize: number;
   readonly partitions: number;
   /**
-   * s3:// only: where each partition begins, so that a child reads its own rows alone, pinned by
-   * If-Match to the ETag (src/inventory/partition-index.ts). A file or http(s):// inventory is
-   * read whole by each child for its sha256 anyway.
+   * s3:// jobs for Batch only: where each partition begins, so that a child reads its own rows
+   * alone, pinned by If-Match to the ETag (src/inventory/partition-index.ts). A file or http(s)://
+   * inventory is read whole by each child for its sha256 anyway; `chunk --local` (its few children
+   * on this machine) does without: the index's table (≈60 MiB at a million rows) beside the
+   * embedded database would take the chunk process past 256 MiB.
    */
   readonly index?: PartitionIndex | undefined;
 }
@@ -35,12 +37,12 @@ export interface RowRange {
 /** AWS Batch's largest array (service quotas: 10,000 children). */
 export const MAX_ARRAY_SIZE = 10_000;
 
-/** One streaming pass: RFC 4180 records counted (header and blank lines excluded) and hashed; an s3:// inventory's partitions indexed. */
-export async function planChunk(inventory: string, partitionSize: number, options: InventoryOptions = {}): Promise<ChunkPlan> {
+/** One streaming pass: RFC 4180 records counted (header and blank lines excluded) and hashed; with `forBatch`, an s3:// inventory's partitions indexed. */
+export async function planChunk(inventory: string, partitionSize: number, options: InventoryOptions = {}, forBatch = false): Promise<ChunkPlan> {
   if (!Number.isInteger(partitionSize) || partitionSize < 1) {
     throw new UsageError('partition_size_invalid', `--partition-size must be an integer ≥ 1, got ${partitionSize}`);
   }
-  const indexed = inventoryScheme(inventory) === 's3';
+  const indexed = forBatch && inventoryScheme(inventory) === 's3';
   const { rows, sha256, bytes, etag, index } = await scanInventory(inventory, options, indexed ? partitionSize : undefined);
   const inventoryShown = scrubUrlSecrets(inventory);
   if (rows === 0) {

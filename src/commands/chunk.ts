@@ -64,7 +64,7 @@ async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log:
   const loadingSdk = import('../batch/batch-client.js');
   let plan: ChunkPlan;
   try {
-    plan = await planChunk(options.inventory, config.partitionSize, { s3: config.s3 });
+    plan = await planChunk(options.inventory, config.partitionSize, { s3: config.s3 }, true);
   } catch (err) {
     await opening.then((database) => database.close(), () => undefined);
     throw err;

@@ -22,6 +22,8 @@ export interface PartitionStart {
   /** The first row of the recorded partition and the offset where it begins. */
   readonly firstRow: number;
   readonly offset: number;
+  /** Where the next partition begins (exclusive end of this one's bytes); none for the last. */
+  readonly endOffset?: number;
   /** Rows of the partition that repeat a row before it, each with the row it repeats. */
   readonly earlierDuplicates: ReadonlyMap<number, number>;
 }

@@ -107,7 +107,7 @@ async function openResumed(uri: string, resume: PartitionStart, options: Invento
     } finally {
       header.destroy();
     }
-    const rows = await openInventory(uri, { ...options, range: { start: resume.offset } });
+    const rows = await openInventory(uri, { ...options, range: { start: resume.offset, ...(resume.endOffset === undefined ? {} : { end: resume.endOffset - 1 }) } });
     try {
       yield* rows as AsyncIterable<Buffer>;
     } finally {
@@ -125,15 +125,26 @@ function downloadedIfLong(uri: string, selection: RowSelection, options: ReadOpt
 
 /**
  * Opens the inventory and checks its header, reading no further: bad input fails before any work.
- * From S3 only its first MiB is asked for: a connection closed after the header still carries
- * what the server had sent (several MiB of a large object), and a header is never that long.
+ * From S3 only its first 64 KiB are asked for (a connection closed after the header still carries
+ * what the server had sent: several MiB of a large object); a header found wanting in a range it
+ * filled (a header longer than that) is checked again in the whole object.
  */
 export async function checkInventory(uri: string, options: InventoryOptions = {}): Promise<void> {
-  const range = inventoryScheme(uri) === 's3' ? { range: { start: 0, end: HEADER_CHECK_BYTES - 1 } } : {};
-  for await (const _entry of readInventory(uri, { start: 1, end: 0 }, { ...options, ...range }).entries) break;
+  if (inventoryScheme(uri) !== 's3') return checkHeaderOf(readInventory(uri, { start: 1, end: 0 }, options));
+  const reading = readInventory(uri, { start: 1, end: 0 }, { ...options, range: { start: 0, end: HEADER_CHECK_BYTES - 1 } });
+  try {
+    await checkHeaderOf(reading);
+  } catch (err) {
+    if (!(err instanceof UsageError) || (reading.bytesRead?.() ?? 0) < HEADER_CHECK_BYTES) throw err;
+    await checkHeaderOf(readInventory(uri, { start: 1, end: 0 }, options));
+  }
 }
 
-const HEADER_CHECK_BYTES = 1024 * 1024;
+async function checkHeaderOf(reading: InventoryReading): Promise<void> {
+  for await (const _entry of reading.entries) break;
+}
+
+const HEADER_CHECK_BYTES = 64 * 1024;
 
 /** What one streaming pass over a whole inventory found (the chunk job's plan). */
 export interface InventoryScan {

@@ -115,23 +115,30 @@ export class SqlResultStore implements ResultStore {
   }
 
   /**
-   * Where the recorded partition holding rows `start..end` begins in the inventory, for a child
-   * to read only its own bytes (src/inventory/partition-index.ts); undefined when the chunk job
-   * indexed none (a local or http(s) inventory, a run planned before indexes were recorded).
+   * Where recorded partition `partition` (holding rows `start..end`) begins and ends in the
+   * inventory, for a child to read only its own bytes (src/inventory/partition-index.ts);
+   * undefined when the chunk job indexed none (a local or http(s) inventory, `chunk --local`, a
+   * run planned before indexes were recorded). Three rows by primary key: the first partition
+   * (where the header ends), this one, and the next (where this one ends).
    */
-  async partitionStart(runId: string, start: number, end: number): Promise<PartitionStart | undefined> {
-    const { rows } = await this.db.query<{ start_row: number; start_offset: string; earlier_duplicates: Record<string, number> | null; header_bytes: string | null }>(
-      `SELECT p.start_row, p.start_offset, p.earlier_duplicates,
-              (SELECT h.start_offset FROM run_partitions h WHERE h.run_id = $1 AND h.start_row = 1 AND h.start_offset IS NOT NULL LIMIT 1) AS header_bytes
-         FROM run_partitions p
-        WHERE p.run_id = $1 AND p.start_row <= $2 AND p.end_row >= $3 AND p.start_offset IS NOT NULL
-        ORDER BY p.start_row DESC LIMIT 1`,
-      [runId, start, end],
+  async partitionStart(runId: string, partition: number, start: number, end: number): Promise<PartitionStart | undefined> {
+    const { rows } = await this.db.query<{ partition: number; start_row: number; end_row: number; start_offset: string; earlier_duplicates: Record<string, number> | null }>(
+      `SELECT partition, start_row, end_row, start_offset, earlier_duplicates FROM run_partitions
+        WHERE run_id = $1 AND partition = ANY($2::int[]) AND start_offset IS NOT NULL`,
+      [runId, [0, partition, partition + 1]],
     );
-    const row = rows[0];
-    if (!row || row.header_bytes === null) return undefined;
-    const earlier = Object.entries(row.earlier_duplicates ?? {}).map(([repeat, first]): [number, number] => [Number(repeat), Number(first)]);
-    return { headerBytes: Number(row.header_bytes), firstRow: Number(row.start_row), offset: Number(row.start_offset), earlierDuplicates: new Map(earlier) };
+    const first = rows.find((row) => Number(row.partition) === 0 && Number(row.start_row) === 1);
+    const own = rows.find((row) => Number(row.partition) === partition && Number(row.start_row) <= start && Number(row.end_row) >= end);
+    if (!first || !own) return undefined;
+    const next = rows.find((row) => Number(row.partition) === partition + 1 && Number(row.start_row) === Number(own.end_row) + 1);
+    const earlier = Object.entries(own.earlier_duplicates ?? {}).map(([repeat, row]): [number, number] => [Number(repeat), Number(row)]);
+    return {
+      headerBytes: Number(first.start_offset),
+      firstRow: Number(own.start_row),
+      offset: Number(own.start_offset),
+      ...(next ? { endOffset: Number(next.start_offset) } : {}),
+      earlierDuplicates: new Map(earlier),
+    };
   }
 
   /**

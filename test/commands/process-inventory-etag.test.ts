@@ -116,7 +116,8 @@ describe('array children of an s3:// inventory', () => {
 
     const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag1'], { env: env() });
     const recorded = await run('etag1');
-    const offset = text.split('\n').slice(0, index * PARTITION_SIZE + 1).join('\n').length + 1;
+    const offsetOf = (partition: number) => text.split('\n').slice(0, partition * PARTITION_SIZE + 1).join('\n').length + 1;
+    const offset = offsetOf(index);
     const first = proxy.requests.length;
     const child = await arrayChild('etag1', uri, sha256, index);
     const gets = getsSince(first);
@@ -128,17 +129,33 @@ describe('array children of an s3:// inventory', () => {
     expect(child.code).toBe(0);
     const checked = child.logs.find((line) => line.msg === 'Inventory checked against the run');
     expect(checked).toMatchObject({ proof: 'if-match', etag: recorded.inventory_etag, fromByte: offset });
-    // Rows 150,001..150,100 begin ~15 MiB into a ~16 MiB object: the child took the header and a stream buffer or two.
-    expect(Number(checked?.bytesRead)).toBeLessThan(256 * 1024);
+    // Rows 150,001..150,100 begin ~15 MiB into a ~16 MiB object: the child took the header and its own rows' bytes, exactly.
+    expect(checked?.bytesRead).toBe(offsetOf(0) + offsetOf(index + 1) - offset);
     expect(await outcomes('etag1')).toEqual(Array.from({ length: PARTITION_SIZE }, (_, row) => index * PARTITION_SIZE + row + 1));
     expect(await partitionStatus('etag1')).toEqual([[0, 'submitted'], [1, 'submitted'], [2, 'submitted']]);
-    // The header check (its first MiB), then the header and the partition's rows, both ranged with If-Match; none reads the object to its end.
+    // The header check (its first 64 KiB), then the header and the partition's rows, both ranged with If-Match; none reads the object to its end.
     expect(gets.map((get) => [get.status, get.ifMatch, get.range])).toEqual([
-      [206, undefined, 'bytes=0-1048575'],
+      [206, undefined, 'bytes=0-65535'],
       [206, recorded.inventory_etag, `bytes=0-${'cloneUrl,branch,origin,path,description\n'.length - 1}`],
-      [206, recorded.inventory_etag, `bytes=${offset}-`],
+      [206, recorded.inventory_etag, `bytes=${offset}-${offsetOf(index + 1) - 1}`],
     ]);
-    expect(gets.every((get) => get.bytesSent < text.length / 2)).toBe(true);
+    expect(gets.slice(1).map((get) => get.bytesSent)).toEqual([offsetOf(0), offsetOf(index + 1) - offset]);
+  });
+
+  it("read the last partition from its offset to the object's end", async () => {
+    const text = inventory(1_050);
+    const uri = await upload('last/repos.csv', text);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag6'], { env: env() });
+    const first = proxy.requests.length;
+
+    const child = await arrayChild('etag6', uri, sha256, 10);
+
+    expect(child.code).toBe(0);
+    const offset = text.split('\n').slice(0, 1_001).join('\n').length + 1;
+    expect(child.logs.find((line) => line.msg === 'Inventory checked against the run')).toMatchObject({ proof: 'if-match', fromByte: offset });
+    expect(getsSince(first).at(-1)?.range).toBe(`bytes=${offset}-`);
+    expect(await outcomes('etag6')).toEqual(Array.from({ length: 50 }, (_, row) => 1_001 + row));
   });
 
   it('record a row repeating a row of an earlier partition invalid, naming that row, as a child reading from the first byte does', async () => {
@@ -238,7 +255,7 @@ describe('a processor of an open range (to the last row)', () => {
     expect(chunk.code).toBe(0);
     expect(child.code, child.stderr).toBe(0);
     expect(child.logs.find((line) => line.msg === 'Inventory checked against the run')).toMatchObject({ proof: 'sha256', bytesRead: text.length });
-    // The existence check (its first MiB), the hash, then the rows, held to the object hashed.
+    // The existence check (its first 64 KiB), the hash, then the rows, held to the object hashed.
     expect(getsSince(first).map((get) => [get.status, get.ifMatch])).toEqual([[206, undefined], [200, undefined], [200, recorded.inventory_etag]]);
     expect((await outcomes('open1')).length).toBe(50);
   });

@@ -28,10 +28,12 @@ async function entriesOf(file: string, start: number, end: number, resume?: Part
 }
 
 function startOf(index: PartitionIndex, partition: number, partitionSize: number): PartitionStart {
+  const next = index.offsets[partition + 1];
   return {
     headerBytes: index.offsets[0] ?? 0,
     firstRow: partition * partitionSize + 1,
     offset: index.offsets[partition] ?? 0,
+    ...(next === undefined ? {} : { endOffset: next }),
     earlierDuplicates: index.earlierDuplicates.get(partition) ?? new Map(),
   };
 }

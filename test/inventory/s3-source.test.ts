@@ -71,10 +71,12 @@ describe('s3:// inventories', () => {
     expect([(err as InfrastructureError).code, (err as InfrastructureError).exitCode]).toEqual(['inventory_unreachable', EXIT.infrastructure]);
   });
 
-  it('checks the header from the first MiB alone, and tells an empty object (which S3 answers 416 for a range) from a missing one', async () => {
+  it('checks the header from the first 64 KiB alone (all of a longer header), and tells an empty object (which S3 answers 416 for a range) from a missing one', async () => {
     const client = createS3Client({ forcePathStyle: true });
     await client.send(new PutObjectCommand({ Bucket: 'inventories', Key: 'empty.csv', Body: '' }));
     await client.send(new PutObjectCommand({ Bucket: 'inventories', Key: 'wrong-header.csv', Body: 'url,branch\nhttps://git.test/a/b.git,main\n' }));
+    const longHeader = `${Array.from({ length: 5000 }, (_, i) => `extra_column_${i}`).join(',')},cloneUrl,branch,origin,path\n`;
+    await client.send(new PutObjectCommand({ Bucket: 'inventories', Key: 'long-header.csv', Body: `${longHeader}${','.repeat(5000)}https://git.test/a/b.git,main,git.test,a/b\n` }));
     client.destroy();
 
     // Through the proxy that answers a range of an empty object as S3 does (416).
@@ -83,14 +85,17 @@ describe('s3:// inventories', () => {
     const fine = await failure(() => checkInventory('s3://inventories/nightly/repos.csv', S3));
     const empty = await failure(() => checkInventory('s3://inventories/empty.csv', S3));
     const wrong = await failure(() => checkInventory('s3://inventories/wrong-header.csv', S3));
+    const long = await failure(() => checkInventory('s3://inventories/long-header.csv', S3));
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     await proxy.close();
 
-    expect(fine).toBeUndefined();
+    expect([fine, long]).toEqual([undefined, undefined]);
     expect(proxy.requests.map((request) => [request.range, request.status])).toEqual([
-      ['bytes=0-1048575', 206],
-      ['bytes=0-1048575', 416],
-      ['bytes=0-1048575', 206],
+      ['bytes=0-65535', 206],
+      ['bytes=0-65535', 416],
+      ['bytes=0-65535', 206],
+      ['bytes=0-65535', 206],
+      [undefined, 200],
     ]);
     expect([empty, wrong].map((err) => [(err as UsageError).code, (err as UsageError).exitCode])).toEqual([
       ['inventory_missing_header', EXIT.usage],
