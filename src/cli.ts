@@ -5,6 +5,7 @@ import { loadConfig, secretsOfEnvironment, type Config } from './config/config.j
 import { EXIT, MassIngestError, UsageError, signalNotice, type ExitCode } from './errors.js';
 import type { CommandContext } from './commands/context.js';
 import { createScrubber } from './logging/scrub.js';
+import { assertBatchParametersFilled } from './batch/unfilled-parameters.js';
 
 /**
  * The entry point: wires yargs, parses config once, maps errors to exit codes (DESIGN §8).
@@ -41,6 +42,8 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
   const parser = yargs(args)
     .scriptName('mass-ingest')
     .usage('$0 <command> [options]\n\nClone, build, publish and record thousands of git repositories.')
+    // Before yargs' validation: `--mode Ref::mode` is a job submitted without a parameter, not a bad choice.
+    .middleware((argv) => assertBatchParametersFilled(argv, ['inventory', 'action']), true)
     .command(
       'process [inventory]',
       'Process one partition of an inventory (repos.csv): clone, build, publish, record',

@@ -8,15 +8,17 @@ locals {
   # Settings, not secrets: the secrets go through `secrets` below, resolved by ECS at start.
   common_environment = merge(
     {
-      AWS_REGION      = var.region
-      BUILD_TIMEOUT   = tostring(var.build_timeout_seconds)
-      JOB_DEFINITION  = local.job_definition_names.processor
-      JOB_QUEUE       = aws_batch_job_queue.this.name
-      LOG_FORMAT      = "json"
-      PARTITION_SIZE  = tostring(var.partition_size)
-      PUBLISH_LAYOUT  = var.publish_layout
-      PUBLISH_TIMEOUT = tostring(var.publish_timeout_seconds)
-      PUBLISH_URL     = var.publish_url
+      AWS_REGION              = var.region
+      BUILD_TIMEOUT           = tostring(var.build_timeout_seconds)
+      JOB_DEFINITION          = local.job_definition_names.processor
+      JOB_QUEUE               = aws_batch_job_queue.this.name
+      LOG_FORMAT              = "json"
+      PARTITION_SIZE          = tostring(var.partition_size)
+      PUBLISH_FAIL_FAST_AFTER = tostring(var.publish_fail_fast_after)
+      PUBLISH_FAIL_FAST_FOR   = tostring(var.publish_fail_fast_for_seconds)
+      PUBLISH_LAYOUT          = var.publish_layout
+      PUBLISH_TIMEOUT         = tostring(var.publish_timeout_seconds)
+      PUBLISH_URL             = var.publish_url
     },
     var.publish_user == null ? {} : { PUBLISH_USER = var.publish_user },
   )

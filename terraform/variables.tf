@@ -232,13 +232,37 @@ variable "build_timeout_seconds" {
 }
 
 variable "publish_timeout_seconds" {
-  description = "Seconds without progress before a publish attempt is given up (PUBLISH_TIMEOUT; the attempt's deadline is twice that plus 4 s per MiB). After 4 attempts in a row without an answer, the rest of a partition fails fast with publish_target_down."
+  description = "Seconds without progress before a publish attempt is given up (PUBLISH_TIMEOUT; the attempt's deadline is twice that plus 4 s per MiB). After publish_fail_fast_after attempts in a row without an answer, the rest of a partition fails fast with publish_target_down."
   type        = number
   default     = 30
 
   validation {
     condition     = var.publish_timeout_seconds >= 1 && var.publish_timeout_seconds <= 3600 && var.publish_timeout_seconds == floor(var.publish_timeout_seconds)
     error_message = "publish_timeout_seconds must be a whole number from 1 to 3600."
+  }
+}
+
+variable "publish_fail_fast_after" {
+  description = "Publish attempts in a row without an answer (timeouts, refused connections) before a processor skips the publish target: the rest of its partition fails fast with publish_target_down instead of waiting on every repository (PUBLISH_FAIL_FAST_AFTER). 0 never skips the target."
+  type        = number
+  default     = 4
+  nullable    = false
+
+  validation {
+    condition     = var.publish_fail_fast_after >= 0 && var.publish_fail_fast_after <= 1000 && var.publish_fail_fast_after == floor(var.publish_fail_fast_after)
+    error_message = "publish_fail_fast_after must be a whole number from 0 to 1000: the attempts in a row without an answer before the target is skipped (default 4), or 0 to never skip it."
+  }
+}
+
+variable "publish_fail_fast_for_seconds" {
+  description = "Seconds a processor skips a publish target that stopped answering before one request tries it again (PUBLISH_FAIL_FAST_FOR): an answer of any status ends the skip, no answer skips it for this long again."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.publish_fail_fast_for_seconds >= 1 && var.publish_fail_fast_for_seconds <= 86400 && var.publish_fail_fast_for_seconds == floor(var.publish_fail_fast_for_seconds)
+    error_message = "publish_fail_fast_for_seconds must be a whole number of seconds from 1 to 86400 (default 60); to never skip the target set publish_fail_fast_after = 0 instead."
   }
 }
 

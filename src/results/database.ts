@@ -26,6 +26,16 @@ export interface DatabaseSettings {
 }
 
 const AUTH_OR_MISSING_DB = new Set(['28P01', '28000', '3D000']);
+const createdOnOpen = new WeakSet<Database>();
+
+/**
+ * Whether opening `database` created it: an embedded directory that held no database. It is
+ * seeded from the build's pre-migrated template (src/results/pglite-open.ts), so opening it
+ * applies no migration; `db migrate` says "created" rather than "up to date".
+ */
+export function databaseCreated(database: Database): boolean {
+  return createdOnOpen.has(database);
+}
 
 export async function openDatabase(settings: DatabaseSettings, log: Logger): Promise<Database> {
   if (!settings.databaseUrl && settings.embeddedHostEnv) return (await openHostedDatabase(settings.dataDir, settings.embeddedHostEnv, log)).database;
@@ -112,13 +122,15 @@ async function openPgliteInline({ dataDir }: DatabaseSettings, log: Logger): Pro
     const result = await db.query<Row>(text, params as unknown[]);
     return { rows: result.rows };
   };
-  return {
+  const database: Database = {
     kind: 'pglite',
     query,
     // PGlite has a single connection already.
     session: (work) => work({ query }),
     close: () => opened.close(),
   };
+  if (opened.fresh) createdOnOpen.add(database);
+  return database;
 }
 
 /**
@@ -143,5 +155,7 @@ export async function openHostedDatabase(dataDir: string, env: Readonly<Record<s
       await host.stop();
     }
   };
-  return { database: await migrated({ ...connected, kind: 'pglite', close }, log), url: host.url };
+  const database: Database = { ...connected, kind: 'pglite', close };
+  if (host.fresh) createdOnOpen.add(database);
+  return { database: await migrated(database, log), url: host.url };
 }

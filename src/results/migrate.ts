@@ -26,14 +26,19 @@ export function migrationsApplied(database: Database): readonly string[] {
   return appliedOnOpen.get(database) ?? [];
 }
 
-/**
- * Migrations the database records that this version does not ship: a newer mass-ingest migrated
- * it (`db migrate` says so rather than "up to date").
- */
-export async function unknownMigrations(database: Pick<Database, 'query'>): Promise<string[]> {
-  const files = new Set((await fs.readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).map((name) => path.basename(name, '.sql')));
+/** The migrations the database records, oldest first: the last one is its schema version. */
+export async function recordedMigrations(database: Pick<Database, 'query'>): Promise<string[]> {
   const { rows } = await database.query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY run_on, id', []);
-  return rows.map((row) => row.name).filter((name) => !files.has(name));
+  return rows.map((row) => row.name);
+}
+
+/**
+ * Of `recorded`, those this version does not ship: a newer mass-ingest migrated the database
+ * (`db migrate` says so rather than "up to date").
+ */
+export async function unknownMigrations(recorded: readonly string[]): Promise<string[]> {
+  const files = new Set((await fs.readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).map((name) => path.basename(name, '.sql')));
+  return recorded.filter((name) => !files.has(name));
 }
 
 /**

@@ -222,17 +222,19 @@ run "environment_carries_the_settings" {
     condition = {
       for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.name => variable.value
       } == {
-      AWS_REGION      = "eu-west-1"
-      BUILD_TIMEOUT   = "900"
-      JOB_DEFINITION  = "mass-ingest-processor"
-      JOB_QUEUE       = "mass-ingest"
-      LOG_FORMAT      = "json"
-      PARTITION_SIZE  = "20"
-      PUBLISH_LAYOUT  = "default"
-      PUBLISH_TIMEOUT = "30"
-      PUBLISH_URL     = "https://repo.example.com/artifactory/mass-ingest"
-      PUBLISH_USER    = "ingest"
-      BUILD_USER      = "node"
+      AWS_REGION              = "eu-west-1"
+      BUILD_TIMEOUT           = "900"
+      JOB_DEFINITION          = "mass-ingest-processor"
+      JOB_QUEUE               = "mass-ingest"
+      LOG_FORMAT              = "json"
+      PARTITION_SIZE          = "20"
+      PUBLISH_FAIL_FAST_AFTER = "4"
+      PUBLISH_FAIL_FAST_FOR   = "60"
+      PUBLISH_LAYOUT          = "default"
+      PUBLISH_TIMEOUT         = "30"
+      PUBLISH_URL             = "https://repo.example.com/artifactory/mass-ingest"
+      PUBLISH_USER            = "ingest"
+      BUILD_USER              = "node"
     }
     error_message = "The processor's environment must hold exactly the non-secret settings."
   }
@@ -254,6 +256,26 @@ run "environment_carries_the_settings" {
   assert {
     condition     = !can(regex(":[0-9]+$", one([for variable in jsondecode(aws_batch_job_definition.this["chunk"].container_properties).environment : variable.value if variable.name == "JOB_DEFINITION"])))
     error_message = "JOB_DEFINITION must be the name without a revision, so the latest active revision is used."
+  }
+}
+
+run "publish_settings_come_from_variables_in_every_job" {
+  command = plan
+
+  variables {
+    publish_timeout_seconds       = 45
+    publish_fail_fast_after       = 0
+    publish_fail_fast_for_seconds = 300
+  }
+
+  assert {
+    condition = alltrue([
+      for job in aws_batch_job_definition.this : {
+        for variable in jsondecode(job.container_properties).environment : variable.name => variable.value
+        if contains(["PUBLISH_TIMEOUT", "PUBLISH_FAIL_FAST_AFTER", "PUBLISH_FAIL_FAST_FOR"], variable.name)
+      } == { PUBLISH_TIMEOUT = "45", PUBLISH_FAIL_FAST_AFTER = "0", PUBLISH_FAIL_FAST_FOR = "300" }
+    ])
+    error_message = "Every job that publishes must get PUBLISH_TIMEOUT, PUBLISH_FAIL_FAST_AFTER and PUBLISH_FAIL_FAST_FOR from publish_timeout_seconds, publish_fail_fast_after and publish_fail_fast_for_seconds."
   }
 }
 

@@ -673,3 +673,43 @@ run "publish_timeout_seconds_must_be_a_whole_number_of_seconds" {
 
   expect_failures = [var.publish_timeout_seconds]
 }
+
+run "publish_fail_fast_after_must_be_a_whole_number_of_attempts" {
+  command = plan
+
+  variables {
+    publish_fail_fast_after = 1.5
+  }
+
+  expect_failures = [var.publish_fail_fast_after]
+}
+
+run "publish_fail_fast_after_must_not_be_negative" {
+  command = plan
+
+  variables {
+    publish_fail_fast_after = -1
+  }
+
+  expect_failures = [var.publish_fail_fast_after]
+}
+
+run "publish_fail_fast_for_must_be_at_least_one_second" {
+  command = plan
+
+  variables {
+    publish_fail_fast_for_seconds = 0
+  }
+
+  expect_failures = [var.publish_fail_fast_for_seconds]
+}
+
+run "publish_fail_fast_for_must_be_a_whole_number_of_seconds" {
+  command = plan
+
+  variables {
+    publish_fail_fast_for_seconds = 2.5
+  }
+
+  expect_failures = [var.publish_fail_fast_for_seconds]
+}
