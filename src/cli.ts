@@ -212,7 +212,26 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
             return runDbMigrate(context);
           }),
         )
-        .demandCommand(1, 'Name an action: migrate'),
+        .command(
+          'prune',
+          'Remove runs older than --older-than days (their partitions and results); the newest --keep-runs stay',
+          (inner: Argv) =>
+            inner
+              .options({
+                'older-than': { type: 'number', describe: 'Days: runs created before then go (env RESULTS_RETENTION_DAYS)' },
+                'keep-runs': { type: 'number', describe: 'The newest runs kept whatever their age (env RESULTS_KEEP_RUNS; default 10)' },
+                'dry-run': { type: 'boolean', describe: 'List what would go; delete nothing' },
+                'log-level': COMMON_OPTIONS['log-level'],
+                'log-format': COMMON_OPTIONS['log-format'],
+              })
+              .example('$0 db prune --older-than 90 --dry-run', 'list the runs older than 90 days (the newest 10 stay)')
+              .example('DATABASE_URL=postgres://… $0 db prune --older-than 30 --keep-runs 5', 'remove runs older than 30 days, keeping the newest 5'),
+          run('db prune', async (argv, context) => {
+            const { runDbPrune } = await import('./commands/db-prune.js');
+            return runDbPrune({ dryRun: argv['dry-run'] === true }, context);
+          }),
+        )
+        .demandCommand(1, 'Name an action: migrate or prune'),
     )
     .demandCommand(1, 'Name a command: process, chunk, report, discover or db migrate')
     .strict()
@@ -259,7 +278,7 @@ const nameTheInventory = (command: string) => `Name the inventory: mass-ingest $
 const MISSING_ARGUMENT: Record<string, string> = {
   process: nameTheInventory('process'),
   chunk: nameTheInventory('chunk'),
-  db: 'Name an action: mass-ingest db migrate',
+  db: 'Name an action: mass-ingest db migrate | db prune --older-than DAYS',
 };
 
 /** The argument, else MASS_INGEST_INVENTORY; neither is the usage error yargs gives for a missing argument. */

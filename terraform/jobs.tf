@@ -28,14 +28,19 @@ locals {
   # always passes them, and a processor submitted by hand overrides the command (--start/--end).
   jobs = {
     chunk = {
-      command     = ["chunk", "Ref::inventory", "--partition-size", "Ref::partitionSize", "--mode", "Ref::mode"]
-      parameters  = { inventory = var.inventory_uri, partitionSize = tostring(var.partition_size), mode = "array" }
-      environment = merge(local.common_environment, { REPORT_JOB_DEFINITION = local.job_definition_names.report })
-      secrets     = ["DATABASE_URL", "GITHUB_TOKENS"]
-      user        = null
-      vcpu        = var.chunk_vcpu
-      memory_mib  = var.chunk_memory_mib
-      timeout     = var.chunk_timeout_seconds
+      command    = ["chunk", "Ref::inventory", "--partition-size", "Ref::partitionSize", "--mode", "Ref::mode"]
+      parameters = { inventory = var.inventory_uri, partitionSize = tostring(var.partition_size), mode = "array" }
+      environment = merge(
+        local.common_environment,
+        { REPORT_JOB_DEFINITION = local.job_definition_names.report },
+        # The nightly chunk job removes runs older than this once it has submitted its own (src/results/prune.ts).
+        var.results_retention_days == null ? {} : { RESULTS_RETENTION_DAYS = tostring(var.results_retention_days), RESULTS_KEEP_RUNS = tostring(var.results_keep_runs) },
+      )
+      secrets    = ["DATABASE_URL", "GITHUB_TOKENS"]
+      user       = null
+      vcpu       = var.chunk_vcpu
+      memory_mib = var.chunk_memory_mib
+      timeout    = var.chunk_timeout_seconds
     }
     processor = {
       command = [

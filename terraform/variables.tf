@@ -266,6 +266,29 @@ variable "publish_fail_fast_for_seconds" {
   }
 }
 
+variable "results_retention_days" {
+  description = "Days a run's results are kept: the chunk job removes older runs (their partitions and repository_results rows) after submitting each night's (RESULTS_RETENTION_DAYS); the newest results_keep_runs stay whatever their age, and the repositories table (what the incremental skip reads) is never pruned. null keeps every run."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.results_retention_days == null || try(var.results_retention_days >= 1 && var.results_retention_days == floor(var.results_retention_days), false)
+    error_message = "results_retention_days must be a whole number of days, at least 1 (e.g. 90), or null to keep every run."
+  }
+}
+
+variable "results_keep_runs" {
+  description = "With results_retention_days: the newest runs kept whatever their age (RESULTS_KEEP_RUNS), so that `report --run last`, `chunk --only failed --run last` and `report --trend` always find them."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.results_keep_runs >= 1 && var.results_keep_runs == floor(var.results_keep_runs)
+    error_message = "results_keep_runs must be a whole number, at least 1 (default 10)."
+  }
+}
+
 variable "build_user" {
   description = "The unprivileged user of the image the processor starts each build as (BUILD_USER); the processor itself then runs as root, so a build cannot read its environment (DATABASE_URL, GIT_CREDENTIALS, PUBLISH_PASSWORD) or git's credential files. null runs the processor and the builds as the image's user (node), with nothing between a build and those secrets."
   type        = string

@@ -86,10 +86,28 @@ async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log:
       signal: context.signal,
     });
     log.info({ ...summary, ms: Math.round(performance.now() - started) }, 'Chunk submitted');
+    await pruneOldRuns(database, config, log);
     return EXIT.ok;
   } finally {
     api.destroy();
     await database.close();
+  }
+}
+
+/**
+ * RESULTS_RETENTION_DAYS (Terraform `results_retention_days`): the nightly chunk job removes the
+ * runs that old once this one is submitted. A failure leaves them for the next night: the run
+ * submitted is what counts.
+ */
+async function pruneOldRuns(database: Database, config: Config, log: Logger): Promise<void> {
+  const { olderThanDays, keepRuns } = config.retention;
+  if (olderThanDays === undefined) return;
+  try {
+    const { pruneRuns } = await import('../results/prune.js');
+    const { runs, results } = await pruneRuns(database, { olderThanDays, keepRuns, dryRun: false, now: new Date() }, log);
+    if (runs.length > 0) log.info({ olderThanDays, keepRuns, runs: runs.length, results, runIds: runs.map((run) => run.id) }, 'Old runs pruned');
+  } catch (err) {
+    log.warn({ err, olderThanDays }, 'Pruning old runs failed; the next chunk job tries again');
   }
 }
 
@@ -115,7 +133,10 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
       stdout: context.stdout,
       stderr: context.stderr,
     });
-    if (!context.signal.aborted) await publishLocalReport(shared.database, context, log);
+    if (!context.signal.aborted) {
+      await publishLocalReport(shared.database, context, log);
+      await pruneOldRuns(shared.database, config, log);
+    }
     return exitCode;
   } finally {
     await shared.close();

@@ -57,6 +57,12 @@ export interface Config {
     readonly reportJobDefinition: string | undefined;
   };
   readonly partitionSize: number;
+  /**
+   * `db prune --older-than` / RESULTS_RETENTION_DAYS: runs older than this many days are removed
+   * (by `db prune`, and by a chunk job after it submitted); `--keep-runs` / RESULTS_KEEP_RUNS of the
+   * newest stay whatever their age (src/results/prune.ts).
+   */
+  readonly retention: { readonly olderThanDays: number | undefined; readonly keepRuns: number };
   /** `process`'s rows (DESIGN §2); `partitionSize` is set only when --partition-size or PARTITION_SIZE is. */
   readonly selection: RowSelectionFlags;
   /** MASS_INGEST_INVENTORY: the inventory when no argument names it (how `chunk --local` hands a signed URL to its children, out of argv). */
@@ -172,6 +178,10 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     partitionOffset: read.integer('partition-offset', undefined, undefined, 0),
     partition: read.integer('partition', undefined, undefined, 0),
   };
+  const retention = {
+    olderThanDays: read.integer('older-than', 'RESULTS_RETENTION_DAYS', undefined, 1),
+    keepRuns: read.integer('keep-runs', 'RESULTS_KEEP_RUNS', 10, 1) ?? 10,
+  };
   const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
   const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
   const parallel = read.integer('parallel', undefined, 2, 1) ?? 2;
@@ -202,6 +212,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     startedAt: now,
     batch,
     partitionSize: givenPartitionSize ?? 50,
+    retention,
     selection,
     inventory: read.string(undefined, 'MASS_INGEST_INVENTORY'),
     concurrency,

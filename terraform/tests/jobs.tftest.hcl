@@ -390,3 +390,42 @@ run "without_build_user_everything_runs_as_the_image_user" {
     error_message = "With build_user = null there must be no BUILD_USER."
   }
 }
+
+run "results_are_kept_forever_unless_a_retention_is_given" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for job in aws_batch_job_definition.this : length([
+        for variable in jsondecode(job.container_properties).environment : variable.name if startswith(variable.name, "RESULTS_")
+      ]) == 0
+    ])
+    error_message = "Without results_retention_days no job may prune: RESULTS_RETENTION_DAYS and RESULTS_KEEP_RUNS must be absent."
+  }
+}
+
+run "only_the_chunk_job_prunes_old_runs" {
+  command = plan
+
+  variables {
+    results_retention_days = 90
+    results_keep_runs      = 5
+  }
+
+  assert {
+    condition = {
+      for variable in jsondecode(aws_batch_job_definition.this["chunk"].container_properties).environment : variable.name => variable.value
+      if startswith(variable.name, "RESULTS_")
+    } == { RESULTS_RETENTION_DAYS = "90", RESULTS_KEEP_RUNS = "5" }
+    error_message = "The chunk job must get RESULTS_RETENTION_DAYS and RESULTS_KEEP_RUNS from results_retention_days and results_keep_runs."
+  }
+
+  assert {
+    condition = alltrue([
+      for job in ["processor", "report"] : length([
+        for variable in jsondecode(aws_batch_job_definition.this[job].container_properties).environment : variable.name if startswith(variable.name, "RESULTS_")
+      ]) == 0
+    ])
+    error_message = "Only the chunk job prunes: the processor and report jobs must not get RESULTS_* settings."
+  }
+}

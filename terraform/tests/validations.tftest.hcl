@@ -713,3 +713,33 @@ run "publish_fail_fast_for_must_be_a_whole_number_of_seconds" {
 
   expect_failures = [var.publish_fail_fast_for_seconds]
 }
+
+run "results_retention_must_be_at_least_one_day" {
+  command = plan
+
+  variables {
+    results_retention_days = 0
+  }
+
+  expect_failures = [var.results_retention_days]
+}
+
+run "results_retention_must_be_whole_days" {
+  command = plan
+
+  variables {
+    results_retention_days = 1.5
+  }
+
+  expect_failures = [var.results_retention_days]
+}
+
+run "results_keep_runs_must_be_at_least_one" {
+  command = plan
+
+  variables {
+    results_keep_runs = 0
+  }
+
+  expect_failures = [var.results_keep_runs]
+}

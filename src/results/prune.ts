@@ -1,0 +1,68 @@
+import type { Logger } from '../logging/logger.js';
+import type { Database } from './database.js';
+
+/**
+ * Which runs `db prune` (and a chunk job with RESULTS_RETENTION_DAYS) removes: those created more
+ * than `olderThanDays` ago, except the newest `keepRuns` (what `--run last`, `--only failed` and
+ * `report --trend` read) and any with a partition that moved since the cutoff (still running).
+ * `repositories` (the current state the incremental skip reads) and `star_history` are kept.
+ */
+export interface PruneSettings {
+  readonly olderThanDays: number;
+  readonly keepRuns: number;
+  readonly dryRun: boolean;
+  readonly now: Date;
+}
+
+export interface PrunedRun {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly results: number;
+}
+
+export interface PruneSummary {
+  readonly runs: readonly PrunedRun[];
+  readonly results: number;
+}
+
+/** Results deleted per statement: a night of a million rows goes in steps that hold no lock for long. */
+const DELETE_SLICE = 50_000;
+
+export async function pruneRuns(database: Database, settings: PruneSettings, log: Logger): Promise<PruneSummary> {
+  const cutoff = new Date(settings.now.getTime() - settings.olderThanDays * 86_400_000);
+  const runs = await prunableRuns(database, cutoff, settings.keepRuns);
+  const summary = { runs, results: runs.reduce((sum, run) => sum + run.results, 0) };
+  if (settings.dryRun || runs.length === 0) return summary;
+  for (const run of runs) {
+    await deleteRun(database, run.id);
+    log.debug({ runId: run.id, results: run.results }, 'Run pruned');
+  }
+  // PGlite runs no autovacuum: the space of the rows deleted is made reusable here.
+  if (database.kind === 'pglite') await database.query('VACUUM repository_results, run_partitions, ingest_runs', []);
+  return summary;
+}
+
+async function prunableRuns(database: Database, cutoff: Date, keepRuns: number): Promise<PrunedRun[]> {
+  const { rows } = await database.query<{ id: string; created_at: Date | string; results: string | number }>(
+    `WITH kept AS (SELECT id FROM ingest_runs ORDER BY created_at DESC, id DESC LIMIT $2)
+     SELECT r.id, r.created_at, (SELECT count(*) FROM repository_results x WHERE x.run_id = r.id) AS results
+       FROM ingest_runs r
+      WHERE r.created_at < $1
+        AND r.id NOT IN (SELECT id FROM kept)
+        AND NOT EXISTS (SELECT 1 FROM run_partitions p WHERE p.run_id = r.id AND p.updated_at >= $1)
+        AND NOT EXISTS (SELECT 1 FROM repository_results x WHERE x.run_id = r.id AND x.finished_at >= $1)
+      ORDER BY r.created_at, r.id`,
+    [cutoff.toISOString(), keepRuns],
+  );
+  return rows.map((row) => ({ id: row.id, createdAt: new Date(row.created_at).toISOString(), results: Number(row.results) }));
+}
+
+/** Its results in slices of rows, then the run (its partitions go with it: ON DELETE CASCADE). */
+async function deleteRun(database: Database, runId: string): Promise<void> {
+  const { rows } = await database.query<{ last: number | null }>('SELECT max(row_number) AS last FROM repository_results WHERE run_id = $1', [runId]);
+  const last = rows[0]?.last ?? 0;
+  for (let from = 0; from <= last; from += DELETE_SLICE) {
+    await database.query('DELETE FROM repository_results WHERE run_id = $1 AND row_number >= $2 AND row_number < $3', [runId, from, from + DELETE_SLICE]);
+  }
+  await database.query('DELETE FROM ingest_runs WHERE id = $1', [runId]);
+}
