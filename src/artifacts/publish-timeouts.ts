@@ -26,9 +26,22 @@ export function attemptDeadlineMs(timeouts: PublishTimeouts, bytes: number): num
   return 2 * timeouts.idleMs + Math.ceil((Math.max(0, bytes) * 1000) / SLOWEST_UPLOAD_BYTES_PER_S);
 }
 
-/** How long the answer may take once a body of `bytes` has been sent whole. */
+/**
+ * What of a body "sent" may still be on its way: the kernel's send buffer (Linux grows it to 4 MiB)
+ * and the server's receive buffer hold bytes the connection has taken but the server not yet read.
+ */
+export const IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * How long the answer may take once a body of `bytes` has been sent whole: the bytes still in
+ * flight drain at the slowest rate a deadline allows for, then the server stores the body. (Without
+ * the first part, an upload moving at 200 KiB/s was cut after its last write: 4 MiB of buffers
+ * take 20 s to drain, with no progress to see.)
+ */
 export function answerWaitMs(timeouts: PublishTimeouts, bytes: number): number {
-  return timeouts.idleMs + Math.ceil((Math.max(0, bytes) * 1000) / SLOWEST_STORING_BYTES_PER_S);
+  const sent = Math.max(0, bytes);
+  const draining = Math.ceil((Math.min(sent, IN_FLIGHT_BYTES) * 1000) / SLOWEST_UPLOAD_BYTES_PER_S);
+  return timeouts.idleMs + draining + Math.ceil((sent * 1000) / SLOWEST_STORING_BYTES_PER_S);
 }
 
 /** `1.5 s`, `30 s`, `4 min 10 s`: a duration as messages show it. */

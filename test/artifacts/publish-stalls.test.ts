@@ -104,6 +104,28 @@ describe('publishing over HTTP to a target that stops making progress', () => {
     expect(server.connections()).toBe(1);
   });
 
+  it('waits for a server reading a body slowly after the last byte went into the connection, and publishes it', async () => {
+    // 2 MiB at 640 KiB/s: the connection takes the whole body at once (loopback buffers hold ~4 MiB), the server reads it in ~3 s.
+    const slow = http.createServer((request, response) => {
+      const reader = setInterval(() => request.read(64 * 1024) ?? request.read(), 100);
+      request.on('end', () => {
+        clearInterval(reader);
+        response.writeHead(201).end();
+      });
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(slow.address() as { port: number }).port}/repo`;
+    const file = path.join(tmp.path, 'slowly-read.bin');
+    await fs.writeFile(file, Buffer.alloc(2 * 1024 * 1024, 7));
+    const store = httpStore(url, 1);
+
+    const published = await store.putFile('g/slowly-read.bin', file, { ...DIGESTS, size: 2 * 1024 * 1024 }).then(() => 'published', (err: unknown) => (err as StepError).message);
+
+    slow.closeAllConnections();
+    await new Promise((resolve) => slow.close(resolve));
+    expect(published).toBe('published');
+  });
+
   it('gives up on an answer whose body stalls after the headers', async () => {
     server = await startSilentServer({ kind: 'stall-body', firstBytes: '<?xml version="1.0"?>' });
     const store = httpStore(`${server.baseUrl}/repo`, 1);
