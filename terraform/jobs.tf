@@ -55,6 +55,7 @@ locals {
         local.common_environment,
         var.git_ssh_known_hosts == null ? {} : { GIT_SSH_KNOWN_HOSTS = trimspace(var.git_ssh_known_hosts) },
         var.build_user == null ? {} : { BUILD_USER = var.build_user },
+        var.processor_concurrency == 1 ? {} : { CONCURRENCY = tostring(var.processor_concurrency) },
       )
       # Root only to start each build as build_user (src/build/build-user.ts); the image's own user otherwise.
       user       = var.build_user == null ? null : "root"
@@ -197,4 +198,19 @@ resource "aws_batch_job_definition" "this" {
       error_message = "root_volume_size_gib = ${var.root_volume_size_gib} is too large for FARGATE, whose ephemeral storage is 21 to 200 GiB: set it to 200 or less."
     }
   }
+}
+
+# A warning at plan time, not a failure: sharing one build user is how builds ran before pools.
+check "each_concurrent_build_has_a_build_user" {
+  assert {
+    condition     = var.build_user == null || local.build_users >= var.processor_concurrency
+    error_message = "build_user names ${local.build_users} user(s) for processor_concurrency = ${var.processor_concurrency}: concurrent builds will share a user and can change each other's clones. Name one per build, e.g. build_user = \"10001-${10000 + var.processor_concurrency}\"."
+  }
+}
+
+locals {
+  # Users build_user names: a uid range counts its uids.
+  build_users = var.build_user == null ? 0 : sum([
+    for item in split(",", var.build_user) : can(regex("^[0-9]+-[0-9]+$", item)) ? tonumber(split("-", item)[1]) - tonumber(split("-", item)[0]) + 1 : 1
+  ])
 }

@@ -290,18 +290,30 @@ variable "results_keep_runs" {
 }
 
 variable "build_user" {
-  description = "The unprivileged user of the image the processor starts each build as (BUILD_USER); the processor itself then runs as root, so a build cannot read its environment (DATABASE_URL, GIT_CREDENTIALS, PUBLISH_PASSWORD) or git's credential files. null runs the processor and the builds as the image's user (node), with nothing between a build and those secrets."
+  description = "The unprivileged user(s) of the image the processor starts builds as (BUILD_USER); the processor itself then runs as root, so a build cannot read its environment (DATABASE_URL, GIT_CREDENTIALS, PUBLISH_PASSWORD) or git's credential files. With processor_concurrency above 1, name one user per concurrent build (a uid range such as \"10001-10004\", or names and uids separated by commas) so that builds cannot change each other's clones. null runs the processor and the builds as the image's user (node), with nothing between a build and those secrets."
   type        = string
   default     = "node"
 
   validation {
-    condition     = var.build_user == null || can(regex("^([A-Za-z_][A-Za-z0-9_.-]{0,31}|[1-9][0-9]{0,9}(:[0-9]{1,10})?)$", var.build_user))
-    error_message = "build_user must be a user name of the image (e.g. node), a non-zero uid or uid:gid, or null."
+    condition     = var.build_user == null || can(regex("^([A-Za-z_][A-Za-z0-9_.-]{0,31}|[1-9][0-9]{0,9}(:[0-9]{1,10})?|[1-9][0-9]{0,9}-[1-9][0-9]{0,9})(,([A-Za-z_][A-Za-z0-9_.-]{0,31}|[1-9][0-9]{0,9}(:[0-9]{1,10})?|[1-9][0-9]{0,9}-[1-9][0-9]{0,9}))*$", var.build_user))
+    error_message = "build_user must be a user name of the image (e.g. node), a non-zero uid or uid:gid, a uid range (10001-10004), several of these separated by commas, or null."
   }
 
   validation {
-    condition     = var.build_user != "root"
-    error_message = "build_user must not be root: name an unprivileged user of the image, e.g. node, or null."
+    condition     = var.build_user == null || !contains(split(",", coalesce(var.build_user, "-")), "root")
+    error_message = "build_user must not be root: name unprivileged users of the image, e.g. node, or null."
+  }
+}
+
+variable "processor_concurrency" {
+  description = "Repositories each processor job works on at once (CONCURRENCY): clones, builds and uploads overlap. Give build_user one user per concurrent build."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.processor_concurrency >= 1 && var.processor_concurrency <= 64 && var.processor_concurrency == floor(var.processor_concurrency)
+    error_message = "processor_concurrency must be a whole number from 1 to 64 (default 1)."
   }
 }
 

@@ -27,24 +27,88 @@ export interface BuildUserProbe {
   readonly currentUid?: number;
 }
 
-/** `name`, `uid` or `uid:gid`, as BUILD_USER takes them. */
+/** `name`, `uid` or `uid:gid`: one user as BUILD_USER names it. */
 export const BUILD_USER_PATTERN = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d{1,10}(?::\d{1,10})?)$/;
+const UID_RANGE = /^(\d{1,10})-(\d{1,10})$/;
+/** More users than concurrent builds anyone runs: a range is a typing slip past this. */
+const MOST_BUILD_USERS = 256;
 
 /**
- * Looks BUILD_USER up (the passwd database, through getent), makes the run's directory (ours)
- * searchable by others, and checks, as that user, that it can reach it: every directory above
- * must be searchable too. Exit 2 when the user cannot be used.
+ * The users BUILD_USER names: one, or several for concurrent builds (each build runs as a user no
+ * other build is running as): `a,b`, a uid range `10001-10004`, or both. Undefined when it is
+ * none of these.
  */
-export async function prepareBuildUser(spec: string, workdir: string, runDir: string, probe: BuildUserProbe = {}): Promise<BuildUser> {
+export function buildUserSpecs(spec: string): string[] | undefined {
+  const specs = spec.split(',').map((part) => part.trim()).flatMap((part): string[] | [undefined] => {
+    const range = UID_RANGE.exec(part);
+    if (!range) return BUILD_USER_PATTERN.test(part) ? [part] : [undefined];
+    const [first, last] = [Number(range[1]), Number(range[2])];
+    if (last < first || last - first >= MOST_BUILD_USERS) return [undefined];
+    return Array.from({ length: last - first + 1 }, (_, index) => String(first + index));
+  });
+  if (specs.length === 0 || specs.length > MOST_BUILD_USERS || specs.some((part) => part === undefined)) return undefined;
+  return specs as string[];
+}
+
+/**
+ * The build users, handed out one per running build. With one user every build runs as it (they
+ * share it, and can change each other's clones); with several, a build takes one no other build
+ * holds, and waits for one when all are taken.
+ */
+export class BuildUserPool {
+  private readonly free: BuildUser[];
+  private readonly waiting: Array<(user: BuildUser) => void> = [];
+
+  constructor(readonly users: readonly BuildUser[]) {
+    this.free = [...users];
+  }
+
+  get shared(): boolean {
+    return this.users.length === 1;
+  }
+
+  async acquire(): Promise<BuildUser> {
+    if (this.shared) return this.users[0] as BuildUser;
+    const user = this.free.shift();
+    if (user) return user;
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(user: BuildUser): void {
+    if (this.shared) return;
+    const next = this.waiting.shift();
+    if (next) next(user);
+    else this.free.push(user);
+  }
+}
+
+/**
+ * Looks each build user up (the passwd database, through getent), makes the run's directory
+ * (ours) searchable by others, and checks, as each user, that it can reach it: every directory
+ * above must be searchable too. Exit 2 when a user cannot be used.
+ */
+export async function prepareBuildUsers(spec: string, workdir: string, runDir: string, probe: BuildUserProbe = {}): Promise<BuildUserPool> {
   const currentUid = probe.currentUid ?? process.getuid?.();
   if (currentUid !== 0) {
     throw new UsageError('build_user_needs_root', `BUILD_USER=${spec} needs the processor to run as root (it starts each build as that user); it runs as uid ${currentUid ?? 'unknown'}. Run it as root (docker run --user root, or the job definition's user), or unset BUILD_USER`);
   }
-  const entry = await lookUp(spec);
-  if (entry.uid === 0) throw new UsageError('build_user_is_root', `BUILD_USER=${spec} is root (uid 0): name an unprivileged user, e.g. nobody or node`);
+  const specs = buildUserSpecs(spec);
+  if (!specs) throw new UsageError('build_user_unknown', `BUILD_USER=${spec} names no user: give a name, a uid, uid:gid, or several (a,b or a uid range 10001-10004)`);
+  const entries: PasswdEntry[] = [];
+  for (const one of specs) entries.push(await lookUp(one));
+  const root = entries.find((entry) => entry.uid === 0);
+  if (root) throw new UsageError('build_user_is_root', `BUILD_USER=${spec} names root (uid 0): name unprivileged users only, e.g. nobody or node`);
+  const repeated = entries.find((entry, index) => entries.findIndex((other) => other.uid === entry.uid) !== index);
+  if (repeated) throw new UsageError('build_user_repeated', `BUILD_USER=${spec} names uid ${repeated.uid} twice: each concurrent build needs a user of its own`);
   await assertOnlyOurs(workdir);
   const { mode } = await fs.stat(runDir);
   await fs.chmod(runDir, (mode & 0o7777) | 0o011);
+  const users: BuildUser[] = [];
+  for (const entry of entries) users.push(await usableUser(entry, workdir, runDir));
+  return new BuildUserPool(users);
+}
+
+async function usableUser(entry: PasswdEntry, workdir: string, runDir: string): Promise<BuildUser> {
   const reachable = await runAs(entry, ['test', '-d', runDir, '-a', '-x', runDir]);
   if (!reachable) {
     throw new UsageError('build_user_no_access', `BUILD_USER ${entry.name} (uid ${entry.uid}) cannot reach the work directory ${runDir}: every directory above it must be searchable by that user (chmod o+x), or choose another --workdir`);

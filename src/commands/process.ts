@@ -16,7 +16,7 @@ import { SqlResultStore, type RunRecord } from '../results/result-store.js';
 import { assertEmbeddedUnlocked } from '../results/pglite-open.js';
 import { runPartition, type PartitionSummary } from '../pipeline/run-partition.js';
 import { claimRunWorkdir, type RunWorkdir } from '../pipeline/run-workdir.js';
-import { prepareBuildUser, type BuildUser } from '../build/build-user.js';
+import { prepareBuildUsers, type BuildUserPool } from '../build/build-user.js';
 import { ProgressLine } from '../logging/progress.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { isFailure, type Outcome } from '../results/outcome.js';
@@ -60,7 +60,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   try {
     await checkInventory(options.inventory, { s3: config.s3 });
     runWorkdir = await claimRunWorkdir(config.workdir, config.runId, log);
-    const buildUser = await buildUserOf(config, runWorkdir.dir, log);
+    const buildUsers = await buildUsersOf(config, runWorkdir.dir, log);
     credentials = await prepareGitCredentials(config.gitCredentials, config.gitSsh);
     const artifacts = await createStore(config, log, stop.signal);
     // Checks need the open database only; recording needs the run recorded too.
@@ -97,7 +97,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
           buildTimeoutMs: config.buildTimeoutMs,
           buildEnv: config.buildEnv,
           scrub: config.scrub,
-          buildUser,
+          buildUsers,
         },
       },
       stop.signal,
@@ -127,14 +127,18 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
 }
 
 /** BUILD_USER, checked before any repository starts; a root processor without it says what it risks. */
-async function buildUserOf(config: Config, runDir: string, log: Logger): Promise<BuildUser | undefined> {
+async function buildUsersOf(config: Config, runDir: string, log: Logger): Promise<BuildUserPool | undefined> {
   if (config.buildUser === undefined) {
     if (process.getuid?.() === 0) log.warn('Builds run as root, with access to the credentials: set BUILD_USER to run them as an unprivileged user');
     return undefined;
   }
-  const user = await prepareBuildUser(config.buildUser, config.workdir, runDir);
-  log.info({ buildUser: user.name, uid: user.uid, gid: user.gid, home: user.home }, 'Builds run as an unprivileged user');
-  return user;
+  const pool = await prepareBuildUsers(config.buildUser, config.workdir, runDir);
+  for (const user of pool.users) log.info({ buildUser: user.name, uid: user.uid, gid: user.gid, home: user.home }, 'Builds run as an unprivileged user');
+  if (config.concurrency > pool.users.length) {
+    const shared = pool.shared ? 'share it and can change each other\'s clones' : 'wait for a free one';
+    log.warn({ concurrency: config.concurrency, buildUsers: pool.users.length }, `Fewer build users than concurrent builds: builds ${shared}; give BUILD_USER one user per build (e.g. 10001-10004)`);
+  }
+  return pool;
 }
 
 /**

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
 import { createScrubber, secretsOfCredentialLines, secretsOfUrl, type Scrubber } from '../logging/scrub.js';
 import { gitTransportEnvironment, scrubBuildEnvironment } from './build-env.js';
-import { BUILD_USER_PATTERN } from '../build/build-user.js';
+import { buildUserSpecs } from '../build/build-user.js';
 import { normalizeSshKey, secretsOfSshKey, sshKeyProblems, type GitSshKey } from './ssh-key.js';
 
 /**
@@ -138,8 +138,8 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   problems.push(...sshKeyProblems(sshKey, sshKnownHosts, read.string(undefined, 'GIT_SSH_COMMAND')));
   const buildTimeoutSeconds = read.integer(undefined, 'BUILD_TIMEOUT', 1800, 1);
   const buildUser = read.string('build-user', 'BUILD_USER')?.trim();
-  if (buildUser !== undefined && !BUILD_USER_PATTERN.test(buildUser)) {
-    problems.push(`BUILD_USER must be a user name, a uid or uid:gid, got "${buildUser}"`);
+  if (buildUser !== undefined && buildUserSpecs(buildUser) === undefined) {
+    problems.push(`BUILD_USER must be a user name, a uid or uid:gid, or several for concurrent builds (a,b or a uid range such as 10001-10004, at most 256), got "${buildUser}"`);
   }
 
   const jobId = read.string(undefined, 'AWS_BATCH_JOB_ID');

@@ -7,7 +7,7 @@ import type { GitClient } from '../git/git-client.js';
 import { splitUserinfo } from '../git/credentials.js';
 import { planBuild, type BuildPlan } from '../build/builders.js';
 import { runBuild, tailOfLog } from '../build/run-build.js';
-import { buildUserEnvironment, handOver, takeBack, type BuildUser } from '../build/build-user.js';
+import { buildUserEnvironment, handOver, takeBack, type BuildUserPool } from '../build/build-user.js';
 import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
 import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
 import type { RepositoryRow } from '../inventory/rows.js';
@@ -28,8 +28,8 @@ export interface PipelineSettings {
   readonly buildEnv: Readonly<Record<string, string>>;
   readonly scrub: Scrubber;
   readonly gitRetry?: RetryPolicy;
-  /** BUILD_USER: builds run as this user, the clone theirs while they run (src/build/build-user.ts). */
-  readonly buildUser?: BuildUser | undefined;
+  /** BUILD_USER: each build runs as one of these users, the clone theirs while it runs (src/build/build-user.ts). */
+  readonly buildUsers?: BuildUserPool | undefined;
 }
 
 export interface PipelineDeps {
@@ -222,25 +222,31 @@ async function detect(ctx: Cloned): Promise<Planned | Finished> {
 
 async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Planned | Finished> {
   const { settings } = deps;
-  const user = settings.buildUser;
-  if (user) {
-    // The workspace (and its build.log) stays ours: the build may only pass through it.
-    await fs.chmod(ctx.workspace, 0o711);
-    await handOver(ctx.dir, user);
+  const pool = settings.buildUsers;
+  const user = await pool?.acquire();
+  let result: Awaited<ReturnType<typeof runBuild>>;
+  try {
+    if (user) {
+      // The workspace (and its build.log) stays ours: the build may only pass through it.
+      await fs.chmod(ctx.workspace, 0o711);
+      await handOver(ctx.dir, user);
+    }
+    result = await runBuild({
+      command: ctx.plan.command,
+      cwd: ctx.dir,
+      env: { ...settings.buildEnv, CI: 'true', ...(user ? buildUserEnvironment(user) : {}) },
+      logFile: ctx.logFile,
+      timeoutMs: settings.buildTimeoutMs,
+      scrub: settings.scrub,
+      signal,
+      user,
+      onLogReplaced: () => log.warn({ logFile: ctx.logFile }, 'The build replaced its build.log: the log the processor wrote is published instead'),
+    }).finally(async () => {
+      if (user) await takeBack(ctx.dir, user);
+    });
+  } finally {
+    if (user) pool?.release(user);
   }
-  const result = await runBuild({
-    command: ctx.plan.command,
-    cwd: ctx.dir,
-    env: { ...settings.buildEnv, CI: 'true', ...(user ? buildUserEnvironment(user) : {}) },
-    logFile: ctx.logFile,
-    timeoutMs: settings.buildTimeoutMs,
-    scrub: settings.scrub,
-    signal,
-    user,
-    onLogReplaced: () => log.warn({ logFile: ctx.logFile }, 'The build replaced its build.log: the log the processor wrote is published instead'),
-  }).finally(async () => {
-    if (user) await takeBack(ctx.dir, user);
-  });
   if (result.status === 'succeeded') return ctx;
   if (result.status === 'aborted') throw new AbortedError();
   // The log is published by the caller (withLog), once it knows the work stands.
@@ -252,7 +258,7 @@ async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal, 
 async function collect(ctx: Planned, deps: PipelineDeps, log: Logger): Promise<Collected | Finished> {
   try {
     // Built as BUILD_USER: every file of the build is the processor's again; any other is not the build's.
-    const owner = deps.settings.buildUser ? process.getuid?.() : undefined;
+    const owner = deps.settings.buildUsers ? process.getuid?.() : undefined;
     return { ...ctx, artifacts: await collectArtifacts(ctx.dir, ctx.plan, owner) };
   } catch (err) {
     if (!(err instanceof StepError)) throw err;

@@ -429,3 +429,42 @@ run "only_the_chunk_job_prunes_old_runs" {
     error_message = "Only the chunk job prunes: the processor and report jobs must not get RESULTS_* settings."
   }
 }
+
+run "concurrent_builds_get_a_user_each" {
+  command = plan
+
+  variables {
+    processor_concurrency = 4
+    build_user            = "10001-10004"
+  }
+
+  assert {
+    condition = {
+      for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.name => variable.value
+      if contains(["CONCURRENCY", "BUILD_USER"], variable.name)
+    } == { CONCURRENCY = "4", BUILD_USER = "10001-10004" }
+    error_message = "The processor must get CONCURRENCY = processor_concurrency and BUILD_USER = build_user."
+  }
+
+  assert {
+    condition     = local.build_users == 4
+    error_message = "A uid range must count its uids."
+  }
+
+  assert {
+    condition = alltrue([
+      for job in ["chunk", "report"] : !contains([for variable in jsondecode(aws_batch_job_definition.this[job].container_properties).environment : variable.name], "CONCURRENCY")
+    ])
+    error_message = "Only the processor builds: the chunk and report jobs get no CONCURRENCY."
+  }
+}
+
+run "concurrent_builds_sharing_one_user_are_warned_about" {
+  command = plan
+
+  variables {
+    processor_concurrency = 4
+  }
+
+  expect_failures = [check.each_concurrent_build_has_a_build_user]
+}

@@ -743,3 +743,33 @@ run "results_keep_runs_must_be_at_least_one" {
 
   expect_failures = [var.results_keep_runs]
 }
+
+run "build_user_may_not_name_root_among_several" {
+  command = plan
+
+  variables {
+    build_user = "node,root"
+  }
+
+  expect_failures = [var.build_user]
+}
+
+run "build_user_ranges_start_above_uid_0" {
+  command = plan
+
+  variables {
+    build_user = "0-4"
+  }
+
+  expect_failures = [var.build_user]
+}
+
+run "processor_concurrency_must_be_whole_and_at_most_64" {
+  command = plan
+
+  variables {
+    processor_concurrency = 65
+  }
+
+  expect_failures = [var.processor_concurrency]
+}

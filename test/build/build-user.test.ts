@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeDirectories, handOver, prepareBuildUser, takeBack } from '../../src/build/build-user.js';
+import { BuildUserPool, buildUserSpecs, closeDirectories, handOver, prepareBuildUsers, takeBack, type BuildUserProbe } from '../../src/build/build-user.js';
+
+const prepareBuildUser = async (spec: string, workdir: string, runDir: string, probe?: BuildUserProbe) => (await prepareBuildUsers(spec, workdir, runDir, probe)).users[0]!;
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
 const IS_ROOT = process.getuid?.() === 0;
@@ -129,5 +131,33 @@ describe('the build user', () => {
     expect(during).toEqual([48213, 48213, 48213]);
     expect(outsideDuring).toBe(0);
     expect(after).toEqual([0, 0, 0]);
+  });
+});
+
+describe('BUILD_USER naming several users', () => {
+  it('reads names, uids, uid:gid and uid ranges, and refuses anything else', () => {
+    const specs = ['node', '1000:1000', 'a,b', '10001-10003', 'node, 10001-10002', '10-5', '1-300', 'a,,b', 'x;y', ''].map(buildUserSpecs);
+
+    expect(specs).toEqual([['node'], ['1000:1000'], ['a', 'b'], ['10001', '10002', '10003'], ['node', '10001', '10002'], undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('hands each build a user no other build holds, and a waiting build the next one released', async () => {
+    const users = [1, 2].map((uid) => ({ name: String(uid), uid, gid: uid, home: '/tmp' }));
+    const pool = new BuildUserPool(users);
+
+    const first = await pool.acquire();
+    const second = await pool.acquire();
+    const third = pool.acquire();
+    pool.release(first);
+
+    expect([first.uid, second.uid, (await third).uid]).toEqual([1, 2, 1]);
+  });
+
+  it('lets every build share a single user', async () => {
+    const pool = new BuildUserPool([{ name: 'node', uid: 1000, gid: 1000, home: '/home/node' }]);
+
+    const taken = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+
+    expect(taken.map((user) => user.uid)).toEqual([1000, 1000, 1000]);
   });
 });

@@ -141,6 +141,61 @@ describe('mass-ingest process and what a build can reach', () => {
     const { result } = await processRows('bad-user', ['acme/probe'], { BUILD_USER: 'nobody; rm -rf /' });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('BUILD_USER must be a user name, a uid or uid:gid, got "nobody; rm -rf /"');
+    expect(result.stderr).toContain('BUILD_USER must be a user name, a uid or uid:gid, or several for concurrent builds (a,b or a uid range such as 10001-10004, at most 256), got "nobody; rm -rf /"');
   }, 60_000);
+});
+
+/**
+ * Two builds at once, each trying to change the other's clone (through the run's directory:
+ * `../../row-N/src`). Sharing one user they can; with a user each they cannot.
+ */
+const TAMPER = `set -u
+mkdir -p dist
+sleep 2
+n=0
+for other in ../../row-*/src; do
+  [ "$other" -ef . ] && continue
+  if echo tampered > "$other/tampered.txt" 2>/dev/null; then n=$((n+1)); fi
+done
+echo "$n" > dist/tampered-others.txt
+id -u > dist/uid.txt
+`;
+
+describe.skipIf(!IS_ROOT)('concurrent builds and their users', () => {
+  let pairFixture: Fixture;
+
+  beforeAll(async () => {
+    pairFixture = await makeFixture(path.join(tmp.path, 'pair'), [
+      ['acme/left', { 'tamper.sh': TAMPER, Makefile: 'all:\n\tsh tamper.sh\n' }],
+      ['acme/right', { 'tamper.sh': TAMPER, Makefile: 'all:\n\tsh tamper.sh\n' }],
+    ]);
+    await fs.chmod(path.join(tmp.path, 'pair'), 0o711);
+  });
+
+  async function runPair(runId: string, buildUser: string) {
+    const dataDir = path.join(tmp.path, `db-${runId}`);
+    const publishDir = path.join(tmp.path, `artifacts-${runId}`);
+    const env = baseEnv({ MASS_INGEST_DATA_DIR: dataDir, PUBLISH_URL: publishDir, MASS_INGEST_WORKDIR: path.join(tmp.path, `work-${runId}`), BUILD_USER: buildUser });
+    const result = await runCli(['process', pairFixture.inventory, '--run-id', runId, '--concurrency', '2'], { env });
+    const published = async (name: string, file: string) => (await fs.readFile(path.join(publishDir, 'local.test', 'acme', name, pairFixture.repos[`acme/${name}`]!.headSha, file), 'utf8')).trim();
+    return { result, published };
+  }
+
+  it('run each build as a user of its own when BUILD_USER names several (a uid range): neither can change the other\'s clone', async () => {
+    const { result, published } = await runPair('pool', '48301-48302');
+
+    expect(result.code).toBe(0);
+    expect([await published('left', 'tampered-others.txt'), await published('right', 'tampered-others.txt')]).toEqual(['0', '0']);
+    expect([await published('left', 'uid.txt'), await published('right', 'uid.txt')].sort()).toEqual(['48301', '48302']);
+    expect(result.logs.filter((line) => line.msg === 'Builds run as an unprivileged user').map((line) => line.uid)).toEqual([48301, 48302]);
+    expect(result.logs.map((line) => line.msg)).not.toContain('Fewer build users than concurrent builds: builds share it and can change each other\'s clones; give BUILD_USER one user per build (e.g. 10001-10004)');
+  }, 120_000);
+
+  it('show what sharing one user allows, and warn about it', async () => {
+    const { result, published } = await runPair('shared', '48303');
+
+    expect(result.code).toBe(0);
+    expect(Number(await published('left', 'tampered-others.txt')) + Number(await published('right', 'tampered-others.txt'))).toBeGreaterThanOrEqual(1);
+    expect(result.logs.find((line) => line.msg === "Fewer build users than concurrent builds: builds share it and can change each other's clones; give BUILD_USER one user per build (e.g. 10001-10004)")).toMatchObject({ concurrency: 2, buildUsers: 1 });
+  }, 120_000);
 });
