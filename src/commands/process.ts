@@ -215,7 +215,7 @@ async function verifyInventory(options: ProcessOptions, run: RunRecord, config: 
   // The ETag counts only beside the sha256 it was recorded with: another --inventory-sha256 is checked by hashing.
   const etag = run.inventorySha256 === sha256 ? run.inventoryEtag : undefined;
   // Where the partition begins, for reading its own rows alone: only under the ETag that pins the bytes indexed.
-  const start = etag !== undefined && Number.isFinite(range.end) ? await results.partitionStart(run.id, range.partition, range.start, recordedEnd(range, run)) : undefined;
+  const start = etag !== undefined && Number.isFinite(range.end) ? await results.partitionStart(run, range.partition, range.start, recordedEnd(range, run)) : undefined;
   const checked = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag, start }, { s3: config.s3 });
   const { proof, bytesRead, etagRefused } = checked;
   log.info({ proof, sha256, etag, bytesRead, fromByte: checked.fromByte, ...(etagRefused ? { etagRefused } : {}) }, 'Inventory checked against the run');

@@ -12,6 +12,8 @@ export interface PruneSettings {
   readonly keepRuns: number;
   readonly dryRun: boolean;
   readonly now: Date;
+  /** Epoch ms after which no further slice is deleted: the rest waits for the next prune. */
+  readonly deadline?: number;
 }
 
 export interface PrunedRun {
@@ -23,23 +25,32 @@ export interface PrunedRun {
 export interface PruneSummary {
   readonly runs: readonly PrunedRun[];
   readonly results: number;
+  /** The deadline came first: older runs are left (one of them perhaps in part) for the next prune. */
+  readonly unfinished?: boolean;
 }
 
 /** Results deleted per statement: a night of a million rows goes in steps that hold no lock for long. */
 const DELETE_SLICE = 50_000;
 
+/** 0001-01-01T00:00:00Z: no run is older, and PostgreSQL reads its ISO form (not a Date's earliest, year -271821). */
+const EARLIEST_DATE_MS = Date.parse('0001-01-01T00:00:00Z');
+
 export async function pruneRuns(database: Database, settings: PruneSettings, log: Logger): Promise<PruneSummary> {
-  const cutoff = new Date(settings.now.getTime() - settings.olderThanDays * 86_400_000);
+  // A retention reaching before year 1 keeps every run (rather than an Invalid Date, or a year PostgreSQL refuses).
+  const cutoff = new Date(Math.max(settings.now.getTime() - settings.olderThanDays * 86_400_000, EARLIEST_DATE_MS));
   const runs = await prunableRuns(database, cutoff, settings.keepRuns);
-  const summary = { runs, results: runs.reduce((sum, run) => sum + run.results, 0) };
-  if (settings.dryRun || runs.length === 0) return summary;
+  const total = (list: readonly PrunedRun[]) => list.reduce((sum, run) => sum + run.results, 0);
+  if (settings.dryRun || runs.length === 0) return { runs, results: total(runs) };
+  const pruned: PrunedRun[] = [];
+  const inTime = () => settings.deadline === undefined || Date.now() < settings.deadline;
   for (const run of runs) {
-    await deleteRun(database, run.id);
+    if (!(await deleteRun(database, run.id, inTime))) break;
+    pruned.push(run);
     log.debug({ runId: run.id, results: run.results }, 'Run pruned');
   }
   // PGlite runs no autovacuum: the space of the rows deleted is made reusable here.
   if (database.kind === 'pglite') await database.query('VACUUM repository_results, run_partitions, ingest_runs', []);
-  return summary;
+  return { runs: pruned, results: total(pruned), ...(pruned.length < runs.length ? { unfinished: true } : {}) };
 }
 
 async function prunableRuns(database: Database, cutoff: Date, keepRuns: number): Promise<PrunedRun[]> {
@@ -57,12 +68,17 @@ async function prunableRuns(database: Database, cutoff: Date, keepRuns: number):
   return rows.map((row) => ({ id: row.id, createdAt: new Date(row.created_at).toISOString(), results: Number(row.results) }));
 }
 
-/** Its results in slices of rows, then the run (its partitions go with it: ON DELETE CASCADE). */
-async function deleteRun(database: Database, runId: string): Promise<void> {
+/**
+ * Its results in slices of rows, then the run (its partitions go with it: ON DELETE CASCADE).
+ * False when `inTime` says stop first: the run stays, for the next prune to finish.
+ */
+async function deleteRun(database: Database, runId: string, inTime: () => boolean): Promise<boolean> {
   const { rows } = await database.query<{ last: number | null }>('SELECT max(row_number) AS last FROM repository_results WHERE run_id = $1', [runId]);
   const last = rows[0]?.last ?? 0;
   for (let from = 0; from <= last; from += DELETE_SLICE) {
+    if (!inTime()) return false;
     await database.query('DELETE FROM repository_results WHERE run_id = $1 AND row_number >= $2 AND row_number < $3', [runId, from, from + DELETE_SLICE]);
   }
   await database.query('DELETE FROM ingest_runs WHERE id = $1', [runId]);
+  return true;
 }

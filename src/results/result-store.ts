@@ -89,7 +89,8 @@ export class SqlResultStore implements ResultStore {
   async upsertPartitions(partitions: readonly PartitionRecord[]): Promise<void> {
     for (let index = 0; index < partitions.length; index += CHUNK) {
       const slice = partitions.slice(index, index + CHUNK);
-      // An offset holds for the rows it was recorded with: a partition given other rows loses it.
+      // The chunk job's index stays: a partition's offset belongs to its number (its rows follow from
+      // the run's partition size), whatever rows a later process records for it.
       await this.db.query(
         `INSERT INTO run_partitions AS p (run_id, partition, start_row, end_row, batch_job_id, status, start_offset, earlier_duplicates, updated_at)
          SELECT r, n, s, e, j, t, o, d::jsonb, now() FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[]) AS u(r, n, s, e, j, t, o, d)
@@ -97,8 +98,8 @@ export class SqlResultStore implements ResultStore {
            start_row = EXCLUDED.start_row, end_row = EXCLUDED.end_row,
            batch_job_id = COALESCE(EXCLUDED.batch_job_id, p.batch_job_id),
            status = EXCLUDED.status,
-           start_offset = CASE WHEN (p.start_row, p.end_row) = (EXCLUDED.start_row, EXCLUDED.end_row) THEN COALESCE(EXCLUDED.start_offset, p.start_offset) ELSE EXCLUDED.start_offset END,
-           earlier_duplicates = CASE WHEN (p.start_row, p.end_row) = (EXCLUDED.start_row, EXCLUDED.end_row) AND EXCLUDED.start_offset IS NULL THEN p.earlier_duplicates ELSE EXCLUDED.earlier_duplicates END,
+           start_offset = COALESCE(EXCLUDED.start_offset, p.start_offset),
+           earlier_duplicates = CASE WHEN EXCLUDED.start_offset IS NULL THEN p.earlier_duplicates ELSE EXCLUDED.earlier_duplicates END,
            updated_at = now()`,
         [
           slice.map((p) => p.runId),
@@ -115,26 +116,31 @@ export class SqlResultStore implements ResultStore {
   }
 
   /**
-   * Where recorded partition `partition` (holding rows `start..end`) begins and ends in the
-   * inventory, for a child to read only its own bytes (src/inventory/partition-index.ts);
-   * undefined when the chunk job indexed none (a local or http(s) inventory, `chunk --local`, a
-   * run planned before indexes were recorded). Three rows by primary key: the first partition
-   * (where the header ends), this one, and the next (where this one ends).
+   * Where partition `partition` of a run the chunk job planned begins and ends in the inventory,
+   * for a child reading rows `start..end` of it to read only its own bytes
+   * (src/inventory/partition-index.ts); undefined when the chunk job indexed none (a local or
+   * http(s) inventory, `chunk --local`, a run planned before indexes were recorded) or the rows are
+   * not the partition's. Its rows follow from the run's partition size, never from what a process
+   * recorded since (a sub-range rerun rewrites `start_row`/`end_row`). Three rows by primary key:
+   * the first partition (where the header ends), this one, and the next (where this one ends).
    */
-  async partitionStart(runId: string, partition: number, start: number, end: number): Promise<PartitionStart | undefined> {
-    const { rows } = await this.db.query<{ partition: number; start_row: number; end_row: number; start_offset: string; earlier_duplicates: Record<string, number> | null }>(
-      `SELECT partition, start_row, end_row, start_offset, earlier_duplicates FROM run_partitions
+  async partitionStart(run: Pick<RunRecord, 'id' | 'partitionSize' | 'inventoryRows'>, partition: number, start: number, end: number): Promise<PartitionStart | undefined> {
+    const { partitionSize, inventoryRows } = run;
+    if (partitionSize === undefined || inventoryRows === undefined) return undefined;
+    const firstRow = partition * partitionSize + 1;
+    if (start < firstRow || end > Math.min(firstRow + partitionSize - 1, inventoryRows)) return undefined;
+    const { rows } = await this.db.query<{ partition: number; start_offset: string; earlier_duplicates: Record<string, number> | null }>(
+      `SELECT partition, start_offset, earlier_duplicates FROM run_partitions
         WHERE run_id = $1 AND partition = ANY($2::int[]) AND start_offset IS NOT NULL`,
-      [runId, [0, partition, partition + 1]],
+      [run.id, [0, partition, partition + 1]],
     );
-    const first = rows.find((row) => Number(row.partition) === 0 && Number(row.start_row) === 1);
-    const own = rows.find((row) => Number(row.partition) === partition && Number(row.start_row) <= start && Number(row.end_row) >= end);
-    if (!first || !own) return undefined;
-    const next = rows.find((row) => Number(row.partition) === partition + 1 && Number(row.start_row) === Number(own.end_row) + 1);
+    const offsetOf = (wanted: number) => rows.find((row) => Number(row.partition) === wanted);
+    const [header, own, next] = [offsetOf(0), offsetOf(partition), offsetOf(partition + 1)];
+    if (!header || !own) return undefined;
     const earlier = Object.entries(own.earlier_duplicates ?? {}).map(([repeat, row]): [number, number] => [Number(repeat), Number(row)]);
     return {
-      headerBytes: Number(first.start_offset),
-      firstRow: Number(own.start_row),
+      headerBytes: Number(header.start_offset),
+      firstRow,
       offset: Number(own.start_offset),
       ...(next ? { endOffset: Number(next.start_offset) } : {}),
       earlierDuplicates: new Map(earlier),
