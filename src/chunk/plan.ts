@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { partitionCount } from '../inventory/range.js';
 import type { PartitionIndex } from '../inventory/partition-index.js';
-import { scanInventory } from '../inventory/reader.js';
+import { scanInventory } from '../inventory/scan.js';
 import { inventoryScheme, type InventoryOptions } from '../inventory/source.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { PartitionRecord, PartitionStatus } from '../results/result-store.js';

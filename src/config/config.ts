@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
 import { createScrubber, secretsOfCredentialLines, secretsOfUrl, type Scrubber } from '../logging/scrub.js';
 import { gitTransportEnvironment, scrubBuildEnvironment } from './build-env.js';
-import { buildUserSpecs } from '../build/build-user.js';
+import { buildUserSpecs } from '../build/build-user-pool.js';
 import { normalizeSshKey, secretsOfSshKey, sshKeyProblems, type GitSshKey } from './ssh-key.js';
 
 /**

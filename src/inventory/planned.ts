@@ -1,6 +1,7 @@
 import { MassIngestError, UsageError } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
-import { readInventory, scanInventory, type InventoryReading, type ReadOptions, type RowSelection } from './reader.js';
+import { readInventory, type InventoryReading, type ReadOptions, type RowSelection } from './reader.js';
+import { scanInventory } from './scan.js';
 import type { InventoryEntry } from './rows.js';
 import type { PartitionStart } from './partition-index.js';
 import { inventoryScheme, type InventoryOptions } from './source.js';

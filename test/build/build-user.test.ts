@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BuildUserPool, buildUserSpecs, closeDirectories, handOver, prepareBuildUsers, takeBack, type BuildUserProbe } from '../../src/build/build-user.js';
+import { closeDirectories, handOver, prepareBuildUsers, takeBack, type BuildUserProbe } from '../../src/build/build-user.js';
+import { BuildUserPool, buildUserSpecs } from '../../src/build/build-user-pool.js';
 
 const prepareBuildUser = async (spec: string, workdir: string, runDir: string, probe?: BuildUserProbe) => (await prepareBuildUsers(spec, workdir, runDir, probe)).users[0]!;
 import { createTempDir, type TempDir } from '../harness/tmp.js';

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInventory, scanInventory } from '../../src/inventory/reader.js';
+import { readInventory } from '../../src/inventory/reader.js';
+import { scanInventory } from '../../src/inventory/scan.js';
 import type { InventoryEntry } from '../../src/inventory/rows.js';
 import type { PartitionIndex, PartitionStart } from '../../src/inventory/partition-index.js';
 

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInventory, scanInventory } from '../../src/inventory/reader.js';
+import { readInventory } from '../../src/inventory/reader.js';
+import { scanInventory } from '../../src/inventory/scan.js';
 import type { InventoryEntry } from '../../src/inventory/rows.js';
 import { UsageError } from '../../src/errors.js';
 

@@ -1,0 +1,95 @@
+import { CsvError, parse, type Parser } from 'csv-parse';
+import { MassIngestError, UsageError, errorMessage } from '../errors.js';
+import { scrubUrlSecrets } from '../logging/scrub.js';
+import { REQUIRED_COLUMNS } from './rows.js';
+
+/** The CSV side of reading an inventory (DESIGN §4): the parser, the header, and what its errors mean. */
+
+/** A record and the byte offset just past it (its line break included). */
+export interface Located {
+  readonly fields: string[];
+  readonly end: number;
+}
+
+/**
+ * The CSV parser (DESIGN §4). Records come as arrays, the header first, so a row's field count
+ * can be checked against the header's (csv-parse's `columns` would drop the extra fields of a
+ * row with a comma left unquoted).
+ */
+export function createParser(): Parser {
+  return parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+}
+
+/**
+ * The parser, each record with the byte offset just past it (its line break included, a BOM
+ * counted): csv-parse sets `info.bytes` so right before it pushes a record. (Its `on_record`
+ * gives the same offset but copies the whole `info` twice a record: 3 s of a million rows.)
+ */
+export function createLocatingParser(): Parser {
+  const parser = createParser();
+  const push = parser.push.bind(parser);
+  parser.push = (record: unknown) => push(record === null ? null : ({ fields: record as string[], end: parser.info.bytes } satisfies Located));
+  return parser;
+}
+
+/** A data record by column name (a column with a blank name is no field of ours). */
+export function recordOf(columns: readonly string[], fields: readonly string[]): Record<string, string | undefined> {
+  const record: Record<string, string | undefined> = Object.create(null) as Record<string, string | undefined>;
+  columns.forEach((name, index) => {
+    if (name !== '') record[name] = fields[index];
+  });
+  return record;
+}
+
+export function checkHeader(uri: string, header: string[]): string[] {
+  const columns = header.map((name) => name.trim());
+  if (columns.every((name) => name === '')) throw missingHeader(uri, 'its first line is blank');
+  const duplicated = [...new Set(columns.filter((name, index) => name !== '' && columns.indexOf(name) !== index))];
+  if (duplicated.length > 0) {
+    throw new UsageError(
+      'inventory_duplicate_column',
+      `Inventory ${scrubUrlSecrets(uri)} names column ${duplicated.map((name) => `"${name}"`).join(', ')} more than once in its header (${columns.join(',')}): keep one of each`,
+    );
+  }
+  const missing = REQUIRED_COLUMNS.filter((name) => !columns.includes(name));
+  if (missing.length > 0) {
+    throw new UsageError(
+      'inventory_missing_column',
+      `Inventory ${scrubUrlSecrets(uri)} has no column ${missing.map((name) => `"${name}"`).join(', ')} in its header (found: ${columns.join(',')}); the header must name ${REQUIRED_COLUMNS.join(',')}${caseHint(missing, columns)}`,
+    );
+  }
+  return columns;
+}
+
+/** `CloneURL` for `cloneUrl`: the names are matched exactly, as the chunk job and reports write them. */
+function caseHint(missing: readonly string[], columns: readonly string[]): string {
+  const near = missing.flatMap((name) => columns.filter((column) => column.toLowerCase() === name.toLowerCase()).map((column) => `"${column}" as "${name}"`));
+  return near.length > 0 ? ` (names are case-sensitive: write ${near.join(', ')})` : '';
+}
+
+export function missingHeader(uri: string, why: string): UsageError {
+  return new UsageError('inventory_missing_header', `Inventory ${scrubUrlSecrets(uri)} has no header row (${why}): its first line must name ${REQUIRED_COLUMNS.join(',')}`);
+}
+
+/**
+ * Any csv-parse error is the inventory's fault (exit 2), whatever its code: not every code
+ * starts with `CSV_` (a quote inside an unquoted field is `INVALID_OPENING_QUOTE`). `records`
+ * counts the records parsed before the bad one, the header included and blank lines not: the
+ * bad one's row number, as row numbers count data records from 1.
+ */
+export function describeParseError(uri: string, err: unknown, rowsBefore = 0): unknown {
+  if (err instanceof MassIngestError) return err;
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof MassIngestError) return cause;
+  if (err instanceof CsvError) {
+    const { lines, records } = err as CsvError & { lines?: number; records?: number };
+    const which = typeof records !== 'number' ? '' : records === 0 ? ' (its header)' : ` (row ${records + rowsBefore})`;
+    return new UsageError(
+      'inventory_malformed',
+      `Inventory ${scrubUrlSecrets(uri)} is not valid CSV near line ${lines ?? '?'}${which}: ${errorMessage(err)}; a field holding a quote, a comma or a line break must be in double quotes, its own quotes doubled ("echo ""hi""")`,
+      [],
+      err,
+    );
+  }
+  return err;
+}
