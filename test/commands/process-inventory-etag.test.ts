@@ -324,3 +324,36 @@ describe('a bare `mass-ingest process --inventory-sha256`', () => {
     expect(second.stderr).toContain(`but run bare1 was planned over ${sha256}`);
   });
 });
+
+/**
+ * A processor given a sub-range of a recorded partition (`process --start/--end --partition`, as
+ * a hand-made jobs-mode rerun) reads its rows from the partition's offset; the recorded index must
+ * survive it, so that the partition's own child (a Batch retry) and its neighbour still read only
+ * their own rows (README: "Each child reads only its own rows"). Found by helper 37's review.
+ */
+const checkedLine = (result: CliResult) => result.logs.find((line) => line.msg === 'Inventory checked against the run');
+
+describe('a processor of a sub-range of a recorded partition', () => {
+  it('reads its rows from the partition offset, and leaves the index for the partition and its neighbour', async () => {
+    const lines = ['cloneUrl,branch,origin,path'];
+    for (let row = 1; row <= 400; row++) lines.push(`ftp://git.example.test/acme/r${row}.git,main,git.example.test,acme/r${row}`);
+    const text = `${lines.join('\n')}\n`;
+    await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sub/repos.csv', Body: text }));
+    const uri = `s3://${BUCKET}/sub/repos.csv`;
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'sub1'], { env: env() });
+    const offsetOf = (partition: number) => lines.slice(0, partition * PARTITION_SIZE + 1).join('\n').length + 1;
+
+    const sub = await runCli(['process', uri, '--start', '105', '--end', '110', '--partition', '1', '--run-id', 'sub1', '--inventory-sha256', sha256], { env: env() });
+    const retry = await arrayChild('sub1', uri, sha256, 1, 2);
+    const neighbour = await arrayChild('sub1', uri, sha256, 0);
+
+    expect([chunk.code, sub.code, retry.code, neighbour.code]).toEqual([0, 0, 0, 0]);
+    expect(checkedLine(sub)).toMatchObject({ proof: 'if-match', fromByte: offsetOf(1) });
+    const { rows } = await db.query<{ row_number: number }>("SELECT row_number FROM repository_results WHERE run_id = 'sub1' ORDER BY row_number");
+    expect(rows.map((row) => row.row_number)).toEqual([...Array.from({ length: 100 }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => i + 101)]);
+    // The partition's own child still reads from its offset, and partition 0 still ends where partition 1 begins.
+    expect(checkedLine(retry)).toMatchObject({ proof: 'if-match', fromByte: offsetOf(1), bytesRead: offsetOf(0) + offsetOf(2) - offsetOf(1) });
+    expect(checkedLine(neighbour)).toMatchObject({ proof: 'if-match', fromByte: offsetOf(0), bytesRead: offsetOf(1) });
+  });
+});

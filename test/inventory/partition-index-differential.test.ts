@@ -2,10 +2,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readInventory } from '../../src/inventory/reader.js';
+import { entriesOf, startOf } from './partition-starts.js';
 import { scanInventory } from '../../src/inventory/scan.js';
-import type { InventoryEntry } from '../../src/inventory/rows.js';
-import type { PartitionIndex, PartitionStart } from '../../src/inventory/partition-index.js';
+import type { PartitionIndex } from '../../src/inventory/partition-index.js';
 
 /**
  * Every partition of generated inventories of a few hundred KiB (records and line breaks across
@@ -59,22 +58,7 @@ function generate(seed: number, rows: number, shape: Shape): string {
   return shape.finalNewline ? `${text}${shape.eol}` : text;
 }
 
-function startOf(index: PartitionIndex, partition: number, size: number): PartitionStart {
-  const next = index.offsets[partition + 1];
-  return {
-    headerBytes: index.offsets[0] ?? 0,
-    firstRow: partition * size + 1,
-    offset: index.offsets[partition] ?? 0,
-    ...(next === undefined ? {} : { endOffset: next }),
-    earlierDuplicates: index.earlierDuplicates.get(partition) ?? new Map(),
-  };
-}
 
-async function entriesOf(file: string, start: number, end: number, resume?: PartitionStart): Promise<InventoryEntry[]> {
-  const entries: InventoryEntry[] = [];
-  for await (const entry of readInventory(file, { start, end }, resume ? { resume } : {}).entries) entries.push(entry);
-  return entries;
-}
 
 const SHAPES: Array<[string, Shape]> = [
   ['LF with a BOM and a final newline', { eol: '\n', bom: true, finalNewline: true }],

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInventory } from '../../src/inventory/reader.js';
+import { entriesOf, startOf } from './partition-starts.js';
 import { scanInventory } from '../../src/inventory/scan.js';
-import type { InventoryEntry } from '../../src/inventory/rows.js';
-import type { PartitionIndex, PartitionStart } from '../../src/inventory/partition-index.js';
+import type { PartitionIndex } from '../../src/inventory/partition-index.js';
 import { HashedSeenRows } from '../../src/inventory/seen-rows.js';
 
 let dir: string;
@@ -22,22 +22,7 @@ async function write(name: string, content: string): Promise<string> {
   return file;
 }
 
-async function entriesOf(file: string, start: number, end: number, resume?: PartitionStart): Promise<InventoryEntry[]> {
-  const entries: InventoryEntry[] = [];
-  for await (const entry of readInventory(file, { start, end }, resume ? { resume } : {}).entries) entries.push(entry);
-  return entries;
-}
 
-function startOf(index: PartitionIndex, partition: number, partitionSize: number): PartitionStart {
-  const next = index.offsets[partition + 1];
-  return {
-    headerBytes: index.offsets[0] ?? 0,
-    firstRow: partition * partitionSize + 1,
-    offset: index.offsets[partition] ?? 0,
-    ...(next === undefined ? {} : { endOffset: next }),
-    earlierDuplicates: index.earlierDuplicates.get(partition) ?? new Map(),
-  };
-}
 
 /** Every CSV shape DESIGN §4 accepts, each with a repeat of a row several rows back and rows invalid for other reasons. */
 const SHAPES: Record<string, string> = {

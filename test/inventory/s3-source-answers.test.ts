@@ -5,8 +5,9 @@ import { readPlannedRows, type PlannedInventory } from '../../src/inventory/plan
 import { checkInventory, readInventory } from '../../src/inventory/reader.js';
 import { scanInventory } from '../../src/inventory/scan.js';
 import type { InventoryEntry } from '../../src/inventory/rows.js';
-import type { PartitionIndex, PartitionStart } from '../../src/inventory/partition-index.js';
+import type { PartitionIndex } from '../../src/inventory/partition-index.js';
 import { startScriptedS3, type ScriptedS3 } from '../fakes/scripted-s3.js';
+import { startOf } from './partition-starts.js';
 
 /**
  * A child reading its partition alone (two ranged GETs under If-Match) must yield what a read from
@@ -49,16 +50,6 @@ beforeEach(() => {
   s3.objects.set('/inventories/repos.csv', { body: Buffer.from(CSV), etag: '"etag-1"' });
 });
 
-function startOf(partition: number): PartitionStart {
-  const next = index.offsets[partition + 1];
-  return {
-    headerBytes: index.offsets[0] ?? 0,
-    firstRow: partition * SIZE + 1,
-    offset: index.offsets[partition] ?? 0,
-    ...(next === undefined ? {} : { endOffset: next }),
-    earlierDuplicates: index.earlierDuplicates.get(partition) ?? new Map(),
-  };
-}
 
 async function reference(start: number, end: number): Promise<InventoryEntry[]> {
   const entries: InventoryEntry[] = [];
@@ -67,7 +58,7 @@ async function reference(start: number, end: number): Promise<InventoryEntry[]> 
 }
 
 async function planned(partition: number): Promise<{ entries: InventoryEntry[]; proof: string; etagRefused: boolean | undefined }> {
-  const plan: PlannedInventory = { runId: 'r1', sha256: SHA256, etag, start: startOf(partition) };
+  const plan: PlannedInventory = { runId: 'r1', sha256: SHA256, etag, start: startOf(index, partition, SIZE) };
   const checked = await readPlannedRows(URI, { start: partition * SIZE + 1, end: (partition + 1) * SIZE }, plan, S3);
   const entries: InventoryEntry[] = [];
   for await (const entry of checked.reading?.entries ?? []) entries.push(entry);
