@@ -7,7 +7,7 @@ import type { InventoryOptions } from '../inventory/source.js';
 import type { Logger } from '../logging/logger.js';
 import type { Scrubber } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
-import type { ResultStore } from '../results/result-store.js';
+import type { ResultStore, RunRecord } from '../results/result-store.js';
 import { outcomeCounts } from '../results/report-queries.js';
 import { allPartitions, partitionRecords, type ChunkPlan } from './plan.js';
 import { checkSamePlan, loadPartitionState } from './run-state.js';
@@ -30,6 +30,8 @@ export const LOCAL_ATTEMPTS = 3;
 export interface LocalRunInput {
   readonly plan: ChunkPlan;
   readonly runId: string;
+  /** `--only`: the run whose rows this one reruns (recorded on the run). */
+  readonly rerunOf?: RunRecord['rerunOf'];
   readonly parallel: number;
   /** Environment of the children: config.env plus the shared database. */
   readonly env: Readonly<Record<string, string>>;
@@ -54,7 +56,18 @@ const PRECEDENCE: readonly ExitCode[] = [EXIT.terminated, EXIT.infrastructure, E
 
 export async function runLocal(input: LocalRunInput): Promise<ExitCode> {
   const { plan, runId, results, log } = input;
-  const stored = await results.ensureRun({ id: runId, trigger: 'local', mode: 'local', inventoryUri: plan.inventoryShown, inventorySha256: plan.sha256, inventoryEtag: plan.etag, inventoryRows: plan.rows, partitionSize: plan.partitionSize, partitions: plan.partitions });
+  const stored = await results.ensureRun({
+    id: runId,
+    trigger: 'local',
+    mode: 'local',
+    inventoryUri: plan.inventoryShown,
+    inventorySha256: plan.sha256,
+    inventoryEtag: plan.etag,
+    inventoryRows: plan.rows,
+    partitionSize: plan.partitionSize,
+    partitions: plan.partitions,
+    rerunOf: input.rerunOf,
+  });
   checkSamePlan(stored, plan);
   const state = await loadPartitionState(input.database, runId);
   const todo = allPartitions(plan).filter((partition) => state.get(partition)?.status !== 'succeeded');

@@ -9,7 +9,7 @@ import type { Database } from '../results/database.js';
 import { SqlResultStore } from '../results/result-store.js';
 import { planChunk, type ChunkPlan } from '../chunk/plan.js';
 import { renderPlan } from '../chunk/print-plan.js';
-import { deriveInventory } from '../chunk/only-subset.js';
+import { deriveInventory, type DerivedInventory } from '../chunk/only-subset.js';
 import { hostEnvironment } from '../results/embedded-server.js';
 import { openSharedDatabase } from '../chunk/local-database.js';
 import { runLocal } from '../chunk/local-run.js';
@@ -45,7 +45,7 @@ export async function runChunk(options: ChunkOptions, context: CommandContext): 
 /** A dry run leaves nothing behind: a derived inventory is planned over, then removed. */
 async function printPlan(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
   const { config } = context;
-  const derived = options.only ? await withDatabase(context, log, (database) => derive(options, config, database, log)) : undefined;
+  const derived = options.only ? (await withDatabase(context, log, (database) => derive(options, config, database, log))).path : undefined;
   try {
     const plan = await planChunk(derived ?? options.inventory, config.partitionSize, { s3: config.s3 });
     context.stdout.write(renderPlan({ plan, mode: options.local ? 'local' : options.mode, runId: config.runId, ...config.batch, parallel: options.parallel }));
@@ -119,12 +119,13 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
   const { config } = context;
   const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: hostEnvironment(config.env) }, log);
   try {
-    const inventory = options.only ? await derive(options, config, shared.database, log) : options.inventory;
-    const plan = await planChunk(inventory, config.partitionSize, { s3: config.s3 });
+    const derived = options.only ? await derive(options, config, shared.database, log) : undefined;
+    const plan = await planChunk(derived?.path ?? options.inventory, config.partitionSize, { s3: config.s3 });
     logPlan(log, plan);
     const exitCode = await runLocal({
       plan,
       runId: config.runId,
+      rerunOf: derived && options.only ? { runId: derived.fromRun, rows: options.only } : undefined,
       parallel: options.parallel,
       env: { ...config.env, ...shared.childEnv },
       flags: processorFlags(config),
@@ -157,10 +158,9 @@ async function publishLocalReport(database: Database, context: CommandContext, l
   }
 }
 
-async function derive(options: ChunkOptions, config: Config, database: Database, log: Logger): Promise<string> {
+async function derive(options: ChunkOptions, config: Config, database: Database, log: Logger): Promise<DerivedInventory> {
   const outputDir = path.join(path.dirname(config.dataDir), 'derived');
-  const derived = await deriveInventory({ inventory: options.inventory, only: options.only ?? 'failed', run: options.run ?? 'last', outputDir, newRunId: config.runId, source: { s3: config.s3 } }, database, log);
-  return derived.path;
+  return deriveInventory({ inventory: options.inventory, only: options.only ?? 'failed', run: options.run ?? 'last', outputDir, newRunId: config.runId, source: { s3: config.s3 } }, database, log);
 }
 
 async function withDatabase<T>(context: CommandContext, log: Logger, use: (database: Database) => Promise<T>): Promise<T> {

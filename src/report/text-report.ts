@@ -34,6 +34,7 @@ function runLines({ run, aggregates }: ReportSummary): string[] {
   return [
     `Run ${run.id} (${runKind(run)}) started ${run.createdAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}${wall.wallMs === null ? '' : `, wall time ${formatDuration(wall.wallMs)}`}`,
     `Inventory ${run.inventoryUri}${run.inventoryRows === null ? '' : ` (${run.inventoryRows} rows)`}${run.inventorySha256 ? ` sha256 ${run.inventorySha256}` : ''}`,
+    ...(run.rerunOf ? [`Rerun of run ${run.rerunOf.runId}: its ${run.rerunOf.rows} rows (chunk --only ${run.rerunOf.rows})`] : []),
   ];
 }
 

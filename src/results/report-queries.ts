@@ -14,6 +14,8 @@ export interface RunInfo {
   readonly partitions: number | null;
   readonly createdAt: string;
   readonly finishedAt: string | null;
+  /** A run of `chunk --only`: the run whose rows it reran, and which rows. */
+  readonly rerunOf?: { readonly runId: string; readonly rows: string };
 }
 
 export interface ReportRepository {
@@ -51,6 +53,7 @@ export async function findRun(db: Database, run: string): Promise<RunInfo> {
     partitions: (row.partitions as number | null) ?? null,
     createdAt: toIso(row.created_at),
     finishedAt: row.finished_at ? toIso(row.finished_at) : null,
+    ...(row.rerun_of ? { rerunOf: { runId: String(row.rerun_of), rows: String(row.rerun_rows ?? 'failed') } } : {}),
   };
 }
 

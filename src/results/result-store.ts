@@ -23,6 +23,8 @@ export interface RunRecord {
    * records its run once the database is open, which on a busy machine is seconds into its work.
    */
   readonly createdAt?: Date | undefined;
+  /** `chunk --only failed|changed --run <id>`: the run whose rows this one reruns, and which. */
+  readonly rerunOf?: { readonly runId: string; readonly rows: 'failed' | 'changed' } | undefined;
 }
 
 export interface PartitionRecord {
@@ -56,8 +58,8 @@ export class SqlResultStore implements ResultStore {
   /** Creates the run if new; an existing run (a retried job, another partition) is returned as stored. */
   async ensureRun(run: RunRecord): Promise<RunRecord> {
     await this.db.query(
-      `INSERT INTO ingest_runs (id, trigger, inventory_uri, inventory_sha256, inventory_rows, partition_size, partitions, mode, created_at, inventory_etag)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()), $10)
+      `INSERT INTO ingest_runs (id, trigger, inventory_uri, inventory_sha256, inventory_rows, partition_size, partitions, mode, created_at, inventory_etag, rerun_of, rerun_rows)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()), $10, $11, $12)
        ON CONFLICT (id) DO UPDATE SET
          created_at = LEAST(ingest_runs.created_at, EXCLUDED.created_at),
          inventory_sha256 = COALESCE(ingest_runs.inventory_sha256, EXCLUDED.inventory_sha256),
@@ -68,8 +70,23 @@ export class SqlResultStore implements ResultStore {
            ELSE COALESCE(ingest_runs.inventory_etag, EXCLUDED.inventory_etag) END,
          inventory_rows = COALESCE(ingest_runs.inventory_rows, EXCLUDED.inventory_rows),
          partition_size = COALESCE(ingest_runs.partition_size, EXCLUDED.partition_size),
-         partitions = COALESCE(ingest_runs.partitions, EXCLUDED.partitions)`,
-      [run.id, run.trigger, run.inventoryUri, run.inventorySha256 ?? null, run.inventoryRows ?? null, run.partitionSize ?? null, run.partitions ?? null, run.mode, run.createdAt?.toISOString() ?? null, run.inventoryEtag ?? null],
+         partitions = COALESCE(ingest_runs.partitions, EXCLUDED.partitions),
+         rerun_of = COALESCE(ingest_runs.rerun_of, EXCLUDED.rerun_of),
+         rerun_rows = COALESCE(ingest_runs.rerun_rows, EXCLUDED.rerun_rows)`,
+      [
+        run.id,
+        run.trigger,
+        run.inventoryUri,
+        run.inventorySha256 ?? null,
+        run.inventoryRows ?? null,
+        run.partitionSize ?? null,
+        run.partitions ?? null,
+        run.mode,
+        run.createdAt?.toISOString() ?? null,
+        run.inventoryEtag ?? null,
+        run.rerunOf?.runId ?? null,
+        run.rerunOf?.rows ?? null,
+      ],
     );
     const { rows } = await this.db.query<Record<string, unknown>>('SELECT * FROM ingest_runs WHERE id = $1', [run.id]);
     const row = rows[0] ?? {};

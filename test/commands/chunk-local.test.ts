@@ -93,6 +93,10 @@ describe('mass-ingest chunk --local with the embedded database', () => {
     ]);
     const derived = await fs.readFile(path.join(tmp.path, 'derived', 'local2-failed.csv'), 'utf8');
     expect(derived.split('\n')[0]).toBe('cloneUrl,branch,origin,path');
+    // The run says which run's rows it repeats, in JSON and in the table.
+    expect(shown.run).toMatchObject({ id: 'local2', rerunOf: { runId: 'local1', rows: 'failed' } });
+    const table = await runCli(['report', '--run', 'local2'], { env: env() });
+    expect(table.stdout).toContain('Rerun of run local1: its failed rows (chunk --only failed)');
   });
 
   it('reruns what failed last time again: the last run read a derived inventory, whose rows are taken', async () => {

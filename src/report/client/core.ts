@@ -119,6 +119,7 @@ function renderHeader() {
     ['Repositories recorded', fmtInt(agg.total)],
     ['Failed', fmtInt(agg.failed) + ' (' + fmtPercent(agg.failed, agg.total) + ')']
   ];
+  if (run.rerunOf) facts.splice(5, 0, ['Rerun of', 'run ' + run.rerunOf.runId + ': its ' + run.rerunOf.rows + ' rows (chunk --only ' + run.rerunOf.rows + ')']);
   var dl = byId('run-facts');
   facts.forEach(function (f) {
     dl.appendChild(el('dt', { text: f[0] }));
