@@ -86,6 +86,14 @@ beforeAll(async () => {
   const probe = await createBareRepo(path.join(data, 'root-repos'), 'acme/probe', { Makefile: PROBE_MAKEFILE });
   shas.probe = probe.headSha;
   await fs.writeFile(path.join(data, 'probe.csv'), ['cloneUrl,branch,origin,path', 'file:///data/root-repos/acme/probe.git,main,local.test,acme/probe', ''].join('\n'));
+  // Two builds at once (each sleeps, so they overlap), each as a uid of a range with no passwd entry
+  // (Terraform: processor_concurrency = 2, build_user = "10001-10002").
+  const sleepy = PROBE_MAKEFILE.replace('all:\n', 'all:\n\tsleep 2\n');
+  for (const name of ['left', 'right']) shas[name] = (await createBareRepo(path.join(data, 'root-repos'), `acme/${name}`, { Makefile: sleepy })).headSha;
+  await fs.writeFile(
+    path.join(data, 'pair.csv'),
+    ['cloneUrl,branch,origin,path', ...['left', 'right'].map((name) => `file:///data/root-repos/acme/${name}.git,main,local.test,acme/${name}`), ''].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -183,6 +191,17 @@ describe('the container image', () => {
     expect(await seen('environ-leaks.txt')).toBe('0');
     expect(await seen('credential-leaks.txt')).toBe('0');
     expect(result.stdout + result.stderr).not.toContain(PROBE_SECRET);
+  });
+
+  it('runs two builds at once as two uids of a BUILD_USER range that has no passwd entries', async () => {
+    const options = ['--user', 'root', '-e', 'BUILD_USER=10001-10002', '-e', 'MASS_INGEST_DATA_DIR=/tmp/db', '-e', 'PUBLISH_URL=file:///data/out-pair'];
+
+    const result = await podman.run(runArgs(['process', '/data/pair.csv', '--run-id', 'container-build-users', '--concurrency', '2'], options));
+
+    expect(result.code, result.stderr).toBe(0);
+    const uid = async (name: string) => (await fs.readFile(path.join(data, 'out-pair', 'local.test', 'acme', name, shas[name]!, 'uid.txt'), 'utf8')).trim();
+    expect([await uid('left'), await uid('right')].sort()).toEqual(['10001', '10002']);
+    expect(result.stdout).not.toContain('Fewer build users than concurrent builds');
   });
 
   it('exits 143 within 10 s of podman kill --signal TERM during a build and records the rows aborted', async () => {
