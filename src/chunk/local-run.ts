@@ -9,7 +9,7 @@ import type { Scrubber } from '../logging/scrub.js';
 import type { Database } from '../results/database.js';
 import type { ResultStore, RunRecord } from '../results/result-store.js';
 import { outcomeCounts } from '../results/report-queries.js';
-import { allPartitions, partitionRecords, type ChunkPlan } from './plan.js';
+import { allPartitions, partitionRecords, plannedRun, type ChunkPlan } from './plan.js';
 import { checkSamePlan, loadPartitionState } from './run-state.js';
 import { recordUnstartedRows } from './unstarted-rows.js';
 
@@ -56,18 +56,7 @@ const PRECEDENCE: readonly ExitCode[] = [EXIT.terminated, EXIT.infrastructure, E
 
 export async function runLocal(input: LocalRunInput): Promise<ExitCode> {
   const { plan, runId, results, log } = input;
-  const stored = await results.ensureRun({
-    id: runId,
-    trigger: 'local',
-    mode: 'local',
-    inventoryUri: plan.inventoryShown,
-    inventorySha256: plan.sha256,
-    inventoryEtag: plan.etag,
-    inventoryRows: plan.rows,
-    partitionSize: plan.partitionSize,
-    partitions: plan.partitions,
-    rerunOf: input.rerunOf,
-  });
+  const stored = await results.ensureRun({ id: runId, trigger: 'local', mode: 'local', ...plannedRun(plan), rerunOf: input.rerunOf });
   checkSamePlan(stored, plan);
   const state = await loadPartitionState(input.database, runId);
   const todo = allPartitions(plan).filter((partition) => state.get(partition)?.status !== 'succeeded');

@@ -4,7 +4,7 @@ import type { PartitionIndex } from '../inventory/partition-index.js';
 import { scanInventory } from '../inventory/scan.js';
 import { inventoryScheme, type InventoryOptions } from '../inventory/source.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
-import type { PartitionRecord, PartitionStatus } from '../results/result-store.js';
+import type { PartitionRecord, PartitionStatus, RunRecord } from '../results/result-store.js';
 
 /** What the chunk job decided: the inventory's exact size and digest, and its partitions. */
 export interface ChunkPlan {
@@ -70,4 +70,9 @@ export function partitionRecords(plan: ChunkPlan, runId: string, partitions: Ite
 
 export function allPartitions(plan: Pick<ChunkPlan, 'partitions'>): number[] {
   return Array.from({ length: plan.partitions }, (_, index) => index);
+}
+
+/** What a run records of its plan (`ingest_runs`): the inventory it read, and how it was cut. */
+export function plannedRun(plan: ChunkPlan): Pick<RunRecord, 'inventoryUri' | 'inventorySha256' | 'inventoryEtag' | 'inventoryRows' | 'partitionSize' | 'partitions'> {
+  return { inventoryUri: plan.inventoryShown, inventorySha256: plan.sha256, inventoryEtag: plan.etag, inventoryRows: plan.rows, partitionSize: plan.partitionSize, partitions: plan.partitions };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Database } from '../results/database.js';
 import type { PartitionRecord, ResultStore, RunTrigger } from '../results/result-store.js';
 import { PartitionRecorder } from './partition-recorder.js';
-import { allPartitions, partitionRecords, type ChunkPlan } from './plan.js';
+import { allPartitions, partitionRecords, plannedRun, type ChunkPlan } from './plan.js';
 import { reportJobName, submitReportJob, topLevelJobIds } from './report-job.js';
 import { checkSamePlan, loadPartitionState, recordSubmitted, type PartitionState } from './run-state.js';
 import { partitionsOfJobName, plannedSubmissions, type SubmitMode, type Target } from './submissions.js';
@@ -41,17 +41,7 @@ export interface BatchSubmitSummary {
 export async function submitToBatch(input: BatchSubmitInput): Promise<BatchSubmitSummary> {
   const { plan, mode, target, results, log } = input;
   const retried = await runExists(input.database, target.runId);
-  const stored = await results.ensureRun({
-    id: target.runId,
-    trigger: input.trigger,
-    mode,
-    inventoryUri: plan.inventoryShown,
-    inventorySha256: plan.sha256,
-    inventoryEtag: plan.etag,
-    inventoryRows: plan.rows,
-    partitionSize: plan.partitionSize,
-    partitions: plan.partitions,
-  });
+  const stored = await results.ensureRun({ id: target.runId, trigger: input.trigger, mode, ...plannedRun(plan) });
   checkSamePlan(stored, plan);
   const state = retried ? await loadPartitionState(input.database, target.runId) : new Map<number, PartitionState>();
   const jobOf = new Map<number, string>();
