@@ -15,11 +15,13 @@ const SIDECARS = ['sha1', 'md5', 'sha256'] as const;
  */
 export class ChecksumSidecarStore implements ArtifactStore {
   readonly description: string;
-  readonly down?: () => StepError | undefined;
 
   constructor(private readonly inner: ArtifactStore) {
     this.description = inner.description;
-    if (inner.down) this.down = () => inner.down?.();
+  }
+
+  down(): StepError | undefined {
+    return this.inner.down?.();
   }
 
   exists(key: string): Promise<boolean> {

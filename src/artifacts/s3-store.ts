@@ -62,9 +62,8 @@ export class S3Store implements ArtifactStore {
     this.prefix = key;
     this.description = `s3://${bucket}${key ? `/${key}` : ''}`;
     this.timeouts = options.timeouts ?? { idleMs: DEFAULT_IDLE_MS };
-    const breaker = options.breaker ?? new TargetBreaker(this.description);
-    this.breaker = breaker;
-    this.client = options.client ?? createS3Client(options.s3, { idleMs: this.timeouts.idleMs, wrapHandler: (inner) => new PublishAttempts(inner, breaker, this.timeouts) });
+    this.breaker = options.breaker ?? new TargetBreaker(this.description);
+    this.client = options.client ?? createS3Client(options.s3, { idleMs: this.timeouts.idleMs, wrapHandler: (inner) => new PublishAttempts(inner, this.breaker, this.timeouts) });
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = options.queueSize ?? 2;
     this.signal = options.signal;

@@ -47,6 +47,16 @@ export class BuildUserPool {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Runs `work` as a user no other build holds (waiting for one), and gives the user back after it. */
+  async withUser<T>(work: (user: BuildUser) => Promise<T>): Promise<T> {
+    const user = await this.acquire();
+    try {
+      return await work(user);
+    } finally {
+      this.release(user);
+    }
+  }
+
   release(user: BuildUser): void {
     if (this.shared) return;
     const next = this.waiting.shift();

@@ -94,22 +94,22 @@ async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log:
   }
 }
 
+/** What pruning may add to a chunk job: a first prune over months of large runs goes on over several nights, never past the job's timeout. */
+const PRUNE_BUDGET_MS = 5 * 60_000;
+
 /**
  * RESULTS_RETENTION_DAYS (Terraform `results_retention_days`): the nightly chunk job removes the
  * runs that old once this one is submitted. A failure leaves them for the next night: the run
  * submitted is what counts.
  */
-/** What pruning may add to a chunk job: a first prune over months of large runs goes on over several nights, never past the job's timeout. */
-const PRUNE_BUDGET_MS = 5 * 60_000;
-
 async function pruneOldRuns(database: Database, config: Config, log: Logger): Promise<void> {
   const { olderThanDays, keepRuns } = config.retention;
   if (olderThanDays === undefined) return;
   try {
-    const { pruneRuns } = await import('../results/prune.js');
-    const { runs, results, unfinished } = await pruneRuns(database, { olderThanDays, keepRuns, dryRun: false, now: new Date(), deadline: Date.now() + PRUNE_BUDGET_MS }, log);
-    if (runs.length > 0) log.info({ olderThanDays, keepRuns, runs: runs.length, results, runIds: runs.map((run) => run.id) }, 'Old runs pruned');
-    if (unfinished) log.info({ budgetMs: PRUNE_BUDGET_MS }, 'Pruning stopped at its time limit: the next chunk job goes on');
+    const { pruneFields, pruneRuns } = await import('../results/prune.js');
+    const summary = await pruneRuns(database, { olderThanDays, keepRuns, dryRun: false, now: new Date(), deadline: Date.now() + PRUNE_BUDGET_MS }, log);
+    if (summary.runs.length > 0) log.info(pruneFields({ olderThanDays, keepRuns }, summary), 'Old runs pruned');
+    if (summary.unfinished) log.info({ budgetMs: PRUNE_BUDGET_MS }, 'Pruning stopped at its time limit: the next chunk job goes on');
   } catch (err) {
     log.warn({ err, olderThanDays }, 'Pruning old runs failed; the next chunk job tries again');
   }

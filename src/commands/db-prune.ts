@@ -1,7 +1,7 @@
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { pruneRuns } from '../results/prune.js';
+import { pruneFields, pruneRuns } from '../results/prune.js';
 
 export interface DbPruneOptions {
   readonly dryRun: boolean;
@@ -20,10 +20,10 @@ export async function runDbPrune(options: DbPruneOptions, context: CommandContex
   const database = await openResults(context, log, { existing: true });
   try {
     const settings = { olderThanDays: retention.olderThanDays, keepRuns: retention.keepRuns, dryRun: options.dryRun, now: new Date() };
-    const { runs, results } = await pruneRuns(database, settings, log);
-    const fields = { olderThanDays: settings.olderThanDays, keepRuns: settings.keepRuns, runs: runs.length, results, runIds: runs.map((run) => run.id) };
+    const summary = await pruneRuns(database, settings, log);
+    const fields = pruneFields(settings, summary);
     if (options.dryRun) log.info(fields, 'Runs that would be pruned (dry run: nothing deleted)');
-    else log.info(fields, runs.length > 0 ? 'Old runs pruned' : 'No run old enough to prune');
+    else log.info(fields, summary.runs.length > 0 ? 'Old runs pruned' : 'No run old enough to prune');
     return EXIT.ok;
   } finally {
     await database.close();

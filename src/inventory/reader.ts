@@ -57,6 +57,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Rea
   async function* entries(): AsyncGenerator<InventoryEntry> {
     const parser = createParser();
     const { resume } = options;
+    const rowsBefore = resume ? resume.firstRow - 1 : 0;
     const downloaded = resume ? undefined : await downloadedIfLong(uri, selection, options);
     const opening = resume ? openResumed(uri, resume, options) : openInventory(downloaded?.file ?? uri, options);
     const source = await opening.catch(async (err: unknown) => {
@@ -68,7 +69,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Rea
     });
     const seen: SeenRows = resume ? new ResumedSeenRows(resume.earlierDuplicates) : new Map<string, number>();
     let columns: readonly string[] | undefined;
-    let rowNumber = resume ? resume.firstRow - 1 : 0;
+    let rowNumber = rowsBefore;
     try {
       for await (const fields of parser as AsyncIterable<string[]>) {
         if (columns === undefined) {
@@ -85,7 +86,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Rea
       }
       if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
     } catch (err) {
-      throw describeParseError(uri, err, resume ? resume.firstRow - 1 : 0);
+      throw describeParseError(uri, err, rowsBefore);
     } finally {
       source.destroy();
       await downloaded?.remove();

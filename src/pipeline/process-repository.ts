@@ -7,7 +7,7 @@ import type { GitClient } from '../git/git-client.js';
 import { splitUserinfo } from '../git/credentials.js';
 import { planBuild, type BuildPlan } from '../build/builders.js';
 import { runBuild, tailOfLog } from '../build/run-build.js';
-import { buildUserEnvironment, handOver, takeBack } from '../build/build-user.js';
+import { buildUserEnvironment, handOver, takeBack, type BuildUser } from '../build/build-user.js';
 import type { BuildUserPool } from '../build/build-user-pool.js';
 import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
 import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
@@ -223,16 +223,8 @@ async function detect(ctx: Cloned): Promise<Planned | Finished> {
 
 async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Planned | Finished> {
   const { settings } = deps;
-  const pool = settings.buildUsers;
-  const user = await pool?.acquire();
-  let result: Awaited<ReturnType<typeof runBuild>>;
-  try {
-    if (user) {
-      // The workspace (and its build.log) stays ours: the build may only pass through it.
-      await fs.chmod(ctx.workspace, 0o711);
-      await handOver(ctx.dir, user);
-    }
-    result = await runBuild({
+  const run = (user?: BuildUser) =>
+    runBuild({
       command: ctx.plan.command,
       cwd: ctx.dir,
       env: { ...settings.buildEnv, CI: 'true', ...(user ? buildUserEnvironment(user) : {}) },
@@ -242,18 +234,21 @@ async function buildStep(ctx: Planned, deps: PipelineDeps, signal: AbortSignal, 
       signal,
       user,
       onLogReplaced: () => log.warn({ logFile: ctx.logFile }, 'The build replaced its build.log: the log the processor wrote is published instead'),
-    }).finally(async () => {
-      if (user) await takeBack(ctx.dir, user);
     });
-  } finally {
-    if (user) pool?.release(user);
-  }
+  const result = settings.buildUsers ? await settings.buildUsers.withUser((user) => buildAs(ctx, user, run)) : await run();
   if (result.status === 'succeeded') return ctx;
   if (result.status === 'aborted') throw new AbortedError();
   // The log is published by the caller (withLog), once it knows the work stands.
   return result.status === 'timed_out'
     ? { outcome: 'timed_out', errorCode: 'build_timeout', errorMessage: await tailOfLog(ctx.logFile) }
     : { outcome: 'build_failed', errorCode: result.signal ? `build_signal_${result.signal}` : `build_exit_${result.exitCode}`, errorMessage: await tailOfLog(ctx.logFile) };
+}
+
+/** The clone is the user's while it builds; the workspace (and its build.log) stays ours: the build may only pass through it. */
+async function buildAs<T>(ctx: Planned, user: BuildUser, run: (user: BuildUser) => Promise<T>): Promise<T> {
+  await fs.chmod(ctx.workspace, 0o711);
+  await handOver(ctx.dir, user);
+  return run(user).finally(() => takeBack(ctx.dir, user));
 }
 
 async function collect(ctx: Planned, deps: PipelineDeps, log: Logger): Promise<Collected | Finished> {

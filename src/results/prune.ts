@@ -29,6 +29,12 @@ export interface PruneSummary {
   readonly unfinished?: boolean;
 }
 
+/** A prune's log fields: what it was asked, and what went (or, dry, would go). */
+export function pruneFields(settings: Pick<PruneSettings, 'olderThanDays' | 'keepRuns'>, summary: PruneSummary): Record<string, unknown> {
+  const { runs, results } = summary;
+  return { olderThanDays: settings.olderThanDays, keepRuns: settings.keepRuns, runs: runs.length, results, runIds: runs.map((run) => run.id) };
+}
+
 /** Results deleted per statement: a night of a million rows goes in steps that hold no lock for long. */
 const DELETE_SLICE = 50_000;
 

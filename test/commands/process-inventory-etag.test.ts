@@ -64,6 +64,13 @@ function inventory(rows: number, variant = ''): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The inventory uploaded, and a run planned over it by the chunk job (array mode, to the fake Batch API). */
+async function planRun(key: string, text: string, runId: string): Promise<{ uri: string; sha256: string; chunk: CliResult }> {
+  const uri = await upload(key, text);
+  const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', runId], { env: env() });
+  return { uri, sha256: createHash('sha256').update(text).digest('hex'), chunk };
+}
+
 async function upload(key: string, text: string): Promise<string> {
   await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: text }));
   return `s3://${BUCKET}/${key}`;
@@ -144,9 +151,7 @@ describe('array children of an s3:// inventory', () => {
 
   it("read the last partition from its offset to the object's end", async () => {
     const text = inventory(1_050);
-    const uri = await upload('last/repos.csv', text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag6'], { env: env() });
+    const { uri, sha256 } = await planRun('last/repos.csv', text, 'etag6');
     const first = proxy.requests.length;
 
     const child = await arrayChild('etag6', uri, sha256, 10);
@@ -165,9 +170,7 @@ describe('array children of an s3:// inventory', () => {
     lines[250] = lines[5];
     lines[390] = lines[5];
     const text = `${lines.join('\n')}\n`;
-    const uri = await upload('repeats/repos.csv', text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag5'], { env: env() });
+    const { uri, sha256 } = await planRun('repeats/repos.csv', text, 'etag5');
     const { rows: indexed } = await db.query('SELECT partition, earlier_duplicates FROM run_partitions WHERE run_id = $1 AND earlier_duplicates IS NOT NULL ORDER BY partition', ['etag5']);
 
     const children = await Promise.all([2, 3].map((index) => arrayChild('etag5', uri, sha256, index)));
@@ -187,9 +190,7 @@ describe('array children of an s3:// inventory', () => {
 
   it('exit 2 (inventory_changed, not retried) when the object changed after the chunk job: S3 refuses If-Match with 412, the sha256 differs; the partition fails', async () => {
     const text = inventory(1_000);
-    const uri = await upload('changed/repos.csv', text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag2'], { env: env() });
+    const { uri, sha256, chunk } = await planRun('changed/repos.csv', text, 'etag2');
     await upload('changed/repos.csv', inventory(1_000, 'changed'));
     const first = proxy.requests.length;
 
@@ -206,9 +207,7 @@ describe('array children of an s3:// inventory', () => {
 
   it('go on when S3 refuses the recorded ETag but the bytes are the same (uploaded again): the sha256 decides', async () => {
     const text = inventory(1_000);
-    const uri = await upload('again/repos.csv', text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag4'], { env: env() });
+    const { uri, sha256, chunk } = await planRun('again/repos.csv', text, 'etag4');
     // What S3 answers for the same bytes uploaded again in other parts: another ETag.
     await db.query(`UPDATE ingest_runs SET inventory_etag = '"0123456789abcdef0123456789abcdef"' WHERE id = 'etag4'`);
     const first = proxy.requests.length;
@@ -224,9 +223,7 @@ describe('array children of an s3:// inventory', () => {
 
   it('hash the whole object, as before, when the run has no ETag for that sha256 (a run planned before ETags were recorded)', async () => {
     const text = inventory(1_000);
-    const uri = await upload('old-run/repos.csv', text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'etag3'], { env: env() });
+    const { uri, sha256, chunk } = await planRun('old-run/repos.csv', text, 'etag3');
     await db.query("UPDATE ingest_runs SET inventory_etag = NULL WHERE id = 'etag3'");
     const first = proxy.requests.length;
 
@@ -244,9 +241,7 @@ describe('array children of an s3:// inventory', () => {
 describe('a processor of an open range (to the last row)', () => {
   it('hashes the object, then reads its rows with If-Match on the ETag it hashed', async () => {
     const text = inventory(1_000);
-    const uri = await upload('open/repos.csv', text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'open1'], { env: env() });
+    const { uri, sha256, chunk } = await planRun('open/repos.csv', text, 'open1');
     const recorded = await run('open1');
     const first = proxy.requests.length;
 
@@ -264,9 +259,7 @@ describe('a processor of an open range (to the last row)', () => {
 describe('an array child past the last partition', () => {
   it('exits 2 naming the partition and the run, and records no partition and no row', async () => {
     const text = inventory(250);
-    const uri = await upload('past/repos.csv', text);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    const chunk = await runCli(['chunk', uri, '--partition-size', String(PARTITION_SIZE), '--run-id', 'past1'], { env: env() });
+    const { uri, sha256, chunk } = await planRun('past/repos.csv', text, 'past1');
 
     const child = await arrayChild('past1', uri, sha256, 5);
 
