@@ -23,6 +23,13 @@ export function classifyGitError(err: unknown, scrub: Scrubber): StepError {
   return new StepError(rule?.code ?? 'git_failed', message, { retryable: rule?.retryable ?? false });
 }
 
+/**
+ * Clones run with --progress: its counters ("Receiving objects:  45% (450/1000), 1.20 MiB | …"),
+ * rewritten in place with carriage returns, say nothing about why git stopped.
+ */
+const PROGRESS = /^(remote: )?[A-Za-z][A-Za-z ]*: +\d+% \(\d+\/\d+\)/;
+
 function lastLines(text: string, count: number): string {
-  return text.trim().split(/\r?\n/).slice(-count).join('\n');
+  const lines = text.split(/\r\n|\r|\n/).filter((line) => line.trim() !== '' && !PROGRESS.test(line));
+  return lines.slice(-count).join('\n');
 }

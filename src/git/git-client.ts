@@ -61,10 +61,12 @@ export class SimpleGitClient implements GitClient {
   }
 
   async clone(url: string, branch: string, dir: string, signal: AbortSignal): Promise<string> {
-    // No --quiet: simple-git waits 50 ms more after a command that wrote nothing (bench/processor).
+    // --progress: without a terminal git prints nothing while it receives, so a clone longer than
+    // the silence allowed (a big repository, a slow link) would be killed while its data flows.
+    // (No --quiet either: simple-git waits 50 ms more after a command that wrote nothing.)
     // An empty template: no hook samples to write and delete (a third of a small clone's files),
     // and no hooks from the machine's template directory in our clones.
-    const options = ['--template=', '--depth', '1', '--single-branch', '--no-tags'];
+    const options = ['--progress', '--template=', '--depth', '1', '--single-branch', '--no-tags'];
     if (branch) options.push('--branch', branch);
     try {
       await this.git(signal).clone(url, dir, options);

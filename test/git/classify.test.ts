@@ -36,6 +36,18 @@ describe('classifyGitError', () => {
     expect(classify(`ssh: connect to host h port 22: Connection refused${noAccess}`)).toEqual({ code: 'git_network', retryable: true });
   });
 
+  it('leaves the progress counters of a clone out of its message', () => {
+    const progress = Array.from({ length: 40 }, (_, i) => `Receiving objects:  ${i}% (${i * 10}/400), ${i * 3} KiB | 100.00 KiB/s`).join('\r');
+    const stderr = `Cloning into 'src'...\nremote: Enumerating objects: 3, done.\nremote: Counting objects:  33% (1/3)\rremote: Counting objects: 100% (3/3), done.\n${progress}\rerror: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output\n`;
+
+    const error = classifyGitError(new Error(stderr), scrub);
+
+    expect(error.code).toBe('git_network');
+    expect(error.message).toBe(
+      "Cloning into 'src'...\nremote: Enumerating objects: 3, done.\nerror: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output",
+    );
+  });
+
   it('falls back to a permanent generic code', () => {
     expect(classify('fatal: something unexpected')).toEqual({ code: 'git_failed', retryable: false });
   });

@@ -1,9 +1,12 @@
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readHeadSha, SimpleGitClient } from '../../src/git/git-client.js';
 import { commitToBareRepo, createBareRepo, isolatedGitEnv } from '../harness/git-fixtures.js';
 import { runCommand } from '../harness/process.js';
+import { startGitHttpServer, type GitHttpServer } from '../harness/git-http.js';
+import { prepareGitCredentials, type GitCredentialSetup } from '../../src/git/credentials.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 
 const env = isolatedGitEnv() as Record<string, string>;
@@ -83,6 +86,34 @@ describe('SimpleGitClient.clone', () => {
     const sha = await gitClient().clone(repo.fileUrl, '', join(tmp.path, 'clone'), new AbortController().signal);
 
     expect(sha).toBe(repo.headSha);
+  });
+});
+
+describe('SimpleGitClient over a slow link', () => {
+  let tmp: TempDir;
+  let server: GitHttpServer | undefined;
+  let credentials: GitCredentialSetup | undefined;
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-git-slow-');
+  });
+  afterEach(async () => {
+    await server?.stop();
+    await credentials?.dispose();
+    await tmp.remove();
+  });
+
+  it('keeps a clone going while its data keeps coming, however long it takes: only silence stops it', async () => {
+    // ~530 KB that do not compress much, sent at 100 KB/s: several times the silence allowed.
+    const payload = randomBytes(400_000).toString('base64');
+    const repo = await createBareRepo(join(tmp.path, 'served'), 'acme/big', { 'data.txt': payload });
+    server = await startGitHttpServer({ root: join(tmp.path, 'served'), user: 'reader', password: 'slow-Secret-1', bytesPerSecond: 100_000 });
+    credentials = await prepareGitCredentials(`http://reader:slow-Secret-1@${new URL(server.baseUrl).host}`);
+    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, silenceTimeoutMs: 2000 });
+
+    const sha = await client.clone(`${server.baseUrl}/acme/big.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+    expect(sha).toBe(repo.headSha);
+    expect(await readFile(join(tmp.path, 'clone', 'data.txt'), 'utf8')).toBe(payload);
   });
 });
 

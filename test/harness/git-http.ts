@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -12,6 +13,8 @@ export interface GitHttpOptions {
   failFirst?: number;
   /** Wait this long before answering each request. */
   delayMs?: number;
+  /** Send response bodies at this rate (a slow link: the data keeps coming, slowly). */
+  bytesPerSecond?: number;
 }
 
 export interface GitHttpRequest {
@@ -97,7 +100,23 @@ function runBackend(
   res.once('close', () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  relayCgiResponse(child, res);
+  relayCgiResponse(options.bytesPerSecond ? child.stdout.pipe(throttled(options.bytesPerSecond)) : child.stdout, child, res);
+}
+
+/** Passes bytes on at `bytesPerSecond`, a tenth of a second's worth at a time. */
+function throttled(bytesPerSecond: number): Transform {
+  const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      void (async () => {
+        for (let offset = 0; offset < chunk.length; offset += slice) {
+          this.push(chunk.subarray(offset, offset + slice));
+          await sleep(100);
+        }
+        done();
+      })();
+    },
+  });
 }
 
 function cgiEnv(req: IncomingMessage, url: URL, options: GitHttpOptions): NodeJS.ProcessEnv {
@@ -135,10 +154,10 @@ function cgiEnv(req: IncomingMessage, url: URL, options: GitHttpOptions): NodeJS
 }
 
 /** Parses the CGI header block (Status:, Content-Type:, ...) and streams the rest as the body. */
-function relayCgiResponse(child: ChildProcessWithoutNullStreams, res: ServerResponse): void {
+function relayCgiResponse(stdout: Readable, child: ChildProcessWithoutNullStreams, res: ServerResponse): void {
   let head = Buffer.alloc(0);
   let headersDone = false;
-  child.stdout.on('data', (chunk: Buffer) => {
+  stdout.on('data', (chunk: Buffer) => {
     if (headersDone) {
       res.write(chunk);
       return;
@@ -151,12 +170,12 @@ function relayCgiResponse(child: ChildProcessWithoutNullStreams, res: ServerResp
     const rest = head.subarray(end.index + end.length);
     if (rest.length > 0) res.write(rest);
   });
+  // The body ends with the (possibly throttled) output; a backend that sent no headers is a 500.
+  stdout.once('end', () => {
+    if (headersDone) res.end();
+  });
   child.once('close', (code) => {
-    if (!headersDone && !res.headersSent) {
-      res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`git http-backend exited with code ${code} before sending headers\n`);
-      return;
-    }
-    res.end();
+    if (!headersDone && !res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`git http-backend exited with code ${code} before sending headers\n`);
   });
 }
 
