@@ -56,6 +56,7 @@ locals {
         var.git_ssh_known_hosts == null ? {} : { GIT_SSH_KNOWN_HOSTS = trimspace(var.git_ssh_known_hosts) },
         var.build_user == null ? {} : { BUILD_USER = var.build_user },
         var.processor_concurrency == 1 ? {} : { CONCURRENCY = tostring(var.processor_concurrency) },
+        var.submodules == "recursive" ? {} : { SUBMODULES = var.submodules },
       )
       # Root only to start each build as build_user (src/build/build-user.ts); the image's own user otherwise.
       user       = var.build_user == null ? null : "root"

@@ -317,6 +317,18 @@ variable "processor_concurrency" {
   }
 }
 
+variable "submodules" {
+  description = "Whether processors check out the submodules each repository pins, shallow and recursively (SUBMODULES): \"recursive\" (default) or \"none\"."
+  type        = string
+  default     = "recursive"
+  nullable    = false
+
+  validation {
+    condition     = contains(["recursive", "none"], var.submodules)
+    error_message = "submodules must be \"recursive\" or \"none\"."
+  }
+}
+
 variable "retry_attempts" {
   description = "Attempts per job, the first included. Only Spot/host losses (Host EC2*) and exit code 3 are retried; every other failure exits at once."
   type        = number

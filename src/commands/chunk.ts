@@ -181,6 +181,7 @@ function processorFlags(config: Config): string[] {
   return [
     '--concurrency', String(config.concurrency),
     '--clone-ahead', String(config.cloneAhead),
+    '--submodules', config.submodules,
     '--workdir', config.workdir,
     '--layout', config.publish.layout,
     '--log-level', config.logLevel,

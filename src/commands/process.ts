@@ -80,7 +80,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const summary = await runPartition(
       reading.entries,
       {
-        git: new SimpleGitClient({ env: { ...config.gitEnv, ...credentials.env }, scrub: config.scrub }),
+        git: new SimpleGitClient({ env: { ...config.gitEnv, ...credentials.env }, scrub: config.scrub, submodules: config.submodules === 'recursive' }),
         results: {
           lastPublishedSha: async (origin, path, branch) => (await store).lastPublishedSha(origin, path, branch),
           recordOutcomes: async (outcomes) => (await running).results.recordOutcomes(outcomes),

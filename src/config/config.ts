@@ -70,6 +70,8 @@ export interface Config {
   readonly concurrency: number;
   /** Repositories cloned ahead of the builds: while `concurrency` build, up to this many more clone. */
   readonly cloneAhead: number;
+  /** `--submodules` / SUBMODULES: clones check out their submodules (`recursive`, the default) or not (`none`). */
+  readonly submodules: 'recursive' | 'none';
   /** `chunk --local`: partitions run at once. */
   readonly parallel: number;
   readonly workdir: string;
@@ -184,6 +186,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   };
   const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
   const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
+  const submodules = read.choice('submodules', 'SUBMODULES', ['recursive', 'none'], 'recursive') as Config['submodules'];
   const parallel = read.integer('parallel', undefined, 2, 1) ?? 2;
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
   const githubApiUrl = read.string(undefined, 'GITHUB_API_URL') ?? 'https://api.github.com';
@@ -217,6 +220,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     inventory: read.string(undefined, 'MASS_INGEST_INVENTORY'),
     concurrency,
     cloneAhead,
+    submodules,
     parallel,
     workdir,
     force: read.boolean('force'),

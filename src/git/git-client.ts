@@ -19,6 +19,8 @@ export interface SimpleGitClientOptions {
   scrub: Scrubber;
   /** Kill git when it prints nothing for this long. */
   silenceTimeoutMs?: number;
+  /** After the clone, its submodules (recursively, shallow) when it has a `.gitmodules`. */
+  submodules?: boolean;
 }
 
 const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE', ...GIT_TRANSPORT];
@@ -68,11 +70,34 @@ export class SimpleGitClient implements GitClient {
     // and no hooks from the machine's template directory in our clones.
     const options = ['--progress', '--template=', '--depth', '1', '--single-branch', '--no-tags'];
     if (branch) options.push('--branch', branch);
+    let sha: string;
     try {
       await this.git(signal).clone(url, dir, options);
-      return (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.env).revparse(['HEAD'])).trim();
+      sha = (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.env).revparse(['HEAD'])).trim();
     } catch (err) {
       throw classifyGitError(err, this.options.scrub);
+    }
+    if (this.options.submodules && (await isFile(path.join(dir, '.gitmodules')))) await this.cloneSubmodules(dir, signal);
+    return sha;
+  }
+
+  /**
+   * The commits the clone's submodules are pinned to, shallow, and theirs in turn. Their URLs are
+   * resolved against the clone's own and asked for with the same credentials (git offers a
+   * credential only to the host it names). git refuses `file://` and local paths in submodules
+   * (protocol.file.allow=user) unless the system's git configuration allows them. A submodule
+   * that cannot be cloned fails the clone: network trouble is retried like the clone's own,
+   * anything else is `git_submodule_failed`.
+   */
+  private async cloneSubmodules(dir: string, signal: AbortSignal): Promise<void> {
+    // No template here either: a machine's template hooks would run as the submodules check out.
+    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env(this.env);
+    try {
+      await git.raw(['submodule', 'update', '--init', '--recursive', '--depth', '1', '--single-branch', '--jobs', String(SUBMODULE_JOBS), '--progress']);
+    } catch (err) {
+      const cause = classifyGitError(err, this.options.scrub);
+      if (cause.retryable) throw cause;
+      throw new StepError('git_submodule_failed', `A submodule could not be cloned: ${cause.message}`);
     }
   }
 
@@ -89,6 +114,13 @@ export class SimpleGitClient implements GitClient {
       unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true, allowUnsafeSshCommand: true },
     };
   }
+}
+
+/** Submodules fetched at once, per clone. */
+const SUBMODULE_JOBS = 4;
+
+async function isFile(file: string): Promise<boolean> {
+  return (await fs.lstat(file).catch(() => undefined))?.isFile() ?? false;
 }
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;

@@ -459,6 +459,21 @@ run "concurrent_builds_get_a_user_each" {
   }
 }
 
+run "processors_can_leave_submodules_out" {
+  command = plan
+
+  variables {
+    submodules = "none"
+  }
+
+  assert {
+    condition = [
+      for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.value if variable.name == "SUBMODULES"
+    ] == ["none"]
+    error_message = "submodules = \"none\" must reach the processor as SUBMODULES=none."
+  }
+}
+
 run "concurrent_builds_sharing_one_user_are_warned_about" {
   command = plan
 

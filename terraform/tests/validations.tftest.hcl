@@ -773,3 +773,13 @@ run "processor_concurrency_must_be_whole_and_at_most_64" {
 
   expect_failures = [var.processor_concurrency]
 }
+
+run "submodules_must_be_recursive_or_none" {
+  command = plan
+
+  variables {
+    submodules = "yes"
+  }
+
+  expect_failures = [var.submodules]
+}

@@ -43,6 +43,18 @@ describe('loadConfig', () => {
     expect(refused).toThrow('--clone-ahead must be an integer ≥ 0, got "-1"');
   });
 
+  it('checks out submodules unless told not to, and names a value it does not know', () => {
+    const defaulted = loadConfig({ ...base, flags: {}, env: {} });
+    const told = loadConfig({ ...base, flags: {}, env: { SUBMODULES: 'none' } });
+    const flagWins = loadConfig({ ...base, flags: { submodules: 'recursive' }, env: { SUBMODULES: 'none' } });
+    const refused = () => loadConfig({ ...base, flags: {}, env: { SUBMODULES: 'yes' } });
+
+    expect(defaulted.submodules).toBe('recursive');
+    expect(told.submodules).toBe('none');
+    expect(flagWins.submodules).toBe('recursive');
+    expect(refused).toThrow('SUBMODULES must be one of recursive, none, got "yes"');
+  });
+
   it('reports every problem together', () => {
     const attempt = () =>
       loadConfig({

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readHeadSha, SimpleGitClient } from '../../src/git/git-client.js';
 import { commitToBareRepo, createBareRepo, isolatedGitEnv } from '../harness/git-fixtures.js';
 import { runCommand } from '../harness/process.js';
@@ -114,6 +115,75 @@ describe('SimpleGitClient over a slow link', () => {
 
     expect(sha).toBe(repo.headSha);
     expect(await readFile(join(tmp.path, 'clone', 'data.txt'), 'utf8')).toBe(payload);
+  });
+});
+
+describe('SimpleGitClient with submodules', () => {
+  const PASSWORD = 'sub-Secret-2468';
+  let tmp: TempDir;
+  let server: GitHttpServer;
+  let credentials: GitCredentialSetup;
+  let pinned: string;
+  let served: string;
+  const gitmodules = (entries: Array<[string, string]>) => entries.map(([at, url]) => `[submodule "${at}"]\n\tpath = ${at}\n\turl = ${url}\n`).join('');
+  const client = (submodules: boolean) =>
+    new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text.replaceAll(PASSWORD, '[secret]'), submodules });
+  const clone = (name: string, submodules = true) => client(submodules).clone(`${server.baseUrl}/${name}.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+  beforeAll(async () => {
+    tmp = await createTempDir('mass-ingest-git-submodules-');
+    served = join(tmp.path, 'served');
+    // app pins vendor/lib at lib's first commit (not its branch tip); lib pins deep in turn.
+    const deep = await createBareRepo(served, 'acme/deep', { 'deep.txt': 'deep\n' });
+    const lib = await createBareRepo(served, 'acme/lib', { 'lib.txt': 'lib v1\n', '.gitmodules': gitmodules([['deep', '../deep.git']]), deep: { submoduleCommit: deep.headSha } });
+    pinned = lib.headSha;
+    await commitToBareRepo(lib.path, { 'lib.txt': 'lib v2\n' }, 'Second');
+    await createBareRepo(served, 'acme/app', { 'README.md': 'app\n', '.gitmodules': gitmodules([['vendor/lib', '../lib.git']]), 'vendor/lib': { submoduleCommit: pinned } });
+    await createBareRepo(served, 'acme/local-sub', { '.gitmodules': gitmodules([['lib', pathToFileURL(join(served, 'acme', 'lib.git')).href]]), lib: { submoduleCommit: pinned } });
+    await createBareRepo(served, 'acme/gone-sub', { '.gitmodules': gitmodules([['lib', '../absent.git']]), lib: { submoduleCommit: pinned } });
+    server = await startGitHttpServer({ root: served, user: 'reader', password: PASSWORD });
+    credentials = await prepareGitCredentials(`http://reader:${PASSWORD}@${new URL(server.baseUrl).host}`);
+  });
+  afterEach(async () => {
+    await rm(join(tmp.path, 'clone'), { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await server.stop();
+    await credentials.dispose();
+    await tmp.remove();
+  });
+
+  it('checks out the commits the repository pins, recursively, with the same credentials and none of them written down', async () => {
+    await clone('acme/app');
+
+    expect(await readFile(join(tmp.path, 'clone', 'vendor', 'lib', 'lib.txt'), 'utf8')).toBe('lib v1\n');
+    expect(await readFile(join(tmp.path, 'clone', 'vendor', 'lib', 'deep', 'deep.txt'), 'utf8')).toBe('deep\n');
+    expect(await git(['rev-parse', 'HEAD'], join(tmp.path, 'clone', 'vendor', 'lib'))).toBe(pinned);
+    const grep = await runCommand('sh', ['-c', 'grep -rl -- "$0" "$1" || true', PASSWORD, join(tmp.path, 'clone')], { env });
+    expect(grep.stdout).toBe('');
+    expect(server.requests.some((request) => request.url.includes('/acme/deep.git/') && request.authorized)).toBe(true);
+  });
+
+  it('leaves the submodules out when told to', async () => {
+    await clone('acme/app', false);
+
+    expect(await readdir(join(tmp.path, 'clone', 'vendor', 'lib'))).toEqual([]);
+  });
+
+  it('refuses a submodule on the local file system, whatever the repository says (git_submodule_failed)', async () => {
+    const error = await clone('acme/local-sub').catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
+    expect((error as Error).message).toMatch(/^A submodule could not be cloned: [\s\S]*transport 'file' not allowed/);
+    await expect(access(join(tmp.path, 'clone', 'lib', 'lib.txt'))).rejects.toThrow();
+  });
+
+  it('fails the clone when a submodule is missing on the server, naming it', async () => {
+    const error = await clone('acme/gone-sub').catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
+    expect((error as Error).message).toContain('/acme/absent.git');
+    expect((error as Error).message).not.toContain(PASSWORD);
   });
 });
 

@@ -4,8 +4,11 @@ import { pathToFileURL } from 'node:url';
 import { runCommand } from './process.js';
 import { createTempDir } from './tmp.js';
 
-/** A file's content, or content plus a mode: 0o755 / 0o100755 executable, 0o120000 symlink (content = target). */
-export type FixtureFile = string | { content: string; mode: number };
+/**
+ * A file's content, or content plus a mode: 0o755 / 0o100755 executable, 0o120000 symlink (content
+ * = target); or a submodule's commit (a gitlink; its URL goes in `.gitmodules`).
+ */
+export type FixtureFile = string | { content: string; mode: number } | { submoduleCommit: string };
 /** `null` deletes the path in commitToBareRepo. */
 export type FixtureFiles = Record<string, FixtureFile | null>;
 
@@ -70,6 +73,10 @@ export async function commitToBareRepo(barePath: string, files: FixtureFiles, me
     for (const [path, file] of Object.entries(files)) {
       if (file === null) {
         await git(['update-index', '--force-remove', '--', path], barePath, { env });
+        continue;
+      }
+      if (typeof file === 'object' && 'submoduleCommit' in file) {
+        await git(['update-index', '--add', '--cacheinfo', `160000,${file.submoduleCommit},${path}`], barePath, { env });
         continue;
       }
       const { content, mode } = typeof file === 'string' ? { content: file, mode: 0o644 } : file;
