@@ -12,6 +12,8 @@ const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }
   { pattern: /returned error: 40[13]|Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey/i, code: 'git_auth_failed', retryable: false },
   { pattern: /returned error: 404|Repository not found|repository '[^']*' not found|does not appear to be a git repository|not found: did you run git update-server-info|No such file or directory|does not exist/i, code: 'git_repository_not_found', retryable: false },
   { pattern: /Remote branch .* not found|couldn't find remote ref|branch_not_found/i, code: 'git_branch_not_found', retryable: false },
+  // A shallow fetch of a commit no ref points at, from a server that only gives what it advertises (protocol v0/v1).
+  { pattern: /unadvertised object|Direct fetching of that commit failed/i, code: 'git_commit_not_advertised', retryable: false },
   { pattern: /returned error: (5\d\d|429)|Could not resolve host|Connection refused|Connection reset|Connection timed out|Operation timed out|timed out|early EOF|unexpected disconnect|RPC failed|the remote end hung up|Failed to connect|Couldn't connect to server|Temporary failure|SSL_ERROR_SYSCALL|GnuTLS recv error|transfer closed|block timeout/i, code: 'git_network', retryable: true },
 ];
 

@@ -92,8 +92,20 @@ export class SimpleGitClient implements GitClient {
   private async cloneSubmodules(dir: string, signal: AbortSignal): Promise<void> {
     // No template here either: a machine's template hooks would run as the submodules check out.
     const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env(this.env);
+    const update = (shallow: boolean) =>
+      git.raw(['submodule', 'update', '--init', '--recursive', ...(shallow ? ['--depth', '1', '--single-branch'] : []), '--jobs', String(SUBMODULE_JOBS), '--progress']);
     try {
-      await git.raw(['submodule', 'update', '--init', '--recursive', '--depth', '1', '--single-branch', '--jobs', String(SUBMODULE_JOBS), '--progress']);
+      try {
+        await update(true);
+      } catch (err) {
+        // A server that gives only the commits its refs point at (protocol v0/v1, no
+        // allowReachableSHA1InWant) cannot send a pinned commit alone: the submodules are
+        // cloned again whole, where it is among their history.
+        if (classifyGitError(err, this.options.scrub).code !== 'git_commit_not_advertised') throw err;
+        await git.raw(['submodule', 'deinit', '--all', '--force']);
+        await fs.rm(path.join(dir, '.git', 'modules'), { recursive: true, force: true });
+        await update(false);
+      }
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
       if (cause.retryable) throw cause;

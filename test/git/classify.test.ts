@@ -36,6 +36,10 @@ describe('classifyGitError', () => {
     expect(classify(`ssh: connect to host h port 22: Connection refused${noAccess}`)).toEqual({ code: 'git_network', retryable: true });
   });
 
+  it('tells a pinned commit the server would not send alone (protocol v0) from a missing repository', () => {
+    expect(classify('error: Server does not allow request for unadvertised object 6f757c1\nfatal: Fetched in submodule path \'lib\', but it did not contain 6f757c1. Direct fetching of that commit failed.')).toEqual({ code: 'git_commit_not_advertised', retryable: false });
+  });
+
   it('leaves the progress counters of a clone out of its message', () => {
     const progress = Array.from({ length: 40 }, (_, i) => `Receiving objects:  ${i}% (${i * 10}/400), ${i * 3} KiB | 100.00 KiB/s`).join('\r');
     const stderr = `Cloning into 'src'...\nremote: Enumerating objects: 3, done.\nremote: Counting objects:  33% (1/3)\rremote: Counting objects: 100% (3/3), done.\n${progress}\rerror: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output\n`;

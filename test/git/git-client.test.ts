@@ -164,6 +164,22 @@ describe('SimpleGitClient with submodules', () => {
     expect(server.requests.some((request) => request.url.includes('/acme/deep.git/') && request.authorized)).toBe(true);
   });
 
+  it('clones the submodules whole from a server that only sends commits its refs point at (protocol v0)', async () => {
+    const old = await startGitHttpServer({ root: served, user: 'reader', password: PASSWORD, protocolV0: true });
+    try {
+      const oldCredentials = await prepareGitCredentials(`http://reader:${PASSWORD}@${new URL(old.baseUrl).host}`);
+      const v0 = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...oldCredentials.env }, scrub: (text) => text, submodules: true });
+
+      await v0.clone(`${old.baseUrl}/acme/app.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal).finally(() => oldCredentials.dispose());
+
+      expect(await readFile(join(tmp.path, 'clone', 'vendor', 'lib', 'lib.txt'), 'utf8')).toBe('lib v1\n');
+      expect(await readFile(join(tmp.path, 'clone', 'vendor', 'lib', 'deep', 'deep.txt'), 'utf8')).toBe('deep\n');
+      expect(await git(['rev-parse', 'HEAD'], join(tmp.path, 'clone', 'vendor', 'lib'))).toBe(pinned);
+    } finally {
+      await old.stop();
+    }
+  });
+
   it('leaves the submodules out when told to', async () => {
     await clone('acme/app', false);
 

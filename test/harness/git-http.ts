@@ -15,6 +15,8 @@ export interface GitHttpOptions {
   delayMs?: number;
   /** Send response bodies at this rate (a slow link: the data keeps coming, slowly). */
   bytesPerSecond?: number;
+  /** Speak protocol v0 only (as older servers do): a fetch gets only the commits refs point at. */
+  protocolV0?: boolean;
 }
 
 export interface GitHttpRequest {
@@ -146,7 +148,7 @@ function cgiEnv(req: IncomingMessage, url: URL, options: GitHttpOptions): NodeJS
     // http-backend inflates gzip bodies itself when told about the encoding.
     HTTP_CONTENT_ENCODING: header('content-encoding'),
     // Protocol v2 is negotiated through this header.
-    GIT_PROTOCOL: header('git-protocol'),
+    GIT_PROTOCOL: options.protocolV0 ? '' : header('git-protocol'),
   };
   // Without CONTENT_LENGTH (chunked uploads) http-backend reads the body to EOF.
   if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = header('content-length');
