@@ -75,7 +75,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const checked = startAtOnce ? undefined : (await running).checked;
 
     const progress = new ProgressLine(context.stderr, context.stderrIsTty && config.logFormat === 'pretty');
-    // An open range checked in a pass of its own reads an s3:// object with If-Match on what was hashed.
+    // A checked range comes with its rows, but an open s3:// one: read here with If-Match on what was hashed.
     const reading = checked?.reading ?? readInventory(options.inventory, range, { s3: config.s3, ...(checked?.ifMatch === undefined ? {} : { ifMatch: checked.ifMatch }) });
     const summary = await runPartition(
       reading.entries,
@@ -121,6 +121,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
   } finally {
     context.signal.removeEventListener('abort', onSignal);
     await credentials?.dispose();
+    await setup?.then((ready) => ready.checked?.release?.(), () => undefined);
     await opening.then((database) => database.close(), () => undefined);
     // Each repository removes its own workspace; the run's directory goes too when it is empty.
     await runWorkdir?.release();
@@ -217,7 +218,7 @@ async function verifyInventory(options: ProcessOptions, run: RunRecord, config: 
   const etag = run.inventorySha256 === sha256 ? run.inventoryEtag : undefined;
   // Where the partition begins, for reading its own rows alone: only under the ETag that pins the bytes indexed.
   const start = etag !== undefined && Number.isFinite(range.end) ? await results.partitionStart(run, range.partition, range.start, recordedEnd(range, run)) : undefined;
-  const checked = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag, start }, { s3: config.s3 });
+  const checked = await readPlannedRows(options.inventory, range, { runId: run.id, sha256, etag, start }, { s3: config.s3 }, log);
   const { proof, bytesRead, etagRefused } = checked;
   log.info({ proof, sha256, etag, bytesRead, fromByte: checked.fromByte, ...(etagRefused ? { etagRefused } : {}) }, 'Inventory checked against the run');
   return checked;

@@ -119,7 +119,7 @@ async function openResumed(uri: string, resume: PartitionStart, options: Invento
 
 function downloadedIfLong(uri: string, selection: RowSelection, options: ReadOptions): Promise<DownloadedInventory | undefined> {
   const span = selection.end - selection.start + 1;
-  if (!isRemoteInventory(uri) || span <= STREAMED_ROWS || options.eager) return Promise.resolve(undefined);
+  if (options.copy !== undefined || !isRemoteInventory(uri) || span <= STREAMED_ROWS || options.eager) return Promise.resolve(undefined);
   return downloadInventory(uri, options);
 }
 

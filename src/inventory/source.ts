@@ -21,6 +21,11 @@ export interface InventoryOptions {
   readonly ifMatch?: string | undefined;
   /** Bytes `start..end` (inclusive; to the last byte without `end`) of an s3:// object or a file. */
   readonly range?: ByteRange | undefined;
+  /**
+   * A private copy of the inventory's bytes (`downloadInventory`): they are read from this file,
+   * and messages still name the inventory (src/inventory/planned.ts reads an open range so).
+   */
+  readonly copy?: string | undefined;
 }
 
 export interface ByteRange {
@@ -65,6 +70,7 @@ export async function openInventory(uri: string, options: InventoryOptions = {})
 export async function openInventoryObject(uri: string, options: InventoryOptions = {}): Promise<OpenedInventory> {
   // yargs reads `-` as an empty argument: there is no file to name in a message.
   if (uri.trim() === '') throw new UsageError('inventory_not_found', 'No inventory named: give a path, file://, http(s):// or s3:// URL (standard input, "-", is not read)');
+  if (options.copy !== undefined) return { body: await openFile(options.copy, scrubUrlSecrets(uri), options.range), etag: undefined };
   const scheme = inventoryScheme(uri);
   switch (scheme) {
     case undefined:
@@ -93,10 +99,11 @@ export interface DownloadedInventory {
 }
 
 /**
- * A remote inventory copied whole into a temporary file. A reader that takes its rows as the
- * repositories are built leaves the connection unread for minutes, and servers close such
- * connections (nginx's send_timeout, S3): a long range read from the network would break off
- * partway (src/inventory/reader.ts decides when to download).
+ * An inventory copied whole into a temporary file only this user can read. A reader that takes its
+ * rows as the repositories are built leaves the connection unread for minutes, and servers close
+ * such connections (nginx's send_timeout, S3): a long range read from the network would break off
+ * partway (src/inventory/reader.ts decides when to download). An open range checked against its
+ * run is read from such a copy whatever the inventory (src/inventory/planned.ts).
  */
 export async function downloadInventory(uri: string, options: InventoryOptions = {}): Promise<DownloadedInventory> {
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-inventory-'));
