@@ -15,6 +15,7 @@ packages=(
   chromium            # headless screenshots of the HTML report
   fonts-liberation    # so chromium renders text without the recommended font packages
   procps              # ps, to check that tests leave no servers behind
+  python3-pip         # the python builder's pip (test/commands/process-python.test.ts)
 )
 
 # Package postinst scripts would start a system nginx on :80 and a PostgreSQL cluster on :5432.

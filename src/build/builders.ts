@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-export type BuilderName = 'maven' | 'gradle' | 'npm' | 'cargo' | 'go' | 'make' | 'custom';
+export type BuilderName = 'maven' | 'gradle' | 'npm' | 'cargo' | 'go' | 'python' | 'make' | 'custom';
 
 export interface BuildPlan {
   readonly builder: BuilderName;
@@ -29,10 +29,10 @@ async function npmCommand(dir: string): Promise<string> {
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** A clone's package.json may be a link to /dev/zero, a pipe or a huge file: only a regular file of a sane size is read. */
-async function readManifest(file: string): Promise<string> {
+async function readManifest(file: string, otherwise = '{}'): Promise<string> {
   const stat = await fs.stat(file).catch(() => undefined);
-  if (!stat?.isFile() || stat.size > MAX_MANIFEST_BYTES) return '{}';
-  return fs.readFile(file, 'utf8').catch(() => '{}');
+  if (!stat?.isFile() || stat.size > MAX_MANIFEST_BYTES) return otherwise;
+  return fs.readFile(file, 'utf8').catch(() => otherwise);
 }
 
 function parseObject(text: string): Record<string, unknown> {
@@ -59,8 +59,24 @@ const DETECTORS: ReadonlyArray<(dir: string, has: (name: string) => boolean) => 
   async (dir, has) => (has('package.json') ? { builder: 'npm', command: await npmCommand(dir), artifacts: [`${OUT}/*.tgz`] } : undefined),
   (_dir, has) => (has('Cargo.toml') ? { builder: 'cargo', command: 'cargo build --release --quiet', artifacts: ['target/release/*'], accept: EXECUTABLE_OR_LIBRARY } : undefined),
   (_dir, has) => (has('go.mod') ? { builder: 'go', command: `mkdir -p ${OUT} && go build -o ${OUT}/ ./...`, artifacts: [`${OUT}/*`] } : undefined),
+  async (dir, has) => ((has('setup.py') || (has('pyproject.toml') && (await isPythonPackage(path.join(dir, 'pyproject.toml'))))) ? PYTHON : undefined),
   (_dir, has) => (has('Makefile') || has('makefile') || has('GNUmakefile') ? { builder: 'make', command: 'make', artifacts: ['dist/*', 'build/*', 'out/*', 'bin/*'] } : undefined),
 ];
+
+/**
+ * A wheel of the project itself (PEP 517: pip installs its build backend, isolated, from the
+ * index it is given; PIP_INDEX_URL and the like pass through the build's environment).
+ */
+const PYTHON: BuildPlan = {
+  builder: 'python',
+  command: `python3 -m pip wheel --no-input --disable-pip-version-check --no-deps --wheel-dir ${OUT} .`,
+  artifacts: [`${OUT}/*.whl`],
+};
+
+/** A pyproject.toml that only configures tools (black, ruff, pytest) is no package: it needs a [project] or [build-system] table. */
+async function isPythonPackage(file: string): Promise<boolean> {
+  return /^\s*\[(project|build-system)\]\s*(#.*)?$/m.test(await readManifest(file, ''));
+}
 
 /**
  * The builder for a clone: the row's `buildCommand` wins (DESIGN §5), its `artifacts` glob wins

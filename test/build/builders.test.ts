@@ -29,6 +29,9 @@ describe('planBuild', () => {
       [{ 'package.json': '{}' }, 'npm'],
       [{ 'Cargo.toml': '' }, 'cargo'],
       [{ 'go.mod': 'module x' }, 'go'],
+      [{ 'pyproject.toml': '[project]\nname = "x"\nversion = "1"\n' }, 'python'],
+      [{ 'pyproject.toml': '[build-system] # setuptools\nrequires = ["setuptools"]\n' }, 'python'],
+      [{ 'setup.py': 'from setuptools import setup\nsetup()\n' }, 'python'],
       [{ GNUmakefile: 'all:' }, 'make'],
       [{ 'README.md': '# nothing to build' }, undefined],
     ];
@@ -50,6 +53,18 @@ describe('planBuild', () => {
     const plan = await planBuild(clone, NO_ROW);
 
     expect(plan?.builder).toBe('maven');
+  });
+
+  it('builds a Python package as a wheel of its own, before make; a pyproject.toml of tool settings alone is no package', async () => {
+    await files({ 'pyproject.toml': '[project]\nname = "x"\n', Makefile: 'all:' });
+    const python = await planBuild(clone, NO_ROW);
+    clone = join(tmp.path, 'tools-only');
+    await mkdir(clone);
+    await files({ 'pyproject.toml': '[tool.black]\nline-length = 100\n[tool.ruff.lint]\nselect = ["E"]\n', Makefile: 'all:' });
+    const toolsOnly = await planBuild(clone, NO_ROW);
+
+    expect(python).toMatchObject({ builder: 'python', command: 'python3 -m pip wheel --no-input --disable-pip-version-check --no-deps --wheel-dir .mass-ingest-out .', artifacts: ['.mass-ingest-out/*.whl'] });
+    expect(toolsOnly?.builder).toBe('make');
   });
 
   it('runs the gradle wrapper when there is one', async () => {
