@@ -67,11 +67,11 @@ const BODY = `<header>
 <section class="card" id="durations">
 <h2>Durations</h2>
 <div class="chart" id="chart-histogram" role="img" aria-label="Histogram: repositories per duration range, stacked by outcome; percentiles in the table below"></div>
-<table><thead><tr><th>repositories</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr></thead><tbody id="percentiles-body"></tbody></table>
+<table id="percentiles-table"><thead><tr><th>repositories</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr></thead><tbody id="percentiles-body"></tbody></table>
 </section>
 <section class="card" id="slowest">
 <h2>The 20 slowest repositories</h2>
-<table><thead><tr><th class="num">row</th><th>repository</th><th>outcome</th><th>builder</th><th class="num">duration</th><th>log</th></tr></thead><tbody id="slowest-body"></tbody></table>
+<table id="slowest-table"><thead><tr><th class="num">row</th><th>repository</th><th>outcome</th><th>builder</th><th class="num">duration</th><th>log</th></tr></thead><tbody id="slowest-body"></tbody></table>
 </section>
 <section class="card wide" id="partitions">
 <h2>Partitions</h2>

@@ -1,20 +1,9 @@
 /**
- * Browser code of the HTML report, part 2: the ECharts charts (canvas renderer, no animation).
- * Labels and axes are drawn on the canvas; tooltips are DOM nodes from `tooltipNode`.
+ * Browser code of the HTML report, part 2: the ECharts charts (canvas renderer, no animation),
+ * each an option built for its width (chart-kit.ts). Labels and axes are drawn on the canvas;
+ * legends and tooltips are DOM nodes (`htmlLegend`, `tooltipNode`).
  */
 export const CLIENT_CHARTS = String.raw`
-var CHARTS = [];
-function chart(id, option) {
-  var node = byId(id);
-  var instance = echarts.init(node, null, { renderer: 'canvas' });
-  option.animation = false;
-  option.textStyle = { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, Liberation Sans, sans-serif' };
-  instance.setOption(option);
-  CHARTS.push(instance);
-  return instance;
-}
-window.addEventListener('resize', function () { CHARTS.forEach(function (c) { c.resize(); }); });
-
 function stackedSeries(categories, countsList, horizontal) {
   return presentOutcomes(countsList).map(function (o) {
     return {
@@ -24,8 +13,6 @@ function stackedSeries(categories, countsList, horizontal) {
     };
   });
 }
-// A plain legend wraps onto a second row in a half-width card; the grid leaves room for it.
-var LEGEND = { top: 0, left: 0, right: 0, itemWidth: 12, itemHeight: 8, itemGap: 8, textStyle: { fontSize: 11 } };
 function axisTooltip(titleOf) {
   return {
     trigger: 'axis', axisPointer: { type: 'shadow' },
@@ -40,15 +27,19 @@ function axisTooltip(titleOf) {
 function renderOutcomeChart() {
   if (R.aggregates.total === 0) return noChart('chart-outcomes', NO_RESULTS);
   var present = R.outcomes.filter(function (o) { return (R.counts[o] || 0) > 0; });
-  chart('chart-outcomes', {
-    grid: { left: 110, right: 60, top: 10, bottom: 30 },
-    tooltip: axisTooltip(function (i) { return present[i]; }),
-    xAxis: { type: 'value', minInterval: 1 },
-    yAxis: { type: 'category', data: present, inverse: true },
-    series: [{
-      type: 'bar', barMaxWidth: 28, label: { show: true, position: 'right', formatter: function (p) { return fmtInt(p.value); } },
-      data: present.map(function (o) { return { value: R.counts[o], name: o, itemStyle: { color: OUTCOME_COLORS[o] } }; })
-    }]
+  // Room on the right for the longest count written after its bar.
+  var labelRoom = 12 + 7 * present.reduce(function (m, o) { return Math.max(m, fmtInt(R.counts[o]).length); }, 1);
+  chart('chart-outcomes', function (width) {
+    return {
+      grid: fittedGrid({ left: 0, right: labelRoom, top: 4, bottom: 4 }),
+      tooltip: axisTooltip(function (i) { return present[i]; }),
+      xAxis: valueAxis(width),
+      yAxis: { type: 'category', data: present, inverse: true },
+      series: [{
+        type: 'bar', barMaxWidth: 28, label: { show: true, position: 'right', formatter: function (p) { return fmtInt(p.value); } },
+        data: present.map(function (o) { return { value: R.counts[o], name: o, itemStyle: { color: OUTCOME_COLORS[o] } }; })
+      }]
+    };
   });
 }
 
@@ -56,13 +47,16 @@ function renderBuilderChart() {
   if (R.aggregates.total === 0) return noChart('chart-builders', NO_RESULTS);
   var builders = R.aggregates.builders;
   var names = builders.map(function (b) { return b.builder === null ? '(no build)' : b.builder; });
-  chart('chart-builders', {
-    grid: { left: 110, right: 30, top: 52, bottom: 30 },
-    legend: LEGEND,
-    tooltip: axisTooltip(function (i) { return names[i]; }),
-    xAxis: { type: 'value', minInterval: 1 },
-    yAxis: { type: 'category', data: names, inverse: true },
-    series: stackedSeries(names, builders.map(function (b) { return b.counts; }), true)
+  var series = stackedSeries(names, builders.map(function (b) { return b.counts; }), true);
+  chart('chart-builders', function (width) {
+    return {
+      grid: fittedGrid({ left: 0, right: 16, top: 4, bottom: 4 }),
+      legend: legendOf(series),
+      tooltip: axisTooltip(function (i) { return names[i]; }),
+      xAxis: valueAxis(width),
+      yAxis: { type: 'category', data: names, inverse: true, axisLabel: { width: Math.min(160, width / 3), overflow: 'truncate' } },
+      series: series
+    };
   });
 }
 
@@ -76,17 +70,25 @@ function bucketLabel(b) {
   if (b.toMs === null) return '≥ ' + shortDuration(b.fromMs);
   return shortDuration(b.fromMs) + '–' + shortDuration(b.toMs);
 }
+// Every bucket keeps its label: level while they fit, then slanted, then upright.
+function bucketLabelRotation(width, count) {
+  var room = (width - 40) / Math.max(1, count);
+  return room >= 64 ? 0 : room >= 34 ? 40 : 90;
+}
 function renderHistogram() {
   if (R.aggregates.total === 0) return noChart('chart-histogram', NO_RESULTS);
   var buckets = R.aggregates.durations.histogram;
   var labels = buckets.map(bucketLabel);
-  chart('chart-histogram', {
-    grid: { left: 50, right: 20, top: 52, bottom: 50 },
-    legend: LEGEND,
-    tooltip: axisTooltip(function (i) { return labels[i]; }),
-    xAxis: { type: 'category', data: labels, axisLabel: { rotate: 30, interval: 0 } },
-    yAxis: { type: 'value', minInterval: 1 },
-    series: stackedSeries(labels, buckets.map(function (b) { return b.counts; }))
+  var series = stackedSeries(labels, buckets.map(function (b) { return b.counts; }));
+  chart('chart-histogram', function (width) {
+    return {
+      grid: fittedGrid({ left: 0, right: 8, top: 8, bottom: 4 }),
+      legend: legendOf(series),
+      tooltip: axisTooltip(function (i) { return labels[i]; }),
+      xAxis: { type: 'category', data: labels, axisLabel: { rotate: bucketLabelRotation(width, labels.length), interval: 0 } },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: series
+    };
   });
 }
 
@@ -137,32 +139,37 @@ function renderTimeline() {
   var count = R.partitions.rows.length;
   var unit = timeUnit(spans.reduce(function (m, p) { return Math.max(m, p[6] - origin); }, 0));
   var zoom = count > 60 ? [{ type: 'slider', yAxisIndex: 0, filterMode: 'weakFilter', right: 4, width: 14, showDataShadow: false }] : [];
-  var right = count > 60 ? 40 : 20;
-  var timeAxis = function (grid) { return { type: 'value', gridIndex: grid, min: 0, axisLabel: { formatter: '+{value} ' + unit.name } }; };
+  var right = count > 60 ? 40 : 24;
   var bars = statusSeries(spans, origin, unit.ms);
-  chart('chart-timeline', {
-    legend: Object.assign({}, LEGEND, { data: bars.map(function (s) { return s.name; }) }),
-    grid: [{ left: 60, right: right, top: 40, height: '54%' }, { left: 60, right: right, top: '78%', bottom: 24 }],
-    tooltip: { trigger: 'item', formatter: function (params) {
-      if (params.seriesType === 'line') return tooltipNode('+' + params.value[0].toFixed(1) + ' ' + unit.name, [fmtInt(params.value[1]) + ' partitions running']);
-      var p = byPartition[params.value[0]];
-      return tooltipNode('Partition ' + p[0], [
-        'rows ' + (p[1] === null ? '?' : fmtInt(p[1])) + '–' + (p[2] === null ? '?' : fmtInt(p[2])) + ' · ' + (p[3] || 'no run_partitions row'),
-        fmtTime(p[5]) + ' → ' + fmtTime(p[6]) + ' (' + fmtDuration(p[6] - p[5]) + ')',
-        fmtInt(p[7]) + ' repositories, ' + fmtInt(p[8]) + ' failed'
-      ]);
-    } },
-    dataZoom: zoom,
-    xAxis: [timeAxis(0), timeAxis(1)],
-    yAxis: [
-      { type: 'value', gridIndex: 0, inverse: true, min: -0.5, max: Math.max(0.5, count - 0.5), name: 'partition', nameLocation: 'start', minInterval: 1,
-        axisLabel: { formatter: function (v) { return Number.isInteger(v) ? String(v) : ''; } } },
-      { type: 'value', gridIndex: 1, minInterval: 1, name: 'running', nameGap: 8 }
-    ],
-    series: bars.concat([{
-      name: 'partitions running', type: 'line', step: 'end', xAxisIndex: 1, yAxisIndex: 1, showSymbol: false, areaStyle: { opacity: 0.25 },
-      lineStyle: { width: 1 }, itemStyle: { color: '#57606a' }, data: runningOverTime(spans, origin, unit.ms)
-    }])
+  // Both plots share the time axis, so both keep the same fixed left margin (not fitted to their labels).
+  var timeAxis = function (grid, width) {
+    return valueAxis(width, { gridIndex: grid, min: 0, minInterval: 0, axisLabel: { hideOverlap: true, formatter: '+{value} ' + unit.name } });
+  };
+  chart('chart-timeline', function (width) {
+    return {
+      legend: legendOf(bars),
+      grid: [{ left: 60, right: right, top: 28, height: '58%' }, { left: 60, right: right, top: '80%', bottom: 24 }],
+      tooltip: { trigger: 'item', formatter: function (params) {
+        if (params.seriesType === 'line') return tooltipNode('+' + params.value[0].toFixed(1) + ' ' + unit.name, [fmtInt(params.value[1]) + ' partitions running']);
+        var p = byPartition[params.value[0]];
+        return tooltipNode('Partition ' + p[0], [
+          'rows ' + (p[1] === null ? '?' : fmtInt(p[1])) + '–' + (p[2] === null ? '?' : fmtInt(p[2])) + ' · ' + (p[3] || 'no run_partitions row'),
+          fmtTime(p[5]) + ' → ' + fmtTime(p[6]) + ' (' + fmtDuration(p[6] - p[5]) + ')',
+          fmtInt(p[7]) + ' repositories, ' + fmtInt(p[8]) + ' failed'
+        ]);
+      } },
+      dataZoom: zoom,
+      xAxis: [timeAxis(0, width), timeAxis(1, width)],
+      yAxis: [
+        { type: 'value', gridIndex: 0, inverse: true, min: -0.5, max: Math.max(0.5, count - 0.5), name: 'partition', nameLocation: 'start', minInterval: 1,
+          axisLabel: { formatter: function (v) { return Number.isInteger(v) ? String(v) : ''; } } },
+        { type: 'value', gridIndex: 1, minInterval: 1, splitNumber: 2, name: 'running', nameGap: 8 }
+      ],
+      series: bars.concat([{
+        name: 'partitions running', type: 'line', step: 'end', xAxisIndex: 1, yAxisIndex: 1, showSymbol: false, areaStyle: { opacity: 0.25 },
+        lineStyle: { width: 1 }, itemStyle: { color: '#57606a' }, data: runningOverTime(spans, origin, unit.ms)
+      }])
+    };
   });
 }
 
@@ -179,19 +186,21 @@ function renderTrend() {
   });
   series.push({ name: 'wall time (min)', type: 'line', yAxisIndex: 1, itemStyle: { color: '#333' }, connectNulls: false,
     data: trend.map(function (t) { return t.wallMs === null ? null : Math.round(t.wallMs / 600) / 100; }) });
-  chart('chart-trend', {
-    grid: { left: 60, right: 60, top: 50, bottom: 50 },
-    legend: LEGEND,
-    tooltip: { trigger: 'axis', formatter: function (params) {
-      var t = trend[params[0] ? params[0].dataIndex : 0];
-      return tooltipNode('Run ' + t.runId + ' (' + t.trigger + ')', [
-        'started ' + fmtTime(t.createdAt), 'published ' + fmtInt(t.published) + ', unchanged ' + fmtInt(t.unchanged) + ', failed ' + fmtInt(t.failed) + ', other ' + fmtInt(other(t)) + ' of ' + fmtInt(t.total),
-        'wall time ' + fmtDuration(t.wallMs)
-      ]);
-    } },
-    xAxis: { type: 'category', data: labels, axisLabel: { lineHeight: 14 } },
-    yAxis: [{ type: 'value', name: 'repositories', minInterval: 1 }, { type: 'value', name: 'minutes', splitLine: { show: false } }],
-    series: series
+  chart('chart-trend', function () {
+    return {
+      grid: fittedGrid({ left: 0, right: 0, top: 8, bottom: 4 }),
+      legend: legendOf(series),
+      tooltip: { trigger: 'axis', formatter: function (params) {
+        var t = trend[params[0] ? params[0].dataIndex : 0];
+        return tooltipNode('Run ' + t.runId + ' (' + t.trigger + ')', [
+          'started ' + fmtTime(t.createdAt), 'published ' + fmtInt(t.published) + ', unchanged ' + fmtInt(t.unchanged) + ', failed ' + fmtInt(t.failed) + ', other ' + fmtInt(other(t)) + ' of ' + fmtInt(t.total),
+          'wall time ' + fmtDuration(t.wallMs)
+        ]);
+      } },
+      xAxis: { type: 'category', data: labels, axisLabel: { lineHeight: 14, hideOverlap: true } },
+      yAxis: [{ type: 'value', name: 'repositories', minInterval: 1 }, { type: 'value', name: 'minutes', splitLine: { show: false } }],
+      series: series
+    };
   });
 }
 `;

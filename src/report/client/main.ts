@@ -1,3 +1,4 @@
+import { CLIENT_CHART_KIT } from './chart-kit.js';
 import { CLIENT_CHARTS } from './charts.js';
 import { CLIENT_CORE } from './core.js';
 import { CLIENT_FAILURES } from './failures.js';
@@ -41,4 +42,4 @@ unpackJson(R.failures).then(function (failures) {
 });
 `;
 
-export const CLIENT_SCRIPT = `(function () {\n'use strict';\n${CLIENT_CORE}\n${CLIENT_LOG_DECODER}\n${CLIENT_CHARTS}\n${CLIENT_FAILURES}\n${CLIENT_MAIN}\n})();\n`;
+export const CLIENT_SCRIPT = `(function () {\n'use strict';\n${CLIENT_CORE}\n${CLIENT_LOG_DECODER}\n${CLIENT_CHART_KIT}\n${CLIENT_CHARTS}\n${CLIENT_FAILURES}\n${CLIENT_MAIN}\n})();\n`;
