@@ -45,7 +45,7 @@ RUN npm run build \
 FROM ${BASE_IMAGE} AS runtime
 
 # Debian bookworm's packages: JDK 17, Maven 3.8, Gradle 4.4 (projects with ./gradlew need only
-# the JDK), Rust 1.63, Go 1.19, Python 3.11 with pip 23. JDK_PACKAGE picks another JDK (e.g. openjdk-17-jdk). Go gets the C
+# the JDK), Rust 1.63, Go 1.19, Python 3.11 with pip 23; git-lfs 3.3 for LFS=fetch. JDK_PACKAGE picks another JDK (e.g. openjdk-17-jdk). Go gets the C
 # toolchain its package only recommends (cgo: net, os/user, sqlite drivers…); rustc depends on it.
 ARG INSTALL_JDK=false
 ARG INSTALL_MAVEN=false
@@ -53,6 +53,7 @@ ARG INSTALL_GRADLE=false
 ARG INSTALL_RUST=false
 ARG INSTALL_GO=false
 ARG INSTALL_PYTHON=false
+ARG INSTALL_GIT_LFS=false
 ARG JDK_PACKAGE=openjdk-17-jdk-headless
 
 RUN set -eu; \
@@ -63,6 +64,7 @@ RUN set -eu; \
     if [ "$INSTALL_RUST" = true ]; then packages="$packages cargo rustc"; fi; \
     if [ "$INSTALL_GO" = true ]; then packages="$packages golang-go gcc g++ libc6-dev pkg-config"; fi; \
     if [ "$INSTALL_PYTHON" = true ]; then packages="$packages python3 python3-pip python3-venv"; fi; \
+    if [ "$INSTALL_GIT_LFS" = true ]; then packages="$packages git-lfs"; fi; \
     apt-get update; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $packages; \
     apt-get clean; \

@@ -16,6 +16,7 @@ packages=(
   fonts-liberation    # so chromium renders text without the recommended font packages
   procps              # ps, to check that tests leave no servers behind
   python3-pip         # the python builder's pip (test/commands/process-python.test.ts)
+  git-lfs             # LFS=fetch (test/git/git-client.test.ts, test/commands/process-lfs.test.ts)
 )
 
 # Package postinst scripts would start a system nginx on :80 and a PostgreSQL cluster on :5432.

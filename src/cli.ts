@@ -22,6 +22,7 @@ const COMMON_OPTIONS = {
   concurrency: { ...INTEGER, describe: 'Repositories built in parallel (default 1)' },
   'clone-ahead': { ...INTEGER, describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
   submodules: { choices: ['recursive', 'none'], describe: 'Check out the submodules each repository pins, shallow and recursively, or none (env SUBMODULES; default recursive)' },
+  lfs: { choices: ['fetch', 'skip'], describe: 'Fetch Git LFS files after each clone (needs git-lfs), or leave them as pointers (env LFS; default skip)' },
   workdir: { type: 'string', requiresArg: true, describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
   force: { type: 'boolean', describe: 'Ignore the incremental skip: rebuild unchanged repositories' },
   strict: { type: 'boolean', describe: 'Exit 1 when any repository failed' },

@@ -57,6 +57,7 @@ locals {
         var.build_user == null ? {} : { BUILD_USER = var.build_user },
         var.processor_concurrency == 1 ? {} : { CONCURRENCY = tostring(var.processor_concurrency) },
         var.submodules == "recursive" ? {} : { SUBMODULES = var.submodules },
+        var.lfs == "skip" ? {} : { LFS = var.lfs },
       )
       # Root only to start each build as build_user (src/build/build-user.ts); the image's own user otherwise.
       user       = var.build_user == null ? null : "root"

@@ -329,6 +329,18 @@ variable "submodules" {
   }
 }
 
+variable "lfs" {
+  description = "Whether processors fetch each repository's Git LFS files after the clone (LFS): \"skip\" (default: pointers stay pointers; LFS downloads count against the hosting account's bandwidth quota) or \"fetch\" (the image needs git-lfs: docker build --build-arg INSTALL_GIT_LFS=true)."
+  type        = string
+  default     = "skip"
+  nullable    = false
+
+  validation {
+    condition     = contains(["fetch", "skip"], var.lfs)
+    error_message = "lfs must be \"fetch\" or \"skip\"."
+  }
+}
+
 variable "retry_attempts" {
   description = "Attempts per job, the first included. Only Spot/host losses (Host EC2*) and exit code 3 are retried; every other failure exits at once."
   type        = number

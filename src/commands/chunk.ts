@@ -182,6 +182,7 @@ function processorFlags(config: Config): string[] {
     '--concurrency', String(config.concurrency),
     '--clone-ahead', String(config.cloneAhead),
     '--submodules', config.submodules,
+    '--lfs', config.lfs,
     '--workdir', config.workdir,
     '--layout', config.publish.layout,
     '--log-level', config.logLevel,

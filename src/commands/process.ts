@@ -10,6 +10,7 @@ import { readPlannedRows, type VerifiedRows } from '../inventory/planned.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
+import { assertGitLfsInstalled } from '../git/lfs.js';
 import { createLayout, createStore } from '../artifacts/publisher.js';
 import { publishFailureKind } from '../artifacts/publish-errors.js';
 import { SqlResultStore, type RunRecord } from '../results/result-store.js';
@@ -62,6 +63,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     await checkInventory(options.inventory, { s3: config.s3 });
     runWorkdir = await claimRunWorkdir(config.workdir, config.runId, log);
     const buildUsers = await buildUsersOf(config, runWorkdir.dir, log);
+    if (config.lfs === 'fetch') await assertGitLfsInstalled(config.gitEnv);
     credentials = await prepareGitCredentials(config.gitCredentials, config.gitSsh);
     const artifacts = await createStore(config, log, stop.signal);
     // Checks need the open database only; recording needs the run recorded too.
@@ -80,7 +82,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const summary = await runPartition(
       reading.entries,
       {
-        git: new SimpleGitClient({ env: { ...config.gitEnv, ...credentials.env }, scrub: config.scrub, submodules: config.submodules === 'recursive' }),
+        git: new SimpleGitClient({ env: { ...config.gitEnv, ...credentials.env }, scrub: config.scrub, submodules: config.submodules === 'recursive', lfs: config.lfs === 'fetch' }),
         results: {
           lastPublishedSha: async (origin, path, branch) => (await store).lastPublishedSha(origin, path, branch),
           recordOutcomes: async (outcomes) => (await running).results.recordOutcomes(outcomes),

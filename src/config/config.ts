@@ -72,6 +72,8 @@ export interface Config {
   readonly cloneAhead: number;
   /** `--submodules` / SUBMODULES: clones check out their submodules (`recursive`, the default) or not (`none`). */
   readonly submodules: 'recursive' | 'none';
+  /** `--lfs` / LFS: Git LFS files fetched after the clone (`fetch`), or left as pointers (`skip`, the default). */
+  readonly lfs: 'fetch' | 'skip';
   /** `chunk --local`: partitions run at once. */
   readonly parallel: number;
   readonly workdir: string;
@@ -187,6 +189,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
   const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
   const submodules = read.choice('submodules', 'SUBMODULES', ['recursive', 'none'], 'recursive') as Config['submodules'];
+  const lfs = read.choice('lfs', 'LFS', ['fetch', 'skip'], 'skip') as Config['lfs'];
   const parallel = read.integer('parallel', undefined, 2, 1) ?? 2;
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
   const githubApiUrl = read.string(undefined, 'GITHUB_API_URL') ?? 'https://api.github.com';
@@ -221,6 +224,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     concurrency,
     cloneAhead,
     submodules,
+    lfs,
     parallel,
     workdir,
     force: read.boolean('force'),

@@ -5,6 +5,7 @@ import { StepError } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { classifyGitError } from './classify.js';
 import { GIT_TRANSPORT } from '../config/build-env.js';
+import { LFS_FILTER, LFS_IN_SUBMODULE, LFS_PULL_ENV, SKIP_LFS_ENV } from './lfs.js';
 
 /** The seam the pipeline depends on; tests pass a fake (STYLE 22). */
 export interface GitClient {
@@ -21,9 +22,11 @@ export interface SimpleGitClientOptions {
   silenceTimeoutMs?: number;
   /** After the clone, its submodules (recursively, shallow) when it has a `.gitmodules`. */
   submodules?: boolean;
+  /** After the clone and its submodules, the files of their Git LFS pointers (src/git/lfs.ts). */
+  lfs?: boolean;
 }
 
-const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE', ...GIT_TRANSPORT];
+const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', ...Object.keys(LFS_PULL_ENV), ...Object.keys(SKIP_LFS_ENV), 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE', ...GIT_TRANSPORT];
 
 /**
  * Variables simple-git refuses to hand to git (it guards against git running a program of an
@@ -44,7 +47,7 @@ export class SimpleGitClient implements GitClient {
     // Builds run as this user and may write ~/.gitconfig (core.hooksPath, a filter, an include):
     // our own git reads the system configuration only, so no build runs code in a later clone.
     // ssh must fail rather than ask (a passphrase, an unknown host key) on the user's terminal.
-    this.env = { GIT_SSH_COMMAND: SSH_WITHOUT_PROMPTS, ...Object.fromEntries(kept), GIT_CONFIG_GLOBAL: '/dev/null' };
+    this.env = { GIT_SSH_COMMAND: SSH_WITHOUT_PROMPTS, ...Object.fromEntries(kept), GIT_CONFIG_GLOBAL: '/dev/null', ...SKIP_LFS_ENV };
   }
 
   async headSha(url: string, branch: string, signal: AbortSignal): Promise<string> {
@@ -77,8 +80,25 @@ export class SimpleGitClient implements GitClient {
     } catch (err) {
       throw classifyGitError(err, this.options.scrub);
     }
-    if (this.options.submodules && (await isFile(path.join(dir, '.gitmodules')))) await this.cloneSubmodules(dir, signal);
+    const submodules = this.options.submodules === true && (await isFile(path.join(dir, '.gitmodules')));
+    if (submodules) await this.cloneSubmodules(dir, signal);
+    if (this.options.lfs) await this.pullLfsFiles(dir, submodules, signal);
     return sha;
+  }
+
+  /** Git LFS files, fetched with the clone's credentials; any failure but the network's is `git_lfs_failed`. */
+  private async pullLfsFiles(dir: string, submodules: boolean, signal: AbortSignal): Promise<void> {
+    const { GIT_LFS_SKIP_SMUDGE: _skip, ...env } = this.env;
+    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env({ ...env, ...LFS_PULL_ENV });
+    try {
+      for (const [key, value] of LFS_FILTER) await git.addConfig(key, value);
+      await git.raw(['lfs', 'pull']);
+      if (submodules) await git.raw(['submodule', 'foreach', '--quiet', '--recursive', LFS_IN_SUBMODULE]);
+    } catch (err) {
+      const cause = classifyGitError(err, this.options.scrub);
+      if (cause.retryable) throw cause;
+      throw new StepError('git_lfs_failed', `Git LFS files could not be fetched: ${cause.message}`);
+    }
   }
 
   /**
@@ -122,8 +142,10 @@ export class SimpleGitClient implements GitClient {
       abort: signal,
       timeout: { block: this.options.silenceTimeoutMs ?? 300_000 },
       allowEnvironment: GIT_ENV_ALLOWED,
-      // GIT_SSH_COMMAND is ours or the operator's (GIT_* never comes from a build or a row).
-      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true, allowUnsafeSshCommand: true },
+      // GIT_SSH_COMMAND and GIT_CONFIG_* are ours or the operator's (GIT_* never comes from a build
+      // or a row): the operator may allow file:// submodules (protocol.file.allow), as tests do.
+      // The only filter configured is git-lfs's own (src/git/lfs.ts).
+      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true, allowUnsafeSshCommand: true, allowUnsafeProtocolOverride: true, allowUnsafeFilter: true },
     };
   }
 }

@@ -459,18 +459,20 @@ run "concurrent_builds_get_a_user_each" {
   }
 }
 
-run "processors_can_leave_submodules_out" {
+run "processors_can_leave_submodules_out_and_fetch_lfs_files" {
   command = plan
 
   variables {
     submodules = "none"
+    lfs        = "fetch"
   }
 
   assert {
-    condition = [
-      for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.value if variable.name == "SUBMODULES"
-    ] == ["none"]
-    error_message = "submodules = \"none\" must reach the processor as SUBMODULES=none."
+    condition = {
+      for variable in jsondecode(aws_batch_job_definition.this["processor"].container_properties).environment : variable.name => variable.value
+      if contains(["SUBMODULES", "LFS"], variable.name)
+    } == { SUBMODULES = "none", LFS = "fetch" }
+    error_message = "submodules = \"none\" and lfs = \"fetch\" must reach the processor as SUBMODULES=none and LFS=fetch."
   }
 }
 

@@ -783,3 +783,13 @@ run "submodules_must_be_recursive_or_none" {
 
   expect_failures = [var.submodules]
 }
+
+run "lfs_must_be_fetch_or_skip" {
+  command = plan
+
+  variables {
+    lfs = "yes"
+  }
+
+  expect_failures = [var.lfs]
+}

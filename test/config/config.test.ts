@@ -55,6 +55,12 @@ describe('loadConfig', () => {
     expect(refused).toThrow('SUBMODULES must be one of recursive, none, got "yes"');
   });
 
+  it('leaves Git LFS files as pointers unless told to fetch them', () => {
+    expect(loadConfig({ ...base, flags: {}, env: {} }).lfs).toBe('skip');
+    expect(loadConfig({ ...base, flags: {}, env: { LFS: 'fetch' } }).lfs).toBe('fetch');
+    expect(() => loadConfig({ ...base, flags: { lfs: 'always' }, env: {} })).toThrow('--lfs must be one of fetch, skip, got "always"');
+  });
+
   it('reports every problem together', () => {
     const attempt = () =>
       loadConfig({

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readHeadSha, SimpleGitClient } from '../../src/git/git-client.js';
-import { commitToBareRepo, createBareRepo, isolatedGitEnv } from '../harness/git-fixtures.js';
+import { commitToBareRepo, createBareRepo, createLfsRepo, isolatedGitEnv } from '../harness/git-fixtures.js';
 import { runCommand } from '../harness/process.js';
 import { startGitHttpServer, type GitHttpServer } from '../harness/git-http.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../../src/git/credentials.js';
@@ -200,6 +200,53 @@ describe('SimpleGitClient with submodules', () => {
     expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
     expect((error as Error).message).toContain('/acme/absent.git');
     expect((error as Error).message).not.toContain(PASSWORD);
+  });
+});
+
+describe('SimpleGitClient with Git LFS', () => {
+  let tmp: TempDir;
+  // Submodules here are file:// ones, which git refuses unless told otherwise.
+  const client = (lfs: boolean) =>
+    new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'always' }, scrub: (text) => text, submodules: true, lfs });
+  const model = randomBytes(3000);
+
+  beforeAll(async () => {
+    tmp = await createTempDir('mass-ingest-git-lfs-');
+  });
+  afterEach(async () => {
+    await rm(join(tmp.path, 'clone'), { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await tmp.remove();
+  });
+
+  it('replaces the pointers with their files, in submodules too, and leaves a tree git calls clean', async () => {
+    const lib = await createLfsRepo(tmp.path, 'acme/lib', { 'weights.bin': model });
+    const app = await createLfsRepo(tmp.path, 'acme/app', { 'model.bin': model, 'README.md': 'app\n' }, { 'vendor/lib': lib.fileUrl });
+
+    await client(true).clone(app.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+    expect((await readFile(join(tmp.path, 'clone', 'model.bin'))).equals(model)).toBe(true);
+    expect((await readFile(join(tmp.path, 'clone', 'vendor', 'lib', 'weights.bin'))).equals(model)).toBe(true);
+    expect(await git(['status', '--porcelain'], join(tmp.path, 'clone'))).toBe('');
+  });
+
+  it('leaves the pointers as they are when LFS is off, even where the system git configuration has the LFS filter', async () => {
+    const repo = await createLfsRepo(tmp.path, 'acme/off', { 'model.bin': model });
+
+    await client(false).clone(repo.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+    expect(await readFile(join(tmp.path, 'clone', 'model.bin'), 'utf8')).toMatch(/^version https:\/\/git-lfs\.github\.com\/spec\/v1\n/);
+  });
+
+  it('fails the clone (git_lfs_failed) when the server lacks a file a pointer names', async () => {
+    const repo = await createLfsRepo(tmp.path, 'acme/lost', { 'model.bin': model });
+    await rm(join(repo.path, 'lfs'), { recursive: true, force: true });
+
+    const error = await client(true).clone(repo.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_lfs_failed', retryable: false });
+    expect((error as Error).message).toMatch(/^Git LFS files could not be fetched: /);
   });
 });
 

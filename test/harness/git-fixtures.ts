@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './process.js';
@@ -111,4 +111,35 @@ async function git(
   const fullArgs = gitDir ? ['--git-dir', gitDir, ...args] : args;
   const { stdout } = await runCommand('git', fullArgs, { env: isolatedGitEnv(options.env), input: options.input });
   return stdout;
+}
+
+/**
+ * `${root}/${name}.git` with one commit of `files`, every `*.bin` of them stored with Git LFS (the
+ * objects beside the bare repository, in its `lfs/`: git-lfs's transfer for file:// remotes), and
+ * `submodules` (path → URL) added. Needs git-lfs; git runs with a global config of its own under
+ * `root` holding what `git lfs install` writes.
+ */
+export async function createLfsRepo(root: string, name: string, files: Record<string, string | Buffer>, submodules: Record<string, string> = {}): Promise<BareRepo> {
+  const globalConfig = join(root, '.lfs-gitconfig');
+  const env = { GIT_CONFIG_GLOBAL: globalConfig };
+  const work = join(root, '.lfs-work', name);
+  const path = join(root, `${name}.git`);
+  await mkdir(work, { recursive: true });
+  await writeFile(globalConfig, '', { flag: 'a' });
+  const run = (args: string[], cwd = work) => runCommand('git', args, { cwd, env: isolatedGitEnv(env) });
+  await run(['lfs', 'install', '--skip-repo']);
+  await run(['init', '-q', '-b', 'main']);
+  await run(['lfs', 'track', '*.bin']);
+  for (const [file, content] of Object.entries(files)) {
+    await mkdir(dirname(join(work, file)), { recursive: true });
+    await writeFile(join(work, file), content);
+  }
+  for (const [at, url] of Object.entries(submodules)) await run(['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', url, at]);
+  await run(['add', '-A']);
+  await run(['commit', '-q', '-m', 'With LFS files']);
+  await mkdir(dirname(path), { recursive: true });
+  await run(['init', '-q', '--bare', '-b', 'main', path], root);
+  await run(['push', '-q', pathToFileURL(path).href, 'main']);
+  const headSha = (await run(['rev-parse', 'HEAD'])).stdout.trim();
+  return { path, fileUrl: pathToFileURL(path).href, headSha };
 }
