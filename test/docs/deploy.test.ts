@@ -151,14 +151,14 @@ describe('docs/deploy.md', () => {
     expect(failures).toEqual([]);
   });
 
-  it('builds the image it pushes to ECR with every toolchain the Dockerfile offers, so Maven, Gradle, Cargo and Go repositories can build', async () => {
+  it('builds the image it pushes to ECR with every toolchain the Dockerfile offers, so Maven, Gradle, Cargo, Go and Python repositories (and LFS=fetch) can build', async () => {
     const dockerfile = await fs.readFile(path.join(ROOT, 'Dockerfile'), 'utf8');
-    const toolchains = [...dockerfile.matchAll(/^ARG (INSTALL_[A-Z]+)=false$/gm)].map((match) => match[1]!);
+    const toolchains = [...dockerfile.matchAll(/^ARG (INSTALL_[A-Z_]+)=false$/gm)].map((match) => match[1]!);
 
     const pushedBuild = codeBlocks('bash').find((block) => block.includes('docker push'))?.replace(/\\\n/g, ' ') ?? '';
     const build = /docker build [^\n]*/.exec(pushedBuild)?.[0] ?? '';
 
-    expect(toolchains).toEqual(['INSTALL_JDK', 'INSTALL_MAVEN', 'INSTALL_GRADLE', 'INSTALL_RUST', 'INSTALL_GO']);
+    expect(toolchains).toEqual(['INSTALL_JDK', 'INSTALL_MAVEN', 'INSTALL_GRADLE', 'INSTALL_RUST', 'INSTALL_GO', 'INSTALL_PYTHON', 'INSTALL_GIT_LFS']);
     expect(toolchains.filter((arg) => !build.includes(`--build-arg ${arg}=true`))).toEqual([]);
   });
 
