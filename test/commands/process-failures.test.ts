@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, runCli } from '../harness/cli.js';
+import { runCli } from '../harness/cli.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
-import { MAKE_PROJECT, makeFixture, openForAssertions, resultRows, type Fixture } from './process-fixtures.js';
+import { MAKE_PROJECT, makeFixture, openForAssertions, resultRows, type Fixture, runEnv } from './process-fixtures.js';
 
 // What a run does when its input or its machine fails it: nothing already done is lost, and the
 // exit code says whether a retry can help (DESIGN §8).
@@ -26,14 +26,7 @@ afterAll(async () => {
   await tmp.remove();
 });
 
-function env(name: string, extra: Record<string, string> = {}): Record<string, string> {
-  return baseEnv({
-    MASS_INGEST_DATA_DIR: path.join(tmp.path, `db-${name}`),
-    PUBLISH_URL: path.join(tmp.path, `artifacts-${name}`),
-    MASS_INGEST_WORKDIR: path.join(tmp.path, `work-${name}`),
-    ...extra,
-  });
-}
+const env = (name: string, extra: Record<string, string> = {}) => runEnv(tmp.path, name, extra);
 
 async function partitionAndRun(dataDir: string, runId: string) {
   const db = await openForAssertions({ dataDir });

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
+import { baseEnv } from '../harness/cli.js';
 import { createBareRepo, type FixtureFile } from '../harness/git-fixtures.js';
 import { openDatabase, type Database } from '../../src/results/database.js';
 
@@ -44,4 +45,14 @@ export async function resultRows(db: Database, runId: string) {
     [runId],
   );
   return rows;
+}
+
+/** A CLI environment whose database, publish and work directories under `root` are the named run's own. */
+export function runEnv(root: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
+  return baseEnv({
+    MASS_INGEST_DATA_DIR: path.join(root, `db-${name}`),
+    PUBLISH_URL: path.join(root, `artifacts-${name}`),
+    MASS_INGEST_WORKDIR: path.join(root, `work-${name}`),
+    ...extra,
+  });
 }

@@ -4,10 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, collect, runCli, spawnCli, type CliResult } from '../harness/cli.js';
+import { collect, runCli, spawnCli, type CliResult } from '../harness/cli.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { startSwitchingInventoryServer, type SwitchingInventoryServer } from '../fakes/switching-inventory-server.js';
-import { openForAssertions } from './process-fixtures.js';
+import { openForAssertions, runEnv } from './process-fixtures.js';
 
 /**
  * A processor of an open range (`--start N`, no `--end`) of a run with a planned sha256 hashes the
@@ -48,14 +48,7 @@ function inventory(owner: 'a' | 'b', rows: { git?: number; ftp: number; gitUrl?:
   return `${lines.join('\n')}\n`;
 }
 
-function env(name: string, extra: Record<string, string> = {}): Record<string, string> {
-  return baseEnv({
-    MASS_INGEST_DATA_DIR: path.join(tmp.path, `db-${name}`),
-    PUBLISH_URL: path.join(tmp.path, `artifacts-${name}`),
-    MASS_INGEST_WORKDIR: path.join(tmp.path, `work-${name}`),
-    ...extra,
-  });
-}
+const env = (name: string, extra: Record<string, string> = {}) => runEnv(tmp.path, name, extra);
 
 const openRange = (inventoryUri: string, runId: string, sha256: string, start = 1) => ['process', inventoryUri, '--start', String(start), '--run-id', runId, '--inventory-sha256', sha256];
 
