@@ -13,7 +13,8 @@ const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }
   { pattern: /returned error: 404|Repository not found|repository '[^']*' not found|does not appear to be a git repository|not found: did you run git update-server-info|No such file or directory|does not exist/i, code: 'git_repository_not_found', retryable: false },
   { pattern: /Remote branch .* not found|couldn't find remote ref|branch_not_found/i, code: 'git_branch_not_found', retryable: false },
   // A shallow fetch of a commit no ref points at, from a server that only gives what it advertises (protocol v0/v1).
-  { pattern: /unadvertised object|Direct fetching of that commit failed/i, code: 'git_commit_not_advertised', retryable: false },
+  // (A server that sends any commit, protocol v2, says `not our ref` of one it lacks: no such commit.)
+  { pattern: /unadvertised object/i, code: 'git_commit_not_advertised', retryable: false },
   { pattern: /returned error: (5\d\d|429)|Could not resolve host|Connection refused|Connection reset|Connection timed out|Operation timed out|timed out|early EOF|unexpected disconnect|RPC failed|the remote end hung up|Failed to connect|Couldn't connect to server|Temporary failure|SSL_ERROR_SYSCALL|GnuTLS recv error|transfer closed|block timeout/i, code: 'git_network', retryable: true },
 ];
 
@@ -31,7 +32,20 @@ export function classifyGitError(err: unknown, scrub: Scrubber): StepError {
  */
 const PROGRESS = /^(remote: )?[A-Za-z][A-Za-z ]*: +\d+% \(\d+\/\d+\)/;
 
+/**
+ * git's narration of a clone, and of `submodule update` (which tries a failed submodule clone
+ * twice, saying the same thing each time), crowds the reason out of the lines kept.
+ */
+const NARRATION = /^(Cloning into '[^']*'\.\.\.$|Submodule '[^']*' \([^)]*\) registered for path '[^']*'$|Failed to clone '[^']*'\. Retry scheduled$|remote: (Enumerating|Counting|Compressing) objects: |remote: Total \d+ )/;
+
+/** The last `count` lines that say something, each once (a repeated line where it last appears). */
 function lastLines(text: string, count: number): string {
-  const lines = text.split(/\r\n|\r|\n/).filter((line) => line.trim() !== '' && !PROGRESS.test(line));
-  return lines.slice(-count).join('\n');
+  const lines = text.split(/\r\n|\r|\n/);
+  const kept: string[] = [];
+  for (let index = lines.length - 1; index >= 0 && kept.length < count; index--) {
+    const line = (lines[index] ?? '').trimEnd();
+    if (line.trim() === '' || PROGRESS.test(line) || NARRATION.test(line) || kept.includes(line)) continue;
+    kept.unshift(line);
+  }
+  return kept.join('\n');
 }

@@ -96,8 +96,8 @@ export class SimpleGitClient implements GitClient {
       if (submodules) await git.raw(['submodule', 'foreach', '--quiet', '--recursive', LFS_IN_SUBMODULE]);
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
-      if (cause.retryable) throw cause;
-      throw new StepError('git_lfs_failed', `Git LFS files could not be fetched: ${cause.message}`);
+      const message = `Git LFS files could not be fetched: ${cause.message}`;
+      throw cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError('git_lfs_failed', message);
     }
   }
 
@@ -128,8 +128,9 @@ export class SimpleGitClient implements GitClient {
       }
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
-      if (cause.retryable) throw cause;
-      throw new StepError('git_submodule_failed', `A submodule could not be cloned: ${cause.message}`);
+      // Network trouble keeps its code (retried), and still says it was a submodule's.
+      const message = `A submodule could not be cloned: ${cause.message}`;
+      throw cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError('git_submodule_failed', message);
     }
   }
 

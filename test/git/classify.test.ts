@@ -40,6 +40,22 @@ describe('classifyGitError', () => {
     expect(classify('error: Server does not allow request for unadvertised object 6f757c1\nfatal: Fetched in submodule path \'lib\', but it did not contain 6f757c1. Direct fetching of that commit failed.')).toEqual({ code: 'git_commit_not_advertised', retryable: false });
   });
 
+  it('tells a pinned commit that is gone (protocol v2: not our ref) from one the server would not send alone', () => {
+    expect(classify("fatal: remote error: upload-pack: not our ref 1234567890123456789012345678901234567890\nfatal: Fetched in submodule path 'lib', but it did not contain 1234567890123456789012345678901234567890. Direct fetching of that commit failed.")).toEqual({ code: 'git_failed', retryable: false });
+  });
+
+  it('leaves git\'s narration of a submodule clone out of its message, and says a repeated line once: the reason comes first', () => {
+    const attempt = (ending: string) =>
+      `Cloning into '/w/row-1/src/vendor/lib'...\nremote: Enumerating objects: 3, done.        \nremote: Total 3 (delta 0), reused 0 (delta 0), pack-reused 0        \nfatal: could not read Username for 'http://h:1': terminal prompts disabled\nfatal: clone of 'http://h:1/lib.git' into submodule path '/w/row-1/src/vendor/lib' failed\n${ending}\n`;
+    const stderr = `Submodule 'vendor/lib' (http://h:1/lib.git) registered for path 'vendor/lib'\n${attempt("Failed to clone 'vendor/lib'. Retry scheduled")}${attempt("Failed to clone 'vendor/lib' a second time, aborting")}`;
+
+    const error = classifyGitError(new Error(stderr), scrub);
+
+    expect(error.message).toBe(
+      "fatal: could not read Username for 'http://h:1': terminal prompts disabled\nfatal: clone of 'http://h:1/lib.git' into submodule path '/w/row-1/src/vendor/lib' failed\nFailed to clone 'vendor/lib' a second time, aborting",
+    );
+  });
+
   it('leaves the progress counters of a clone out of its message', () => {
     const progress = Array.from({ length: 40 }, (_, i) => `Receiving objects:  ${i}% (${i * 10}/400), ${i * 3} KiB | 100.00 KiB/s`).join('\r');
     const stderr = `Cloning into 'src'...\nremote: Enumerating objects: 3, done.\nremote: Counting objects:  33% (1/3)\rremote: Counting objects: 100% (3/3), done.\n${progress}\rerror: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output\n`;
@@ -48,7 +64,7 @@ describe('classifyGitError', () => {
 
     expect(error.code).toBe('git_network');
     expect(error.message).toBe(
-      "Cloning into 'src'...\nremote: Enumerating objects: 3, done.\nerror: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output",
+      "error: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output",
     );
   });
 

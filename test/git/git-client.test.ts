@@ -9,6 +9,7 @@ import { runCommand } from '../harness/process.js';
 import { startGitHttpServer, type GitHttpServer } from '../harness/git-http.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../../src/git/credentials.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { findFreePort } from '../harness/free-port.js';
 
 const env = isolatedGitEnv() as Record<string, string>;
 const gitClient = () => new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', GIT_TERMINAL_PROMPT: '0' }, scrub: (text) => text });
@@ -116,6 +117,20 @@ describe('SimpleGitClient over a slow link', () => {
     expect(sha).toBe(repo.headSha);
     expect(await readFile(join(tmp.path, 'clone', 'data.txt'), 'utf8')).toBe(payload);
   });
+
+  it('keeps a submodule\'s clone going the same way: only silence stops it', async () => {
+    const payload = randomBytes(400_000).toString('base64');
+    const served = join(tmp.path, 'served');
+    const big = await createBareRepo(served, 'acme/big', { 'data.txt': payload });
+    await createBareRepo(served, 'acme/app', { '.gitmodules': '[submodule "big"]\n\tpath = big\n\turl = ../big.git\n', big: { submoduleCommit: big.headSha } });
+    server = await startGitHttpServer({ root: served, user: 'reader', password: 'slow-Secret-1', bytesPerSecond: 100_000 });
+    credentials = await prepareGitCredentials(`http://reader:slow-Secret-1@${new URL(server.baseUrl).host}`);
+    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, silenceTimeoutMs: 2000, submodules: true });
+
+    await client.clone(`${server.baseUrl}/acme/app.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+    expect(await readFile(join(tmp.path, 'clone', 'big', 'data.txt'), 'utf8')).toBe(payload);
+  });
 });
 
 describe('SimpleGitClient with submodules', () => {
@@ -141,6 +156,8 @@ describe('SimpleGitClient with submodules', () => {
     await createBareRepo(served, 'acme/app', { 'README.md': 'app\n', '.gitmodules': gitmodules([['vendor/lib', '../lib.git']]), 'vendor/lib': { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/local-sub', { '.gitmodules': gitmodules([['lib', pathToFileURL(join(served, 'acme', 'lib.git')).href]]), lib: { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/gone-sub', { '.gitmodules': gitmodules([['lib', '../absent.git']]), lib: { submoduleCommit: pinned } });
+    await createBareRepo(served, 'acme/gone-commit', { '.gitmodules': gitmodules([['lib', '../lib.git']]), lib: { submoduleCommit: '1234567890123456789012345678901234567890' } });
+    await createBareRepo(served, 'acme/unreachable-sub', { '.gitmodules': gitmodules([['lib', `http://127.0.0.1:${await findFreePort()}/lib.git`]]), lib: { submoduleCommit: pinned } });
     server = await startGitHttpServer({ root: served, user: 'reader', password: PASSWORD });
     credentials = await prepareGitCredentials(`http://reader:${PASSWORD}@${new URL(server.baseUrl).host}`);
   });
@@ -192,6 +209,21 @@ describe('SimpleGitClient with submodules', () => {
     expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
     expect((error as Error).message).toMatch(/^A submodule could not be cloned: [\s\S]*transport 'file' not allowed/);
     await expect(access(join(tmp.path, 'clone', 'lib', 'lib.txt'))).rejects.toThrow();
+  });
+
+  it('fails at once when a pinned commit is gone from a server that sends any commit (protocol v2): the submodule is not cloned again whole', async () => {
+    const error = await clone('acme/gone-commit').catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
+    expect((error as Error).message).toMatch(/^A submodule could not be cloned: [^\n]*not our ref 1234567890123456789012345678901234567890/);
+    await expect(access(join(tmp.path, 'clone', '.git', 'modules', 'lib', 'shallow'))).resolves.toBeUndefined();
+  });
+
+  it('says which clone a network failure of a submodule is, and leaves it to be retried', async () => {
+    const error = await clone('acme/unreachable-sub').catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_network', retryable: true });
+    expect((error as Error).message).toMatch(/^A submodule could not be cloned: [^\n]*Failed to connect to 127\.0\.0\.1/);
   });
 
   it('fails the clone when a submodule is missing on the server, naming it', async () => {
