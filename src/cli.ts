@@ -21,7 +21,7 @@ const COMMON_OPTIONS = {
   'run-id': { type: 'string', requiresArg: true, describe: 'Run id (default: AWS_BATCH_JOB_ID, else generated); [A-Za-z0-9][A-Za-z0-9_-]{0,63}' },
   concurrency: { ...INTEGER, describe: 'Repositories built in parallel (default 1)' },
   'clone-ahead': { ...INTEGER, describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
-  submodules: { choices: ['recursive', 'none'], describe: 'Check out the submodules each repository pins, shallow and recursively, or none (env SUBMODULES; default recursive)' },
+  submodules: { choices: ['recursive', 'recursive-with-credentials', 'none'], describe: 'Check out the submodules each repository pins, shallow and recursively, fetched without the credentials (default) or with them, or none (env SUBMODULES)' },
   lfs: { choices: ['fetch', 'skip'], describe: 'Fetch Git LFS files after each clone (needs git-lfs), or leave them as pointers (env LFS; default skip)' },
   workdir: { type: 'string', requiresArg: true, describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
   force: { type: 'boolean', describe: 'Ignore the incremental skip: rebuild unchanged repositories' },

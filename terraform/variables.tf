@@ -318,14 +318,14 @@ variable "processor_concurrency" {
 }
 
 variable "submodules" {
-  description = "Whether processors check out the submodules each repository pins, shallow and recursively (SUBMODULES): \"recursive\" (default) or \"none\"."
+  description = "Whether processors check out the submodules each repository pins, shallow and recursively (SUBMODULES): \"recursive\" (default: fetched without the processor's git credentials, so a repository cannot make it fetch private repositories the credentials can read), \"recursive-with-credentials\" (private submodules of your own repositories) or \"none\"."
   type        = string
   default     = "recursive"
   nullable    = false
 
   validation {
-    condition     = contains(["recursive", "none"], var.submodules)
-    error_message = "submodules must be \"recursive\" or \"none\"."
+    condition     = contains(["recursive", "recursive-with-credentials", "none"], var.submodules)
+    error_message = "submodules must be \"recursive\", \"recursive-with-credentials\" or \"none\"."
   }
 }
 

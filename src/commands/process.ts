@@ -82,7 +82,14 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const summary = await runPartition(
       reading.entries,
       {
-        git: new SimpleGitClient({ env: { ...config.gitEnv, ...credentials.env }, scrub: config.scrub, submodules: config.submodules === 'recursive', lfs: config.lfs === 'fetch' }),
+        git: new SimpleGitClient({
+          env: { ...config.gitEnv, ...credentials.env },
+          scrub: config.scrub,
+          submodules: config.submodules !== 'none',
+          // A repository's own clone gets the credentials; what it names (its submodules), only when the operator says so.
+          submoduleEnv: config.submodules === 'recursive-with-credentials' ? undefined : credentials.anonymousEnv,
+          lfs: config.lfs === 'fetch',
+        }),
         results: {
           lastPublishedSha: async (origin, path, branch) => (await store).lastPublishedSha(origin, path, branch),
           recordOutcomes: async (outcomes) => (await running).results.recordOutcomes(outcomes),

@@ -70,8 +70,11 @@ export interface Config {
   readonly concurrency: number;
   /** Repositories cloned ahead of the builds: while `concurrency` build, up to this many more clone. */
   readonly cloneAhead: number;
-  /** `--submodules` / SUBMODULES: clones check out their submodules (`recursive`, the default) or not (`none`). */
-  readonly submodules: 'recursive' | 'none';
+  /**
+   * `--submodules` / SUBMODULES: clones check out their submodules, fetched without the
+   * credentials (`recursive`, the default) or with them (`recursive-with-credentials`), or not (`none`).
+   */
+  readonly submodules: 'recursive' | 'recursive-with-credentials' | 'none';
   /** `--lfs` / LFS: Git LFS files fetched after the clone (`fetch`), or left as pointers (`skip`, the default). */
   readonly lfs: 'fetch' | 'skip';
   /** `chunk --local`: partitions run at once. */
@@ -188,7 +191,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   };
   const concurrency = read.integer('concurrency', 'CONCURRENCY', 1, 1) ?? 1;
   const cloneAhead = read.integer('clone-ahead', 'CLONE_AHEAD', concurrency, 0) ?? concurrency;
-  const submodules = read.choice('submodules', 'SUBMODULES', ['recursive', 'none'], 'recursive') as Config['submodules'];
+  const submodules = read.choice('submodules', 'SUBMODULES', ['recursive', 'recursive-with-credentials', 'none'], 'recursive') as Config['submodules'];
   const lfs = read.choice('lfs', 'LFS', ['fetch', 'skip'], 'skip') as Config['lfs'];
   const parallel = read.integer('parallel', undefined, 2, 1) ?? 2;
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));

@@ -11,6 +11,12 @@ const DIR_NAME = /^mass-ingest-cred-(\d+)-(\d+)-[A-Za-z0-9]{6}$/;
 export interface GitCredentialSetup {
   /** Variables that make git ask our helper; no secret is among them. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The same, lending git none of the credentials: no helper, ssh with no key and no agent (the
+   * known hosts still checked). What a repository names itself, its submodules, is fetched so
+   * unless the operator says otherwise (SUBMODULES=recursive-with-credentials).
+   */
+  readonly anonymousEnv: Readonly<Record<string, string>>;
   dispose(): Promise<void>;
 }
 
@@ -25,13 +31,16 @@ export async function prepareGitCredentials(lines: string | undefined, ssh?: Git
   const base = { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' };
   const noHelper = { ...base, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '' };
   const hasLines = lines !== undefined && lines.trim() !== '';
-  if (!hasLines && !ssh) return { env: noHelper, dispose: async () => undefined };
+  const anonymous = (knownHosts: readonly string[] = []) => ({ ...noHelper, GIT_SSH_COMMAND: ['ssh', ...ANONYMOUS_SSH, ...knownHosts].join(' ') });
+  if (!hasLines && !ssh) return { env: noHelper, anonymousEnv: anonymous(), dispose: async () => undefined };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${DIR_PREFIX}${PID_NAMESPACE}-${process.pid}-`));
   await fs.chmod(dir, 0o700);
   const dispose = () => fs.rm(dir, { recursive: true, force: true });
   try {
-    const sshEnv = ssh ? await writeSshFiles(dir, ssh) : {};
-    if (!hasLines) return { env: { ...noHelper, ...sshEnv }, dispose };
+    const written = ssh ? await writeSshFiles(dir, ssh) : undefined;
+    const sshEnv: Record<string, string> = written ? { GIT_SSH_COMMAND: written.command } : {};
+    const anonymousEnv = anonymous(written?.knownHosts);
+    if (!hasLines) return { env: { ...noHelper, ...sshEnv }, anonymousEnv, dispose };
     const file = path.join(dir, 'credentials');
     const normalized = lines
       .split(/\r?\n/)
@@ -51,6 +60,7 @@ export async function prepareGitCredentials(lines: string | undefined, ssh?: Git
         GIT_CONFIG_KEY_1: 'credential.helper',
         GIT_CONFIG_VALUE_1: helper,
       },
+      anonymousEnv,
       dispose,
     };
   } catch (err) {
@@ -90,8 +100,9 @@ export async function removeStaleCredentialDirs(tmpdir = os.tmpdir()): Promise<n
  * The key (0600: ssh refuses a readable one) and the host keys, either or both; ssh uses this key
  * only, and, with host keys given, trusts those hosts only.
  */
-async function writeSshFiles(dir: string, ssh: GitSshKey): Promise<Record<string, string>> {
+async function writeSshFiles(dir: string, ssh: GitSshKey): Promise<{ command: string; knownHosts: string[] }> {
   const options = ['-o', 'BatchMode=yes'];
+  const knownHosts: string[] = [];
   if (ssh.key !== undefined) {
     const keyFile = path.join(dir, 'ssh-key');
     await fs.writeFile(keyFile, ssh.key, { mode: 0o600 });
@@ -101,10 +112,13 @@ async function writeSshFiles(dir: string, ssh: GitSshKey): Promise<Record<string
     const hostsFile = path.join(dir, 'known_hosts');
     await fs.writeFile(hostsFile, `${ssh.knownHosts.replaceAll('\r', '').trim()}\n`, { mode: 0o600 });
     // Not the machine's /etc/ssh/ssh_known_hosts either: those hosts only.
-    options.push('-o', sshFileOption('UserKnownHostsFile', hostsFile), '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null');
+    knownHosts.push('-o', sshFileOption('UserKnownHostsFile', hostsFile), '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null');
   }
-  return { GIT_SSH_COMMAND: `ssh ${options.join(' ')}` };
+  return { command: `ssh ${[...options, ...knownHosts].join(' ')}`, knownHosts };
 }
+
+/** ssh that offers no key: neither a file nor the agent's (SSH_AUTH_SOCK). */
+const ANONYMOUS_SSH = ['-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityFile=none', '-o', 'IdentityAgent=none'];
 
 /**
  * `-o Name="path"` for the shell: ssh splits an option's value at spaces (UserKnownHostsFile

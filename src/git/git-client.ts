@@ -22,6 +22,11 @@ export interface SimpleGitClientOptions {
   silenceTimeoutMs?: number;
   /** After the clone, its submodules (recursively, shallow) when it has a `.gitmodules`. */
   submodules?: boolean;
+  /**
+   * What changes in `env` for the submodules (and their LFS files): the credentials withheld
+   * (GitCredentialSetup.anonymousEnv). Undefined: they get the clone's own.
+   */
+  submoduleEnv?: Readonly<Record<string, string>>;
   /** After the clone and its submodules, the files of their Git LFS pointers (src/git/lfs.ts). */
   lfs?: boolean;
 }
@@ -89,11 +94,11 @@ export class SimpleGitClient implements GitClient {
   /** Git LFS files, fetched with the clone's credentials; any failure but the network's is `git_lfs_failed`. */
   private async pullLfsFiles(dir: string, submodules: boolean, signal: AbortSignal): Promise<void> {
     const { GIT_LFS_SKIP_SMUDGE: _skip, ...env } = this.env;
-    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env({ ...env, ...LFS_PULL_ENV });
+    const git = (extra: Readonly<Record<string, string>> = {}) => simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env({ ...env, ...extra, ...LFS_PULL_ENV });
     try {
-      for (const [key, value] of LFS_FILTER) await git.addConfig(key, value);
-      await git.raw(['lfs', 'pull']);
-      if (submodules) await git.raw(['submodule', 'foreach', '--quiet', '--recursive', LFS_IN_SUBMODULE]);
+      for (const [key, value] of LFS_FILTER) await git().addConfig(key, value);
+      await git().raw(['lfs', 'pull']);
+      if (submodules) await git(this.options.submoduleEnv).raw(['submodule', 'foreach', '--quiet', '--recursive', LFS_IN_SUBMODULE]);
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
       const message = `Git LFS files could not be fetched: ${cause.message}`;
@@ -111,7 +116,7 @@ export class SimpleGitClient implements GitClient {
    */
   private async cloneSubmodules(dir: string, signal: AbortSignal): Promise<void> {
     // No template here either: a machine's template hooks would run as the submodules check out.
-    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env(this.env);
+    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env({ ...this.env, ...this.options.submoduleEnv });
     const update = (shallow: boolean) =>
       git.raw(['submodule', 'update', '--init', '--recursive', ...(shallow ? ['--depth', '1', '--single-branch'] : []), '--jobs', String(SUBMODULE_JOBS), '--progress']);
     try {
@@ -129,7 +134,8 @@ export class SimpleGitClient implements GitClient {
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
       // Network trouble keeps its code (retried), and still says it was a submodule's.
-      const message = `A submodule could not be cloned: ${cause.message}`;
+      const withheld = this.options.submoduleEnv !== undefined && cause.code === 'git_auth_failed';
+      const message = `A submodule could not be cloned${withheld ? ' without credentials (SUBMODULES=recursive-with-credentials lends it the clone\'s)' : ''}: ${cause.message}`;
       throw cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError('git_submodule_failed', message);
     }
   }

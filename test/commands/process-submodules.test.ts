@@ -55,8 +55,8 @@ async function publishedText(dir: string): Promise<string> {
 }
 
 describe('mass-ingest process with repositories that pin submodules', () => {
-  it('builds with the submodules checked out, fetched with the same credentials, and refuses one on the local disk', async () => {
-    const result = await runCli(['process', inventory, '--run-id', 'with-submodules'], { env: envFor('published') });
+  it('builds with the submodules checked out, fetched with the same credentials when told to, and refuses one on the local disk', async () => {
+    const result = await runCli(['process', inventory, '--run-id', 'with-submodules'], { env: envFor('published', { SUBMODULES: 'recursive-with-credentials' }) });
 
     expect(result.code).toBe(0);
     const db = await openForAssertions({ dataDir: path.join(tmp.path, 'db') });
@@ -79,6 +79,28 @@ describe('mass-ingest process with repositories that pin submodules', () => {
     expect(result.stdout + result.stderr).not.toContain(GIT_PASSWORD);
     const failed = result.logs.find((line) => line.msg === 'Repository finished' && line.row === 2);
     expect(failed).toMatchObject({ outcome: 'clone_failed', errorCode: 'git_submodule_failed' });
+  });
+
+  it('lends a submodule none of the credentials by default: one that needs them fails, saying how to lend them', async () => {
+    const before = git.requests.length;
+
+    const result = await runCli(['process', inventory, '--end', '1', '--run-id', 'anonymous-submodules', '--force'], { env: envFor('published-anonymous') });
+
+    expect(result.code).toBe(0);
+    const db = await openForAssertions({ dataDir: path.join(tmp.path, 'db') });
+    try {
+      expect((await resultRows(db, 'anonymous-submodules')).map((row) => [row.path, row.outcome, row.error_code])).toEqual([['acme/app', 'clone_failed', 'git_submodule_failed']]);
+      const { rows } = await db.query<{ error_message: string }>("SELECT error_message FROM repository_results WHERE run_id = 'anonymous-submodules'");
+      expect(rows[0]?.error_message).toMatch(/^A submodule could not be cloned without credentials \(SUBMODULES=recursive-with-credentials lends it the clone's\): /);
+    } finally {
+      await db.close();
+    }
+    // The repository itself was cloned with them; its submodule was asked for without, and refused.
+    const requests = git.requests.slice(before);
+    const libRequests = requests.filter((request) => request.url.includes('/acme/lib.git/'));
+    expect(requests.some((request) => request.url.includes('/acme/app.git/') && request.authorized)).toBe(true);
+    expect(libRequests.length).toBeGreaterThan(0);
+    expect(libRequests.some((request) => request.authorized)).toBe(false);
   });
 
   it('leaves the submodules out with SUBMODULES=none: a build that needs one fails', async () => {

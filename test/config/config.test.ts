@@ -52,7 +52,8 @@ describe('loadConfig', () => {
     expect(defaulted.submodules).toBe('recursive');
     expect(told.submodules).toBe('none');
     expect(flagWins.submodules).toBe('recursive');
-    expect(refused).toThrow('SUBMODULES must be one of recursive, none, got "yes"');
+    expect(loadConfig({ ...base, flags: {}, env: { SUBMODULES: 'recursive-with-credentials' } }).submodules).toBe('recursive-with-credentials');
+    expect(refused).toThrow('SUBMODULES must be one of recursive, recursive-with-credentials, none, got "yes"');
   });
 
   it('leaves Git LFS files as pointers unless told to fetch them', () => {

@@ -197,6 +197,16 @@ describe('SimpleGitClient with submodules', () => {
     }
   });
 
+  it('withholds the credentials from the submodules when told to: a submodule that needs them fails, saying so', async () => {
+    const withheld = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, submodules: true, submoduleEnv: credentials.anonymousEnv });
+
+    const error = await withheld.clone(`${server.baseUrl}/acme/app.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
+    expect((error as Error).message).toMatch(/^A submodule could not be cloned without credentials \(SUBMODULES=recursive-with-credentials lends it the clone's\): /);
+    expect(await readFile(join(tmp.path, 'clone', 'README.md'), 'utf8')).toBe('app\n');
+  });
+
   it('leaves the submodules out when told to', async () => {
     await clone('acme/app', false);
 
