@@ -5,7 +5,7 @@ import { StepError } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { classifyGitError } from './classify.js';
 import { GIT_TRANSPORT } from '../config/build-env.js';
-import { LFS_FILTER, LFS_IN_SUBMODULE, LFS_PULL_ENV, SKIP_LFS_ENV } from './lfs.js';
+import { isLocalUrl, LFS_FILTER, lfsInSubmodules, LFS_PULL_ENV, localLfsEndpoints, SKIP_LFS_ENV } from './lfs.js';
 
 /** The seam the pipeline depends on; tests pass a fake (STYLE 22). */
 export interface GitClient {
@@ -87,18 +87,21 @@ export class SimpleGitClient implements GitClient {
     }
     const submodules = this.options.submodules === true && (await isFile(path.join(dir, '.gitmodules')));
     if (submodules) await this.cloneSubmodules(dir, signal);
-    if (this.options.lfs) await this.pullLfsFiles(dir, submodules, signal);
+    if (this.options.lfs) await this.pullLfsFiles(url, dir, submodules, signal);
     return sha;
   }
 
   /** Git LFS files, fetched with the clone's credentials; any failure but the network's is `git_lfs_failed`. */
-  private async pullLfsFiles(dir: string, submodules: boolean, signal: AbortSignal): Promise<void> {
+  private async pullLfsFiles(url: string, dir: string, submodules: boolean, signal: AbortSignal): Promise<void> {
     const { GIT_LFS_SKIP_SMUDGE: _skip, ...env } = this.env;
     const git = (extra: Readonly<Record<string, string>> = {}) => simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env({ ...env, ...extra, ...LFS_PULL_ENV });
     try {
+      const local = isLocalUrl(url);
+      const refused = local ? [] : localLfsEndpoints(await git().raw(['lfs', 'env']));
+      if (refused.length > 0) throw new StepError('git_lfs_failed', `refused a Git LFS endpoint on this machine's disk (${refused.join(', ')}), which the repository's .lfsconfig names`);
       for (const [key, value] of LFS_FILTER) await git().addConfig(key, value);
       await git().raw(['lfs', 'pull']);
-      if (submodules) await git(this.options.submoduleEnv).raw(['submodule', 'foreach', '--quiet', '--recursive', LFS_IN_SUBMODULE]);
+      if (submodules) await git(this.options.submoduleEnv).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
       const message = `Git LFS files could not be fetched: ${cause.message}`;

@@ -15,8 +15,31 @@ export const LFS_FILTER: ReadonlyArray<readonly [string, string]> = [
   ['filter.lfs.required', 'true'],
 ];
 
-/** The same for every submodule, run by `git submodule foreach --recursive` (a fixed script: nothing of the repository's in it). */
-export const LFS_IN_SUBMODULE = [...LFS_FILTER.map(([key, value]) => `git config ${key} '${value}'`), 'git lfs pull'].join(' && ');
+/**
+ * An LFS endpoint on this machine's disk (`file://`, a path): git-lfs reads such a store with its
+ * own file transfer, so a repository's `.lfsconfig` (`lfs.url = file:///…`) could make the
+ * processor copy another repository's LFS files into its build. Refused, as git refuses
+ * submodules on the disk, unless the clone itself comes from the disk.
+ */
+const LOCAL_ENDPOINT = /^Endpoint[^=]*=(file:|\/|\.\.?\/)(\S*)/gm;
+
+/** The endpoints on this machine's disk in `git lfs env`'s output. */
+export function localLfsEndpoints(lfsEnv: string): string[] {
+  return [...lfsEnv.matchAll(LOCAL_ENDPOINT)].map((match) => `${match[1]}${match[2]}`);
+}
+
+export const isLocalUrl = (url: string) => /^file:/i.test(url) || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) && !/^[^/]*@[^/]*:/.test(url);
+
+const PULL_IN_SUBMODULE = [...LFS_FILTER.map(([key, value]) => `git config ${key} '${value}'`), 'git lfs pull'].join(' && ');
+const REFUSE_LOCAL_ENDPOINT = `if git lfs env | grep -Eq '^Endpoint[^=]*=(file:|/|[.][.]?/)'; then echo "fatal: refused a Git LFS endpoint on this machine's disk in submodule $displaypath" >&2; exit 1; fi`;
+
+/**
+ * The same for every submodule, run by `git submodule foreach --recursive` (a fixed script: nothing
+ * of the repository's in it); its LFS endpoint may be on the disk only when the clone's is.
+ */
+export function lfsInSubmodules(cloneIsLocal: boolean): string {
+  return cloneIsLocal ? PULL_IN_SUBMODULE : `${REFUSE_LOCAL_ENDPOINT}; ${PULL_IN_SUBMODULE}`;
+}
 
 /**
  * git-lfs prints its progress only to a terminal: forced, a long download keeps saying something,

@@ -281,6 +281,28 @@ describe('SimpleGitClient with Git LFS', () => {
     expect(await readFile(join(tmp.path, 'clone', 'model.bin'), 'utf8')).toMatch(/^version https:\/\/git-lfs\.github\.com\/spec\/v1\n/);
   });
 
+  it('refuses an LFS endpoint on this machine\'s disk that a repository cloned over the network names in its .lfsconfig', async () => {
+    const served = join(tmp.path, 'served');
+    const other = await createLfsRepo(served, 'acme/private', { 'secret.bin': model });
+    const lfsconfig = `[lfs]\n\turl = ${other.fileUrl}\n`;
+    await createLfsRepo(served, 'acme/reader', { '.lfsconfig': lfsconfig, 'stolen.bin': model });
+    await createLfsRepo(served, 'acme/sub-reader', { 'README.md': 'x\n' });
+    const server = await startGitHttpServer({ root: served, user: 'reader', password: 'lfs-Secret-8642' });
+    const credentials = await prepareGitCredentials(`http://reader:lfs-Secret-8642@${new URL(server.baseUrl).host}`);
+    try {
+      const overHttp = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, lfs: true });
+
+      const error = await overHttp.clone(`${server.baseUrl}/acme/reader.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
+
+      expect(error).toMatchObject({ code: 'git_lfs_failed', retryable: false });
+      expect((error as Error).message).toBe(`Git LFS files could not be fetched: refused a Git LFS endpoint on this machine's disk (${other.fileUrl}), which the repository's .lfsconfig names`);
+      expect(await readFile(join(tmp.path, 'clone', 'stolen.bin'), 'utf8')).toMatch(/^version https:\/\/git-lfs/);
+    } finally {
+      await server.stop();
+      await credentials.dispose();
+    }
+  });
+
   it('fails the clone (git_lfs_failed) when the server lacks a file a pointer names', async () => {
     const repo = await createLfsRepo(tmp.path, 'acme/lost', { 'model.bin': model });
     await rm(join(repo.path, 'lfs'), { recursive: true, force: true });
