@@ -10,6 +10,7 @@ locals {
     {
       AWS_REGION              = var.region
       BUILD_TIMEOUT           = tostring(var.build_timeout_seconds)
+      CLONE_TIMEOUT           = tostring(var.clone_timeout_seconds)
       JOB_DEFINITION          = local.job_definition_names.processor
       JOB_QUEUE               = aws_batch_job_queue.this.name
       LOG_FORMAT              = "json"

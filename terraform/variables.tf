@@ -231,6 +231,17 @@ variable "build_timeout_seconds" {
   }
 }
 
+variable "clone_timeout_seconds" {
+  description = "Seconds one repository's clone may take, its submodules and LFS files included, before it is stopped as clone_failed/git_clone_timeout (CLONE_TIMEOUT); git silent for 5 minutes is stopped sooner."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.clone_timeout_seconds >= 60 && var.clone_timeout_seconds == floor(var.clone_timeout_seconds)
+    error_message = "clone_timeout_seconds must be a whole number of at least 60."
+  }
+}
+
 variable "publish_timeout_seconds" {
   description = "Seconds without progress before a publish attempt is given up (PUBLISH_TIMEOUT; the attempt's deadline is twice that plus 4 s per MiB). After publish_fail_fast_after attempts in a row without an answer, the rest of a partition fails fast with publish_target_down."
   type        = number

@@ -85,6 +85,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
         git: new SimpleGitClient({
           env: { ...config.gitEnv, ...credentials.env },
           scrub: config.scrub,
+          cloneTimeoutMs: config.cloneTimeoutMs,
           submodules: config.submodules !== 'none',
           // A repository's own clone gets the credentials; what it names (its submodules), only when the operator says so.
           submoduleEnv: config.submodules === 'recursive-with-credentials' ? undefined : credentials.anonymousEnv,

@@ -42,6 +42,8 @@ export interface Config {
   /** GIT_SSH_KEY (normalised) and GIT_SSH_KNOWN_HOSTS. */
   readonly gitSsh: GitSshKey | undefined;
   readonly buildTimeoutMs: number;
+  /** CLONE_TIMEOUT: a repository's clone, its submodules and LFS files included, ends within this. */
+  readonly cloneTimeoutMs: number;
   /** BUILD_USER (`name`, `uid` or `uid:gid`): builds run as this user; the processor must be root. */
   readonly buildUser: string | undefined;
   readonly runId: string;
@@ -144,6 +146,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   const sshKnownHosts = read.string(undefined, 'GIT_SSH_KNOWN_HOSTS');
   problems.push(...sshKeyProblems(sshKey, sshKnownHosts, read.string(undefined, 'GIT_SSH_COMMAND')));
   const buildTimeoutSeconds = read.integer(undefined, 'BUILD_TIMEOUT', 1800, 1);
+  const cloneTimeoutSeconds = read.integer(undefined, 'CLONE_TIMEOUT', 1800, 1) ?? 1800;
   const buildUser = read.string('build-user', 'BUILD_USER')?.trim();
   if (buildUser !== undefined && buildUserSpecs(buildUser) === undefined) {
     problems.push(`BUILD_USER must be a user name, a uid or uid:gid, or several for concurrent builds (a,b or a uid range such as 10001-10004, at most 256), got "${buildUser}"`);
@@ -215,6 +218,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
     gitCredentials,
     gitSsh: sshKey === undefined && sshKnownHosts === undefined ? undefined : { key: sshKey === undefined ? undefined : normalizeSshKey(sshKey), knownHosts: sshKnownHosts },
     buildTimeoutMs: (buildTimeoutSeconds ?? 1800) * 1000,
+    cloneTimeoutMs: cloneTimeoutSeconds * 1000,
     buildUser,
     runId,
     runIdSource,

@@ -20,6 +20,11 @@ export interface SimpleGitClientOptions {
   scrub: Scrubber;
   /** Kill git when it prints nothing for this long. */
   silenceTimeoutMs?: number;
+  /**
+   * A clone, its submodules and LFS files included, ends within this (CLONE_TIMEOUT): a server
+   * that trickles, or submodules that pin each other into thousands of clones, keep git talking.
+   */
+  cloneTimeoutMs?: number;
   /** After the clone, its submodules (recursively, shallow) when it has a `.gitmodules`. */
   submodules?: boolean;
   /**
@@ -71,6 +76,18 @@ export class SimpleGitClient implements GitClient {
   }
 
   async clone(url: string, branch: string, dir: string, signal: AbortSignal): Promise<string> {
+    const timeoutMs = this.options.cloneTimeoutMs;
+    if (timeoutMs === undefined) return this.cloneWithin(url, branch, dir, signal);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      return await this.cloneWithin(url, branch, dir, AbortSignal.any([signal, deadline]));
+    } catch (err) {
+      if (!deadline.aborted || signal.aborted) throw err;
+      throw new StepError('git_clone_timeout', `The clone took longer than CLONE_TIMEOUT (${Math.round(timeoutMs / 1000)} s), submodules and LFS files included: stopped`);
+    }
+  }
+
+  private async cloneWithin(url: string, branch: string, dir: string, signal: AbortSignal): Promise<string> {
     // --progress: without a terminal git prints nothing while it receives, so a clone longer than
     // the silence allowed (a big repository, a slow link) would be killed while its data flows.
     // (No --quiet either: simple-git waits 50 ms more after a command that wrote nothing.)

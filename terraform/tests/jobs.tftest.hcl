@@ -216,6 +216,7 @@ run "environment_carries_the_settings" {
     publish_user          = "ingest"
     partition_size        = 20
     build_timeout_seconds = 900
+    clone_timeout_seconds = 600
   }
 
   assert {
@@ -224,6 +225,7 @@ run "environment_carries_the_settings" {
       } == {
       AWS_REGION              = "eu-west-1"
       BUILD_TIMEOUT           = "900"
+      CLONE_TIMEOUT           = "600"
       JOB_DEFINITION          = "mass-ingest-processor"
       JOB_QUEUE               = "mass-ingest"
       LOG_FORMAT              = "json"

@@ -793,3 +793,13 @@ run "lfs_must_be_fetch_or_skip" {
 
   expect_failures = [var.lfs]
 }
+
+run "clone_timeout_must_be_a_minute_or_more" {
+  command = plan
+
+  variables {
+    clone_timeout_seconds = 30
+  }
+
+  expect_failures = [var.clone_timeout_seconds]
+}

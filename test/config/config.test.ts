@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/work/project/.mass-ingest/db');
     expect(config.databaseUrl).toBeUndefined();
     expect(config.buildTimeoutMs).toBe(1_800_000);
+    expect(config.cloneTimeoutMs).toBe(1_800_000);
     expect(config.concurrency).toBe(1);
     expect(config.cloneAhead).toBe(1);
     expect(config.partitionSize).toBe(50);

@@ -118,6 +118,18 @@ describe('SimpleGitClient over a slow link', () => {
     expect(await readFile(join(tmp.path, 'clone', 'data.txt'), 'utf8')).toBe(payload);
   });
 
+  it('stops a clone that talks on past CLONE_TIMEOUT (git_clone_timeout, not retried)', async () => {
+    await createBareRepo(join(tmp.path, 'served'), 'acme/endless', { 'data.txt': randomBytes(400_000).toString('base64') });
+    server = await startGitHttpServer({ root: join(tmp.path, 'served'), user: 'reader', password: 'slow-Secret-1', bytesPerSecond: 50_000 });
+    credentials = await prepareGitCredentials(`http://reader:slow-Secret-1@${new URL(server.baseUrl).host}`);
+    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, cloneTimeoutMs: 1500 });
+
+    const error = await client.clone(`${server.baseUrl}/acme/endless.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_clone_timeout', retryable: false });
+    expect((error as Error).message).toBe('The clone took longer than CLONE_TIMEOUT (2 s), submodules and LFS files included: stopped');
+  });
+
   it('keeps a submodule\'s clone going the same way: only silence stops it', async () => {
     const payload = randomBytes(400_000).toString('base64');
     const served = join(tmp.path, 'served');
