@@ -56,6 +56,7 @@ describe('prepareGitCredentials with GIT_SSH_KEY and GIT_SSH_KNOWN_HOSTS', () =>
     });
 
     const output = await sshDebugOutput(setup.env.GIT_SSH_COMMAND!);
+    const anonymous = await sshDebugOutput(setup.anonymousEnv.GIT_SSH_COMMAND!);
 
     await setup.dispose();
     await tmp.remove();
@@ -63,6 +64,11 @@ describe('prepareGitCredentials with GIT_SSH_KEY and GIT_SSH_KNOWN_HOSTS', () =>
     expect(output).toMatch(new RegExp(`identity file ${escaped}/mass-ingest-cred-[\\w-]+/ssh-key type (?!-1)`));
     expect(output).not.toMatch(/load_hostkeys: fopen/);
     expect(output).toContain('order_hostkeyalgs: have matching best-preference key type');
+    // What submodules get by default: the same host keys, no key file, no agent.
+    expect(anonymous).not.toMatch(/identity file .*ssh-key/);
+    expect(anonymous).toContain('order_hostkeyalgs: have matching best-preference key type');
+    expect(setup.anonymousEnv).toMatchObject({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '' });
+    expect(setup.anonymousEnv.GIT_SSH_COMMAND).toContain('IdentityAgent=none');
   }, 30_000);
 });
 
