@@ -226,8 +226,8 @@ variable "build_timeout_seconds" {
   default     = 1800
 
   validation {
-    condition     = var.build_timeout_seconds >= 60 && var.build_timeout_seconds == floor(var.build_timeout_seconds)
-    error_message = "build_timeout_seconds must be a whole number of at least 60."
+    condition     = var.build_timeout_seconds >= 60 && var.build_timeout_seconds <= 2147483 && var.build_timeout_seconds == floor(var.build_timeout_seconds)
+    error_message = "build_timeout_seconds must be a whole number from 60 to 2147483 (24 days: the longest timer the processor can set)."
   }
 }
 
@@ -237,8 +237,8 @@ variable "clone_timeout_seconds" {
   default     = 1800
 
   validation {
-    condition     = var.clone_timeout_seconds >= 60 && var.clone_timeout_seconds == floor(var.clone_timeout_seconds)
-    error_message = "clone_timeout_seconds must be a whole number of at least 60."
+    condition     = var.clone_timeout_seconds >= 60 && var.clone_timeout_seconds <= 2147483 && var.clone_timeout_seconds == floor(var.clone_timeout_seconds)
+    error_message = "clone_timeout_seconds must be a whole number from 60 to 2147483 (24 days: the longest timer the processor can set)."
   }
 }
 

@@ -117,6 +117,9 @@ export interface ConfigInputs {
   now?: Date;
 }
 
+/** The longest timeout, in seconds, a Node timer holds (2^31-1 ms). */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: ConfigInputs): Config {
   const problems: string[] = [];
   const read = new Reader(flags, env, problems);
@@ -147,6 +150,10 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   problems.push(...sshKeyProblems(sshKey, sshKnownHosts, read.string(undefined, 'GIT_SSH_COMMAND')));
   const buildTimeoutSeconds = read.integer(undefined, 'BUILD_TIMEOUT', 1800, 1);
   const cloneTimeoutSeconds = read.integer(undefined, 'CLONE_TIMEOUT', 1800, 1) ?? 1800;
+  // Node's timers hold 2^31-1 ms: a longer one fires after 1 ms (past 2^32-1 ms, AbortSignal.timeout throws).
+  for (const [name, seconds] of [['BUILD_TIMEOUT', buildTimeoutSeconds], ['CLONE_TIMEOUT', cloneTimeoutSeconds]] as const) {
+    if (seconds !== undefined && seconds > MAX_TIMER_SECONDS) problems.push(`${name} must be at most ${MAX_TIMER_SECONDS} (seconds), got "${seconds}": give a smaller number of seconds (24 days at most)`);
+  }
   const buildUser = read.string('build-user', 'BUILD_USER')?.trim();
   if (buildUser !== undefined && buildUserSpecs(buildUser) === undefined) {
     problems.push(`BUILD_USER must be a user name, a uid or uid:gid, or several for concurrent builds (a,b or a uid range such as 10001-10004, at most 256), got "${buildUser}"`);

@@ -803,3 +803,24 @@ run "clone_timeout_must_be_a_minute_or_more" {
 
   expect_failures = [var.clone_timeout_seconds]
 }
+
+run "clone_timeout_must_fit_a_timer" {
+  command = plan
+
+  variables {
+    clone_timeout_seconds = 3000000
+  }
+
+  expect_failures = [var.clone_timeout_seconds]
+}
+
+run "build_timeout_must_fit_a_timer" {
+  command = plan
+
+  variables {
+    build_timeout_seconds     = 3000000
+    processor_timeout_seconds = 3000001
+  }
+
+  expect_failures = [var.build_timeout_seconds]
+}
