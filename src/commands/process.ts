@@ -88,7 +88,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
           cloneTimeoutMs: config.cloneTimeoutMs,
           submodules: config.submodules !== 'none',
           // A repository's own clone gets the credentials; what it names (its submodules), only when the operator says so.
-          submoduleEnv: config.submodules === 'recursive-with-credentials' ? undefined : credentials.anonymousEnv,
+          submoduleEnv: config.submodules === 'recursive-with-credentials' || !hasGitCredentials(config) ? undefined : credentials.anonymousEnv,
           lfs: config.lfs === 'fetch',
         }),
         results: {
@@ -136,6 +136,11 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     // Each repository removes its own workspace; the run's directory goes too when it is empty.
     await runWorkdir?.release();
   }
+}
+
+/** Anything git could authenticate with: GIT_CREDENTIALS, GIT_SSH_KEY, the operator's ssh command or agent. */
+function hasGitCredentials(config: Config): boolean {
+  return config.gitCredentials !== undefined || config.gitSsh?.key !== undefined || config.gitEnv.GIT_SSH_COMMAND !== undefined || config.gitEnv.SSH_AUTH_SOCK !== undefined;
 }
 
 /** BUILD_USER, checked before any repository starts; a root processor without it says what it risks. */

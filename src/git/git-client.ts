@@ -6,6 +6,7 @@ import type { Scrubber } from '../logging/scrub.js';
 import { classifyGitError } from './classify.js';
 import { GIT_TRANSPORT } from '../config/build-env.js';
 import { isLocalUrl, LFS_FILTER, lfsInSubmodules, LFS_PULL_ENV, localLfsEndpoints, SKIP_LFS_ENV } from './lfs.js';
+import { sameHostOverHttp } from './submodule-urls.js';
 
 /** The seam the pipeline depends on; tests pass a fake (STYLE 22). */
 export interface GitClient {
@@ -36,7 +37,9 @@ export interface SimpleGitClientOptions {
   lfs?: boolean;
 }
 
-const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', ...Object.keys(LFS_PULL_ENV), ...Object.keys(SKIP_LFS_ENV), 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0', 'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1', 'GCM_INTERACTIVE', ...GIT_TRANSPORT];
+/** GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n of our own entries (credentials, submodules' URL rewrite, tests). */
+const GIT_CONFIG_ENTRIES = Array.from({ length: 8 }, (_, index) => [`GIT_CONFIG_KEY_${index}`, `GIT_CONFIG_VALUE_${index}`]).flat();
+const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', ...Object.keys(LFS_PULL_ENV), ...Object.keys(SKIP_LFS_ENV), 'GIT_CONFIG_COUNT', ...GIT_CONFIG_ENTRIES, 'GCM_INTERACTIVE', ...GIT_TRANSPORT];
 
 /**
  * Variables simple-git refuses to hand to git (it guards against git running a program of an
@@ -83,7 +86,7 @@ export class SimpleGitClient implements GitClient {
       return await this.cloneWithin(url, branch, dir, AbortSignal.any([signal, deadline]));
     } catch (err) {
       if (!deadline.aborted || signal.aborted) throw err;
-      throw new StepError('git_clone_timeout', `The clone took longer than CLONE_TIMEOUT (${Math.round(timeoutMs / 1000)} s), submodules and LFS files included: stopped`);
+      throw new StepError('git_clone_timeout', `The clone took longer than CLONE_TIMEOUT (${Math.round(timeoutMs / 1000)} s), submodules and LFS files included: stopped; raise CLONE_TIMEOUT for a repository this large or a link this slow`);
     }
   }
 
@@ -103,7 +106,7 @@ export class SimpleGitClient implements GitClient {
       throw classifyGitError(err, this.options.scrub);
     }
     const submodules = this.options.submodules === true && (await isFile(path.join(dir, '.gitmodules')));
-    if (submodules) await this.cloneSubmodules(dir, signal);
+    if (submodules) await this.cloneSubmodules(url, dir, signal);
     if (this.options.lfs) await this.pullLfsFiles(url, dir, submodules, signal);
     return sha;
   }
@@ -128,15 +131,17 @@ export class SimpleGitClient implements GitClient {
 
   /**
    * The commits the clone's submodules are pinned to, shallow, and theirs in turn. Their URLs are
-   * resolved against the clone's own and asked for with the same credentials (git offers a
-   * credential only to the host it names). git refuses `file://` and local paths in submodules
+   * resolved against the clone's own, ssh ones on its host fetched as it was (sameHostOverHttp),
+   * with `submoduleEnv`'s credentials (none by default) or the clone's (git offers a credential
+   * only to the host it names). git refuses `file://` and local paths in submodules
    * (protocol.file.allow=user) unless the system's git configuration allows them. A submodule
    * that cannot be cloned fails the clone: network trouble is retried like the clone's own,
    * anything else is `git_submodule_failed`.
    */
-  private async cloneSubmodules(dir: string, signal: AbortSignal): Promise<void> {
+  private async cloneSubmodules(url: string, dir: string, signal: AbortSignal): Promise<void> {
     // No template here either: a machine's template hooks would run as the submodules check out.
-    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env({ ...this.env, ...this.options.submoduleEnv });
+    const env = sameHostOverHttp({ ...this.env, ...this.options.submoduleEnv }, url);
+    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env(env);
     const update = (shallow: boolean) =>
       git.raw(['submodule', 'update', '--init', '--recursive', ...(shallow ? ['--depth', '1', '--single-branch'] : []), '--jobs', String(SUBMODULE_JOBS), '--progress']);
     try {
@@ -154,7 +159,7 @@ export class SimpleGitClient implements GitClient {
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
       // Network trouble keeps its code (retried), and still says it was a submodule's.
-      const withheld = this.options.submoduleEnv !== undefined && cause.code === 'git_auth_failed';
+      const withheld = this.options.submoduleEnv !== undefined && ['git_auth_failed', 'git_host_key_unknown'].includes(cause.code);
       const message = `A submodule could not be cloned${withheld ? ' without credentials (SUBMODULES=recursive-with-credentials lends it the clone\'s)' : ''}: ${cause.message}`;
       throw cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError('git_submodule_failed', message);
     }
@@ -169,10 +174,10 @@ export class SimpleGitClient implements GitClient {
       abort: signal,
       timeout: { block: this.options.silenceTimeoutMs ?? 300_000 },
       allowEnvironment: GIT_ENV_ALLOWED,
-      // GIT_SSH_COMMAND and GIT_CONFIG_* are ours or the operator's (GIT_* never comes from a build
-      // or a row): the operator may allow file:// submodules (protocol.file.allow), as tests do.
-      // The only filter configured is git-lfs's own (src/git/lfs.ts).
-      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true, allowUnsafeSshCommand: true, allowUnsafeProtocolOverride: true, allowUnsafeFilter: true },
+      // GIT_SSH_COMMAND is ours or the operator's, GIT_CONFIG_* ours (GIT_* never comes from a
+      // build or a row): credential helpers, the submodules' URL rewrite (submodule-urls.ts), and
+      // in tests protocol.file.allow. The only filter configured is git-lfs's own (lfs.ts).
+      unsafe: { allowUnsafeCredentialHelper: true, allowUnsafeConfigEnvCount: true, allowUnsafeTemplateDir: true, allowUnsafeConfigPaths: true, allowUnsafeSshCommand: true, allowUnsafeProtocolOverride: true, allowUnsafeFilter: true, allowUnsafeUrlRewrite: true },
     };
   }
 }

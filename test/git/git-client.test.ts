@@ -105,12 +105,13 @@ describe('SimpleGitClient over a slow link', () => {
   });
 
   it('keeps a clone going while its data keeps coming, however long it takes: only silence stops it', async () => {
-    // ~530 KB that do not compress much, sent at 100 KB/s: several times the silence allowed.
+    // ~530 KB that do not compress much, sent at 50 KB/s: about twice the silence allowed, and
+    // never silent for long while it flows (git reports its progress every second).
     const payload = randomBytes(400_000).toString('base64');
     const repo = await createBareRepo(join(tmp.path, 'served'), 'acme/big', { 'data.txt': payload });
-    server = await startGitHttpServer({ root: join(tmp.path, 'served'), user: 'reader', password: 'slow-Secret-1', bytesPerSecond: 100_000 });
+    server = await startGitHttpServer({ root: join(tmp.path, 'served'), user: 'reader', password: 'slow-Secret-1', bytesPerSecond: 50_000 });
     credentials = await prepareGitCredentials(`http://reader:slow-Secret-1@${new URL(server.baseUrl).host}`);
-    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, silenceTimeoutMs: 2000 });
+    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, silenceTimeoutMs: 4000 });
 
     const sha = await client.clone(`${server.baseUrl}/acme/big.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal);
 
@@ -127,7 +128,7 @@ describe('SimpleGitClient over a slow link', () => {
     const error = await client.clone(`${server.baseUrl}/acme/endless.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
 
     expect(error).toMatchObject({ code: 'git_clone_timeout', retryable: false });
-    expect((error as Error).message).toBe('The clone took longer than CLONE_TIMEOUT (2 s), submodules and LFS files included: stopped');
+    expect((error as Error).message).toBe('The clone took longer than CLONE_TIMEOUT (2 s), submodules and LFS files included: stopped; raise CLONE_TIMEOUT for a repository this large or a link this slow');
   });
 
   it('keeps a submodule\'s clone going the same way: only silence stops it', async () => {
@@ -135,9 +136,9 @@ describe('SimpleGitClient over a slow link', () => {
     const served = join(tmp.path, 'served');
     const big = await createBareRepo(served, 'acme/big', { 'data.txt': payload });
     await createBareRepo(served, 'acme/app', { '.gitmodules': '[submodule "big"]\n\tpath = big\n\turl = ../big.git\n', big: { submoduleCommit: big.headSha } });
-    server = await startGitHttpServer({ root: served, user: 'reader', password: 'slow-Secret-1', bytesPerSecond: 100_000 });
+    server = await startGitHttpServer({ root: served, user: 'reader', password: 'slow-Secret-1', bytesPerSecond: 50_000 });
     credentials = await prepareGitCredentials(`http://reader:slow-Secret-1@${new URL(server.baseUrl).host}`);
-    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, silenceTimeoutMs: 2000, submodules: true });
+    const client = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, silenceTimeoutMs: 4000, submodules: true });
 
     await client.clone(`${server.baseUrl}/acme/app.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal);
 
@@ -168,6 +169,7 @@ describe('SimpleGitClient with submodules', () => {
     await createBareRepo(served, 'acme/app', { 'README.md': 'app\n', '.gitmodules': gitmodules([['vendor/lib', '../lib.git']]), 'vendor/lib': { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/local-sub', { '.gitmodules': gitmodules([['lib', pathToFileURL(join(served, 'acme', 'lib.git')).href]]), lib: { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/gone-sub', { '.gitmodules': gitmodules([['lib', '../absent.git']]), lib: { submoduleCommit: pinned } });
+    await createBareRepo(served, 'acme/ssh-sub', { '.gitmodules': gitmodules([['lib', 'git@127.0.0.1:acme/lib.git']]), lib: { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/gone-commit', { '.gitmodules': gitmodules([['lib', '../lib.git']]), lib: { submoduleCommit: '1234567890123456789012345678901234567890' } });
     await createBareRepo(served, 'acme/unreachable-sub', { '.gitmodules': gitmodules([['lib', `http://127.0.0.1:${await findFreePort()}/lib.git`]]), lib: { submoduleCommit: pinned } });
     server = await startGitHttpServer({ root: served, user: 'reader', password: PASSWORD });
@@ -217,6 +219,12 @@ describe('SimpleGitClient with submodules', () => {
     expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
     expect((error as Error).message).toMatch(/^A submodule could not be cloned without credentials \(SUBMODULES=recursive-with-credentials lends it the clone's\): /);
     expect(await readFile(join(tmp.path, 'clone', 'README.md'), 'utf8')).toBe('app\n');
+  });
+
+  it('fetches a submodule named by an ssh URL of the clone\'s own host as the clone was, over http', async () => {
+    await clone('acme/ssh-sub');
+
+    expect(await readFile(join(tmp.path, 'clone', 'lib', 'lib.txt'), 'utf8')).toBe('lib v1\n');
   });
 
   it('leaves the submodules out when told to', async () => {
