@@ -131,6 +131,13 @@ async function measure(report: OpenedReport): Promise<Layout> {
   return (await report.page.evaluate(PROBE)) as Layout;
 }
 
+/** No sideways scroll, every chart inside its card with its text clear, the Outcomes bars wide enough to read. */
+function expectReadable(layout: Layout): void {
+  expect(layout.pageScrolls).toBe(false);
+  expect(layout.charts).toEqual(READABLE);
+  expect(layout.longestBarShare).toBeGreaterThan(1 / 3);
+}
+
 describe('the HTML report page at the widths it is read at', () => {
   it.each([1440, 1120, 900, 390])('at %i px wide: no sideways scroll, every chart inside its card, no chart text over another or over a bar', async (width) => {
     const chromium = await startChromium({ width, height: 900 });
@@ -140,9 +147,7 @@ describe('the HTML report page at the widths it is read at', () => {
       const layout = await measure(report);
 
       expect(report.errors).toEqual([]);
-      expect(layout.pageScrolls).toBe(false);
-      expect(layout.charts).toEqual(READABLE);
-      expect(layout.longestBarShare).toBeGreaterThan(1 / 3);
+      expectReadable(layout);
     } finally {
       await chromium.close();
     }
@@ -156,9 +161,7 @@ describe('the HTML report page at the widths it is read at', () => {
       await report.page.setViewportSize({ width: 390, height: 800 });
       const layout = await measure(report);
 
-      expect(layout.pageScrolls).toBe(false);
-      expect(layout.charts).toEqual(READABLE);
-      expect(layout.longestBarShare).toBeGreaterThan(1 / 3);
+      expectReadable(layout);
     } finally {
       await chromium.close();
     }
