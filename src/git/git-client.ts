@@ -121,7 +121,8 @@ export class SimpleGitClient implements GitClient {
       if (refused.length > 0) throw new StepError('git_lfs_failed', `refused a Git LFS endpoint on this machine's disk (${refused.join(', ')}), which the repository's .lfsconfig names`);
       for (const [key, value] of LFS_FILTER) await git().addConfig(key, value);
       await git().raw(['lfs', 'pull']);
-      if (submodules) await git(this.options.submoduleEnv).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
+      // The submodules' own way in: their credentials, their ssh URLs on this host over http(s).
+      if (submodules) await git(sameHostOverHttp({ ...env, ...this.options.submoduleEnv }, url)).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
       const message = `Git LFS files could not be fetched: ${cause.message}`;
