@@ -7,6 +7,7 @@ import { classifyGitError } from './classify.js';
 import { GIT_TRANSPORT } from '../config/build-env.js';
 import { isLocalUrl, LFS_FILTER, lfsInSubmodules, LFS_PULL_ENV, localLfsEndpoints, SKIP_LFS_ENV } from './lfs.js';
 import { sameHostOverHttp } from './submodule-urls.js';
+import { BUILD_MARKER, killMarked, newBuildMarker } from '../build/process-tree.js';
 
 /** The seam the pipeline depends on; tests pass a fake (STYLE 22). */
 export interface GitClient {
@@ -35,6 +36,8 @@ export interface SimpleGitClientOptions {
   submoduleEnv?: Readonly<Record<string, string>>;
   /** After the clone and its submodules, the files of their Git LFS pointers (src/git/lfs.ts). */
   lfs?: boolean;
+  /** Submodules of a clone, nested ones included, past which it fails (default MAX_SUBMODULES). */
+  maxSubmodules?: number;
 }
 
 /** GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n of our own entries (credentials, submodules' URL rewrite, tests). */
@@ -140,8 +143,29 @@ export class SimpleGitClient implements GitClient {
    * anything else is `git_submodule_failed`.
    */
   private async cloneSubmodules(url: string, dir: string, signal: AbortSignal): Promise<void> {
+    const limit = this.options.maxSubmodules ?? MAX_SUBMODULES;
+    const tooMany = new AbortController();
+    const watch = setInterval(() => void countSubmodules(dir).then((count) => count > limit && tooMany.abort(), () => undefined), 500);
+    // Stopping `git submodule update` stops it alone: the clones it started (and theirs) would
+    // run on, holding its output open. They carry a marker, and go with it.
+    const marker = newBuildMarker();
+    const stopped = AbortSignal.any([signal, tooMany.signal]);
+    const killClones = () => killMarked(marker);
+    stopped.addEventListener('abort', killClones, { once: true });
+    try {
+      await this.updateSubmodules(url, dir, stopped, marker);
+    } catch (err) {
+      if (!tooMany.signal.aborted || signal.aborted) throw err;
+      throw new StepError('git_submodule_failed', `A submodule could not be cloned: the repository has more than ${limit} submodules, nested ones included (submodules that pin each other multiply): stopped`);
+    } finally {
+      clearInterval(watch);
+      stopped.removeEventListener('abort', killClones);
+    }
+  }
+
+  private async updateSubmodules(url: string, dir: string, signal: AbortSignal, marker: string): Promise<void> {
     // No template here either: a machine's template hooks would run as the submodules check out.
-    const env = sameHostOverHttp({ ...this.env, ...this.options.submoduleEnv }, url);
+    const env = { ...sameHostOverHttp({ ...this.env, ...this.options.submoduleEnv }, url), [BUILD_MARKER]: marker };
     const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env(env);
     const update = (shallow: boolean) =>
       git.raw(['submodule', 'update', '--init', '--recursive', ...(shallow ? ['--depth', '1', '--single-branch'] : []), '--jobs', String(SUBMODULE_JOBS), '--progress']);
@@ -185,6 +209,15 @@ export class SimpleGitClient implements GitClient {
 
 /** Submodules fetched at once, per clone. */
 const SUBMODULE_JOBS = 4;
+
+/** More than any real repository pins; a repository whose submodules pin each other (2^depth clones) passes it in a minute or two. */
+export const MAX_SUBMODULES = 500;
+
+/** Submodules cloned so far, nested ones included: their git directories under `.git/modules`, one `config` each. */
+async function countSubmodules(dir: string): Promise<number> {
+  const entries = await fs.readdir(path.join(dir, '.git', 'modules'), { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile() && entry.name === 'config').length;
+}
 
 async function isFile(file: string): Promise<boolean> {
   return (await fs.lstat(file).catch(() => undefined))?.isFile() ?? false;

@@ -190,6 +190,8 @@ describe('an open range of a file', () => {
     expect(line?.sha256).not.toBe(sha256Of(a));
     expect(result.stderr).toContain(`mass-ingest: Inventory ${file} was checked, then its rows were read from its copy ${copy}, which changed meanwhile: the bytes read have sha256 ${String(line?.sha256)}, but run copy-changed was planned over ${sha256Of(a)}; rows 1..10020 came from them`);
     expect(result.stderr).toContain('[inventory_changed]');
+    expect(result.logs.map((entry) => entry.msg)).toContain('Inventory changed under its rows: finishing the rows already begun');
+    expect(result.logs.map((entry) => entry.msg)).not.toContain('Inventory unreadable: finishing the rows already begun');
     const { partitions, results } = await recorded('copy-changed', 'copy-changed');
     expect(partitions).toEqual(['failed']);
     // Every row read is recorded: the first ones from A, the last from what was written over the copy.

@@ -169,6 +169,12 @@ describe('SimpleGitClient with submodules', () => {
     await createBareRepo(served, 'acme/app', { 'README.md': 'app\n', '.gitmodules': gitmodules([['vendor/lib', '../lib.git']]), 'vendor/lib': { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/local-sub', { '.gitmodules': gitmodules([['lib', pathToFileURL(join(served, 'acme', 'lib.git')).href]]), lib: { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/gone-sub', { '.gitmodules': gitmodules([['lib', '../absent.git']]), lib: { submoduleCommit: pinned } });
+    // Each commit pins two submodules at the commit before it, of this same repository: 2^depth clones.
+    const fan = await createBareRepo(served, 'acme/fan', { 'leaf.txt': 'leaf\n' });
+    let previous = fan.headSha;
+    for (let depth = 1; depth <= 5; depth++) {
+      previous = await commitToBareRepo(fan.path, { '.gitmodules': gitmodules([['a', '../fan.git'], ['b', '../fan.git']]), a: { submoduleCommit: previous }, b: { submoduleCommit: previous } }, `Depth ${depth}`);
+    }
     await createBareRepo(served, 'acme/ssh-sub', { '.gitmodules': gitmodules([['lib', 'git@127.0.0.1:acme/lib.git']]), lib: { submoduleCommit: pinned } });
     await createBareRepo(served, 'acme/gone-commit', { '.gitmodules': gitmodules([['lib', '../lib.git']]), lib: { submoduleCommit: '1234567890123456789012345678901234567890' } });
     await createBareRepo(served, 'acme/unreachable-sub', { '.gitmodules': gitmodules([['lib', `http://127.0.0.1:${await findFreePort()}/lib.git`]]), lib: { submoduleCommit: pinned } });
@@ -225,6 +231,15 @@ describe('SimpleGitClient with submodules', () => {
     await clone('acme/ssh-sub');
 
     expect(await readFile(join(tmp.path, 'clone', 'lib', 'lib.txt'), 'utf8')).toBe('lib v1\n');
+  });
+
+  it('stops a repository whose submodules pin each other into more clones than any repository has (git_submodule_failed)', async () => {
+    const capped = new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...credentials.env }, scrub: (text) => text, submodules: true, maxSubmodules: 10 });
+
+    const error = await capped.clone(`${server.baseUrl}/acme/fan.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_submodule_failed', retryable: false });
+    expect((error as Error).message).toBe('A submodule could not be cloned: the repository has more than 10 submodules, nested ones included (submodules that pin each other multiply): stopped');
   });
 
   it('leaves the submodules out when told to', async () => {
