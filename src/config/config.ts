@@ -138,10 +138,12 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   if (publishPassword !== undefined && publishUser === undefined) {
     problems.push('PUBLISH_PASSWORD is set but PUBLISH_USER is not: set both for basic auth, or use PUBLISH_TOKEN');
   }
+  const publishTimeoutSeconds = read.integer(undefined, 'PUBLISH_TIMEOUT', 30, 1) ?? 30;
+  const failFastForSeconds = read.integer(undefined, 'PUBLISH_FAIL_FAST_FOR', 60, 1) ?? 60;
   const publishLimits = {
-    timeoutMs: (read.integer(undefined, 'PUBLISH_TIMEOUT', 30, 1) ?? 30) * 1000,
+    timeoutMs: publishTimeoutSeconds * 1000,
     failFastAfter: read.integer(undefined, 'PUBLISH_FAIL_FAST_AFTER', 4, 0) ?? 4,
-    failFastForMs: (read.integer(undefined, 'PUBLISH_FAIL_FAST_FOR', 60, 1) ?? 60) * 1000,
+    failFastForMs: failFastForSeconds * 1000,
   };
   const gitCredentials = read.string(undefined, 'GIT_CREDENTIALS');
   validateCredentialLines(gitCredentials, problems);
@@ -150,9 +152,17 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   problems.push(...sshKeyProblems(sshKey, sshKnownHosts, read.string(undefined, 'GIT_SSH_COMMAND')));
   const buildTimeoutSeconds = read.integer(undefined, 'BUILD_TIMEOUT', 1800, 1);
   const cloneTimeoutSeconds = read.integer(undefined, 'CLONE_TIMEOUT', 1800, 1) ?? 1800;
-  // Node's timers hold 2^31-1 ms: a longer one fires after 1 ms (past 2^32-1 ms, AbortSignal.timeout throws).
-  for (const [name, seconds] of [['BUILD_TIMEOUT', buildTimeoutSeconds], ['CLONE_TIMEOUT', cloneTimeoutSeconds]] as const) {
-    if (seconds !== undefined && seconds > MAX_TIMER_SECONDS) problems.push(`${name} must be at most ${MAX_TIMER_SECONDS} (seconds), got "${seconds}": give a smaller number of seconds (24 days at most)`);
+  // Node's timers hold 2^31-1 ms: a longer one fires after 1 ms (past 2^32-1 ms, AbortSignal.timeout
+  // throws). A publish attempt's deadline is twice PUBLISH_TIMEOUT and more: both publish limits
+  // are held to what Terraform allows them.
+  const ceilings = [
+    ['BUILD_TIMEOUT', buildTimeoutSeconds, MAX_TIMER_SECONDS, ' (24 days at most)'],
+    ['CLONE_TIMEOUT', cloneTimeoutSeconds, MAX_TIMER_SECONDS, ' (24 days at most)'],
+    ['PUBLISH_TIMEOUT', publishTimeoutSeconds, 3600, ''],
+    ['PUBLISH_FAIL_FAST_FOR', failFastForSeconds, 86_400, ''],
+  ] as const;
+  for (const [name, seconds, most, hint] of ceilings) {
+    if (seconds !== undefined && seconds > most) problems.push(`${name} must be at most ${most} (seconds), got "${seconds}": give a smaller number of seconds${hint}`);
   }
   const buildUser = read.string('build-user', 'BUILD_USER')?.trim();
   if (buildUser !== undefined && buildUserSpecs(buildUser) === undefined) {

@@ -29,6 +29,12 @@ describe('loadConfig timeouts', () => {
     expect(problem).toContain('BUILD_TIMEOUT must be at most 2147483 (seconds), got "99999999"');
   });
 
+  it('holds the publish limits to what Terraform allows (an attempt\'s deadline is twice PUBLISH_TIMEOUT and more)', () => {
+    expect(problemOf({ PUBLISH_TIMEOUT: '3601' })).toContain('PUBLISH_TIMEOUT must be at most 3600 (seconds), got "3601"');
+    expect(problemOf({ PUBLISH_FAIL_FAST_FOR: '86401' })).toContain('PUBLISH_FAIL_FAST_FOR must be at most 86400 (seconds), got "86401"');
+    expect(problemOf({ PUBLISH_TIMEOUT: '3600', PUBLISH_FAIL_FAST_FOR: '86400' })).toBe('no problem');
+  });
+
   it('takes the longest timeouts a timer can hold', () => {
     const config = loadConfig({ ...base, env: { CLONE_TIMEOUT: '2147483', BUILD_TIMEOUT: '2147483' } });
 
