@@ -138,13 +138,11 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   if (publishPassword !== undefined && publishUser === undefined) {
     problems.push('PUBLISH_PASSWORD is set but PUBLISH_USER is not: set both for basic auth, or use PUBLISH_TOKEN');
   }
+  // Read in this order: the problems are listed as they are found.
   const publishTimeoutSeconds = read.integer(undefined, 'PUBLISH_TIMEOUT', 30, 1) ?? 30;
+  const failFastAfter = read.integer(undefined, 'PUBLISH_FAIL_FAST_AFTER', 4, 0) ?? 4;
   const failFastForSeconds = read.integer(undefined, 'PUBLISH_FAIL_FAST_FOR', 60, 1) ?? 60;
-  const publishLimits = {
-    timeoutMs: publishTimeoutSeconds * 1000,
-    failFastAfter: read.integer(undefined, 'PUBLISH_FAIL_FAST_AFTER', 4, 0) ?? 4,
-    failFastForMs: failFastForSeconds * 1000,
-  };
+  const publishLimits = { timeoutMs: publishTimeoutSeconds * 1000, failFastAfter, failFastForMs: failFastForSeconds * 1000 };
   const gitCredentials = read.string(undefined, 'GIT_CREDENTIALS');
   validateCredentialLines(gitCredentials, problems);
   const sshKey = read.string(undefined, 'GIT_SSH_KEY');
