@@ -18,6 +18,14 @@ const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }
   { pattern: /returned error: (5\d\d|429)|Could not resolve host|Connection refused|Connection reset|Connection timed out|Operation timed out|timed out|early EOF|unexpected disconnect|RPC failed|the remote end hung up|Failed to connect|Couldn't connect to server|Temporary failure|SSL_ERROR_SYSCALL|GnuTLS recv error|transfer closed|block timeout/i, code: 'git_network', retryable: true },
 ];
 
+/**
+ * A failure of a part of a clone (its submodules, its LFS files), saying which in `message`:
+ * network trouble keeps its code and is retried like the clone's own; anything else is `code`.
+ */
+export function partFailure(cause: StepError, code: string, message: string): StepError {
+  return cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError(code, message);
+}
+
 export function classifyGitError(err: unknown, scrub: Scrubber): StepError {
   if (err instanceof StepError) return err;
   const raw = err instanceof Error ? err.message : String(err);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { StepError } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
-import { classifyGitError } from './classify.js';
+import { classifyGitError, partFailure } from './classify.js';
 import { GIT_TRANSPORT } from '../config/build-env.js';
 import { isLocalUrl, LFS_FILTER, lfsInSubmodules, LFS_PULL_ENV, localLfsEndpoints, SKIP_LFS_ENV } from './lfs.js';
 import { sameHostOverHttp } from './submodule-urls.js';
@@ -128,8 +128,7 @@ export class SimpleGitClient implements GitClient {
       if (submodules) await git(sameHostOverHttp({ ...env, ...this.options.submoduleEnv }, url)).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
     } catch (err) {
       const cause = classifyGitError(err, this.options.scrub);
-      const message = `Git LFS files could not be fetched: ${cause.message}`;
-      throw cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError('git_lfs_failed', message);
+      throw partFailure(cause, 'git_lfs_failed', `Git LFS files could not be fetched: ${cause.message}`);
     }
   }
 
@@ -155,8 +154,12 @@ export class SimpleGitClient implements GitClient {
     try {
       await this.updateSubmodules(url, dir, stopped, marker);
     } catch (err) {
-      if (!tooMany.signal.aborted || signal.aborted) throw err;
-      throw new StepError('git_submodule_failed', `A submodule could not be cloned: the repository has more than ${limit} submodules, nested ones included (submodules that pin each other multiply): stopped`);
+      if (tooMany.signal.aborted && !signal.aborted) {
+        throw new StepError('git_submodule_failed', `A submodule could not be cloned: the repository has more than ${limit} submodules, nested ones included (submodules that pin each other multiply): stopped`);
+      }
+      const cause = classifyGitError(err, this.options.scrub);
+      const withheld = this.options.submoduleEnv !== undefined && ['git_auth_failed', 'git_host_key_unknown'].includes(cause.code);
+      throw partFailure(cause, 'git_submodule_failed', `A submodule could not be cloned${withheld ? ' without credentials (SUBMODULES=recursive-with-credentials lends it the clone\'s)' : ''}: ${cause.message}`);
     } finally {
       clearInterval(watch);
       stopped.removeEventListener('abort', killClones);
@@ -170,23 +173,15 @@ export class SimpleGitClient implements GitClient {
     const update = (shallow: boolean) =>
       git.raw(['submodule', 'update', '--init', '--recursive', ...(shallow ? ['--depth', '1', '--single-branch'] : []), '--jobs', String(SUBMODULE_JOBS), '--progress']);
     try {
-      try {
-        await update(true);
-      } catch (err) {
-        // A server that gives only the commits its refs point at (protocol v0/v1, no
-        // allowReachableSHA1InWant) cannot send a pinned commit alone: the submodules are
-        // cloned again whole, where it is among their history.
-        if (classifyGitError(err, this.options.scrub).code !== 'git_commit_not_advertised') throw err;
-        await git.raw(['submodule', 'deinit', '--all', '--force']);
-        await fs.rm(path.join(dir, '.git', 'modules'), { recursive: true, force: true });
-        await update(false);
-      }
+      await update(true);
     } catch (err) {
-      const cause = classifyGitError(err, this.options.scrub);
-      // Network trouble keeps its code (retried), and still says it was a submodule's.
-      const withheld = this.options.submoduleEnv !== undefined && ['git_auth_failed', 'git_host_key_unknown'].includes(cause.code);
-      const message = `A submodule could not be cloned${withheld ? ' without credentials (SUBMODULES=recursive-with-credentials lends it the clone\'s)' : ''}: ${cause.message}`;
-      throw cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError('git_submodule_failed', message);
+      // A server that gives only the commits its refs point at (protocol v0/v1, no
+      // allowReachableSHA1InWant) cannot send a pinned commit alone: the submodules are
+      // cloned again whole, where it is among their history.
+      if (classifyGitError(err, this.options.scrub).code !== 'git_commit_not_advertised') throw err;
+      await git.raw(['submodule', 'deinit', '--all', '--force']);
+      await fs.rm(path.join(dir, '.git', 'modules'), { recursive: true, force: true });
+      await update(false);
     }
   }
 
