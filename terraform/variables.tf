@@ -428,11 +428,12 @@ variable "processor_timeout_seconds" {
     error_message = "processor_timeout_seconds must be a whole number of at least 60 (AWS Batch's minimum); allow partition_size builds."
   }
 
-  # One build that runs to build_timeout_seconds would have Batch stop the whole job first: the
-  # build would be recorded `aborted` with every repository after it, never `timed_out`.
+  # One repository whose clone and build run to their own limits would have Batch stop the whole
+  # job first: it would be recorded `aborted` with every repository after it, never
+  # `clone_failed`/`git_clone_timeout` or `timed_out`.
   validation {
-    condition     = var.processor_timeout_seconds > var.build_timeout_seconds
-    error_message = "processor_timeout_seconds must be longer than build_timeout_seconds: otherwise Batch stops the job before a slow build reaches its own time-out, and that build and every repository after it are recorded aborted."
+    condition     = var.processor_timeout_seconds > var.clone_timeout_seconds + var.build_timeout_seconds
+    error_message = "processor_timeout_seconds (${var.processor_timeout_seconds}) must be longer than clone_timeout_seconds + build_timeout_seconds (${var.clone_timeout_seconds} + ${var.build_timeout_seconds}): otherwise Batch stops the job before one slow repository reaches its own time-outs, and it and every repository after it are recorded aborted."
   }
 }
 

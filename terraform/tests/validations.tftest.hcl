@@ -634,6 +634,28 @@ run "processor_timeout_must_outlast_one_build" {
   expect_failures = [var.processor_timeout_seconds]
 }
 
+run "processor_timeout_must_outlast_one_clone_and_build" {
+  command = plan
+
+  variables {
+    processor_timeout_seconds = 3000
+    clone_timeout_seconds     = 1500
+    build_timeout_seconds     = 1500
+  }
+
+  expect_failures = [var.processor_timeout_seconds]
+}
+
+run "processor_timeout_just_above_one_clone_and_build_plans" {
+  command = plan
+
+  variables {
+    processor_timeout_seconds = 3001
+    clone_timeout_seconds     = 1500
+    build_timeout_seconds     = 1500
+  }
+}
+
 run "image_tagged_latest_warns" {
   command = plan
 
