@@ -1,12 +1,8 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { GitSshKey } from '../config/ssh-key.js';
-import { isAlive, PID_NAMESPACE } from '../build/process-tree.js';
-
-const DIR_PREFIX = 'mass-ingest-cred-';
-/** `mass-ingest-cred-<pid namespace>-<pid>-XXXXXX`: a later processor can tell whose it is. */
-const DIR_NAME = /^mass-ingest-cred-(\d+)-(\d+)-[A-Za-z0-9]{6}$/;
+import { makeOwnedTempDir } from '../build/owned-temp-dir.js';
+import { publicForgesOverHttps } from './submodule-urls.js';
 
 export interface GitCredentialSetup {
   /** Variables that make git ask our helper; no secret is among them. */
@@ -31,10 +27,10 @@ export async function prepareGitCredentials(lines: string | undefined, ssh?: Git
   const base = { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' };
   const noHelper = { ...base, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: '' };
   const hasLines = lines !== undefined && lines.trim() !== '';
-  const anonymous = (knownHosts: readonly string[] = []) => ({ ...noHelper, GIT_SSH_COMMAND: ['ssh', ...ANONYMOUS_SSH, ...knownHosts].join(' ') });
+  const anonymous = (knownHosts: readonly string[] = []) => publicForgesOverHttps({ ...noHelper, GIT_SSH_COMMAND: ['ssh', ...ANONYMOUS_SSH, ...knownHosts].join(' ') });
   if (!hasLines && !ssh) return { env: noHelper, anonymousEnv: anonymous(), dispose: async () => undefined };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${DIR_PREFIX}${PID_NAMESPACE}-${process.pid}-`));
-  await fs.chmod(dir, 0o700);
+  // Named by its owner: a later processor removes it if this one is killed (run-workdir.ts).
+  const dir = await makeOwnedTempDir('cred');
   const dispose = () => fs.rm(dir, { recursive: true, force: true });
   try {
     const written = ssh ? await writeSshFiles(dir, ssh) : undefined;
@@ -67,33 +63,6 @@ export async function prepareGitCredentials(lines: string | undefined, ssh?: Git
     await dispose();
     throw err;
   }
-}
-
-/**
- * The credential directories of processors that were killed before they could remove them
- * (`kill -9`, the OOM killer): those of this pid namespace whose process is gone. Returns how
- * many were removed. A directory of a live processor, of another namespace (a container's, seen
- * from its host), of an older mass-ingest (no pid in its name) or of another user is left alone.
- */
-export async function removeStaleCredentialDirs(tmpdir = os.tmpdir()): Promise<number> {
-  const names = await fs.readdir(tmpdir).catch(() => [] as string[]);
-  let removed = 0;
-  for (const name of names) {
-    const match = DIR_NAME.exec(name);
-    if (!match || match[1] !== PID_NAMESPACE) continue;
-    const pid = Number(match[2]);
-    if (pid === process.pid || isAlive(pid)) continue;
-    const dir = path.join(tmpdir, name);
-    const stat = await fs.lstat(dir).catch(() => undefined);
-    // Only one we made: anyone can make a directory of that name in /tmp, and what they own they
-    // can change while we remove it (a subdirectory swapped for a link: we would delete through it).
-    if (!stat?.isDirectory() || stat.uid !== (process.getuid?.() ?? stat.uid)) continue;
-    await fs.rm(dir, { recursive: true, force: true }).then(
-      () => (removed += 1),
-      () => undefined,
-    );
-  }
-  return removed;
 }
 
 /**

@@ -41,7 +41,7 @@ export interface SimpleGitClientOptions {
 }
 
 /** GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n of our own entries (credentials, submodules' URL rewrite, tests). */
-const GIT_CONFIG_ENTRIES = Array.from({ length: 8 }, (_, index) => [`GIT_CONFIG_KEY_${index}`, `GIT_CONFIG_VALUE_${index}`]).flat();
+const GIT_CONFIG_ENTRIES = Array.from({ length: 16 }, (_, index) => [`GIT_CONFIG_KEY_${index}`, `GIT_CONFIG_VALUE_${index}`]).flat();
 const GIT_ENV_ALLOWED = ['GIT_CONFIG_GLOBAL', 'GIT_TERMINAL_PROMPT', ...Object.keys(LFS_PULL_ENV), ...Object.keys(SKIP_LFS_ENV), 'GIT_CONFIG_COUNT', ...GIT_CONFIG_ENTRIES, 'GCM_INTERACTIVE', ...GIT_TRANSPORT];
 
 /**

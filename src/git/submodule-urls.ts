@@ -19,6 +19,28 @@ export function sameHostOverHttp(env: Readonly<Record<string, string>>, cloneUrl
   ]);
 }
 
+/**
+ * Public hosting services that serve every repository at the same path over https as over ssh.
+ * A repository on one of them may pin a submodule on another by its ssh URL.
+ */
+export const PUBLIC_FORGES = ['github.com', 'gitlab.com', 'bitbucket.org', 'codeberg.org'] as const;
+
+/**
+ * Submodule URLs in ssh form on the public forges fetched over https: fetched without the
+ * credentials (the default), ssh offers no key and fails even for a public repository, where https
+ * needs none. Only for that case: with credentials lent, an operator's ssh key may be what opens a
+ * private submodule on another host.
+ */
+export function publicForgesOverHttps(env: Readonly<Record<string, string>>): Record<string, string> {
+  return withConfig(
+    env,
+    PUBLIC_FORGES.flatMap((host) => [
+      [`url.https://${host}/.insteadOf`, `git@${host}:`],
+      [`url.https://${host}/.insteadOf`, `ssh://git@${host}/`],
+    ]),
+  );
+}
+
 /** `env` with `entries` appended to its GIT_CONFIG_COUNT / GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n. */
 function withConfig(env: Readonly<Record<string, string>>, entries: ReadonlyArray<readonly [string, string]>): Record<string, string> {
   const count = Number(env.GIT_CONFIG_COUNT ?? '0') || 0;

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { makeOwnedTempDir } from '../build/owned-temp-dir.js';
 import { InfrastructureError, MassIngestError, UsageError, errorMessage } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { S3Settings } from '../aws/s3.js';
@@ -106,7 +106,8 @@ export interface DownloadedInventory {
  * run is read from such a copy whatever the inventory (src/inventory/planned.ts).
  */
 export async function downloadInventory(uri: string, options: InventoryOptions = {}): Promise<DownloadedInventory> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-inventory-'));
+  // Named by its owner: a later processor removes it if this one is killed (run-workdir.ts).
+  const dir = await makeOwnedTempDir('inventory');
   const file = path.join(dir, 'inventory.csv');
   const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
   try {

@@ -5,7 +5,7 @@ import { RUN_ID_PATTERN } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { killOrphanedBuilds } from '../build/process-tree.js';
-import { removeStaleCredentialDirs } from '../git/credentials.js';
+import { removeStaleTempDirs, TEMP_DIR_KINDS, type TempDirKind } from '../build/owned-temp-dir.js';
 import { acquireDirectoryLock, isLockAbandoned } from '../results/directory-lock.js';
 import { removeWorkspace } from './workspace.js';
 
@@ -28,6 +28,11 @@ const WORKSPACE = /^row-\d+$/;
 const QUIET_MS = 60_000;
 const CLAIM_ATTEMPTS = 3;
 
+const STALE_TEMP_DIRS: Record<TempDirKind, string> = {
+  cred: 'Removed the credential files of a stopped processor',
+  inventory: 'Removed the inventory copies of a stopped processor',
+};
+
 export async function claimRunWorkdir(workdir: string, runId: string, log: Logger): Promise<RunWorkdir> {
   const dir = path.join(workdir, runId);
   const ownerFile = path.join(dir, `${OWNER_PREFIX}${os.hostname()}-${process.pid}`);
@@ -38,8 +43,10 @@ export async function claimRunWorkdir(workdir: string, runId: string, log: Logge
       // Their builds first: one still running would go on writing into its workspace.
       const killed = killOrphanedBuilds();
       if (killed > 0) log.warn({ processes: killed }, 'Killed the build processes of a stopped processor');
-      const credentials = await removeStaleCredentialDirs();
-      if (credentials > 0) log.warn({ directories: credentials }, 'Removed the credential files of a stopped processor');
+      for (const kind of TEMP_DIR_KINDS) {
+        const removed = await removeStaleTempDirs(kind);
+        if (removed > 0) log.warn({ directories: removed }, STALE_TEMP_DIRS[kind]);
+      }
       await sweepAbandoned(workdir, runId, log);
       return {
         dir,
