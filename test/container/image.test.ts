@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo } from '../harness/git-fixtures.js';
+import { createBareRepo, createLfsRepo } from '../harness/git-fixtures.js';
+import { PYTHON_PACKAGE, PYTHON_WHEEL } from '../harness/python-package.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
 import { buildImage, ensureBaseImage, megabytes, writeCaBundle, type BuiltImage } from './image.js';
@@ -13,6 +14,9 @@ import { collectExit, Podman, processesMatching, type PodmanResult } from './pod
 
 const execFileAsync = promisify(execFile);
 const IMAGE = 'localhost/mass-ingest:container-test';
+/** The image with the two options whose tools work offline here: Python (pip) and git-lfs. */
+const IMAGE_WITH_OPTIONS = 'localhost/mass-ingest:container-test-python-lfs';
+const OPTION_BUILD_ARGS = { INSTALL_PYTHON: 'true', INSTALL_GIT_LFS: 'true' };
 const IMAGE_USER_ID = 1000;
 const LABEL = `mass-ingest-test=${process.pid}`;
 const SLOW_SLEEP = 'sleep 347';
@@ -31,22 +35,25 @@ let podman: Podman;
 let tmp: TempDir;
 let data: string;
 let image: BuiltImage;
+let caBundle: string | undefined;
+let base: string;
 let caCertificates: string[] = [];
 let containers = 0;
 const shas: Record<string, string> = {};
+const model = randomBytes(5000);
 
 /**
  * `podman run --rm --network=none --pull=never` with /data mounted, named and labelled so the test can find it.
  * No `-w`: like README's `docker run --rm -v "$PWD:/data" mass-ingest process …`, the image's own
  * working directory (/data) must put the embedded database in the mounted directory.
  */
-function runArgs(args: string[], options: string[] = []): string[] {
+function runArgs(args: string[], options: string[] = [], runImage = IMAGE): string[] {
   containers += 1;
   return [
     'run', '--rm', '--network=none', '--pull=never',
     '--name', `mass-ingest-test-${process.pid}-${containers}`, '--label', LABEL, '--cidfile', path.join(tmp.path, `cid-${containers}`),
     '-v', `${data}:/data`, '-e', 'PUBLISH_URL=file:///data/out', ...options,
-    IMAGE, ...args,
+    runImage, ...args,
   ];
 }
 
@@ -56,16 +63,26 @@ async function report(runId: string): Promise<{ counts: Record<string, number>; 
   return JSON.parse(result.stdout);
 }
 
+/** The JSON log lines of a run with the given message. */
+function logLines(stdout: string, msg: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === msg);
+}
+
 beforeAll(async () => {
   podman = Podman.load();
   tmp = await createTempDir('mass-ingest-container-');
   const started = Date.now();
-  const base = await ensureBaseImage(podman);
+  base = await ensureBaseImage(podman);
   const baseDone = Date.now();
   const bundle = await writeCaBundle(tmp.path);
   caCertificates = bundle?.certificates ?? [];
+  caBundle = bundle?.file;
   if (!bundle) console.log('container test: no CA certificates in /usr/local/share/ca-certificates; building without the npm_ca secret');
-  image = await buildImage(podman, { base, name: IMAGE, caBundle: bundle?.file });
+  image = await buildImage(podman, { base, name: IMAGE, caBundle });
   console.log(
     `container test: base ${base} ${megabytes(image.baseBytes)} (${((baseDone - started) / 1000).toFixed(0)} s), ` +
       `image ${IMAGE} ${megabytes(image.sizeBytes)}, adds ${megabytes(image.addedBytes)} to the base (build ${((Date.now() - baseDone) / 1000).toFixed(0)} s)`,
@@ -80,6 +97,11 @@ beforeAll(async () => {
   const row = (name: string) => `file:///data/repos/${name}.git,main,local.test,${name}`;
   await fs.writeFile(path.join(data, 'repos.csv'), ['cloneUrl,branch,origin,path', row('acme/widget'), row('acme/docs'), 'ftp://nowhere.test/x.git,main,local.test,acme/ftp', ''].join('\n'));
   await fs.writeFile(path.join(data, 'slow.csv'), ['cloneUrl,branch,origin,path', row('acme/slow'), row('acme/widget'), ''].join('\n'));
+  shas.greeting = (await createBareRepo(repos, 'acme/greeting', PYTHON_PACKAGE)).headSha;
+  await fs.writeFile(path.join(data, 'python.csv'), ['cloneUrl,branch,origin,path', row('acme/greeting'), ''].join('\n'));
+  const lfs = await createLfsRepo(repos, 'acme/model', { Makefile: 'all:\n\tmkdir -p dist\n\tcp model.bin dist/model.bin\n', 'model.bin': model });
+  shas.model = lfs.headSha;
+  await fs.writeFile(path.join(data, 'lfs.csv'), ['cloneUrl,branch,origin,path', row('acme/model'), ''].join('\n'));
   // The image runs as `node` (uid 1000): git refuses repositories of another owner, and the CLI writes here.
   await execFileAsync('chown', ['-R', `${IMAGE_USER_ID}:${IMAGE_USER_ID}`, tmp.path]);
   // Cloned by a processor running as root (BUILD_USER): owned by root, as git wants.
@@ -223,6 +245,57 @@ describe('the container image', () => {
       [1, 'acme/slow', 'aborted'],
       [2, 'acme/widget', 'unchanged'],
     ]);
+  });
+
+  it('exits 2 before any repository starts with LFS=fetch, as the default image has no git-lfs', async () => {
+    const result = await podman.run(runArgs(['process', '/data/lfs.csv', '--run-id', 'container-lfs-missing'], ['-e', 'LFS=fetch', '-e', 'PUBLISH_URL=file:///data/out-lfs-missing']));
+
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('[git_lfs_missing]');
+    expect(logLines(result.stdout, 'Repository finished')).toEqual([]);
+    await expect(fs.access(path.join(data, 'out-lfs-missing'))).rejects.toThrow();
+  });
+
+  describe('built with INSTALL_PYTHON=true and INSTALL_GIT_LFS=true', () => {
+    let withOptions: BuiltImage;
+
+    beforeAll(async () => {
+      const started = Date.now();
+      withOptions = await buildImage(podman, { base, name: IMAGE_WITH_OPTIONS, caBundle, buildArgs: OPTION_BUILD_ARGS });
+      console.log(
+        `container test: image ${IMAGE_WITH_OPTIONS} ${megabytes(withOptions.sizeBytes)}, adds ${megabytes(withOptions.addedBytes)} to the base, ` +
+          `${megabytes(withOptions.sizeBytes - image.sizeBytes)} to the default image (build ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+      );
+    });
+
+    it('builds a Python package with pip, offline, and publishes its wheel', async () => {
+      const result = await podman.run(runArgs(['process', '/data/python.csv', '--run-id', 'container-python'], ['-e', 'PUBLISH_URL=file:///data/out-python'], IMAGE_WITH_OPTIONS));
+
+      expect(result.code, result.stderr).toBe(0);
+      expect(logLines(result.stdout, 'Repository finished').map((line) => [line.outcome, line.commitSha])).toEqual([['published', shas.greeting]]);
+      const published = path.join(data, 'out-python', 'local.test', 'acme', 'greeting', shas.greeting!);
+      expect((await fs.readdir(published)).sort()).toEqual(['build.log', PYTHON_WHEEL, 'manifest.json']);
+      const wheel = await fs.readFile(path.join(published, PYTHON_WHEEL));
+      const manifest = JSON.parse(await fs.readFile(path.join(published, 'manifest.json'), 'utf8'));
+      expect(manifest).toMatchObject({ builder: 'python', artifacts: [{ name: PYTHON_WHEEL, size: wheel.length, sha256: createHash('sha256').update(wheel).digest('hex') }] });
+      // A zip names its files in the clear: the package's module is in the wheel.
+      expect(wheel.subarray(0, 4).toString('latin1')).toBe('PK\x03\x04');
+      expect(wheel.includes('greeting/__init__.py')).toBe(true);
+    });
+
+    it('builds with the LFS files themselves, not their pointers, with LFS=fetch', async () => {
+      const result = await podman.run(runArgs(['process', '/data/lfs.csv', '--run-id', 'container-lfs'], ['-e', 'LFS=fetch', '-e', 'PUBLISH_URL=file:///data/out-lfs'], IMAGE_WITH_OPTIONS));
+
+      expect(result.code, result.stderr).toBe(0);
+      expect(logLines(result.stdout, 'Repository finished').map((line) => [line.outcome, line.commitSha])).toEqual([['published', shas.model]]);
+      const published = path.join(data, 'out-lfs', 'local.test', 'acme', 'model', shas.model!);
+      expect((await fs.readFile(path.join(published, 'model.bin'))).equals(model)).toBe(true);
+    });
+
+    it('adds python3, pip and git-lfs to the default image in at most 90 MB', () => {
+      console.log(`container test: ${IMAGE_WITH_OPTIONS} is ${megabytes(withOptions.sizeBytes)}, ${megabytes(withOptions.sizeBytes - image.sizeBytes)} over the default image`);
+      expect(withOptions.sizeBytes - image.sizeBytes).toBeLessThanOrEqual(90e6);
+    });
   });
 
   it('leaves no container and no process behind', async () => {

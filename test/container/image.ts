@@ -27,18 +27,29 @@ export async function writeCaBundle(dir: string): Promise<{ file: string; certif
 
 export interface BuiltImage {
   name: string;
-  /** Bytes the image adds to its base (podman's image sizes, toolchains off). */
+  /** Bytes the image adds to its base (podman's image sizes). */
   addedBytes: number;
   sizeBytes: number;
   baseBytes: number;
 }
 
+export interface ImageOptions {
+  base: string;
+  name: string;
+  caBundle: string | undefined;
+  /** The Dockerfile's build arguments (INSTALL_PYTHON: 'true', …); none: the default image. */
+  buildArgs?: Readonly<Record<string, string>>;
+}
+
 /**
  * `podman build` of the Dockerfile with the repository as context. The build stage is tagged too,
  * so that pruning dangling images (older builds) keeps the npm ci layer cached for the next run.
+ * The INSTALL_* arguments are declared in the runtime stage only: every image shares one build
+ * stage (npm ci, tsc), and an image with toolchains adds only its apt layer and the copies.
  */
-export async function buildImage(podman: Podman, options: { base: string; name: string; caBundle: string | undefined }): Promise<BuiltImage> {
+export async function buildImage(podman: Podman, options: ImageOptions): Promise<BuiltImage> {
   const common = ['build', '--pull=never', '--network=host', '--build-arg', `BASE_IMAGE=${options.base}`];
+  for (const [name, value] of Object.entries(options.buildArgs ?? {})) common.push('--build-arg', `${name}=${value}`);
   if (options.caBundle) common.push('--secret', `id=npm_ca,src=${options.caBundle}`);
   for (const [target, tag] of [['build', `${options.name}-build`], ['runtime', options.name]] as const) {
     const result = await podman.run([...common, '--target', target, '-t', tag, '.'], { timeoutMs: 900_000 });
