@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
+import { UsageError } from '../errors.js';
 import { acquireDirectoryLock, assertUnlocked } from './directory-lock.js';
 
 /**
@@ -38,7 +39,10 @@ export async function openPglite(dataDir: string): Promise<OpenedPglite> {
   const lock = await acquireDirectoryLock(lockPathOf(dataDir));
   try {
     const fresh = !(await exists(path.join(dataDir, 'PG_VERSION')));
-    if (fresh) await seedFromTemplate(dataDir);
+    if (fresh) {
+      await assertNewDirectory(dataDir);
+      await seedFromTemplate(dataDir);
+    }
     // The template's files are 0666: only this user may reach them (a build run as BUILD_USER
     // could otherwise rewrite the results).
     await fs.chmod(dataDir, 0o700).catch(() => undefined);
@@ -79,9 +83,29 @@ async function seedFromTemplate(dataDir: string): Promise<void> {
   const candidates = ['../pglite-template', '../../dist/pglite-template'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
   const template = (await Promise.all(candidates.map(async (dir) => ((await exists(path.join(dir, 'PG_VERSION'))) ? dir : undefined)))).find(Boolean);
   if (!template) return;
-  await fs.rm(dataDir, { recursive: true, force: true });
+  // Copied beside it, then renamed into place (over an empty directory too): a copy cut short
+  // (kill -9) leaves only `<dir>.seeding`, ours to replace under the lock, never a half database.
+  const seeding = `${dataDir}.seeding`;
+  await fs.rm(seeding, { recursive: true, force: true });
   // cpSync copies the ~400 small files about 1.6x faster than the promise-based cp.
-  cpSync(template, dataDir, { recursive: true });
+  cpSync(template, seeding, { recursive: true });
+  await fs.rename(seeding, dataDir);
+}
+
+/**
+ * A directory without a database becomes one only when it is new or empty: anything else named by
+ * MASS_INGEST_DATA_DIR (a project directory, /data, a file) is the user's, and is left as it is.
+ */
+async function assertNewDirectory(dataDir: string): Promise<void> {
+  const stat = await fs.lstat(dataDir).catch(() => undefined);
+  if (!stat) return;
+  const entries = stat.isDirectory() ? await fs.readdir(dataDir) : undefined;
+  if (entries?.length === 0) return;
+  const what = entries ? `a directory holding ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} but no database (no PG_VERSION)` : 'not a directory';
+  throw new UsageError(
+    'db_dir_not_embedded',
+    `The embedded database directory ${dataDir} (MASS_INGEST_DATA_DIR, default .mass-ingest/db) is ${what}: name a new or empty directory, or one mass-ingest created. Nothing in it was changed.`,
+  );
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -37,4 +37,40 @@ describe('mass-ingest db migrate on the embedded database', () => {
     expect(second.logs.at(-1)).toMatchObject({ msg: 'Database schema is up to date', database: 'pglite', schemaVersion: migrations.at(-1) });
     expect(second.logs.map((line) => line.msg)).not.toContain('Embedded database created');
   });
+
+  it('creates it in an empty directory, and in place of a copy of the template cut short', async () => {
+    const dataDir = path.join(tmp.path, 'empty', 'db');
+    await fs.mkdir(dataDir, { recursive: true });
+    await fs.mkdir(`${dataDir}.seeding/base`, { recursive: true });
+
+    const result = await runCli(['db', 'migrate'], { env: baseEnv({ MASS_INGEST_DATA_DIR: dataDir }) });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.logs.at(-1)).toMatchObject({ msg: 'Embedded database created', dataDir });
+    expect(await fs.readdir(path.dirname(dataDir))).toEqual(['db']);
+  });
+
+  it.each([
+    ['a directory of the user\'s', 'a directory holding 2 entries but no database (no PG_VERSION)'],
+    ['a file', 'not a directory'],
+  ])('exits 2 and leaves %s as it is when MASS_INGEST_DATA_DIR names it', async (kind, what) => {
+    const dataDir = path.join(tmp.path, kind.replaceAll(/\W/g, '-'));
+    const file = kind === 'a file' ? dataDir : path.join(dataDir, 'repos.csv');
+    if (kind !== 'a file') await fs.mkdir(path.join(dataDir, 'sub'), { recursive: true });
+    await fs.writeFile(file, 'cloneUrl,branch,origin,path\n');
+    const before = (await fs.readdir(path.dirname(file))).sort();
+
+    const inventory = path.join(tmp.path, 'inventory.csv');
+    await fs.writeFile(inventory, 'cloneUrl,branch,origin,path\n/nowhere.git,main,local.test,acme/none\n');
+
+    for (const args of [['db', 'migrate'], ['process', inventory]]) {
+      const result = await runCli(args, { env: baseEnv({ MASS_INGEST_DATA_DIR: dataDir }) });
+
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`The embedded database directory ${dataDir} (MASS_INGEST_DATA_DIR, default .mass-ingest/db) is ${what}`);
+      expect(result.stderr).toContain('[db_dir_not_embedded]');
+      expect(await fs.readFile(file, 'utf8')).toBe('cloneUrl,branch,origin,path\n');
+      expect((await fs.readdir(path.dirname(file))).sort()).toEqual(before);
+    }
+  });
 });
