@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { UsageError } from '../errors.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { errorMessage, UsageError } from '../errors.js';
 import { createScrubber, secretsOfCredentialLines, secretsOfUrl, type Scrubber } from '../logging/scrub.js';
 import { gitTransportEnvironment, scrubBuildEnvironment } from './build-env.js';
 import { buildUserSpecs } from '../build/build-user-pool.js';
@@ -322,7 +322,14 @@ class Reader {
 function resolvePublishUrl(raw: string | undefined, cwd: string, problems: string[]): string {
   if (raw === undefined) return pathToFileURL(path.resolve(cwd, 'artifacts')).href;
   if (/^(https?|s3):\/\//i.test(raw)) return raw.replace(/\/+$/, '');
-  if (/^file:\/\//i.test(raw)) return raw.replace(/\/+$/, '');
+  if (/^file:\/\//i.test(raw)) {
+    try {
+      fileURLToPath(raw);
+    } catch (err) {
+      problems.push(`PUBLISH_URL ${raw} is not a file URL of this machine (${errorMessage(err)}): write file:///absolute/dir (three slashes) or a directory path`);
+    }
+    return raw.replace(/\/+$/, '');
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
     problems.push(`PUBLISH_URL has an unsupported scheme: "${raw.split(':')[0]}" (use file://, http(s)://, s3:// or a directory path)`);
     return raw;

@@ -76,7 +76,7 @@ export async function openInventoryObject(uri: string, options: InventoryOptions
     case undefined:
       return { body: await openFile(uri, uri, options.range), etag: undefined };
     case 'file':
-      return { body: await openFile(fileURLToPath(uri), uri, options.range), etag: undefined };
+      return { body: await openFile(fileOfUrl(uri), uri, options.range), etag: undefined };
     case 'http':
     case 'https':
       if (options.range) throw new Error('A byte range of an http(s) inventory is not read: nothing records one');
@@ -155,6 +155,15 @@ function isDirectory(uri: string): UsageError {
 }
 
 /** fetch refuses a URL with user:password@ in it; that is the user's to fix (exit 2), not an outage. */
+/** The path of a file:// URL; one naming a host (`file://repos.csv`, `file://host/x.csv`) is exit 2, not a crash. */
+function fileOfUrl(uri: string): string {
+  try {
+    return fileURLToPath(uri);
+  } catch (err) {
+    throw new UsageError('inventory_url_invalid', `Inventory ${scrubUrlSecrets(uri)} is not a file URL of this machine (${errorMessage(err)}): write file:///absolute/path.csv (three slashes) or a plain path`);
+  }
+}
+
 function checkHttpUrl(uri: string): void {
   const shown = scrubUrlSecrets(uri);
   let url: URL;

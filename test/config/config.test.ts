@@ -86,6 +86,13 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('unsupported scheme: "ftp"');
   });
 
+  it('refuses a PUBLISH_URL file URL that names a host, and takes one of this machine', () => {
+    expect(problemsOf({ flags: {}, env: { PUBLISH_URL: 'file://pubrel' } })).toEqual([
+      'PUBLISH_URL file://pubrel is not a file URL of this machine (File URL host must be "localhost" or empty on linux): write file:///absolute/dir (three slashes) or a directory path',
+    ]);
+    expect(loadConfig({ ...base, flags: {}, env: { PUBLISH_URL: 'file:///srv/pub/' } }).publish.url).toBe('file:///srv/pub');
+  });
+
   it('quotes the value as typed and names the flag or the variable it came from', () => {
     const problems = problemsOf({ flags: { concurrency: 'abc', start: '1.5', parallel: 'two' }, env: { BUILD_TIMEOUT: 'abc', PARTITION_SIZE: '0' } });
 

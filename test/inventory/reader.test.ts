@@ -128,6 +128,15 @@ describe('readInventory', () => {
     expect((error as UsageError).message).toContain('"branch"');
   });
 
+  it.each(['file://repos.csv', 'file://host.example/srv/repos.csv'])('refuses %s, a file URL naming a host, as a usage error (not a crash)', async (uri) => {
+    const error = await readAll(uri).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).code).toBe('inventory_url_invalid');
+    expect((error as UsageError).message).toContain(`Inventory ${uri} is not a file URL of this machine`);
+    expect((error as UsageError).message).toContain('file:///absolute/path.csv');
+  });
+
   it('reports a missing file as a usage error', async () => {
     const error = await readAll(path.join(dir, 'absent.csv')).catch((err: unknown) => err);
 
