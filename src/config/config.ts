@@ -392,7 +392,7 @@ function validateCredentialLines(lines: string | undefined, problems: string[]):
     } catch {
       ok = false;
     }
-    if (!ok) problems.push(`GIT_CREDENTIALS line ${index + 1} is not of the form https://user:token@host (the value is not shown: it is a secret)`);
+    if (!ok) problems.push(`GIT_CREDENTIALS line ${index + 1} is not an http(s) URL with a user name and a password or token before its host, as git-credential-store writes them (https, ://, then user:token@github.com; the value is not shown: it is a secret)`);
   });
 }
 

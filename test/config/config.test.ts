@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, secretsOfEnvironment } from '../../src/config/config.js';
 import { UsageError } from '../../src/errors.js';
+import { scrubUrlSecrets } from '../../src/logging/scrub.js';
 
 const base = { cwd: '/work/project', stdoutIsTty: false, now: new Date('2026-11-27T01:02:03Z') };
 
@@ -84,6 +85,14 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('BUILD_TIMEOUT must be an integer ≥ 1, got "soon"');
     expect(problems.join('\n')).toContain('--run-id must match');
     expect(problems.join('\n')).toContain('unsupported scheme: "ftp"');
+  });
+
+  it('shows the form a GIT_CREDENTIALS line must have in a way the URL scrubber leaves readable', () => {
+    const [problem] = problemsOf({ flags: {}, env: { GIT_CREDENTIALS: 'foo' } });
+
+    expect(problem).toContain('GIT_CREDENTIALS line 1 is not an http(s) URL with a user name and a password or token before its host');
+    expect(scrubUrlSecrets(problem!)).toBe(problem);
+    expect(problem).toContain('user:token@github.com');
   });
 
   it('refuses a PUBLISH_URL file URL that names a host, and takes one of this machine', () => {
