@@ -17,8 +17,27 @@ export interface Located {
  * row with a comma left unquoted).
  */
 export function createParser(): Parser {
-  return parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
+  const push = parser.push.bind(parser);
+  parser.push = (record: unknown) => {
+    if (record !== null) {
+      const seen = parsed.get(parser);
+      if (seen) seen.lastLine = parser.info.lines;
+      else parsed.set(parser, { header: fieldsOf(record as string[] | Located).map((name) => name.trim()), lastLine: parser.info.lines });
+    }
+    return push(record);
+  };
+  return parser;
 }
+
+/**
+ * Each parser's header and the line its last record ended on (csv-parse's `info.lines` as it
+ * pushes it), for its errors: a stream's error can overtake the records still queued.
+ */
+const parsed = new WeakMap<Parser, { readonly header: readonly string[]; lastLine: number }>();
+
+/** createLocatingParser pushes its records through this parser's push, located. */
+const fieldsOf = (record: string[] | Located): string[] => (Array.isArray(record) ? record : record.fields);
 
 /**
  * The parser, each record with the byte offset just past it (its line break included, a BOM
@@ -77,19 +96,35 @@ export function missingHeader(uri: string, why: string): UsageError {
  * counts the records parsed before the bad one, the header included and blank lines not: the
  * bad one's row number, as row numbers count data records from 1.
  */
-export function describeParseError(uri: string, err: unknown, rowsBefore = 0): unknown {
+export function describeParseError(uri: string, err: unknown, context: ParseContext = {}): unknown {
   if (err instanceof MassIngestError) return err;
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof MassIngestError) return cause;
   if (err instanceof CsvError) {
-    const { lines, records } = err as CsvError & { lines?: number; records?: number };
-    const which = typeof records !== 'number' ? '' : records === 0 ? ' (its header)' : ` (row ${records + rowsBefore})`;
+    const { lines, records, column } = err as CsvError & { lines?: number; records?: number; column?: unknown };
+    const which = typeof records !== 'number' ? '' : records === 0 ? ' (its header)' : ` (row ${records + (context.rowsBefore ?? 0)})`;
+    // A quote left open is found at the end of the file: where its record began says more.
+    const unclosed = err.code === 'CSV_QUOTE_NOT_CLOSED';
+    const seen = context.parser === undefined ? undefined : parsed.get(context.parser);
+    const where = unclosed && typeof records === 'number' && records > 0 ? `after line ${seen?.lastLine ?? 0}` : `near line ${lines ?? '?'}`;
+    let detail = errorMessage(err);
+    if (unclosed) detail += ' (the record that opens it runs to the end of the file)';
+    // csv-parse counts fields from 0: named here by position from 1 and by column.
+    const name = typeof column === 'number' && records !== 0 ? seen?.header[column] : undefined;
+    if (typeof column === 'number') detail = detail.replace(/ on field \d+/, ` in field ${column + 1}${name ? ` (${name})` : ''}`);
     return new UsageError(
       'inventory_malformed',
-      `Inventory ${scrubUrlSecrets(uri)} is not valid CSV near line ${lines ?? '?'}${which}: ${errorMessage(err)}; a field holding a quote, a comma or a line break must be in double quotes, its own quotes doubled ("echo ""hi""")`,
+      `Inventory ${scrubUrlSecrets(uri)} is not valid CSV ${where}${which}: ${detail}; a field holding a quote, a comma or a line break must be in double quotes, its own quotes doubled ("echo ""hi""")`,
       [],
       err,
     );
   }
   return err;
+}
+
+/** What the reader knew when the parser failed. */
+export interface ParseContext {
+  /** Rows before the first one parsed (a partition read from its own bytes). */
+  readonly rowsBefore?: number;
+  readonly parser?: Parser;
 }

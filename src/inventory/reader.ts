@@ -86,7 +86,7 @@ export function readInventory(uri: string, selection: RowSelection, options: Rea
       }
       if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
     } catch (err) {
-      throw describeParseError(uri, err, rowsBefore);
+      throw describeParseError(uri, err, { rowsBefore, parser });
     } finally {
       source.destroy();
       await downloaded?.remove();

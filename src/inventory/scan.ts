@@ -41,14 +41,14 @@ export async function scanInventory(uri: string, options: InventoryOptions = {},
     },
   });
   let etag: string | undefined;
+  const parser = indexer ? createLocatingParser() : createParser();
   try {
     const opened = await openInventoryObject(uri, options);
     etag = opened.etag;
-    const parser = indexer ? createLocatingParser() : createParser();
     await pipeline(opened.body, tap, parser, counter);
     if (columns === undefined) throw missingHeader(uri, 'it is empty or holds only blank lines');
   } catch (err) {
-    throw describeParseError(uri, err);
+    throw describeParseError(uri, err, { parser });
   }
   const { sha256, bytes } = tap.digest();
   return { rows, sha256, bytes, etag, index: indexer?.index() };

@@ -49,7 +49,7 @@ describe('mass-ingest process when its input or machine fails', () => {
     const result = await runCli(['process', inventory, '--run-id', 'malformed'], { env: env('malformed') });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`${inventory} is not valid CSV near line 4`);
+    expect(result.stderr).toContain(`${inventory} is not valid CSV after line 3 (row 3): Quote Not Closed`);
     expect(result.stderr).toContain('[inventory_malformed]');
     expect(await partitionAndRun(path.join(tmp.path, 'db-malformed'), 'malformed')).toEqual({
       partitions: ['failed'],

@@ -226,7 +226,20 @@ describe('readInventory and scanInventory: malformed CSV', () => {
     for (const error of [read, scanned]) {
       expect(error).toBeInstanceOf(UsageError);
       expect((error as UsageError).code).toBe('inventory_malformed');
-      expect((error as UsageError).message).toContain(`Inventory ${file} is not valid CSV near line 4 (row 2): Invalid Opening Quote`);
+      expect((error as UsageError).message).toContain(`Inventory ${file} is not valid CSV near line 4 (row 2): Invalid Opening Quote: a quote is found in field 5 (buildCommand) at line 4, value is "echo "`);
+    }
+  });
+
+  it('names the line after which the row with a quote left open begins, not the end of the file it ran to', async () => {
+    const rows = Array.from({ length: 10 }, (_, index) => `https://h/a/r${index}.git,main,h,a/r${index},make`);
+    const file = await write('open-quote.csv', ['cloneUrl,branch,origin,path,buildCommand', rows[0], 'https://h/a/b.git,main,h,a/b,"make all', ...rows.slice(1), ''].join('\n'));
+
+    const read = await readAll(file).catch((err: unknown) => err);
+    const scanned = await scanInventory(file).catch((err: unknown) => err);
+
+    for (const error of [read, scanned]) {
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toContain(`Inventory ${file} is not valid CSV after line 2 (row 2): Quote Not Closed: the parsing is finished with an opening quote at line 12 (the record that opens it runs to the end of the file)`);
     }
   });
 
