@@ -198,7 +198,7 @@ async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortS
   if ('outcome' in built) return withLog(planned, deps, built, log);
   const collected = await runStep('collect', log, () => collect(built, deps, log));
   if ('outcome' in collected) return collected;
-  return runStep('publish', log, () => publish(collected, deps));
+  return runStep('publish', log, () => publish(collected, deps, log));
 }
 
 async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Cloned> {
@@ -262,7 +262,7 @@ async function collect(ctx: Planned, deps: PipelineDeps, log: Logger): Promise<C
   }
 }
 
-async function publish(ctx: Collected, deps: PipelineDeps): Promise<Finished> {
+async function publish(ctx: Collected, deps: PipelineDeps, log: Logger): Promise<Finished> {
   const published = await deps.layout.publish({
     repository: ctx.repository,
     commitSha: ctx.commitSha,
@@ -272,6 +272,8 @@ async function publish(ctx: Collected, deps: PipelineDeps): Promise<Finished> {
     startedAt: new Date(),
     runId: deps.settings.runId,
   });
+  // Publishing a commit twice is a no-op (DESIGN §6), --force or not: what this build made is dropped.
+  if (published.alreadyPublished) log.warn({ commitSha: ctx.commitSha, logUrl: published.logUrl }, 'Commit already published at the target: the rebuilt artifacts were not uploaded (remove the commit\'s directory there to publish it again)');
   return { outcome: 'published', commitSha: ctx.commitSha, builder: ctx.plan.builder, artifacts: published.artifacts, logUrl: published.logUrl };
 }
 

@@ -44,6 +44,17 @@ describe('mass-ingest process with Git LFS files', () => {
     expect(await fs.readFile(published('pointers'), 'utf8')).toMatch(/^version https:\/\/git-lfs\.github\.com\/spec\/v1\noid sha256:/);
   });
 
+  it('says so when --force rebuilds a commit already published: the target keeps what it has', async () => {
+    const first = await runCli(['process', inventory, '--run-id', 'lfs-kept-1', '--force'], { env: envFor('kept') });
+    const forced = await runCli(['process', inventory, '--run-id', 'lfs-kept-2', '--force'], { env: envFor('kept', { LFS: 'fetch' }) });
+
+    expect([first.code, forced.code]).toEqual([0, 0]);
+    expect(first.logs.map((line) => line.msg)).not.toContain('Commit already published at the target: the rebuilt artifacts were not uploaded (remove the commit\'s directory there to publish it again)');
+    expect(forced.logs.find((line) => String(line.msg).startsWith('Commit already published at the target: the rebuilt'))).toMatchObject({ level: 40, commitSha: repo.headSha, logUrl: expect.stringContaining(`/kept/local.test/acme/model/${repo.headSha}/build.log`) });
+    expect(forced.logs.find((line) => line.msg === 'Repository finished')).toMatchObject({ outcome: 'published' });
+    expect(await fs.readFile(published('kept'), 'utf8')).toMatch(/^version https:\/\/git-lfs\.github\.com\/spec\/v1\n/);
+  });
+
   it('exits 2 before any repository starts when LFS=fetch and git-lfs cannot run', async () => {
     const bin = path.join(tmp.path, 'git-only');
     await fs.mkdir(bin, { recursive: true });
