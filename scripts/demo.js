@@ -1,16 +1,24 @@
 #!/usr/bin/env node
 // `npm run demo`: a few small repositories made locally, processed with the embedded database,
-// then the report. Offline; everything it writes stays under ./demo.
+// then the report. Offline; everything it writes stays under ./demo (MASS_INGEST_DEMO_DIR: the
+// test's own directory), which it empties first: only a directory an earlier demo made.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const demo = path.join(root, 'demo');
+const demo = process.env.MASS_INGEST_DEMO_DIR ? path.resolve(process.env.MASS_INGEST_DEMO_DIR) : path.join(root, 'demo');
 const repos = path.join(demo, 'repos');
+const MARKER = '.mass-ingest-demo';
+const entries = fs.existsSync(demo) ? fs.readdirSync(demo) : [];
+if (entries.length > 0 && !entries.includes(MARKER)) {
+  console.error(`demo: ${demo} exists and was not made by the demo (no ${MARKER} in it): move it away, nothing in it was changed`);
+  process.exit(2);
+}
 fs.rmSync(demo, { recursive: true, force: true });
 fs.mkdirSync(path.join(demo, 'tmp'), { recursive: true });
+fs.writeFileSync(path.join(demo, MARKER), 'made by npm run demo: removed and made again by the next one\n');
 
 const identity = { GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@example.invalid', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@example.invalid' };
 const git = (cwd, ...args) => execFileSync('git', args, { cwd, env: { ...process.env, ...identity }, stdio: 'pipe' });
@@ -57,10 +65,13 @@ const env = {
   MASS_INGEST_DATA_DIR: path.join(demo, 'db'),
   TMPDIR: path.join(demo, 'tmp'),
   npm_config_cache: path.join(demo, 'npm-cache'),
+  // cargo keeps its package cache and lock under CARGO_HOME (~/.cargo): here, like the rest.
+  CARGO_HOME: path.join(demo, 'cargo-home'),
   LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
 };
 const cli = path.join(root, 'dist', 'cli.js');
 const processRun = spawnSync(process.execPath, [cli, 'process', path.join(demo, 'repos.csv'), '--workdir', path.join(demo, 'work'), '--concurrency', '2'], { env, stdio: 'inherit', cwd: root });
-console.log(`\nmass-ingest process exited with ${processRun.status}; artifacts are in demo/artifacts\n`);
+console.log(`\nmass-ingest process exited with ${processRun.status}; artifacts are in ${path.relative(root, path.join(demo, 'artifacts'))}\n`);
 const report = spawnSync(process.execPath, [cli, 'report'], { env, stdio: 'inherit', cwd: root });
-process.exitCode = processRun.status ?? report.status ?? 1;
+// The first that failed: the processor's exit code, else the report's.
+process.exitCode = processRun.status !== 0 ? (processRun.status ?? 1) : (report.status ?? 1);
