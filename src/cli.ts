@@ -17,18 +17,20 @@ import { assertBatchParametersFilled } from './batch/unfilled-parameters.js';
  * value, not the short flags -x (a value starting with '-' is written `--run-id=-x`).
  */
 const INTEGER = { type: 'number', string: true, requiresArg: true } as const;
+/** One of a few words, checked in src/config with every other problem (yargs' `choices` would stop first, naming no flag). */
+const CHOICE = { type: 'string', requiresArg: true } as const;
 const COMMON_OPTIONS = {
   'run-id': { type: 'string', requiresArg: true, describe: 'Run id (default: AWS_BATCH_JOB_ID, else generated); [A-Za-z0-9][A-Za-z0-9_-]{0,63}' },
-  concurrency: { ...INTEGER, describe: 'Repositories built in parallel (default 1)' },
-  'clone-ahead': { ...INTEGER, describe: 'Repositories cloned while the builds run, ready for the next free build slot (default: --concurrency; 0: clone only when a build slot is free)' },
-  submodules: { choices: ['recursive', 'recursive-with-credentials', 'none'], describe: 'Check out the submodules each repository pins, shallow and recursively, fetched without the credentials (default) or with them, or none (env SUBMODULES)' },
-  lfs: { choices: ['fetch', 'skip'], describe: 'Fetch Git LFS files after each clone (needs git-lfs), or leave them as pointers (env LFS; default skip)' },
-  workdir: { type: 'string', requiresArg: true, describe: 'Where clones and builds happen (default: $TMPDIR/mass-ingest-work)' },
+  concurrency: { ...INTEGER, describe: 'Repositories built in parallel (env CONCURRENCY; default 1)' },
+  'clone-ahead': { ...INTEGER, describe: 'Repositories cloned while the builds run, ready for the next free build slot (env CLONE_AHEAD; default: --concurrency; 0: clone only when a build slot is free)' },
+  submodules: { ...CHOICE, describe: 'recursive|recursive-with-credentials|none: check out the submodules each repository pins, shallow and recursively, fetched without the credentials (default) or with them, or none (env SUBMODULES)' },
+  lfs: { ...CHOICE, describe: 'fetch|skip: fetch Git LFS files after each clone (needs git-lfs), or leave them as pointers (env LFS; default skip)' },
+  workdir: { type: 'string', requiresArg: true, describe: 'Where clones and builds happen (env MASS_INGEST_WORKDIR; default: $TMPDIR/mass-ingest-work)' },
   force: { type: 'boolean', describe: 'Ignore the incremental skip: rebuild unchanged repositories' },
   strict: { type: 'boolean', describe: 'Exit 1 when any repository failed' },
-  layout: { choices: ['default', 'maven'], describe: 'Publish layout (DESIGN §6; default: default)' },
-  'log-level': { choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], describe: 'Log level (env LOG_LEVEL; default info)' },
-  'log-format': { choices: ['json', 'pretty'], describe: 'Log format (env LOG_FORMAT; default json unless a terminal)' },
+  layout: { ...CHOICE, describe: 'default|maven: publish layout (DESIGN §6; env PUBLISH_LAYOUT; default: default)' },
+  'log-level': { ...CHOICE, describe: 'trace|debug|info|warn|error|fatal|silent (env LOG_LEVEL; default info)' },
+  'log-format': { ...CHOICE, describe: 'json|pretty (env LOG_FORMAT; default json unless a terminal)' },
 } as const;
 
 type Handler = (argv: Record<string, unknown>, context: CommandContext) => Promise<ExitCode>;
@@ -233,9 +235,11 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
             return runDbPrune({ dryRun: argv['dry-run'] === true }, context);
           }),
         )
-        .demandCommand(1, 'Name an action: migrate or prune'),
+        .demandCommand(1, 'Name an action: migrate or prune')
+        .example('$0 db migrate', 'apply the migrations to the embedded database (or DATABASE_URL)')
+        .example('$0 db prune --older-than 90 --dry-run', 'list the runs a prune would remove'),
     )
-    .demandCommand(1, 'Name a command: process, chunk, report, discover or db migrate')
+    .demandCommand(1, NAME_A_COMMAND)
     .strict()
     .exitProcess(false)
     // yargs renders the command's help on every run; wrapped only when it is shown (~60 ms).
@@ -244,7 +248,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
     .version()
     .fail((message: string | undefined, err: Error | undefined) => {
       // yargs' own validation errors (YError) are usage errors; anything else is a handler's.
-      throw err && err.name !== 'YError' ? err : usageError(message ?? err?.message, args[0]);
+      throw err && err.name !== 'YError' ? err : usageError(message ?? err?.message, args);
     });
 
   if (!args.includes('--help')) skipHelpRendering(parser);
@@ -252,7 +256,7 @@ export async function main(args: string[], env: NodeJS.ProcessEnv, signal: Abort
   // --help and --version were answered by yargs.
   if (argv.help === true || argv.version === true) return EXIT.ok;
   const handler = handlers.get(argv._.slice(0, argv._[0] === 'db' ? 2 : 1).join(' '));
-  if (!handler) throw new UsageError('usage', 'Name a command: process, chunk, report, discover or db migrate');
+  if (!handler) throw new UsageError('usage', NAME_A_COMMAND);
   return handler(argv, contextFor(argv, env, signal));
 }
 
@@ -267,13 +271,33 @@ function skipHelpRendering(parser: Argv): void {
 }
 
 /** yargs' own wording, classified here at its boundary: a missing value names its flag, a missing argument what to give. */
-function usageError(message: string | undefined, command: string | undefined): UsageError {
+function usageError(message: string | undefined, args: readonly string[]): UsageError {
+  const command = args[0];
   const flag = /^Not enough arguments following: (\S+)$/.exec(message ?? '')?.[1];
   if (flag) return new UsageError('option_value_missing', `--${flag} needs a value (a value starting with '-' is written --${flag}=-…)`);
   const missing = /^Not enough non-option arguments/.test(message ?? '') ? MISSING_ARGUMENT[command ?? ''] : undefined;
   if (missing) return new UsageError('usage', missing);
+  // yargs names an unknown flag twice (`dry-run, dryRun`), and an unknown command as an argument.
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message ?? '')?.[1]?.split(', ');
+  if (unknown && command !== undefined && unknown.includes(command) && !COMMANDS.includes(command)) {
+    return new UsageError('usage', `Unknown command "${command}": ${NAME_A_COMMAND.toLowerCase()}`);
+  }
+  if (unknown) {
+    // Each as typed: a flag (`--dry-run`, `-z`), or an argument too many (`b.csv`).
+    const typed = unknown
+      .filter((name) => !/[A-Z]/.test(name) || !unknown.includes(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)))
+      .map((name) => [`--${name}`, `-${name}`].find((flag) => args.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) ?? `"${name}"`);
+    const flags = typed.filter((name) => name.startsWith('-'));
+    const extra = typed.filter((name) => !name.startsWith('-'));
+    const parts = [flags.length > 0 ? `unknown option${flags.length > 1 ? 's' : ''} ${flags.join(', ')}` : '', extra.length > 0 ? `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.join(', ')}` : ''];
+    const text = parts.filter(Boolean).join('; ');
+    return new UsageError('usage', `${text[0]!.toUpperCase()}${text.slice(1)} (see ${command ? `mass-ingest ${command} ` : ''}--help)`);
+  }
   return new UsageError('usage', message ?? 'Invalid command line');
 }
+
+const COMMANDS = ['process', 'chunk', 'report', 'discover', 'db'];
+const NAME_A_COMMAND = 'Name a command: process, chunk, report, discover, db migrate or db prune';
 
 /** What yargs' "Not enough non-option arguments" means, by command. */
 const nameTheInventory = (command: string) => `Name the inventory: mass-ingest ${command} <repos.csv | file://… | http(s)://… | s3://bucket/key> [options] (see --help)`;

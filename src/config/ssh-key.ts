@@ -26,7 +26,7 @@ export function sshKeyProblems(key: string | undefined, knownHosts: string | und
     problems.push('GIT_SSH_KEY is not a private key in OpenSSH or PEM form, as ssh-keygen writes it: a BEGIN … PRIVATE KEY line, the key, an END line (the value is not shown: it is a secret)');
   }
   const given = [key === undefined ? undefined : 'GIT_SSH_KEY', knownHosts === undefined ? undefined : 'GIT_SSH_KNOWN_HOSTS'].filter(Boolean);
-  if (given.length > 0 && sshCommand !== undefined) problems.push(`${given.join(' and ')} and GIT_SSH_COMMAND are all set: give ssh its key and host keys with one or the other`);
+  if (given.length > 0 && sshCommand !== undefined) problems.push(`${given.length === 1 ? `${given[0]} and GIT_SSH_COMMAND are both set` : `${given.join(', ')} and GIT_SSH_COMMAND are all set`}: give ssh its key and host keys with one or the other`);
   return problems;
 }
 

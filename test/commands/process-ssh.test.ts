@@ -126,12 +126,15 @@ describe('mass-ingest process over ssh', () => {
 
     const notAKey = await runCli(['process', inventory], { env: env({ GIT_SSH_KEY: 'ssh-ed25519 AAAAPublicKeyPastedByMistake' }) });
     const both = await runCli(['process', inventory], { env: env({ GIT_SSH_KEY: KEY, GIT_SSH_COMMAND: 'ssh -i /keys/deploy' }) });
+    const three = await runCli(['process', inventory], { env: env({ GIT_SSH_KEY: KEY, GIT_SSH_KNOWN_HOSTS: 'h ssh-ed25519 AAAA', GIT_SSH_COMMAND: 'ssh' }) });
 
     expect(notAKey.code).toBe(2);
     expect(notAKey.stdout + notAKey.stderr).toContain('GIT_SSH_KEY is not a private key');
     expect(notAKey.stdout + notAKey.stderr).not.toContain('PublicKeyPastedByMistake');
     expect(both.code).toBe(2);
-    expect(both.stdout + both.stderr).toContain('GIT_SSH_KEY and GIT_SSH_COMMAND are all set');
+    expect(both.stdout + both.stderr).toContain('GIT_SSH_KEY and GIT_SSH_COMMAND are both set');
+    expect(three.code).toBe(2);
+    expect(three.stdout + three.stderr).toContain('GIT_SSH_KEY, GIT_SSH_KNOWN_HOSTS and GIT_SSH_COMMAND are all set');
     expect(both.stdout + both.stderr).not.toContain(KEY_LINES[0]);
   }, 60_000);
 });

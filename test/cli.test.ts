@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { baseEnv, runCli } from './harness/cli.js';
+
+// What yargs' own errors become (src/cli.ts): exit 2, naming what was typed, never "unexpected error".
+const env = baseEnv();
+
+describe('mass-ingest command line', () => {
+  it.each([
+    [['frobnicate'], 'Unknown command "frobnicate": name a command: process, chunk, report, discover, db migrate or db prune'],
+    [[], 'Name a command: process, chunk, report, discover, db migrate or db prune'],
+    [['process', 'repos.csv', '--dry-run'], 'Unknown option --dry-run (see mass-ingest process --help)'],
+    [['process', 'a.csv', 'b.csv'], 'Unexpected argument "b.csv" (see mass-ingest process --help)'],
+    [['report', '-z', '--no-such=3', 'extra'], 'Unknown options -z, --no-such; unexpected argument "extra" (see mass-ingest report --help)'],
+  ])('exits 2 for %j, saying what is wrong', async (args, message) => {
+    const result = await runCli(args, { env });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`mass-ingest: ${message} [usage]`);
+    expect(result.stderr).not.toContain('dryRun');
+  });
+
+  it('reports a bad choice of a flag with every other problem, naming the flag', async () => {
+    const result = await runCli(['process', 'repos.csv', '--submodules', 'maybe', '--layout', 'flat', '--concurrency', 'abc'], { env });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--submodules must be one of recursive, recursive-with-credentials, none, got "maybe"');
+    expect(result.stderr).toContain('--layout must be one of default, maven, got "flat"');
+    expect(result.stderr).toContain('--concurrency must be an integer ≥ 1, got "abc"');
+    expect(result.stderr).toContain('[config_invalid]');
+  });
+
+  it('shows the choices and the variables of the flags in --help, and examples for db', async () => {
+    const processHelp = await runCli(['process', '--help'], { env });
+    const dbHelp = await runCli(['db', '--help'], { env });
+
+    expect([processHelp.code, dbHelp.code]).toEqual([0, 0]);
+    for (const text of ['recursive|recursive-with-credentials|none', 'fetch|skip', 'default|maven', 'env CONCURRENCY', 'env CLONE_AHEAD', 'env MASS_INGEST_WORKDIR', 'env PUBLISH_LAYOUT']) {
+      expect(processHelp.stdout.replace(/\s+/g, ' ')).toContain(text);
+    }
+    expect(dbHelp.stdout).toContain('Examples:');
+    expect(dbHelp.stdout).toContain('db prune --older-than 90 --dry-run');
+  });
+});
