@@ -29,6 +29,21 @@ describe('mass-ingest command line', () => {
     expect(result.stderr).toContain('[config_invalid]');
   });
 
+  it('lists every problem of a chunk once, --parallel without --local among them', async () => {
+    const result = await runCli(['chunk', 'repos.csv', '--parallel', '3'], { env: baseEnv({ AWS_REGION: '' }) });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      [
+        'mass-ingest: Cannot chunk (4 problems):',
+        '  - --parallel goes with --local: partitions run at once on this machine',
+        '  - No job queue: set JOB_QUEUE or --job-queue (or use --dry-run / --local)',
+        '  - No processor job definition: set JOB_DEFINITION or --job-definition (or use --dry-run / --local)',
+        '  - No AWS region: set AWS_REGION [chunk_options_invalid]',
+      ].join('\n'),
+    );
+  });
+
   it('shows the choices and the variables of the flags in --help, and examples for db', async () => {
     const processHelp = await runCli(['process', '--help'], { env });
     const dbHelp = await runCli(['db', '--help'], { env });

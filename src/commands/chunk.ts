@@ -198,11 +198,13 @@ function checkOptions(options: ChunkOptions, config: Config): void {
   const submitting = !options.dryRun && !options.local;
   if (!Number.isInteger(options.parallel) || options.parallel < 1) problems.push(`--parallel must be an integer ≥ 1, got ${options.parallel}`);
   if (options.run !== undefined && options.only === undefined) problems.push('--run goes with --only: name which rows of that run to submit (--only failed or --only changed)');
+  // On Batch the compute environment decides how many processors run at once.
+  if (!options.local && options.argv.parallel !== undefined) problems.push('--parallel goes with --local: partitions run at once on this machine');
   if (submitting && !config.batch.jobQueue) problems.push('No job queue: set JOB_QUEUE or --job-queue (or use --dry-run / --local)');
   if (submitting && !config.batch.jobDefinition) problems.push('No processor job definition: set JOB_DEFINITION or --job-definition (or use --dry-run / --local)');
   if (submitting && !config.env.AWS_REGION && !config.env.AWS_DEFAULT_REGION) problems.push('No AWS region: set AWS_REGION');
   if (submitting && options.only) {
     problems.push('--only writes a derived inventory on this machine, which Batch jobs cannot read: use it with --local or --dry-run, or upload the derived file and run `chunk <its URI>`');
   }
-  if (problems.length > 0) throw new UsageError('chunk_options_invalid', `Cannot chunk: ${problems[0]}`, problems);
+  if (problems.length > 0) throw new UsageError('chunk_options_invalid', problems.length === 1 ? `Cannot chunk: ${problems[0]}` : `Cannot chunk (${problems.length} problems):`, problems);
 }

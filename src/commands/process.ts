@@ -118,7 +118,8 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const { rows, complete } = reading.summary();
     const lastRow = complete ? Math.min(range.end, rows) : range.end;
     // A range past the last row reads nothing: said, rather than a silent empty partition.
-    if (complete && rows < range.start) log.warn({ start: range.start, rows }, 'The range starts after the last row of the inventory');
+    if (complete && rows === 0) log.warn({ start: range.start, rows }, 'The inventory has no rows, only its header');
+    else if (complete && rows < range.start) log.warn({ start: range.start, rows }, 'The range starts after the last row of the inventory');
     const exitCode = exitCodeOf(summary, config.strict);
     await endPartition(await running, range.start, Number.isFinite(lastRow) ? lastRow : finiteEnd(range), exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed');
     log.info({ counts: summary.counts, total: summary.total, exitCode }, 'Partition finished');

@@ -111,6 +111,16 @@ describe('mass-ingest process: option values', () => {
     expect(result.logs.find((line) => line.msg === 'The range starts after the last row of the inventory')).toMatchObject({ level: 40, start: 5, rows: 1 });
   });
 
+  it('says an inventory holding only its header has no rows, and exits 0', async () => {
+    const file = await write('header-only.csv', 'cloneUrl,branch,origin,path\n');
+
+    const result = await runCli(['process', file], { env: envFor('header-only') });
+
+    expect(result.code).toBe(0);
+    expect(result.logs.find((line) => line.msg === 'The inventory has no rows, only its header')).toMatchObject({ level: 40, rows: 0 });
+    expect(result.logs.map((line) => line.msg)).not.toContain('The range starts after the last row of the inventory');
+  });
+
   it('shows the counts as numbers in --help', async () => {
     const result = await runCli(['process', '--help'], { env: baseEnv() });
 
