@@ -3,7 +3,7 @@ import path from 'node:path';
 import { AbortedError, StepError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Scrubber } from '../logging/scrub.js';
-import type { GitClient } from '../git/git-client.js';
+import { readHeadSha, type GitClient } from '../git/git-client.js';
 import { splitUserinfo } from '../git/credentials.js';
 import { planBuild, type BuildPlan } from '../build/builders.js';
 import { runBuild, tailOfLog } from '../build/run-build.js';
@@ -178,7 +178,7 @@ async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortS
   // A publish target skipped for not answering (its breaker open) would refuse what this work makes.
   const down = deps.layout.down?.();
   if (down) return (await unchangedAfterAll(resolved, log)) ?? { outcome: 'publish_failed', errorCode: down.code, errorMessage: down.message };
-  const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log))));
+  const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log, clock))));
   if ('outcome' in cloned) return cloned;
   clock.commitSha = cloned.commitSha;
   const planned = await runStep('detect', log, () => detect(cloned));
@@ -201,18 +201,24 @@ async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortS
   return runStep('publish', log, () => publish(collected, deps, log));
 }
 
-async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<Cloned> {
+async function clone(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger, clock: Clock): Promise<Cloned> {
   const dir = path.join(ctx.workspace, 'src');
-  const commitSha = await withRetry(
-    deps.settings.gitRetry ?? GIT_RETRY,
-    async () => {
-      await removeWorkspace(ctx.workspace);
-      await fs.mkdir(ctx.workspace, { recursive: true });
-      return deps.git.clone(ctx.url, ctx.row.branch, dir, signal);
-    },
-    { signal, onRetry: (err, attempt) => log.warn({ attempt, err }, 'Clone failed, retrying') },
-  );
-  return { ...ctx, dir, commitSha };
+  try {
+    const commitSha = await withRetry(
+      deps.settings.gitRetry ?? GIT_RETRY,
+      async () => {
+        await removeWorkspace(ctx.workspace);
+        await fs.mkdir(ctx.workspace, { recursive: true });
+        return deps.git.clone(ctx.url, ctx.row.branch, dir, signal);
+      },
+      { signal, onRetry: (err, attempt) => log.warn({ attempt, err }, 'Clone failed, retrying') },
+    );
+    return { ...ctx, dir, commitSha };
+  } catch (err) {
+    // A part of the clone that failed after its checkout (a submodule, LFS files): the commit is known.
+    clock.commitSha = await readHeadSha(dir).catch(() => undefined);
+    throw err;
+  }
 }
 
 async function detect(ctx: Cloned): Promise<Planned | Finished> {

@@ -89,7 +89,8 @@ describe('mass-ingest process with repositories that pin submodules', () => {
     expect(result.code).toBe(0);
     const db = await openForAssertions({ dataDir: path.join(tmp.path, 'db') });
     try {
-      expect((await resultRows(db, 'anonymous-submodules')).map((row) => [row.path, row.outcome, row.error_code])).toEqual([['acme/app', 'clone_failed', 'git_submodule_failed']]);
+      // Its own commit was checked out before the submodule failed: recorded with the failure.
+      expect((await resultRows(db, 'anonymous-submodules')).map((row) => [row.path, row.outcome, row.error_code, row.commit_sha])).toEqual([['acme/app', 'clone_failed', 'git_submodule_failed', appSha]]);
       const { rows } = await db.query<{ error_message: string }>("SELECT error_message FROM repository_results WHERE run_id = 'anonymous-submodules'");
       expect(rows[0]?.error_message).toMatch(/^A submodule could not be cloned without credentials \(SUBMODULES=recursive-with-credentials lends it the clone's\): /);
     } finally {
