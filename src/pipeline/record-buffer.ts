@@ -26,8 +26,9 @@ export class RecordBuffer {
     if (this.pending.length >= this.size) void this.flush().catch(() => undefined);
   }
 
-  flush(): Promise<void> {
-    this.writing = this.writing.then(async () => {
+  flush(final = false): Promise<void> {
+    // After the write before it, failed or not: a failure must not skip every later write.
+    this.writing = this.writing.catch(() => undefined).then(async () => {
       if (this.pending.length === 0) return;
       const batch = this.pending;
       this.pending = [];
@@ -36,7 +37,9 @@ export class RecordBuffer {
         this.log.debug({ count: batch.length }, 'Outcomes recorded');
       } catch (err) {
         this.pending = batch.concat(this.pending);
-        this.log.warn({ err, count: batch.length }, 'Recording outcomes failed, will retry');
+        // The final flush's error goes up (the run ends with it): no retry to promise.
+        if (final) this.log.error({ err, count: batch.length }, 'Recording outcomes failed');
+        else this.log.warn({ err, count: batch.length }, 'Recording outcomes failed, will retry');
         throw err;
       }
     });
@@ -47,6 +50,6 @@ export class RecordBuffer {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.writing.catch(() => undefined);
-    await this.flush();
+    await this.flush(true);
   }
 }

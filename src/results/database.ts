@@ -102,8 +102,9 @@ async function openPostgres(url: string): Promise<Database> {
 
 function wrapQueryError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
-  // Connection-level failures (class 08, admin shutdown, ECONNRESET) are worth a Batch retry.
-  if (code === undefined || code.startsWith('08') || code === '57P01' || code.startsWith('E')) {
+  // Connection-level failures (class 08; 53: too many connections, out of memory or disk; 57P:
+  // shut down, starting up; ECONNRESET) are worth a Batch retry.
+  if (code === undefined || code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code.startsWith('E')) {
     return new InfrastructureError('db_unreachable', `PostgreSQL query failed: ${errorMessage(err)}`, err);
   }
   return err;
