@@ -13,7 +13,7 @@ import { findRun, type RunInfo } from '../results/report-queries.js';
  * `chunk --only failed|changed --run <id>|last`: the rows of the inventory to run again, written
  * as a derived inventory (header and every column kept) that the chunk job then plans over.
  * - `failed`: rows inside the run's partitions whose outcome is a failure (src/results/outcome.ts:
- *   anything but published, unchanged, no_build_tool) or that have no outcome at all (their
+ *   anything but published, unchanged, no_build_tool; a `duplicate_row` left out) or that have no outcome at all (their
  *   partition died before recording them).
  * - `changed`: rows the run found changed: an outcome other than `unchanged` (and `invalid`,
  *   which never reached the remote). No new ls-remote: the processor's own resolve step skips
@@ -50,7 +50,10 @@ export async function deriveInventory(
   const shown = scrubUrlSecrets(inventory);
   if (run.inventorySha256 && sha256 !== run.inventorySha256) {
     await fs.promises.rm(partial, { force: true });
-    throw new UsageError('inventory_changed', `Inventory ${shown} has sha256 ${sha256}, but run ${run.id} read ${run.inventorySha256}: its row numbers no longer match; use \`report --run ${run.id} --failed-csv F\` instead`);
+    throw new UsageError(
+      'inventory_changed',
+      `Inventory ${shown} (sha256 ${sha256}) is not the file run ${run.id} read (${scrubUrlSecrets(run.inventoryUri)}, sha256 ${run.inventorySha256}): it changed since, or is another file, so its row numbers do not match; name the run that read it (--run <id>), or use \`report --run ${run.id} --failed-csv F\` instead`,
+    );
   }
   if (!run.inventorySha256) log.warn({ run: run.id }, 'Run has no inventory sha256: assuming the inventory did not change since');
   if (written === 0) {
@@ -96,9 +99,12 @@ async function selectRows(database: Database, run: RunInfo, only: OnlySubset): P
     return (row) => changed.has(row);
   }
   const succeeded = await rowNumbers(database, run.id, 'outcome = ANY($2::text[])', [...SUCCESSFUL_OUTCOMES]);
+  // A row repeating an earlier one is left out, as `report --failed-csv` leaves it: its first
+  // occurrence covers the repository (and, alone in the derived file, it would build it again).
+  const repeats = await rowNumbers(database, run.id, "outcome = ANY($2::text[]) AND error_code = 'duplicate_row'", ['invalid']);
   const { rows } = await database.query<{ start_row: number; end_row: number }>('SELECT start_row, end_row FROM run_partitions WHERE run_id = $1', [run.id]);
   const ranges = mergeRanges(rows.map((range) => [Number(range.start_row), Number(range.end_row)]));
-  return (row) => (ranges.length === 0 || inRanges(ranges, row)) && !succeeded.has(row);
+  return (row) => (ranges.length === 0 || inRanges(ranges, row)) && !succeeded.has(row) && !repeats.has(row);
 }
 
 /** Sorted, merged [start, end] ranges: 10,000 partitions become one range in the usual case. */

@@ -20,15 +20,15 @@ const lines: Array<Record<string, unknown>> = [];
 const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
 
 /** A run as `chunk --local` records it: the run over `file`, one partition, the outcomes of its rows. */
-async function recordRun(runId: string, file: string, outcomes: Outcome[]): Promise<void> {
+async function recordRun(runId: string, file: string, outcomes: Array<Outcome | [Outcome, string]>): Promise<void> {
   const plan = await planChunk(file, 100);
   const store = new SqlResultStore(database);
   await store.ensureRun({ id: runId, trigger: 'local', mode: 'local', inventoryUri: plan.inventoryShown, inventorySha256: plan.sha256, inventoryRows: plan.rows, partitionSize: 100, partitions: 1 });
   await store.upsertPartitions([{ runId, partition: 0, startRow: 1, endRow: plan.rows, status: 'succeeded' }]);
   await store.recordOutcomes(
-    outcomes.map((outcome, index) => ({
-      runId, rowNumber: index + 1, origin: 'git.test', path: `acme/r${runId}-${index}`, branch: 'main', cloneUrl: undefined, outcome,
-      commitSha: undefined, builder: undefined, artifacts: undefined, durationMs: 0, errorCode: undefined, errorMessage: undefined,
+    outcomes.map((given, index) => ({
+      runId, rowNumber: index + 1, origin: 'git.test', path: `acme/r${runId}-${index}`, branch: 'main', cloneUrl: undefined, outcome: Array.isArray(given) ? given[0] : given,
+      commitSha: undefined, builder: undefined, artifacts: undefined, durationMs: 0, errorCode: Array.isArray(given) ? given[1] : undefined, errorMessage: undefined,
       logUrl: undefined, attempt: 1, startedAt: new Date(), finishedAt: new Date(),
     })),
   );
@@ -62,6 +62,17 @@ describe('deriveInventory', () => {
     expect((await fs.readdir(outputDir)).sort()).toEqual(['second-failed.csv', 'third-failed.csv']);
   });
 
+  it('leaves out a failed row that repeats an earlier row, as report --failed-csv does', async () => {
+    const repeated = path.join(tmp.path, 'repeated.csv');
+    await fs.writeFile(repeated, [HEADER, row('a'), row('b'), row('a'), row('c'), ''].join('\n'));
+    await recordRun('repeats', repeated, ['published', 'build_failed', ['invalid', 'duplicate_row'], ['invalid', 'missing_clone_url']]);
+
+    const derived = await deriveInventory({ inventory: repeated, only: 'failed', run: 'repeats', outputDir, newRunId: 'after-repeats' }, database, log);
+
+    expect(derived.rows).toBe(2);
+    expect(await fs.readFile(derived.path, 'utf8')).toBe(`${HEADER}\n${row('b')}\n${row('c')}\n`);
+  });
+
   it('exits 2 naming the run and its recorded inventory when that inventory is gone', async () => {
     const gone = path.join(outputDir, 'gone-failed.csv');
     await fs.writeFile(gone, [HEADER, row('c'), ''].join('\n'));
@@ -84,6 +95,8 @@ describe('deriveInventory', () => {
     const deriving = deriveInventory({ inventory: changed, only: 'failed', run: 'changing', outputDir, newRunId: 'after-change' }, database, log);
 
     await expect(deriving).rejects.toMatchObject({ code: 'inventory_changed', exitCode: 2 });
+    await expect(deriving).rejects.toThrow(`Inventory ${changed} (sha256 `);
+    await expect(deriving).rejects.toThrow(`is not the file run changing read (${changed}, sha256 `);
     await expect(fs.access(path.join(outputDir, 'after-change-failed.csv'))).rejects.toThrow();
     await expect(fs.access(path.join(outputDir, 'after-change-failed.csv.partial'))).rejects.toThrow();
   });
