@@ -19,14 +19,17 @@ export interface Located {
 export function createParser(): Parser {
   const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: false });
   const push = parser.push.bind(parser);
+  let header: string[] | Located | undefined;
+  let lastLine = 0;
+  // Two assignments a record (a WeakMap lookup per record cost 5-20% of a million-row scan).
   parser.push = (record: unknown) => {
     if (record !== null) {
-      const seen = parsed.get(parser);
-      if (seen) seen.lastLine = parser.info.lines;
-      else parsed.set(parser, { header: fieldsOf(record as string[] | Located).map((name) => name.trim()), lastLine: parser.info.lines });
+      lastLine = parser.info.lines;
+      header ??= record as string[] | Located;
     }
     return push(record);
   };
+  parsed.set(parser, { header: () => (header === undefined ? [] : fieldsOf(header).map((name) => name.trim())), lastLine: () => lastLine });
   return parser;
 }
 
@@ -34,7 +37,7 @@ export function createParser(): Parser {
  * Each parser's header and the line its last record ended on (csv-parse's `info.lines` as it
  * pushes it), for its errors: a stream's error can overtake the records still queued.
  */
-const parsed = new WeakMap<Parser, { readonly header: readonly string[]; lastLine: number }>();
+const parsed = new WeakMap<Parser, { header(): readonly string[]; lastLine(): number }>();
 
 /** createLocatingParser pushes its records through this parser's push, located. */
 const fieldsOf = (record: string[] | Located): string[] => (Array.isArray(record) ? record : record.fields);
@@ -106,11 +109,11 @@ export function describeParseError(uri: string, err: unknown, context: ParseCont
     // A quote left open is found at the end of the file: where its record began says more.
     const unclosed = err.code === 'CSV_QUOTE_NOT_CLOSED';
     const seen = context.parser === undefined ? undefined : parsed.get(context.parser);
-    const where = unclosed && typeof records === 'number' && records > 0 ? `after line ${seen?.lastLine ?? 0}` : `near line ${lines ?? '?'}`;
+    const where = unclosed && typeof records === 'number' && records > 0 ? `after line ${seen?.lastLine() ?? 0}` : `near line ${lines ?? '?'}`;
     let detail = errorMessage(err);
     if (unclosed) detail += ' (the record that opens it runs to the end of the file)';
     // csv-parse counts fields from 0: named here by position from 1 and by column.
-    const name = typeof column === 'number' && records !== 0 ? seen?.header[column] : undefined;
+    const name = typeof column === 'number' && records !== 0 ? seen?.header()[column] : undefined;
     if (typeof column === 'number') detail = detail.replace(/ on field \d+/, ` in field ${column + 1}${name ? ` (${name})` : ''}`);
     return new UsageError(
       'inventory_malformed',
