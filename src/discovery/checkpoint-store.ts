@@ -83,6 +83,12 @@ const MAX_BATCH = 32;
 export class CheckpointStore {
   private queue: QueuedCheckpoint[] = [];
   private writing: Promise<void> | undefined;
+  /**
+   * Set by the first write that failed: later checkpoints are refused with it, since one written
+   * after it would move a stream's cursor past the pages that failed, whose repositories a
+   * resume would then never fetch again.
+   */
+  private failed: { readonly err: unknown } | undefined;
   /** Repositories saved for the current discovery (set on resume, grown by every write). */
   repositoryCount = 0;
 
@@ -112,7 +118,8 @@ export class CheckpointStore {
 
   /**
    * Saves one answered request (`requests` 1) or a planning step (0). The state is copied now
-   * and written in call order, so a later checkpoint never lands under an earlier one.
+   * and written in call order, so a later checkpoint never lands under an earlier one (nor after
+   * one that failed).
    */
   save(id: string, checkpoint: Checkpoint, requests: 0 | 1 = 1): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -140,11 +147,13 @@ export class CheckpointStore {
         const planner = batch.map((entry) => entry.planner).filter((value) => value !== null).at(-1) ?? null;
         const params = [id, planner, JSON.stringify([...streams.values()]), JSON.stringify(batch.flatMap((entry) => entry.repositories)), batch.reduce((sum, entry) => sum + entry.requests, 0), this.owner];
         try {
+          if (this.failed) throw this.failed.err;
           const { rows } = await this.db.query<{ inserted: number; runs: number }>(SAVE, params);
           if (rows[0]?.runs === 0) throw takenOver(id);
           this.repositoryCount += rows[0]?.inserted ?? 0;
           for (const entry of batch) entry.done.resolve();
         } catch (err) {
+          this.failed ??= { err };
           for (const entry of batch) entry.done.reject(err);
         }
       }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError, InfrastructureError } from '../errors.js';
+import { AbortedError, InfrastructureError, MassIngestError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { retryDelays, type RetryPolicy } from '../retry.js';
 import { aliasResources, describeAliases, permanentFailure, planResources, tokenFingerprint } from './github-failure.js';
@@ -47,7 +47,7 @@ export class RequestExecutor {
     const tries: Tries = { transient: 0, secondary: 0, rateLimited: 0, unknown: 0, refused: this.refusedFor(plan) };
     let lease = firstLease;
     try {
-      if (tries.refused.has(lease.number) && this.deps.pool.hasUsable(tries.refused)) lease = await this.swap(lease, tries.refused);
+      if (tries.refused.has(lease.number) && this.deps.pool.hasUsable(tries.refused)) lease = await this.swap(lease, tries, plan);
       for (;;) {
         try {
           this.attempts += 1;
@@ -59,17 +59,20 @@ export class RequestExecutor {
           if (!(err instanceof GithubRequestError)) throw err;
           await this.recover(err.failure, plan, lease, tries);
         }
-        lease = await this.swap(lease, tries.refused);
+        lease = await this.swap(lease, tries, plan);
       }
     } finally {
       lease.release();
     }
   }
 
-  private async swap(lease: Lease, exclude: ReadonlySet<number>): Promise<Lease> {
+  private async swap(lease: Lease, tries: Tries, plan: RequestPlan): Promise<Lease> {
     lease.release();
-    return this.deps.pool.acquire(this.deps.signal, exclude).catch((err: unknown) => {
-      throw this.deps.signal.aborted ? new AbortedError() : err;
+    return this.deps.pool.acquire(this.deps.signal, tries.refused).catch((err: unknown) => {
+      if (this.deps.signal.aborted) throw new AbortedError();
+      // The tokens not refused this request were rejected while it waited for one: name what was refused.
+      if (tries.forbidden && err instanceof MassIngestError && err.code === 'github_forbidden') throw permanentFailure(tries.forbidden, plan, this.which(lease), this.deps.endpoint);
+      throw err;
     });
   }
 
@@ -114,6 +117,7 @@ export class RequestExecutor {
         // One resource of the request is hidden from this token (an organization's SAML SSO the
         // token is not authorized for): another token may see it.
         tries.refused.add(lease.number);
+        tries.forbidden = failure;
         for (const resource of aliasResources(plan, failure.aliases)) this.hidden.set(resource, new Set([...(this.hidden.get(resource) ?? []), lease.number]));
         if (!pool.hasUsable(tries.refused)) throw permanentFailure(failure, plan, this.which(lease), this.deps.endpoint);
         log.warn({ tokenNumber: lease.number, tokenFingerprint: tokenFingerprint(lease.token), resources: describeAliases(plan, failure.aliases), sso: failure.sso, detail: failure.detail }, 'GitHub refused part of a request to a token, asking another token');
@@ -157,4 +161,6 @@ interface Tries {
   unknown: number;
   /** Tokens GitHub refused a resource of this request to. */
   readonly refused: Set<number>;
+  /** The last such refusal. */
+  forbidden?: Extract<GithubFailure, { kind: 'forbidden' }>;
 }

@@ -70,6 +70,11 @@ export class TokenPool {
       if (this.tokens.every((candidate) => candidate.retired)) {
         throw new UsageError('github_token_rejected', `GitHub rejected or refused every token in GITHUB_TOKENS/GITHUB_TOKEN (${this.tokens.length}): replace them or authorize them (their values are not shown)`);
       }
+      // The tokens left out for this request (refused its resources) may be all that is left once
+      // the others are rejected: waiting would wait forever.
+      if (!this.hasUsable(exclude)) {
+        throw new UsageError('github_forbidden', 'GitHub refused this request to every token in GITHUB_TOKENS/GITHUB_TOKEN it has not rejected: authorize a token for it, or leave it out (token values are not shown)');
+      }
       const now = this.now();
       const token = this.pick(now, exclude);
       if (token) return this.lease(token);

@@ -179,4 +179,22 @@ describe('RequestExecutor', () => {
     await expect(run.execute(plan, await pool.acquire(new AbortController().signal))).rejects.toMatchObject({ code: 'github_query_rejected', exitCode: 2 });
     expect(run.attempts).toBe(1);
   });
+
+  it('exits 2 naming the organization when the only token it was not refused to is rejected while the request waits for it', async () => {
+    const ownerPlan: RequestPlan = { segments: [], probes: [{ key: 'owner:organization:acme', kind: 'owner', ownerType: 'organization', login: 'acme', filter: { includeForks: false, includeArchived: false } }] };
+    const transport = scripted([{ kind: 'forbidden', aliases: ['p0'], sso: true, detail: 'Resource protected by organization SAML enforcement.' }]);
+    const pool = new TokenPool(['tok-one', 'tok-two'], { perToken: 1, maxWaitMs: 0 });
+    const run = new RequestExecutor({ transport, pool, log: pino({ level: 'silent' }), signal: new AbortController().signal, endpoint: 'http://127.0.0.1:1/graphql', transientRetry: NO_WAIT, secondaryRetry: NO_WAIT });
+    const first = await pool.acquire(new AbortController().signal);
+    const otherRequest = await pool.acquire(new AbortController().signal);
+
+    const outcome = run.execute(ownerPlan, first);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Another request on token 2 is answered Bad credentials: token 2 is retired.
+    pool.retire(otherRequest.number);
+    otherRequest.release();
+
+    await expect(outcome).rejects.toMatchObject({ code: 'github_forbidden', exitCode: 2, message: expect.stringContaining('organization acme') });
+    expect(transport.tokens).toEqual(['tok-one']);
+  });
 });

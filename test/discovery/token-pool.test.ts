@@ -103,4 +103,15 @@ describe('TokenPool', () => {
 
     await expect(waiting).rejects.toThrow();
   });
+
+  it('fails a request refused to the only token left instead of waiting for one forever', async () => {
+    const pool = new TokenPool(['a', 'b'], { perToken: 1, maxWaitMs: undefined });
+    const busy = await pool.acquire(signal);
+
+    const waiting = pool.acquire(signal, new Set([2]));
+    pool.retire(busy.number);
+    busy.release();
+
+    await expect(waiting).rejects.toMatchObject({ code: 'github_forbidden', exitCode: 2 });
+  });
 });
