@@ -36,8 +36,19 @@ export class FileStore implements ArtifactStore {
     );
   }
 
+  /**
+   * Absent only when there is no such file: one that cannot be read (EACCES, EIO) is an error, or
+   * a maven-metadata.xml read so would be written again listing the new version alone.
+   */
   async read(key: string): Promise<Buffer | undefined> {
-    return fs.readFile(this.resolve(key)).catch(() => undefined);
+    const file = this.resolve(key);
+    try {
+      return await fs.readFile(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new StepError(FILE_ERROR_CODES[code] ?? 'publish_io', `Cannot read ${file} (${code})`, { retryable: RETRYABLE.has(code), cause: err });
+    }
   }
 
   async putFile(key: string, file: string): Promise<void> {

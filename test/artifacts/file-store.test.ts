@@ -55,4 +55,15 @@ describe('FileStore', () => {
     expect(await store.exists('acme/none')).toBe(false);
     expect(await store.read('acme/none')).toBeUndefined();
   });
+
+  it('answers a key under a file as absent, and fails a read it cannot make rather than answer absent', async () => {
+    const store = new FileStore(root);
+    await store.putBytes('acme/widget', Buffer.from('a file'));
+    await fs.mkdir(path.join(root, 'acme/lib/maven-metadata.xml'), { recursive: true });
+
+    const err = await store.read('acme/lib/maven-metadata.xml').catch((e: unknown) => e);
+
+    expect(await store.read('acme/widget/manifest.json')).toBeUndefined();
+    expect(err).toMatchObject({ code: 'publish_io', message: expect.stringContaining('acme/lib/maven-metadata.xml (EISDIR)') });
+  });
 });
