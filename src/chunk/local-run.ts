@@ -22,8 +22,9 @@ import { recordUnstartedRows } from './unstarted-rows.js';
  * to LOCAL_ATTEMPTS attempts. A rerun with the same run id skips partitions that succeeded.
  *
  * On SIGINT/SIGTERM the running children get one SIGTERM each and record their own rows; the
- * rows of partitions never started are recorded `aborted` / `not_started` here, and those
- * partitions stay `planned` (they never ran; `failed` would say a processor did).
+ * rows of partitions never started (or whose first child that SIGTERM killed as it loaded) are
+ * recorded `aborted` / `not_started` here, and those partitions stay `planned` (they never ran;
+ * `failed` would say a processor did).
  */
 export const LOCAL_ATTEMPTS = 3;
 
@@ -46,6 +47,8 @@ export interface LocalRunInput {
   readonly signal: AbortSignal;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** The script each child runs (tests); mass-ingest's own CLI by default. */
+  readonly cli?: string;
 }
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -102,16 +105,20 @@ async function runAttempts(input: LocalRunInput, partition: number, running: Set
   let exitCode: ExitCode = EXIT.terminated;
   let started = false;
   for (let attempt = 1; attempt <= LOCAL_ATTEMPTS && !input.signal.aborted; attempt += 1) {
+    const ended = await runChild(input, partition, attempt, running);
+    // Killed before it began: the partition is as never started, unless an earlier attempt ran.
+    if (ended === undefined) return { exitCode: EXIT.terminated, started };
     started = true;
-    exitCode = await runChild(input, partition, attempt, running);
+    exitCode = ended;
     if (exitCode !== EXIT.infrastructure) break;
   }
   return { exitCode, started };
 }
 
-function runChild(input: LocalRunInput, partition: number, attempt: number, running: Set<ChildProcess>): Promise<ExitCode> {
+/** The child's exit code; undefined when the SIGTERM sent here killed it before it began any row. */
+function runChild(input: LocalRunInput, partition: number, attempt: number, running: Set<ChildProcess>): Promise<ExitCode | undefined> {
   const { plan, runId } = input;
-  const args = [CLI, 'process', '--partition-size', String(plan.partitionSize), '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', plan.sha256, ...input.flags];
+  const args = [input.cli ?? CLI, 'process', '--partition-size', String(plan.partitionSize), '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', plan.sha256, ...input.flags];
   // The inventory goes in the child's environment, never its argv: every user of the machine reads
   // argv (`ps`), and a pre-signed or token URL is a secret. The child removes MASS_INGEST_* from
   // the environment of git and of the builds it runs (src/config/build-env.ts).
@@ -131,7 +138,10 @@ function runChild(input: LocalRunInput, partition: number, attempt: number, runn
       running.delete(child);
       const exitCode = (signal ? EXIT.terminated : code ?? EXIT.infrastructure) as ExitCode;
       input.log.info({ partition, attempt, exitCode }, 'Partition process exited');
-      resolve(PRECEDENCE.includes(exitCode) ? exitCode : EXIT.infrastructure);
+      // `process` handles SIGTERM once its modules are loaded (src/cli.ts), exiting 143 once its
+      // rows are recorded; killed by it, it was still loading them (~100 ms) and recorded nothing.
+      if (signal === 'SIGTERM' && input.signal.aborted) resolve(undefined);
+      else resolve(PRECEDENCE.includes(exitCode) ? exitCode : EXIT.infrastructure);
     });
   });
 }

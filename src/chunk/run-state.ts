@@ -30,7 +30,10 @@ export function checkSamePlan(stored: RunRecord, plan: ChunkPlan): void {
     problems.push(`--partition-size is now ${plan.partitionSize}, the run was planned with ${stored.partitionSize}`);
   }
   if (problems.length > 0) {
-    throw new UsageError('run_plan_changed', `Run ${stored.id} already exists with another plan: ${problems[0]}; start a new run (another --run-id)`, problems);
+    const headline = problems.length === 1
+      ? `Run ${stored.id} already exists with another plan: ${problems[0]}; start a new run (another --run-id)`
+      : `Run ${stored.id} already exists with another plan (${problems.length} changes): start a new run (another --run-id)`;
+    throw new UsageError('run_plan_changed', headline, problems);
   }
 }
 

@@ -14,7 +14,9 @@ import { OUTCOMES, SUCCESSFUL_OUTCOMES, type RepositoryOutcome } from './outcome
  *   outcome), so chunks do not depend on each other;
  * - keys are expected to be new: a plain INSERT costs half an INSERT … ON CONFLICT on PGlite.
  *   The first unique violation on a table makes this recorder upsert that table from then on
- *   (a rerun of a run, repositories recorded by an earlier run), after writing that chunk again.
+ *   (a rerun of a run, repositories recorded by an earlier run), after writing that chunk again;
+ * - a batch written again (RecordBuffer retries one whose statement failed) counts nothing twice:
+ *   an outcome already recorded leaves `repositories` as it is.
  */
 const CHUNK = 5_000;
 const IN_FLIGHT = 2;
@@ -190,7 +192,15 @@ const REPOSITORIES = `INSERT INTO repositories AS r (origin, path, branch, clone
     CASE WHEN outcome = ANY($3::text[]) THEN 1 ELSE 0 END, now()
   FROM input WHERE latest`;
 
+/**
+ * An outcome already recorded is not counted again: a batch is written again after one of its
+ * statements failed (RecordBuffer), and a statement whose answer was lost may have been committed.
+ * The repository_results this reads are those before the statement (its INSERT above is not seen).
+ */
 const REPOSITORIES_UPSERT = `
+    AND NOT EXISTS (SELECT 1 FROM repository_results AS done
+      WHERE done.run_id = input.run_id AND done.row_number = input.row_number AND done.outcome = input.outcome
+        AND done.attempt = input.attempt AND done.finished_at = input.finished_at)
   ON CONFLICT (origin, path, branch) DO UPDATE SET
     clone_url = EXCLUDED.clone_url,
     last_commit_sha = COALESCE(EXCLUDED.last_commit_sha, r.last_commit_sha),

@@ -1,0 +1,112 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PublishLayout, PublishRequest } from '../../src/artifacts/layout.js';
+import { InfrastructureError } from '../../src/errors.js';
+import type { GitClient } from '../../src/git/git-client.js';
+import type { RepositoryRow } from '../../src/inventory/rows.js';
+import { checkChanged } from '../../src/pipeline/check.js';
+import { processRepository, type PipelineDeps, type Resolved } from '../../src/pipeline/process-repository.js';
+
+const HEAD = 'b'.repeat(40);
+const log = pino({ level: 'silent' });
+const dbDown = () => new InfrastructureError('db_unreachable', 'PostgreSQL query failed: Connection terminated unexpectedly');
+
+let workdir: string;
+beforeEach(async () => {
+  workdir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-check-'));
+});
+afterEach(async () => {
+  await fs.rm(workdir, { recursive: true, force: true });
+});
+
+/** Clones a Makefile whose build touches `flag`. */
+class FlagGit implements GitClient {
+  constructor(private readonly flag: string) {}
+  async headSha(): Promise<string> {
+    return HEAD;
+  }
+  async clone(_url: string, _branch: string, dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'Makefile'), `all:\n\ttouch ${this.flag}\n\tmkdir -p dist && echo ok > dist/out.txt\n`);
+    return HEAD;
+  }
+}
+
+/** A target that lacks every commit, or whose answer fails (`failing`); what it published. */
+class Target implements PublishLayout {
+  published: PublishRequest[] = [];
+  constructor(private readonly failing = false) {}
+  async isPublished() {
+    if (this.failing) throw new Error('socket hang up');
+    return false;
+  }
+  async publish(request: PublishRequest) {
+    this.published.push(request);
+    return { logUrl: 'file:///x/build.log', artifacts: [], alreadyPublished: false };
+  }
+  async publishLog() {
+    return 'file:///x/build.log';
+  }
+}
+
+const row: RepositoryRow = { rowNumber: 1, cloneUrl: 'https://git.example.test/acme/r1.git', branch: 'main', origin: 'git.example.test', path: 'acme/r1', buildCommand: undefined, artifacts: 'dist/*' };
+
+function deps(git: GitClient, layout: PublishLayout, lastPublishedSha: () => Promise<string | undefined>): PipelineDeps {
+  return {
+    git,
+    layout,
+    results: { lastPublishedSha },
+    settings: { runId: 'run-1', attempt: 1, workdir, force: false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text },
+  };
+}
+
+const resolved = (): Resolved => ({ row, repository: { cloneUrl: row.cloneUrl, branch: row.branch, origin: row.origin, path: row.path }, url: row.cloneUrl, workspace: path.join(workdir, 'row-1') });
+
+/** Resolves once `file` exists (bounded: 5 s). */
+async function fileAppears(file: string): Promise<void> {
+  for (let i = 0; i < 100 && !(await fs.access(file).then(() => true, () => false)); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+describe('checkChanged when the database or the target fails', () => {
+  it('fails with the database error when the database fails at once', async () => {
+    const d = deps(new FlagGit(path.join(workdir, 'flag')), new Target(), async () => Promise.reject(dbDown()));
+
+    await expect(checkChanged(resolved(), d, new AbortController().signal, log, () => undefined)).rejects.toThrow('Connection terminated unexpectedly');
+  });
+
+  it('waits for the database, saying the repository is likely unchanged, when the target cannot answer', async () => {
+    let answer = (_sha: string | undefined) => undefined as void;
+    const lookup = new Promise<string | undefined>((resolve) => (answer = resolve));
+    const d = deps(new FlagGit(path.join(workdir, 'flag')), new Target(true), () => lookup);
+    const calls: string[] = [];
+    // The database answers (the commit is new to it) only once the check gave up on the target.
+    const likelyUnchanged = () => {
+      calls.push('likelyUnchanged');
+      answer(undefined);
+    };
+
+    const result = await checkChanged(resolved(), d, new AbortController().signal, log, likelyUnchanged);
+
+    expect(calls).toEqual(['likelyUnchanged']);
+    expect('outcome' in result || result.early !== undefined).toBe(false);
+  });
+});
+
+describe('processRepository when the database fails after work began without it', () => {
+  it('publishes nothing and records crashed with the database error', async () => {
+    const flag = path.join(workdir, 'built');
+    const target = new Target();
+    // The database answers only once the build ran (as one still opening would), and then fails.
+    const d = deps(new FlagGit(flag), target, async () => {
+      await fileAppears(flag);
+      throw dbDown();
+    });
+
+    const result = await processRepository(row, d, new AbortController().signal, log);
+
+    expect([result.outcome, result.errorMessage, target.published.length]).toEqual(['crashed', 'PostgreSQL query failed: Connection terminated unexpectedly', 0]);
+  });
+});

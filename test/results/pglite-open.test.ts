@@ -1,0 +1,50 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openPglite } from '../../src/results/pglite-open.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
+
+let tmp: TempDir;
+beforeEach(async () => {
+  tmp = await createTempDir('mass-ingest-pglite-open-');
+});
+afterEach(async () => {
+  await tmp.remove();
+});
+
+const exists = (file: string) => fs.access(file).then(() => true, () => false);
+
+describe('openPglite when it cannot open', () => {
+  it('leaves a directory that is not a database unlocked, and says so again on the next try', async () => {
+    const dataDir = path.join(tmp.path, 'project');
+    await fs.mkdir(dataDir);
+    await fs.writeFile(path.join(dataDir, 'notes.txt'), 'mine');
+
+    const first = await openPglite(dataDir).catch((err: unknown) => err);
+    const second = await openPglite(dataDir).catch((err: unknown) => err);
+
+    expect([(first as { code?: string }).code, (second as { code?: string }).code, await exists(`${dataDir}.lock`)]).toEqual(['db_dir_not_embedded', 'db_dir_not_embedded', false]);
+    expect(await fs.readdir(dataDir)).toEqual(['notes.txt']);
+  });
+
+  it('releases the lock when the database in the directory does not start', async () => {
+    const dataDir = path.join(tmp.path, 'db');
+    await fs.mkdir(dataDir);
+    await fs.writeFile(path.join(dataDir, 'PG_VERSION'), '17\n');
+
+    await expect(openPglite(dataDir)).rejects.toThrow();
+
+    expect(await exists(`${dataDir}.lock`)).toBe(false);
+  });
+
+  it('releases the lock when it closes, and opens again', async () => {
+    const dataDir = path.join(tmp.path, 'db');
+    const first = await openPglite(dataDir);
+    await first.close();
+
+    const second = await openPglite(dataDir);
+    await second.close();
+
+    expect([first.fresh, second.fresh, await exists(`${dataDir}.lock`)]).toEqual([true, false, false]);
+  });
+});
