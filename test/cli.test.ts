@@ -44,6 +44,19 @@ describe('mass-ingest command line', () => {
     );
   });
 
+  it('lists every problem of a discover once under one headline', async () => {
+    const result = await runCli(['discover'], { env: baseEnv({ GITHUB_TOKEN: '', GITHUB_TOKENS: '' }) });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      [
+        'mass-ingest: discover cannot start (2 problems):',
+        '  - name what to discover: --query "<search qualifiers>", --org a,b or --user c',
+        '  - discover needs a GitHub token: set GITHUB_TOKEN, or GITHUB_TOKENS=t1,t2 for a pool [discover_invalid]',
+      ].join('\n'),
+    );
+  });
+
   it('shows the choices and the variables of the flags in --help, and examples for db', async () => {
     const processHelp = await runCli(['process', '--help'], { env });
     const dbHelp = await runCli(['db', '--help'], { env });
