@@ -66,13 +66,19 @@ export class JobSubmitter {
     return withRetry(
       this.options.retry ?? BATCH_RETRY,
       async () => {
-        // Checked per attempt rather than handed to p-retry, which would add one abort listener
-        // per queued call to a shared signal.
-        if (signal?.aborted || this.options.signal?.aborted) throw new AbortedError();
+        const stopping = () => signal?.aborted === true || this.options.signal?.aborted === true;
+        // A job the last call may have created is looked up even when stopping: found, it is
+        // recorded like any other, rather than left running with no partition naming it.
         if (maybeCreated) {
-          const existing = (await this.api.listJobsByName(request.jobQueue, request.jobName)).find((job) => job.jobName === request.jobName);
+          const jobs = await this.api.listJobsByName(request.jobQueue, request.jobName).catch((err: unknown) => {
+            throw stopping() ? new AbortedError() : err;
+          });
+          const existing = jobs.find((job) => job.jobName === request.jobName);
           if (existing) return existing;
         }
+        // Checked per attempt rather than handed to p-retry, which would add one abort listener
+        // per queued call to a shared signal.
+        if (stopping()) throw new AbortedError();
         await this.limiter.take();
         this.attempts += 1;
         try {
