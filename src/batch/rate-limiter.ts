@@ -34,7 +34,9 @@ export class RateLimiter {
       if (wait > 0) await this.clock.sleep(wait);
       this.nextSlot = Math.max(this.nextSlot, this.clock.now()) + this.intervalMs;
     });
-    this.turn = granted;
+    // The next caller waits for this one's turn, not for its success: a chain left rejected would
+    // refuse every later call.
+    this.turn = granted.catch(() => undefined);
     return granted;
   }
 }

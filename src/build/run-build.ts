@@ -75,7 +75,12 @@ async function buildWithLog(run: BuildRun, handle: fs.promises.FileHandle): Prom
   run.signal.addEventListener('abort', onAbort);
   if (run.signal.aborted) onAbort();
 
-  const [code, signal] = (await once(child, 'exit').catch(() => [null, null])) as [number | null, NodeJS.Signals | null];
+  // A shell that never started (no process or descriptor left: EAGAIN, EMFILE) emits 'error', not 'exit'.
+  let startError: Error | undefined;
+  const [code, signal] = (await once(child, 'exit').catch((err: Error) => {
+    startError = err;
+    return [null, null];
+  })) as [number | null, NodeJS.Signals | null];
   clearTimeout(timer);
   // Killed now: later, the group's id may be another process's (a concurrent build's shell).
   clearTimeout(killLater);
@@ -87,6 +92,7 @@ async function buildWithLog(run: BuildRun, handle: fs.promises.FileHandle): Prom
   await log.flush();
   if (stoppedBy === 'timeout') file.write(`\n[mass-ingest] build timed out after ${Math.round(run.timeoutMs / 1000)} s; process group killed\n`);
   if (stoppedBy === 'abort') file.write('\n[mass-ingest] build stopped: the processor received a termination signal\n');
+  if (startError) file.write(`\n[mass-ingest] the build could not start: ${startError.message}\n`);
   file.end();
   await finished(file).catch((err: Error) => (fileError ??= err));
   if (fileError) throw fileError;

@@ -68,10 +68,12 @@ export class SimpleGitClient implements GitClient {
 
   async headSha(url: string, branch: string, signal: AbortSignal): Promise<string> {
     const ref = branch ? `refs/heads/${branch}` : 'HEAD';
+    const marker = newBuildMarker();
     let output: string;
     try {
-      output = await this.git(signal).listRemote([url, ref]);
+      output = await this.git(signal, marker).listRemote([url, ref]);
     } catch (err) {
+      killMarked(marker);
       throw classifyGitError(err, this.options.scrub);
     }
     const sha = output.split(/\r?\n/).map((line) => line.split('\t')).find(([, name]) => name === ref)?.[0];
@@ -101,11 +103,13 @@ export class SimpleGitClient implements GitClient {
     // and no hooks from the machine's template directory in our clones.
     const options = ['--progress', '--template=', '--depth', '1', '--single-branch', '--no-tags'];
     if (branch) options.push('--branch', branch);
+    const marker = newBuildMarker();
     let sha: string;
     try {
-      await this.git(signal).clone(url, dir, options);
+      await this.git(signal, marker).clone(url, dir, options);
       sha = (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.env).revparse(['HEAD'])).trim();
     } catch (err) {
+      killMarked(marker);
       throw classifyGitError(err, this.options.scrub);
     }
     const submodules = this.options.submodules === true && (await isFile(path.join(dir, '.gitmodules')));
@@ -148,28 +152,50 @@ export class SimpleGitClient implements GitClient {
     // Stopping `git submodule update` stops it alone: the clones it started (and theirs) would
     // run on, holding its output open. They carry a marker, and go with it.
     const marker = newBuildMarker();
-    const stopped = AbortSignal.any([signal, tooMany.signal]);
+    // simple-git stops a silent git with SIGINT to it alone: `git submodule update` (a shell
+    // script) waits for its stalled clones before it acts on it, and would hold the clone until
+    // CLONE_TIMEOUT. Silence here stops them all.
+    const silenceMs = this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS;
+    const quiet = new AbortController();
+    let silence: NodeJS.Timeout | undefined;
+    const heard = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => quiet.abort(), silenceMs);
+    };
+    const stopped = AbortSignal.any([signal, tooMany.signal, quiet.signal]);
     const killClones = () => killMarked(marker);
     stopped.addEventListener('abort', killClones, { once: true });
     try {
-      await this.updateSubmodules(url, dir, stopped, marker);
+      await this.updateSubmodules(url, dir, stopped, marker, heard);
     } catch (err) {
+      killClones();
       if (tooMany.signal.aborted && !signal.aborted) {
         throw new StepError('git_submodule_failed', `A submodule could not be cloned: the repository has more than ${limit} submodules, nested ones included (submodules that pin each other multiply): stopped`);
+      }
+      if (quiet.signal.aborted && !signal.aborted) {
+        throw new StepError('git_network', `A submodule could not be cloned: git printed nothing for ${Math.round(silenceMs / 1000)} s (block timeout): stopped`, { retryable: true });
       }
       const cause = classifyGitError(err, this.options.scrub);
       const withheld = this.options.submoduleEnv !== undefined && ['git_auth_failed', 'git_host_key_unknown'].includes(cause.code);
       throw partFailure(cause, 'git_submodule_failed', `A submodule could not be cloned${withheld ? ' without credentials (SUBMODULES=recursive-with-credentials lends it the clone\'s)' : ''}: ${cause.message}`);
     } finally {
       clearInterval(watch);
+      clearTimeout(silence);
       stopped.removeEventListener('abort', killClones);
     }
   }
 
-  private async updateSubmodules(url: string, dir: string, signal: AbortSignal, marker: string): Promise<void> {
+  /** `heard`: called as each git command starts and whenever it prints. */
+  private async updateSubmodules(url: string, dir: string, signal: AbortSignal, marker: string, heard: () => void): Promise<void> {
     // No template here either: a machine's template hooks would run as the submodules check out.
     const env = { ...sameHostOverHttp({ ...this.env, ...this.options.submoduleEnv }, url), [BUILD_MARKER]: marker };
-    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] }).env(env);
+    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] })
+      .env(env)
+      .outputHandler((_command, stdout, stderr) => {
+        heard();
+        stdout.on('data', heard);
+        stderr.on('data', heard);
+      });
     const update = (shallow: boolean) =>
       git.raw(['submodule', 'update', '--init', '--recursive', ...(shallow ? ['--depth', '1', '--single-branch'] : []), '--jobs', String(SUBMODULE_JOBS), '--progress']);
     try {
@@ -185,14 +211,18 @@ export class SimpleGitClient implements GitClient {
     }
   }
 
-  private git(signal: AbortSignal): SimpleGit {
-    return simpleGit(this.gitOptions(signal)).env(this.env);
+  /**
+   * `marker`: carried by git and the transport helpers it starts (git-remote-http), which outlive
+   * a git stopped for its silence, each holding a connection, unless killed by it.
+   */
+  private git(signal: AbortSignal, marker: string): SimpleGit {
+    return simpleGit(this.gitOptions(signal)).env({ ...this.env, [BUILD_MARKER]: marker });
   }
 
   private gitOptions(signal: AbortSignal) {
     return {
       abort: signal,
-      timeout: { block: this.options.silenceTimeoutMs ?? 300_000 },
+      timeout: { block: this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS },
       allowEnvironment: GIT_ENV_ALLOWED,
       // GIT_SSH_COMMAND is ours or the operator's, GIT_CONFIG_* ours (GIT_* never comes from a
       // build or a row): credential helpers, the submodules' URL rewrite (submodule-urls.ts), and
@@ -201,6 +231,9 @@ export class SimpleGitClient implements GitClient {
     };
   }
 }
+
+/** How long git may print nothing before it is stopped (silenceTimeoutMs). */
+const SILENCE_TIMEOUT_MS = 300_000;
 
 /** Submodules fetched at once, per clone. */
 const SUBMODULE_JOBS = 4;

@@ -65,4 +65,28 @@ describe('RateLimiter', () => {
   it('rejects a rate that is not positive', () => {
     expect(() => new RateLimiter(0)).toThrow(RangeError);
   });
+
+  it('keeps granting calls after one caller\'s wait failed', async () => {
+    let now = 0;
+    let failNext = false;
+    const clock: Clock = {
+      now: () => now,
+      sleep: async (ms) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('timer failed');
+        }
+        now += ms;
+      },
+    };
+    const limiter = new RateLimiter(50, clock);
+    await limiter.take();
+    await limiter.take();
+    failNext = true;
+
+    const failed = await limiter.take().then(() => 'granted', (err: Error) => err.message);
+    const later = await Promise.all([limiter.take(), limiter.take()]).then(() => 'granted', (err: Error) => err.message);
+
+    expect([failed, later]).toEqual(['timer failed', 'granted']);
+  });
 });

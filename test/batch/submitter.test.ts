@@ -100,4 +100,59 @@ describe('JobSubmitter', () => {
     await expect(submitter.submit(request('run-p5'), stop.signal)).rejects.toMatchObject({ code: 'aborted' });
     expect(api.submitCalls).toBe(0);
   });
+
+  it('stops at its next attempt when the signal is aborted during a back-off, calling Batch no more', async () => {
+    const api = new ScriptedApi([{ status: 429, name: 'TooManyRequestsException' }]);
+    const stop = new AbortController();
+    const submitter = new JobSubmitter(api, { retry: FAST, ratePerSecond: 1000, log: { warn: () => stop.abort() } as never });
+
+    const error = await submitter.submit(request('run-p6'), stop.signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'aborted' });
+    expect([api.submitCalls, api.created]).toEqual([1, []]);
+  });
+
+  it('looks the job up again when the lookup after a 5xx fails too, and creates it once', async () => {
+    const api = new ScriptedApi([{ status: 502, name: 'ServerException', afterCreate: true }]);
+    const lookUp = api.listJobsByName.bind(api);
+    let lookups = 0;
+    api.listJobsByName = async (queue, prefix) => {
+      lookups += 1;
+      if (lookups === 1) throw classifyBatchError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'ListJobs');
+      return lookUp(queue, prefix);
+    };
+    const submitter = new JobSubmitter(api, { retry: FAST, ratePerSecond: 1000 });
+
+    const job = await submitter.submit(request('run-p7'));
+
+    expect(api.created).toEqual([job]);
+    expect([api.submitCalls, lookups]).toEqual([1, 2]);
+  });
+
+  it('returns the job a 5xx created when the signal stops it before its retry, without submitting again', async () => {
+    const api = new ScriptedApi([{ status: 500, name: 'ServerException', afterCreate: true }]);
+    const stop = new AbortController();
+    const submitter = new JobSubmitter(api, { retry: FAST, ratePerSecond: 1000, log: { warn: () => stop.abort() } as never });
+
+    const job = await submitter.submit(request('run-p8'), stop.signal);
+
+    expect(api.created).toEqual([job]);
+    expect(api.submitCalls).toBe(1);
+  });
+
+  it('stops when the signal came and the lookup after a 5xx fails', async () => {
+    const api = new ScriptedApi([{ status: 500, name: 'ServerException', afterCreate: true }]);
+    let lookups = 0;
+    api.listJobsByName = async () => {
+      lookups += 1;
+      throw classifyBatchError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'ListJobs');
+    };
+    const stop = new AbortController();
+    const submitter = new JobSubmitter(api, { retry: FAST, ratePerSecond: 1000, log: { warn: () => stop.abort() } as never });
+
+    const error = await submitter.submit(request('run-p9'), stop.signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'aborted' });
+    expect([api.submitCalls, lookups]).toEqual([1, 1]);
+  });
 });

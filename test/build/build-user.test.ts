@@ -154,6 +154,42 @@ describe('BUILD_USER naming several users', () => {
     expect([first.uid, second.uid, (await third).uid]).toEqual([1, 2, 1]);
   });
 
+  it('gives the user back when a build fails with an exception, to the build waiting for one', async () => {
+    const users = [1, 2].map((uid) => ({ name: String(uid), uid, gid: uid, home: '/tmp' }));
+    const pool = new BuildUserPool(users);
+    const held = await pool.acquire();
+
+    const failed = await pool.withUser(async () => {
+      throw new Error('handOver failed');
+    }).catch((err: Error) => err.message);
+    const next = await pool.withUser(async (user) => user.uid);
+
+    expect([held.uid, failed, next]).toEqual([1, 'handOver failed', 2]);
+  });
+
+  it('never hands one user to two builds at once, however their work ends', async () => {
+    const users = [1, 2, 3].map((uid) => ({ name: String(uid), uid, gid: uid, home: '/tmp' }));
+    const pool = new BuildUserPool(users);
+    const running = new Set<number>();
+    let overlaps = 0;
+
+    await Promise.allSettled(
+      Array.from({ length: 30 }, (_, index) =>
+        pool.withUser(async (user) => {
+          if (running.has(user.uid)) overlaps += 1;
+          running.add(user.uid);
+          await new Promise((resolve) => setImmediate(resolve));
+          running.delete(user.uid);
+          if (index % 3 === 0) throw new Error('build crashed');
+        }),
+      ),
+    );
+    const afterwards = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+
+    expect(overlaps).toBe(0);
+    expect(afterwards.map((user) => user.uid).sort()).toEqual([1, 2, 3]);
+  });
+
   it('lets every build share a single user', async () => {
     const pool = new BuildUserPool([{ name: 'node', uid: 1000, gid: 1000, home: '/home/node' }]);
 

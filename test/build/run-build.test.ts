@@ -65,6 +65,13 @@ describe('runBuild', () => {
     expect(log).toMatch(/a \[mass-ingest: \d+ more characters of this line left out\]\n\*\*\* done\n$/);
   }, 60_000);
 
+  it('fails, saying why in build.log, when its shell cannot start', async () => {
+    const result = await build('echo built', { cwd: join(tmp.path, 'missing') });
+
+    expect(result).toEqual({ status: 'failed', exitCode: null, signal: null });
+    expect(await readFile(join(tmp.path, 'build.log'), 'utf8')).toMatch(/\[mass-ingest\] the build could not start: .*ENOENT/);
+  });
+
   it('sends no signal to its process group once a timed-out build has ended', async () => {
     const result = await build('echo $$ > shell.pid; sleep 1000', { timeoutMs: 200 });
     const group = -(await pidOf('shell.pid'));

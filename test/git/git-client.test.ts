@@ -10,6 +10,8 @@ import { startGitHttpServer, type GitHttpServer } from '../harness/git-http.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../../src/git/credentials.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { findFreePort } from '../harness/free-port.js';
+import { startSilentServer, type SilentServer } from '../fakes/silent-server.js';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const env = isolatedGitEnv() as Record<string, string>;
 const gitClient = () => new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', GIT_TERMINAL_PROMPT: '0' }, scrub: (text) => text });
@@ -144,6 +146,68 @@ describe('SimpleGitClient over a slow link', () => {
 
     expect(await readFile(join(tmp.path, 'clone', 'big', 'data.txt'), 'utf8')).toBe(payload);
   });
+});
+
+/** Processes (not zombies) whose command line names `address`: git and its transport helpers talking to it. */
+function processesTalkingTo(address: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (command.includes(address) && state !== 'Z') found.push(command.trim());
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/** A killed process leaves /proc a moment later: a bounded wait, no timing assertion. */
+async function settledProcessesTalkingTo(address: string): Promise<string[]> {
+  let found = processesTalkingTo(address);
+  for (let attempt = 0; attempt < 50 && found.length > 0; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    found = processesTalkingTo(address);
+  }
+  return found;
+}
+
+describe('SimpleGitClient against a server that accepts connections and never answers', () => {
+  let tmp: TempDir;
+  let silent: SilentServer;
+  const client = (submodules = false) => new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', GIT_TERMINAL_PROMPT: '0' }, scrub: (text) => text, silenceTimeoutMs: 1000, submodules });
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-git-silent-');
+    silent = await startSilentServer();
+  });
+  afterEach(async () => {
+    await silent.stop();
+    await tmp.remove();
+  });
+
+  it('leaves no git transport helper running once a clone or an ls-remote was stopped for its silence', async () => {
+    const cloned = await client().clone(`${silent.baseUrl}/acme/a.git`, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
+    const listed = await client().headSha(`${silent.baseUrl}/acme/b.git`, 'main', new AbortController().signal).catch((err: unknown) => err);
+
+    expect([cloned, listed]).toMatchObject([
+      { code: 'git_network', retryable: true },
+      { code: 'git_network', retryable: true },
+    ]);
+    expect(await settledProcessesTalkingTo(silent.baseUrl)).toEqual([]);
+  }, 30_000);
+
+  it('stops a submodule clone that goes silent after the silence allowed, as a network failure to retry, leaving no git running', async () => {
+    const lib = await createBareRepo(join(tmp.path, 'served'), 'acme/lib', { 'lib.txt': 'lib\n' });
+    const app = await createBareRepo(join(tmp.path, 'served'), 'acme/app', { '.gitmodules': `[submodule "lib"]\n\tpath = lib\n\turl = ${silent.baseUrl}/acme/lib.git\n`, lib: { submoduleCommit: lib.headSha } });
+
+    const error = await client(true).clone(app.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_network', retryable: true });
+    expect((error as Error).message).toMatch(/^A submodule could not be cloned: /);
+    expect(await settledProcessesTalkingTo(silent.baseUrl)).toEqual([]);
+  }, 30_000);
 });
 
 describe('SimpleGitClient with submodules', () => {

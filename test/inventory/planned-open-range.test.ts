@@ -111,6 +111,21 @@ describe('an open range of a file', () => {
     expect(held).toHaveLength(1);
     expect(await fs.readdir(copies)).toEqual([]);
   });
+
+  it('removes its copy when its reader stops after the first row, and a release after that finds nothing to do', async () => {
+    const file = await writeFile('stopped.csv', inventory('a'));
+    const checked = await readPlannedRows(file, OPEN, planned(inventory('a')), {});
+    const paths: string[] = [];
+
+    for await (const entry of checked.reading?.entries ?? []) {
+      paths.push(entry.row.path ?? '');
+      break;
+    }
+    await checked.release?.();
+
+    expect(paths).toEqual(['a/r2']);
+    expect(await fs.readdir(copies)).toEqual([]);
+  });
 });
 
 describe('an open range of an http(s):// inventory', () => {

@@ -136,3 +136,23 @@ describe('a partition read alone from an s3:// inventory', () => {
     await expect(checkInventory(URI, S3)).resolves.toBeUndefined();
   });
 });
+
+describe('a partition read alone from a large s3:// inventory', () => {
+  const BIG_URI = 's3://inventories/big.csv';
+  const BIG = `cloneUrl,branch,origin,path\n${Array.from({ length: 60_000 }, (_, i) => `https://h/o/r${i}.git,main,h,o/r${i}\n`).join('')}`;
+  const BIG_SIZE = 1000;
+
+  it('yields the middle partition of a multi-megabyte object when the server ignores Range, though chunks arrive after its last byte', async () => {
+    s3.objects.set('/inventories/big.csv', { body: Buffer.from(BIG), etag: '"big-1"' });
+    const scan = await scanInventory(BIG_URI, S3, BIG_SIZE);
+    const plan: PlannedInventory = { runId: 'r1', sha256: scan.sha256, etag: scan.etag, start: startOf(scan.index as PartitionIndex, 30, BIG_SIZE) };
+    s3.answer = () => 'ignore-range';
+
+    const checked = await readPlannedRows(BIG_URI, { start: 30_001, end: 31_000 }, plan, S3);
+    const rows: number[] = [];
+    for await (const entry of checked.reading?.entries ?? []) rows.push(entry.row.rowNumber);
+
+    expect(checked.proof).toBe('if-match');
+    expect([rows.length, rows[0], rows.at(-1)]).toEqual([1000, 30_001, 31_000]);
+  });
+});
