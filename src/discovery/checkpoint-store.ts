@@ -122,6 +122,8 @@ export class CheckpointStore {
    * one that failed).
    */
   save(id: string, checkpoint: Checkpoint, requests: 0 | 1 = 1): Promise<void> {
+    // After a failed write, refused at once (as a checkpoint queued behind it is, in drain).
+    if (this.failed) return Promise.reject(this.failed.err);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({
         planner: checkpoint.planner === undefined ? null : JSON.stringify(checkpoint.planner),
@@ -130,7 +132,7 @@ export class CheckpointStore {
         requests,
         done: { resolve, reject },
       });
-      this.writing ??= this.drain(id);
+      if (!this.writing) this.startDrain(id);
     });
   }
 
@@ -139,26 +141,36 @@ export class CheckpointStore {
     while (this.writing) await this.writing;
   }
 
-  private async drain(id: string): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        const streams = new Map(batch.flatMap((entry) => entry.streams.map((stream) => [stream.key, stream] as const)));
-        const planner = batch.map((entry) => entry.planner).filter((value) => value !== null).at(-1) ?? null;
-        const params = [id, planner, JSON.stringify([...streams.values()]), JSON.stringify(batch.flatMap((entry) => entry.repositories)), batch.reduce((sum, entry) => sum + entry.requests, 0), this.owner];
-        try {
-          if (this.failed) throw this.failed.err;
-          const { rows } = await this.db.query<{ inserted: number; runs: number }>(SAVE, params);
-          if (rows[0]?.runs === 0) throw takenOver(id);
-          this.repositoryCount += rows[0]?.inserted ?? 0;
-          for (const entry of batch) entry.done.resolve();
-        } catch (err) {
-          this.failed ??= { err };
-          for (const entry of batch) entry.done.reject(err);
-        }
-      }
-    } finally {
+  /**
+   * `writing` is cleared once the drain has ended, never by the drain itself: one that ends without
+   * waiting (nothing written) would clear it before it was set, and `flush` would wait on it for
+   * ever. A checkpoint asked for meanwhile starts the next drain.
+   */
+  private startDrain(id: string): void {
+    const current: Promise<void> = this.drain(id).finally(() => {
+      if (this.writing !== current) return;
       this.writing = undefined;
+      if (this.queue.length > 0) this.startDrain(id);
+    });
+    this.writing = current;
+  }
+
+  private async drain(id: string): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      const streams = new Map(batch.flatMap((entry) => entry.streams.map((stream) => [stream.key, stream] as const)));
+      const planner = batch.map((entry) => entry.planner).filter((value) => value !== null).at(-1) ?? null;
+      const params = [id, planner, JSON.stringify([...streams.values()]), JSON.stringify(batch.flatMap((entry) => entry.repositories)), batch.reduce((sum, entry) => sum + entry.requests, 0), this.owner];
+      try {
+        if (this.failed) throw this.failed.err;
+        const { rows } = await this.db.query<{ inserted: number; runs: number }>(SAVE, params);
+        if (rows[0]?.runs === 0) throw takenOver(id);
+        this.repositoryCount += rows[0]?.inserted ?? 0;
+        for (const entry of batch) entry.done.resolve();
+      } catch (err) {
+        this.failed ??= { err };
+        for (const entry of batch) entry.done.reject(err);
+      }
     }
   }
 

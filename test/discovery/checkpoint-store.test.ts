@@ -92,6 +92,22 @@ describe('CheckpointStore', () => {
     expect(await savedPaths(store)).toEqual([]);
   });
 
+  it('refuses a checkpoint asked for after the failure was known, and its flush ends', async () => {
+    const { db, control } = refusing(database);
+    const store = new CheckpointStore(db, OWNER);
+    control.refuse = true;
+    await store.save(id, { planner: undefined, streams: [stream(2, 'c1')], repositories: repos('a') }).catch(() => undefined);
+    await store.flush();
+    control.refuse = false;
+
+    const later = await store.save(id, { planner: undefined, streams: [stream(4, 'c2')], repositories: repos('b') }).then(() => undefined, (err: unknown) => err);
+    const flushed = await Promise.race([store.flush().then(() => 'flushed'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+
+    expect(later).toMatchObject({ code: '57P01' });
+    expect(flushed).toBe('flushed');
+    expect(await savedPaths(store)).toEqual([]);
+  });
+
   it('refuses to write into a discovery another process took over, and writes none of its repositories', async () => {
     const store = new CheckpointStore(database, OWNER);
     await database.query("UPDATE discovery_runs SET owner = 'host-b:7' WHERE id = $1", [id]);
