@@ -128,20 +128,21 @@ function hasMarker(pid: number): boolean {
 
 /** A few passes catch what forked while the previous pass killed. */
 function killWhile(find: () => number[]): number {
-  let killed = 0;
+  // Distinct processes: one SIGKILLed may still be found by the next pass, before it has died.
+  const killed = new Set<number>();
   for (let pass = 0; pass < MAX_PASSES; pass += 1) {
     const pids = find();
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
-        killed += 1;
+        killed.add(pid);
       } catch {
         // Gone meanwhile.
       }
     }
   }
-  return killed;
+  return killed.size;
 }
 
 /** True while a process of this pid namespace has the pid (EPERM: it lives, as another user's). */
