@@ -1,6 +1,6 @@
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { AbortedError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { pruneFields, pruneRuns } from '../results/prune.js';
 
 export interface DbPruneOptions {
@@ -19,11 +19,14 @@ export async function runDbPrune(options: DbPruneOptions, context: CommandContex
   const log = commandLogger(context, 1);
   const database = await openResults(context, log, { existing: true });
   try {
-    const settings = { olderThanDays: retention.olderThanDays, keepRuns: retention.keepRuns, dryRun: options.dryRun, now: new Date() };
+    const settings = { olderThanDays: retention.olderThanDays, keepRuns: retention.keepRuns, dryRun: options.dryRun, now: new Date(), signal: context.signal };
     const summary = await pruneRuns(database, settings, log);
     const fields = pruneFields(settings, summary);
     if (options.dryRun) log.info(fields, 'Runs that would be pruned (dry run: nothing deleted)');
-    else log.info(fields, summary.runs.length > 0 ? 'Old runs pruned' : 'No run old enough to prune');
+    else if (summary.runs.length > 0) log.info(fields, 'Old runs pruned');
+    else if (!summary.unfinished) log.info(fields, 'No run old enough to prune');
+    // Only the signal stops `db prune` early (it has no deadline): the rest waits for the next prune.
+    if (summary.unfinished) throw new AbortedError('Pruning stopped by a termination signal: the older runs left go at the next db prune');
     return EXIT.ok;
   } finally {
     await database.close();

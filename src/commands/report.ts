@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { CommandContext } from './context.js';
 import { commandLogger, openResults } from './context.js';
 import type { Logger } from '../logging/logger.js';
@@ -85,6 +86,10 @@ function checkOptions(options: ReportOptions, context: CommandContext): void {
   // `--out ""` (an unset shell variable) must not fall back to stdout, nor `--failed-csv ""` write nothing.
   for (const [flag, file] of [['--out', options.out], ['--failed-csv', options.failedCsv]] as const) {
     if (file !== undefined && file.trim() === '') throw new UsageError('option_value_missing', `${flag} needs a file name, got an empty one`);
+  }
+  // The report would be written over the failed rows (or they over it), with exit 0.
+  if (options.out && options.failedCsv && path.resolve(options.out) === path.resolve(options.failedCsv)) {
+    throw new UsageError('report_same_file', `--out and --failed-csv both name ${options.out}: one would replace the other; name two files`);
   }
 }
 

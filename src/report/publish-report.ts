@@ -1,11 +1,12 @@
 import { RUN_ID_PATTERN } from '../config/config.js';
 import { InfrastructureError, StepError, UsageError, errorMessage } from '../errors.js';
+import { publishFailureKind } from '../artifacts/publish-errors.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 
 /**
  * `report --publish`: `report.html` and `summary.json` under `<PUBLISH_URL>/_runs/<runId>/`,
  * summary last (a reader that finds the summary finds the page). A refused write (401/403,
- * permissions) exits 2; an unreachable target exits 3 so Batch retries the report job.
+ * permissions, any other 3xx/4xx) exits 2; an unreachable target exits 3 so Batch retries the report job.
  */
 export interface PublishedReport {
   readonly reportUrl: string;
@@ -36,7 +37,8 @@ function publishFailure(err: unknown, target: string): Error {
   if (err instanceof UsageError || err instanceof InfrastructureError) return err;
   const code = err instanceof StepError ? err.code : 'publish_io';
   const message = `Publishing the run report to ${target} failed: ${errorMessage(err)}`;
-  if (code === 'publish_auth' || code === 'publish_denied' || code === 'publish_not_found' || code === 'publish_bad_key') {
+  // The same refusals that make `process` exit 2 (a redirect, 405, 413, a login page…): a retried job would meet them again.
+  if (publishFailureKind(code) === 'configuration' || code === 'publish_bad_key') {
     return new UsageError('report_publish_refused', message, [], err);
   }
   return new InfrastructureError('report_publish_failed', message, err);

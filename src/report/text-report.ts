@@ -117,7 +117,9 @@ function failureLines(failed: readonly ReportRepository[], failedTotal: number):
   const lines = ['', `row    outcome         ${'error_code'.padEnd(codeWidth)} repository`];
   for (const row of shown) {
     const repository = `${row.origin ?? '?'}/${row.path ?? '?'}${row.branch ? `@${row.branch}` : ''}`;
-    lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(codeWidth)} ${withoutTerminalControls(repository)}`);
+    // An invalid row keeps the fields as the inventory gave them: a line break there would start a row of its own.
+    const shownRepository = withoutTerminalControls(repository).replace(/\n/g, '\\n').replace(/\t/g, '\\t');
+    lines.push(`${String(row.rowNumber).padEnd(6)} ${row.outcome.padEnd(15)} ${(row.errorCode ?? '').padEnd(codeWidth)} ${shownRepository}`);
     for (const line of excerptOf(row.errorMessage, Number.POSITIVE_INFINITY, row.outcome)?.split('\n') ?? []) {
       lines.push(`       ${line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS - 1)}…` : line}`);
     }

@@ -14,6 +14,8 @@ export interface PruneSettings {
   readonly now: Date;
   /** Epoch ms after which no further slice is deleted: the rest waits for the next prune. */
   readonly deadline?: number;
+  /** A termination signal (SIGTERM, Ctrl-C): stops it the same way, between two slices. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PrunedRun {
@@ -25,7 +27,7 @@ export interface PrunedRun {
 export interface PruneSummary {
   readonly runs: readonly PrunedRun[];
   readonly results: number;
-  /** The deadline came first: older runs are left (one of them perhaps in part) for the next prune. */
+  /** The deadline or the signal came first: older runs are left (one of them perhaps in part) for the next prune. */
   readonly unfinished?: boolean;
 }
 
@@ -48,11 +50,17 @@ export async function pruneRuns(database: Database, settings: PruneSettings, log
   const total = (list: readonly PrunedRun[]) => list.reduce((sum, run) => sum + run.results, 0);
   if (settings.dryRun || runs.length === 0) return { runs, results: total(runs) };
   const pruned: PrunedRun[] = [];
-  const inTime = () => settings.deadline === undefined || Date.now() < settings.deadline;
-  for (const run of runs) {
-    if (!(await deleteRun(database, run.id, inTime))) break;
-    pruned.push(run);
-    log.debug({ runId: run.id, results: run.results }, 'Run pruned');
+  const inTime = () => !settings.signal?.aborted && (settings.deadline === undefined || Date.now() < settings.deadline);
+  try {
+    for (const run of runs) {
+      if (!(await deleteRun(database, run.id, inTime))) break;
+      pruned.push(run);
+      log.debug({ runId: run.id, results: run.results }, 'Run pruned');
+    }
+  } catch (err) {
+    // Those runs are gone whatever happens next: the error must not take their count with it.
+    if (pruned.length > 0) log.info(pruneFields(settings, { runs: pruned, results: total(pruned) }), 'Old runs pruned before a failure');
+    throw err;
   }
   // PGlite runs no autovacuum: the space of the rows deleted is made reusable here.
   if (database.kind === 'pglite') await database.query('VACUUM repository_results, run_partitions, ingest_runs', []);

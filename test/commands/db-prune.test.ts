@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandContext } from '../../src/commands/context.js';
+import { runDbPrune } from '../../src/commands/db-prune.js';
+import { loadConfig } from '../../src/config/config.js';
 import { openDatabase, type Database } from '../../src/results/database.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { baseEnv, runCli } from '../harness/cli.js';
@@ -158,5 +161,31 @@ describe('a chunk job with RESULTS_RETENTION_DAYS', () => {
     expect(result.code).toBe(0);
     expect(result.logs.find((line) => line.msg === 'Old runs pruned')).toMatchObject({ olderThanDays: 30, keepRuns: 2, runIds: ['old-1', 'old-2'] });
     expect((await contentsOf(env)).runs).toEqual(['old-but-moving', 'recent', 'tonight']);
+  });
+});
+
+describe('runDbPrune stopped by a termination signal', () => {
+  it('exits 143 and deletes no further run once the signal came; the next prune removes them', async () => {
+    const env = baseEnv({ DATABASE_URL: postgres.url });
+    await seeded(env);
+    const context = (signal: AbortSignal): CommandContext => ({
+      config: loadConfig({ flags: { 'older-than': 30, 'keep-runs': 1, 'log-level': 'silent' }, env, cwd: tmp.path, stdoutIsTty: false }),
+      signal,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdoutIsTty: false,
+      stderrIsTty: false,
+    });
+    const controller = new AbortController();
+    controller.abort();
+
+    const stopped = await runDbPrune({ dryRun: false }, context(controller.signal)).catch((err: unknown) => err);
+    const afterStop = await contentsOf(env);
+    const next = await runDbPrune({ dryRun: false }, context(new AbortController().signal));
+
+    expect(stopped).toMatchObject({ code: 'aborted', exitCode: 143 });
+    expect(afterStop.runs).toEqual(['old-1', 'old-2', 'old-but-moving', 'recent']);
+    expect(next).toBe(0);
+    expect((await contentsOf(env)).runs).toEqual(['old-but-moving', 'recent']);
   });
 });

@@ -303,3 +303,18 @@ describe('the HTML report page over 250 failures', () => {
     expect(await many.page.getByRole('status').textContent()).toBe('Showing 101–200 of 250');
   });
 });
+
+describe('the HTML report page over rows recorded with nothing but their outcome', () => {
+  it('lists a failed row whose repository, branch, error and log are all missing, and a partition that never started, without a script error', async () => {
+    const bare = [{ row_number: 9, origin: null, path: null, branch: null, outcome: 'crashed', error_code: null, message: null, log_url: null }];
+    const unstarted: PartitionSpan = { partition: 1, startRow: 11, endRow: 20, status: 'planned', updatedAt: START, startedAt: null, finishedAt: null, repositories: 0, failed: 0 };
+    const timeline = [...SUMMARY.aggregates.partitions.timeline, unstarted];
+    const opened = await openReport('bare', bare, { ...SUMMARY, aggregates: { ...SUMMARY.aggregates, failed: 1, partitions: { statuses: { succeeded: 1, planned: 1 }, timeline } } });
+
+    const cells = await opened.page.locator('#failures-body tr').first().locator('td').allTextContents();
+
+    expect(opened.errors).toEqual([]);
+    expect(cells[0]).toBe('9');
+    expect(cells[2]).toBe('crashed');
+  });
+});

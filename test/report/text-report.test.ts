@@ -100,3 +100,16 @@ describe('renderTextReport with many failures', () => {
     expect(lines).toEqual(['Run r1 (process) started 2025-01-01T00:00:00.000Z', 'Run r1 (schedule, array mode) started 2025-01-01T00:00:00.000Z']);
   });
 });
+
+describe('renderTextReport with an invalid row named across lines', () => {
+  it('shows the repository of a row whose branch holds a newline and a tab on its own line, the breaks visible', () => {
+    const invalid: ReportRepository = {
+      ...failed('Row 7: branch "main\n9      published" is not a valid git branch name'),
+      outcome: 'invalid', errorCode: 'invalid_branch', branch: 'main\n9      published\tx',
+    };
+
+    const lines = renderTextReport(SUMMARY, { first: [invalid], codes: [] }).trimEnd().split('\n');
+
+    expect(lines.filter((line) => /^\d/.test(line))).toEqual(['7      invalid         invalid_branch git.test/acme/gone@main\\n9      published\\tx']);
+  });
+});

@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InfrastructureError } from '../../src/errors.js';
 import { createLogger } from '../../src/logging/logger.js';
-import type { Database } from '../../src/results/database.js';
+import { openDatabase, type Database } from '../../src/results/database.js';
 import { pruneRuns } from '../../src/results/prune.js';
+import { createTempDir, type TempDir } from '../harness/tmp.js';
 
 /** pruneRuns over a fake Database (our own seam) that records the statements and answers no run. */
 function fakeDatabase(): Database & { readonly statements: Array<{ text: string; params: readonly unknown[] }> } {
@@ -43,5 +47,87 @@ describe('pruneRuns with a deadline', () => {
 
     expect(summary).toEqual({ runs: [], results: 0, unfinished: true });
     expect(database.statements.filter((statement) => statement.text.startsWith('DELETE'))).toEqual([]);
+  });
+});
+
+/** A real (embedded) database with two old runs of three results each and a recent one. */
+async function openSeeded(tmp: TempDir, name: string): Promise<Database> {
+  const database = await openDatabase({ databaseUrl: undefined, dataDir: path.join(tmp.path, name) }, silent);
+  for (const [id, created] of [['old-1', '2026-01-01T00:00:00Z'], ['old-2', '2026-01-02T00:00:00Z'], ['recent', '2026-11-27T00:00:00Z']] as const) {
+    await database.query("INSERT INTO ingest_runs (id, trigger, inventory_uri, mode, created_at) VALUES ($1, 'manual', 'repos.csv', 'array', $2)", [id, created]);
+    await database.query("INSERT INTO run_partitions (run_id, partition, start_row, end_row, status, updated_at) VALUES ($1, 0, 1, 3, 'succeeded', $2)", [id, created]);
+    for (const row of [1, 2, 3]) {
+      await database.query("INSERT INTO repository_results (run_id, row_number, origin, path, branch, outcome, finished_at) VALUES ($1, $2, 'h', $3, 'main', 'published', $4)", [id, row, `o/r${row}`, created]);
+    }
+  }
+  return database;
+}
+
+async function resultsPerRun(database: Database): Promise<Record<string, number>> {
+  const { rows } = await database.query<{ id: string; n: number }>('SELECT r.id, (SELECT count(*)::int FROM repository_results x WHERE x.run_id = r.id) AS n FROM ingest_runs r ORDER BY r.id', []);
+  return Object.fromEntries(rows.map((row) => [row.id, row.n]));
+}
+
+function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log: log as unknown as ReturnType<typeof createLogger>, lines };
+}
+
+const SETTINGS = { olderThanDays: 30, keepRuns: 1, dryRun: false, now: new Date('2026-11-28T00:00:00Z') };
+
+describe('pruneRuns interrupted half-way', () => {
+  let tmp: TempDir;
+  beforeAll(async () => {
+    tmp = await createTempDir('mass-ingest-prune-unit-');
+  });
+  afterAll(async () => {
+    await tmp?.remove();
+  });
+
+  it('stops before the next run once its stop signal came, and says the prune is unfinished; the run not started stays whole', async () => {
+    const database = await openSeeded(tmp, 'signal');
+    const controller = new AbortController();
+    const signalled: Database = {
+      ...database,
+      query: async (text, params) => {
+        const result = await database.query(text, params);
+        if (text.startsWith('DELETE FROM ingest_runs')) controller.abort();
+        return result as never;
+      },
+    };
+
+    const summary = await pruneRuns(signalled, { ...SETTINGS, signal: controller.signal }, silent);
+    const left = await resultsPerRun(database);
+    await database.close();
+
+    expect(summary).toEqual({ runs: [{ id: 'old-1', createdAt: '2026-01-01T00:00:00.000Z', results: 3 }], results: 3, unfinished: true });
+    expect(left).toEqual({ 'old-2': 3, recent: 3 });
+  });
+
+  it('says which runs it removed before a database error, then passes the error on; the failed run is left for the next prune', async () => {
+    const database = await openSeeded(tmp, 'error');
+    const { log, lines } = capturingLogger();
+    const failing: Database = {
+      ...database,
+      query: async (text, params) => {
+        if (text.startsWith('DELETE FROM repository_results') && params?.[0] === 'old-2') {
+          throw new InfrastructureError('db_unreachable', 'PostgreSQL query failed: Connection terminated unexpectedly');
+        }
+        return database.query(text, params);
+      },
+    };
+
+    const error = await pruneRuns(failing, SETTINGS, log).catch((err: unknown) => err);
+    const left = await resultsPerRun(database);
+    const again = await pruneRuns(database, SETTINGS, silent);
+    await database.close();
+
+    expect(error).toMatchObject({ code: 'db_unreachable' });
+    expect(lines.filter((line) => line.level === 30)).toEqual([
+      expect.objectContaining({ msg: 'Old runs pruned before a failure', runs: 1, results: 3, runIds: ['old-1'], olderThanDays: 30, keepRuns: 1 }),
+    ]);
+    expect(left).toEqual({ 'old-2': 3, recent: 3 });
+    expect(again).toEqual({ runs: [{ id: 'old-2', createdAt: '2026-01-02T00:00:00.000Z', results: 3 }], results: 3 });
   });
 });
