@@ -86,7 +86,7 @@ async function chunkOnBatch(options: ChunkOptions, context: CommandContext, log:
       signal: context.signal,
     });
     log.info({ ...summary, ms: Math.round(performance.now() - started) }, 'Chunk submitted');
-    await pruneOldRuns(database, config, log);
+    await pruneOldRuns(database, config, log, context.signal);
     return EXIT.ok;
   } finally {
     api.destroy();
@@ -102,14 +102,15 @@ const PRUNE_BUDGET_MS = 5 * 60_000;
  * runs that old once this one is submitted. A failure leaves them for the next night: the run
  * submitted is what counts.
  */
-async function pruneOldRuns(database: Database, config: Config, log: Logger): Promise<void> {
+async function pruneOldRuns(database: Database, config: Config, log: Logger, signal: AbortSignal): Promise<void> {
   const { olderThanDays, keepRuns } = config.retention;
   if (olderThanDays === undefined) return;
   try {
     const { pruneFields, pruneRuns } = await import('../results/prune.js');
-    const summary = await pruneRuns(database, { olderThanDays, keepRuns, dryRun: false, now: new Date(), deadline: Date.now() + PRUNE_BUDGET_MS }, log);
+    // A signal stops it between two slices, as the time limit does: the run submitted is what counts.
+    const summary = await pruneRuns(database, { olderThanDays, keepRuns, dryRun: false, now: new Date(), deadline: Date.now() + PRUNE_BUDGET_MS, signal }, log);
     if (summary.runs.length > 0) log.info(pruneFields({ olderThanDays, keepRuns }, summary), 'Old runs pruned');
-    if (summary.unfinished) log.info({ budgetMs: PRUNE_BUDGET_MS }, 'Pruning stopped at its time limit: the next chunk job goes on');
+    if (summary.unfinished) log.info({ budgetMs: PRUNE_BUDGET_MS }, signal.aborted ? 'Pruning stopped by a termination signal: the next chunk job goes on' : 'Pruning stopped at its time limit: the next chunk job goes on');
   } catch (err) {
     log.warn({ err, olderThanDays }, 'Pruning old runs failed; the next chunk job tries again');
   }
@@ -140,7 +141,7 @@ async function chunkLocally(options: ChunkOptions, context: CommandContext, log:
     });
     if (!context.signal.aborted) {
       await publishLocalReport(shared.database, context, log);
-      await pruneOldRuns(shared.database, config, log);
+      await pruneOldRuns(shared.database, config, log, context.signal);
     }
     return exitCode;
   } finally {
