@@ -8,7 +8,7 @@ import { localInventoryFile, type InventoryOptions } from '../inventory/source.j
 import type { Logger } from '../logging/logger.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { ReportRepository, RunInfo } from '../results/report-queries.js';
-import { outputFileError, writeOutputFile } from './output.js';
+import { outputFileError, outputTarget, writeText } from './output.js';
 
 /**
  * `report --failed-csv F`: the failed rows of a run as a repos.csv to rerun (DESIGN §2). The
@@ -40,11 +40,20 @@ const REQUIRED = ['cloneUrl', 'branch', 'origin', 'path'];
 export async function writeFailedInventory(input: FailedInventoryInput, log: Logger): Promise<FailedInventory> {
   await refuseInventoryItself(FLAG, input.run, input.file);
   const rerun = input.failed.filter((row) => !(row.outcome === 'invalid' && row.errorCode === DUPLICATE_ROW));
-  const reason = await copyFromInventory(input, new Map(rerun.map((row) => [row.rowNumber, row])));
-  if (reason === undefined) return { rows: rerun.length, from: 'inventory' };
-  log.warn({ inventory: scrubUrlSecrets(input.run.inventoryUri), reason, file: input.file }, 'Run inventory not usable: failed rows written with the columns cloneUrl,branch,origin,path only');
-  await writeOutputFile(FLAG, input.file, databaseRows(rerun));
-  return { rows: rerun.length, from: 'database' };
+  // Written aside and renamed into place (output.ts): never a truncated file of rows to rerun.
+  const target = await outputTarget(input.file);
+  try {
+    const reason = await copyFromInventory(input, target.path, new Map(rerun.map((row) => [row.rowNumber, row])));
+    if (reason !== undefined) {
+      log.warn({ inventory: scrubUrlSecrets(input.run.inventoryUri), reason, file: input.file }, 'Run inventory not usable: failed rows written with the columns cloneUrl,branch,origin,path only');
+      await writeText(FLAG, input.file, target.path, databaseRows(rerun));
+    }
+    await target.commit().catch((err: unknown) => Promise.reject(outputFileError(FLAG, input.file, err)));
+    return { rows: rerun.length, from: reason === undefined ? 'inventory' : 'database' };
+  } catch (err) {
+    await target.abort();
+    throw err;
+  }
 }
 
 /**
@@ -63,8 +72,8 @@ export async function refuseInventoryItself(flag: string, run: RunInfo, file: st
   }
 }
 
-/** Copies the selected records into the file; gives why the database must be used instead, if it must. */
-async function copyFromInventory(input: FailedInventoryInput, selected: ReadonlyMap<number, ReportRepository>): Promise<string | undefined> {
+/** Copies the selected records into `into` (for the file named); gives why the database must be used instead, if it must. */
+async function copyFromInventory(input: FailedInventoryInput, into: string, selected: ReadonlyMap<number, ReportRepository>): Promise<string | undefined> {
   const { run, file } = input;
   let copied = 0;
   let mismatch: string | undefined;
@@ -77,7 +86,7 @@ async function copyFromInventory(input: FailedInventoryInput, selected: Readonly
   };
   let copy: CopiedRows;
   try {
-    copy = await copyInventoryRows(run.inventoryUri, input.source, file, keep);
+    copy = await copyInventoryRows(run.inventoryUri, input.source, into, keep);
   } catch (err) {
     if (err instanceof CopyOutputError) throw outputFileError(FLAG, file, err.cause);
     return errorMessage(err);

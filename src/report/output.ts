@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
 
 /** A path the user named that cannot take the file: theirs to fix (exit 2, DESIGN §8). */
@@ -25,9 +27,21 @@ async function* chunksOf(text: ReportText): AsyncIterable<string> {
 }
 
 export async function writeOutputFile(flag: string, file: string, text: ReportText): Promise<void> {
+  const target = await outputTarget(file);
+  try {
+    await writeText(flag, file, target.path, text);
+    await target.commit().catch((err: unknown) => Promise.reject(outputFileError(flag, file, err)));
+  } catch (err) {
+    await target.abort();
+    throw err;
+  }
+}
+
+/** `text` into `into`, standing for the file the user named (`file`, in messages). */
+export async function writeText(flag: string, file: string, into: string, text: ReportText): Promise<void> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(file, 'w');
+    handle = await fs.open(into, 'w');
   } catch (err) {
     throw outputFileError(flag, file, err);
   }
@@ -36,14 +50,31 @@ export async function writeOutputFile(flag: string, file: string, text: ReportTe
     for await (const chunk of chunksOf(text)) {
       await handle.writeFile(chunk).catch((err: unknown) => Promise.reject(outputFileError(flag, file, err)));
     }
-  } catch (err) {
-    // A half-written report must not pass for a whole one; /dev/null and pipes are left alone.
-    const regular = await handle.stat().then((stats) => stats.isFile(), () => false);
+  } finally {
     await handle.close();
-    if (regular) await fs.rm(file, { force: true }).catch(() => undefined);
-    throw err;
   }
-  await handle.close();
+}
+
+export interface OutputTarget {
+  /** Where to write. */
+  readonly path: string;
+  /** Puts what was written in place of the file named. */
+  commit(): Promise<void>;
+  /** Removes what was written, leaving the file named as it was. */
+  abort(): Promise<void>;
+}
+
+/**
+ * A file appears whole or not at all: it is written under a temporary name beside it and renamed
+ * over it once complete, so a failure, a second Ctrl-C or a kill leaves the earlier file as it was
+ * and never a truncated one that passes for whole (a `--failed-csv` rerun would miss rows). A
+ * target that is no regular file (/dev/stdout, a pipe) is written in place.
+ */
+export async function outputTarget(file: string): Promise<OutputTarget> {
+  const stat = await fs.stat(file).catch(() => undefined);
+  if (stat !== undefined && !stat.isFile()) return { path: file, commit: async () => undefined, abort: async () => undefined };
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.partial`);
+  return { path: temp, commit: () => fs.rename(temp, file), abort: () => fs.rm(temp, { force: true }).catch(() => undefined) };
 }
 
 /**

@@ -86,6 +86,27 @@ describe('writeOutputFile', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it('leaves the earlier file as it was, and nothing beside it, when a report to replace it is cut short', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mass-ingest-output-'));
+    const file = path.join(dir, 'failed.csv');
+    await fs.writeFile(file, 'cloneUrl,branch,origin,path\nhttps://h/a.git,main,h,a\n');
+
+    const writing = writeOutputFile('--out', file, (async function* () { yield 'cloneUrl,branch,origin,path\n'; throw new Error('stopped'); })());
+    await expect(writing).rejects.toThrow('stopped');
+    // While it is written, the file named is the earlier one, whole: the new one appears at once, whole.
+    let seen = '';
+    await writeOutputFile('--out', file, (async function* () { yield 'a\n'; seen = await fs.readFile(file, 'utf8'); yield 'b\n'; })());
+
+    expect(seen).toBe('cloneUrl,branch,origin,path\nhttps://h/a.git,main,h,a\n');
+    expect(await fs.readFile(file, 'utf8')).toBe('a\nb\n');
+    expect(await fs.readdir(dir)).toEqual(['failed.csv']);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes in place to a target that is no regular file', async () => {
+    await writeOutputFile('--out', '/dev/null', 'ignored\n');
+  });
+
   it('refuses a path in a missing directory with a usage error naming the flag and the path', async () => {
     const file = path.join('/nonexistent', 'dir', 'x.json');
 
