@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { runPartition, type PartitionDeps } from '../../src/pipeline/run-partition.js';
 import type { GitClient } from '../../src/git/git-client.js';
-import type { PublishLayout, PublishRequest } from '../../src/artifacts/layout.js';
-import type { InventoryEntry, RepositoryRow } from '../../src/inventory/rows.js';
 import type { RepositoryOutcome } from '../../src/results/outcome.js';
+import type { InventoryEntry } from '../../src/inventory/rows.js';
+import { MemoryLayout, rows } from './pipeline-fakes.js';
 
 const OLD = 'a'.repeat(40);
 const NEW = 'b'.repeat(40);
@@ -36,25 +36,6 @@ class FlagGit implements GitClient {
     const waitForFlag = `for i in $$(seq 200); do test -f ${this.flag} && break; sleep 0.05; done; test -f ${this.flag}`;
     await fs.writeFile(path.join(dir, 'Makefile'), `all:\n\t${waitForFlag}\n\tmkdir -p dist && echo ok > dist/out.txt\n`);
     return NEW;
-  }
-}
-
-class MemoryLayout implements PublishLayout {
-  async isPublished() {
-    return false;
-  }
-  async publish(request: PublishRequest) {
-    return { logUrl: 'file:///x/build.log', artifacts: request.artifacts.map((a) => ({ name: a.name, size: a.size, sha256: 'f' })), alreadyPublished: false };
-  }
-  async publishLog() {
-    return 'file:///x/build.log';
-  }
-}
-
-async function* rows(count: number): AsyncGenerator<InventoryEntry> {
-  for (let n = 1; n <= count; n++) {
-    const row: RepositoryRow = { rowNumber: n, cloneUrl: `https://git.example.test/acme/r${n}.git`, branch: 'main', origin: 'git.example.test', path: `acme/r${n}`, buildCommand: undefined, artifacts: 'dist/*' };
-    yield { kind: 'valid', row };
   }
 }
 

@@ -3,12 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PublishLayout, PublishRequest } from '../../src/artifacts/layout.js';
 import { AbortedError, InfrastructureError, StepError } from '../../src/errors.js';
 import type { GitClient } from '../../src/git/git-client.js';
-import type { InventoryEntry, RepositoryRow } from '../../src/inventory/rows.js';
 import { runPartition, type PartitionDeps } from '../../src/pipeline/run-partition.js';
 import type { RepositoryOutcome } from '../../src/results/outcome.js';
+import { MemoryLayout, rows } from './pipeline-fakes.js';
 
 // The slots and turns runPartition hands each repository (src/pipeline/slots.ts), when the
 // repository holding one fails: with --concurrency 1 a turn or slot not given back stops the run.
@@ -51,25 +50,6 @@ class ScriptedGit implements GitClient {
 
   private of(url: string): Behaviour {
     return this.behaviours[Number(/r(\d+)\.git$/.exec(url)?.[1]) - 1] ?? 'ok';
-  }
-}
-
-class MemoryLayout implements PublishLayout {
-  async isPublished() {
-    return false;
-  }
-  async publish(request: PublishRequest) {
-    return { logUrl: 'file:///x/build.log', artifacts: request.artifacts.map((a) => ({ name: a.name, size: a.size, sha256: 'f' })), alreadyPublished: false };
-  }
-  async publishLog() {
-    return 'file:///x/build.log';
-  }
-}
-
-async function* rows(count: number): AsyncGenerator<InventoryEntry> {
-  for (let n = 1; n <= count; n++) {
-    const row: RepositoryRow = { rowNumber: n, cloneUrl: `https://git.example.test/acme/r${n}.git`, branch: 'main', origin: 'git.example.test', path: `acme/r${n}`, buildCommand: undefined, artifacts: 'dist/*' };
-    yield { kind: 'valid', row };
   }
 }
 
