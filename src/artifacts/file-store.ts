@@ -18,6 +18,8 @@ const FILE_ERROR_CODES: Readonly<Record<string, string>> = {
   EEXIST: 'publish_not_found',
 };
 const RETRYABLE = new Set(['EIO', 'EAGAIN', 'EBUSY']);
+/** A full target is an I/O failure (`publish_io`) whose message says so: the code alone reads like a broken disk. */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /** A directory (`file:///dir` or a plain path). Every file appears whole: temp file + rename. */
 export class FileStore implements ArtifactStore {
@@ -75,7 +77,8 @@ export class FileStore implements ArtifactStore {
       // first error is the one to report.
       await fs.rm(temp, { force: true }).catch(() => undefined);
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      throw new StepError(FILE_ERROR_CODES[code] ?? 'publish_io', `Cannot write ${target} (${code})`, { retryable: RETRYABLE.has(code), cause: err });
+      const advice = DISK_FULL.has(code) ? `: the file system of ${this.root} is full; free space there or publish elsewhere` : '';
+      throw new StepError(FILE_ERROR_CODES[code] ?? 'publish_io', `Cannot write ${target} (${code})${advice}`, { retryable: RETRYABLE.has(code), cause: err });
     }
   }
 

@@ -1,11 +1,17 @@
 import { StepError } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
 
+/** The code of a clone that filled the work directory, and what its message starts with. */
+const WORKDIR_FULL = 'workdir_full';
+const WORKDIR_FULL_ADVICE = 'The work directory is full: free space there or give MASS_INGEST_WORKDIR (--workdir) more room';
+
 /**
  * The one place that reads git's stderr (STYLE 11): everything after works with codes.
  * Network trouble, 5xx/429 and timeouts are retryable; the rest is permanent.
  */
 const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }> = [
+  // Our disk, not the repository: git's own lines, not the server's (`remote: …`), which come with a network error.
+  { pattern: /^(?!remote:).*(No space left on device|Disk quota exceeded)/im, code: WORKDIR_FULL, retryable: false },
   // ssh itself cannot run (no ssh client, a GIT_SSH_COMMAND naming a missing program).
   { pattern: /ssh[^\n]*: not found|cannot run ssh/i, code: 'git_ssh_unavailable', retryable: false },
   { pattern: /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i, code: 'git_host_key_unknown', retryable: false },
@@ -31,7 +37,9 @@ export function classifyGitError(err: unknown, scrub: Scrubber): StepError {
   const raw = err instanceof Error ? err.message : String(err);
   const message = scrub(lastLines(raw, 6));
   const rule = RULES.find((candidate) => candidate.pattern.test(raw));
-  return new StepError(rule?.code ?? 'git_failed', message, { retryable: rule?.retryable ?? false });
+  // git's lines name the file it could not write, not what to do; the final log line quotes the first.
+  const said = rule?.code === WORKDIR_FULL ? `${WORKDIR_FULL_ADVICE}\n${message}` : message;
+  return new StepError(rule?.code ?? 'git_failed', said, { retryable: rule?.retryable ?? false });
 }
 
 /**

@@ -85,7 +85,7 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   try {
     finished = await runSteps({ row, repository, url, workspace }, deps, signal, log, clock);
   } catch (err) {
-    finished = { commitSha: clock.commitSha, ...toFinished(err, signal, settings.scrub) };
+    finished = { commitSha: clock.commitSha, ...toFinished(err, signal, settings) };
   }
   const finishedAt = new Date();
   const startedAt = clock.startedAt ?? finishedAt;
@@ -307,13 +307,21 @@ const OUTCOME_OF_STEP: Record<StepName, Outcome> = {
   record: 'crashed',
 };
 
-function toFinished(err: unknown, signal: AbortSignal, scrub: Scrubber): Finished {
+/** File system errors of a disk that is full: the machine's trouble, not a bug of ours (`crashed`). */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+function toFinished(err: unknown, signal: AbortSignal, { scrub, workdir }: Pick<PipelineSettings, 'scrub' | 'workdir'>): Finished {
   const cause = err instanceof StepFailure ? err.cause : err;
   if (cause instanceof AbortedError || signal.aborted) {
     return { outcome: 'aborted', errorCode: 'aborted', errorMessage: 'Stopped by a termination signal before it finished' };
   }
   if (err instanceof StepFailure && cause instanceof StepError) {
     return { outcome: OUTCOME_OF_STEP[err.step], errorCode: cause.code, errorMessage: scrub(cause.message) };
+  }
+  // Outside a StepError, only the workspace's own writes (its directory, build.log, the clone's checkout) get here.
+  if (err instanceof StepFailure && DISK_FULL.has((cause as NodeJS.ErrnoException).code ?? '')) {
+    const message = `The work directory ${workdir} is full (${errorMessage(cause)}): free space there or give MASS_INGEST_WORKDIR (--workdir) more room`;
+    return { outcome: OUTCOME_OF_STEP[err.step], errorCode: 'workdir_full', errorMessage: scrub(message) };
   }
   return { outcome: 'crashed', errorCode: 'crashed', errorMessage: scrub(errorMessage(cause)) };
 }

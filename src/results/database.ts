@@ -100,8 +100,16 @@ async function openPostgres(url: string): Promise<Database> {
   };
 }
 
-function wrapQueryError(err: unknown): unknown {
+/** SQLSTATE disk_full: the server (or the embedded database's directory) has no room for what it writes. */
+const DISK_FULL = '53100';
+
+/** A query's error as the command sees it: the server's trouble is an InfrastructureError (exit 3), the rest as it is. */
+export function wrapQueryError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
+  // Reachable, and answering: class 53 alone would read "unreachable" and hide what to do.
+  if (code === DISK_FULL) {
+    return new InfrastructureError('db_disk_full', `PostgreSQL has no disk space left (${errorMessage(err)}): free space where the database keeps its files (MASS_INGEST_DATA_DIR for the embedded database), then run again`, err);
+  }
   // Connection-level failures (class 08; 53: too many connections, out of memory or disk; 57P:
   // shut down, starting up; ECONNRESET) are worth a Batch retry.
   if (code === undefined || code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code.startsWith('E')) {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-import { UsageError } from '../errors.js';
+import { InfrastructureError, UsageError } from '../errors.js';
 import { acquireDirectoryLock, assertUnlocked } from './directory-lock.js';
 
 /**
@@ -63,8 +63,29 @@ export async function openPglite(dataDir: string): Promise<OpenedPglite> {
     };
   } catch (err) {
     await lock.release();
-    throw err;
+    throw await explainFullDisk(dataDir, err);
   }
+}
+
+/** PostgreSQL's write-ahead log grows by segments of this size: starting makes one. */
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * PGlite that cannot start says only "failed to initialize properly". On a file system with less
+ * room than one WAL segment (a run that filled it, even once space was freed short of that), that
+ * is why: said, with what to do. Any other failure passes as it is.
+ */
+async function explainFullDisk(dataDir: string, err: unknown): Promise<unknown> {
+  const stats = await fs.statfs(path.dirname(dataDir)).catch(() => undefined);
+  const free = stats ? stats.bavail * stats.bsize : undefined;
+  const full = ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '');
+  if (!full && (free === undefined || free >= WAL_SEGMENT_BYTES)) return err;
+  const room = free === undefined ? 'is full' : `has ${(free / 1024 / 1024).toFixed(1)} MiB free`;
+  return new InfrastructureError(
+    'db_disk_full',
+    `The embedded database in ${dataDir} cannot start: its file system ${room}, and PostgreSQL needs ${WAL_SEGMENT_BYTES / 1024 / 1024} MiB or more for its write-ahead log; free space there (MASS_INGEST_DATA_DIR), then run again. What was recorded is kept.`,
+    err,
+  );
 }
 
 /** Fails (db_locked) when another live process has the directory open; a quick look, not a claim. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/artifacts/file-store.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '../harness/tmpfs.js';
 
 describe('FileStore', () => {
   let tmp: TempDir;
@@ -43,6 +44,26 @@ describe('FileStore', () => {
 
     expect(err).toMatchObject({ code: 'publish_not_found', message: expect.stringContaining('acme/widget/manifest.json') });
     expect(await files()).toEqual(['acme/widget']);
+  });
+
+  it.skipIf(!canMountTmpfs)('says the target is full, and leaves no partial or temporary file, when its file system fills up', async () => {
+    mountTmpfs(root, '64k');
+    try {
+      const store = new FileStore(root);
+      const big = path.join(tmp.path, 'big.bin');
+      await fs.writeFile(big, Buffer.alloc(256 * 1024, 1));
+
+      const failure = await store.putFile('acme/x/big.bin', big).catch((err: unknown) => err);
+
+      expect(failure).toMatchObject({
+        code: 'publish_io',
+        retryable: false,
+        message: `Cannot write ${path.join(root, 'acme/x/big.bin')} (ENOSPC): the file system of ${root} is full; free space there or publish elsewhere`,
+      });
+      expect(await files()).toEqual([]);
+    } finally {
+      unmountTmpfs(root);
+    }
   });
 
   it('refuses a key that leads outside its directory, and answers absent keys as absent', async () => {

@@ -68,6 +68,20 @@ describe('classifyGitError', () => {
     );
   });
 
+  it('tells a clone that filled the work directory from a failing repository, saying so first', () => {
+    const local = "warning: --depth is ignored in local clones; use file:// instead.\nerror: copy-fd: write returned: No space left on device\nfatal: failed to copy file to '/work/row-2/src/.git/objects/bd/ae57': No space left on device";
+    const remote = 'fatal: write error: No space left on device\nfatal: fetch-pack: invalid index-pack output';
+
+    expect([classify(local), classify(remote), classify('error: unable to write file x: Disk quota exceeded')]).toEqual([
+      { code: 'workdir_full', retryable: false },
+      { code: 'workdir_full', retryable: false },
+      { code: 'workdir_full', retryable: false },
+    ]);
+    expect(classifyGitError(new Error(remote), scrub).message).toBe(`The work directory is full: free space there or give MASS_INGEST_WORKDIR (--workdir) more room\n${remote}`);
+    // The server's disk is not ours to free.
+    expect(classify('remote: fatal: write error: No space left on device\nfatal: early EOF')).toEqual({ code: 'git_network', retryable: true });
+  });
+
   it('falls back to a permanent generic code', () => {
     expect(classify('fatal: something unexpected')).toEqual({ code: 'git_failed', retryable: false });
   });

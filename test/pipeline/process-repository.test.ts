@@ -324,6 +324,16 @@ describe('processRepository', () => {
     expect(result).toMatchObject({ outcome: 'crashed', errorCode: 'crashed', errorMessage: 'boom' });
   });
 
+  it('is clone_failed with workdir_full, saying where to make room, when the work directory has no space left', async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, mkdir'), { code: 'ENOSPC', errno: -28, syscall: 'mkdir' });
+    const git: GitClient = { headSha: async () => SHA, clone: async () => Promise.reject(full) };
+
+    const result = await run(deps(git, new FakeLayout()));
+
+    expect(result).toMatchObject({ outcome: 'clone_failed', errorCode: 'workdir_full' });
+    expect(result.errorMessage).toBe(`The work directory ${workdir} is full (ENOSPC: no space left on device, mkdir): free space there or give MASS_INGEST_WORKDIR (--workdir) more room`);
+  });
+
   it('is aborted when the stop signal fires during the build', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);

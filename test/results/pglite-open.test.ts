@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/results/pglite-open.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '../harness/tmpfs.js';
 
 let tmp: TempDir;
 beforeEach(async () => {
@@ -35,6 +36,26 @@ describe('openPglite when it cannot open', () => {
     await expect(openPglite(dataDir)).rejects.toThrow();
 
     expect(await exists(`${dataDir}.lock`)).toBe(false);
+  });
+
+  it.skipIf(!canMountTmpfs)('says a database that does not start on a file system with less room than a WAL segment is short of space', async () => {
+    const disk = path.join(tmp.path, 'disk');
+    const dataDir = path.join(disk, 'db');
+    mountTmpfs(disk, '8m');
+    try {
+      await fs.mkdir(dataDir);
+      await fs.writeFile(path.join(dataDir, 'PG_VERSION'), '17\n');
+
+      const failure = await openPglite(dataDir).catch((err: unknown) => err);
+
+      expect(failure).toMatchObject({ code: 'db_disk_full', exitCode: 3 });
+      expect((failure as Error).message).toMatch(
+        new RegExp(`^The embedded database in ${dataDir} cannot start: its file system has 8\\.0 MiB free, and PostgreSQL needs 16 MiB or more for its write-ahead log; free space there \\(MASS_INGEST_DATA_DIR\\), then run again\\. What was recorded is kept\\.$`),
+      );
+      expect(await exists(`${dataDir}.lock`)).toBe(false);
+    } finally {
+      unmountTmpfs(disk);
+    }
   });
 
   it('releases the lock when it closes, and opens again', async () => {
