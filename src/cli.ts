@@ -350,6 +350,13 @@ async function entry(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // An error nobody listens for (simple-git's, when spawning git fails with EMFILE) would end node
+  // with exit 1, which means "--strict and a repository failed" and is not retried on Batch: it is
+  // the machine's trouble, exit 3. The next processor sweeps what this one left (run-workdir.ts).
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`${describeFailure(err, process.env).text}\n`);
+    process.exit(EXIT.infrastructure);
+  });
   let code: ExitCode;
   try {
     code = await main(hideBin(process.argv), process.env, controller.signal);

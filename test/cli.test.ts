@@ -1,5 +1,9 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeFixture, runEnv } from './commands/process-fixtures.js';
 import { baseEnv, runCli } from './harness/cli.js';
+import { createTempDir } from './harness/tmp.js';
 
 // What yargs' own errors become (src/cli.ts): exit 2, naming what was typed, never "unexpected error".
 const env = baseEnv();
@@ -68,4 +72,21 @@ describe('mass-ingest command line', () => {
     expect(dbHelp.stdout).toContain('Examples:');
     expect(dbHelp.stdout).toContain('db prune --older-than 90 --dry-run');
   });
+
+  it('exits 3, not 1, on an error nobody listened for (a library\'s, mid-run), saying what it was', async () => {
+    const tmp = await createTempDir('mass-ingest-cli-uncaught-');
+    try {
+      // Bounded: the build waits at most 30 s; the error comes 2 s after start, once the CLI runs.
+      const fixture = await makeFixture(tmp.path, [['acme/slow', { Makefile: 'all:\n\tsleep 30\n' }]]);
+      const preload = path.join(tmp.path, 'uncaught.cjs');
+      await fs.writeFile(preload, "setTimeout(() => { throw new Error('boom: an error event nobody listened for'); }, 2000).unref();\n");
+
+      const result = await runCli(['process', fixture.inventory, '--run-id', 'uncaught'], { env: runEnv(tmp.path, 'uncaught', { NODE_OPTIONS: `--require ${preload}` }) });
+
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain('mass-ingest: unexpected error: Error: boom: an error event nobody listened for');
+    } finally {
+      await tmp.remove();
+    }
+  }, 60_000);
 });
