@@ -23,6 +23,8 @@ export interface PartitionSummary {
   readonly aborted: boolean;
   /** error codes of the publish_failed outcomes, to tell a dead target from a bad password. */
   readonly publishErrorCodes: readonly string[];
+  /** Repositories that found the work directory full (`workdir_full`). */
+  readonly workdirFull: number;
 }
 
 const CHECK_AHEAD = 8;
@@ -35,11 +37,13 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   const buffer = new RecordBuffer(deps.results, deps.log);
   const counts: Partial<Record<Outcome, number>> = {};
   const publishErrorCodes: string[] = [];
+  let workdirFull = 0;
   let total = 0;
   const record = (outcome: RepositoryOutcome) => {
     total += 1;
     counts[outcome.outcome] = (counts[outcome.outcome] ?? 0) + 1;
     if (outcome.outcome === 'publish_failed' && outcome.errorCode) publishErrorCodes.push(outcome.errorCode);
+    if (outcome.errorCode === 'workdir_full') workdirFull += 1;
     buffer.add(outcome);
     deps.onOutcome?.(outcome);
   };
@@ -88,7 +92,7 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   await Promise.all(inFlight);
   await buffer.close();
   if (unreadable) throw unreadable.error;
-  return { counts, total, aborted: signal.aborted, publishErrorCodes };
+  return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull };
 }
 
 function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {
