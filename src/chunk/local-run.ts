@@ -109,14 +109,18 @@ async function runAttempts(input: LocalRunInput, partition: number, running: Set
     // Killed before it began: the partition is as never started, unless an earlier attempt ran.
     if (ended === undefined) return { exitCode: EXIT.terminated, started };
     started = true;
-    exitCode = ended;
-    if (exitCode !== EXIT.infrastructure) break;
+    exitCode = ended.exitCode;
+    if (!ended.retry) break;
   }
   return { exitCode, started };
 }
 
-/** The child's exit code; undefined when the SIGTERM sent here killed it before it began any row. */
-function runChild(input: LocalRunInput, partition: number, attempt: number, running: Set<ChildProcess>): Promise<ExitCode | undefined> {
+/**
+ * The child's exit code (one this command does not know counts as 3), and whether Batch would try
+ * it again (exit 3 itself, or a child that could not start: terraform/jobs.tf's retry strategy);
+ * undefined when the SIGTERM sent here killed it before it began any row.
+ */
+function runChild(input: LocalRunInput, partition: number, attempt: number, running: Set<ChildProcess>): Promise<{ exitCode: ExitCode; retry: boolean } | undefined> {
   const { plan, runId } = input;
   const args = [input.cli ?? CLI, 'process', '--partition-size', String(plan.partitionSize), '--partition-offset', '0', '--run-id', runId, '--inventory-sha256', plan.sha256, ...input.flags];
   // The inventory goes in the child's environment, never its argv: every user of the machine reads
@@ -132,7 +136,7 @@ function runChild(input: LocalRunInput, partition: number, attempt: number, runn
     forwardLines(child.stderr, input.stderr, (line) => !(input.signal.aborted && line === CHILD_SIGNAL_NOTICE));
     child.once('error', (err) => {
       input.log.error({ err, partition }, 'Partition process could not start');
-      resolve(EXIT.infrastructure);
+      resolve({ exitCode: EXIT.infrastructure, retry: true });
     });
     child.once('close', (code, signal) => {
       running.delete(child);
@@ -141,7 +145,7 @@ function runChild(input: LocalRunInput, partition: number, attempt: number, runn
       // `process` handles SIGTERM once its modules are loaded (src/cli.ts), exiting 143 once its
       // rows are recorded; killed by it, it was still loading them (~100 ms) and recorded nothing.
       if (signal === 'SIGTERM' && input.signal.aborted) resolve(undefined);
-      else resolve(PRECEDENCE.includes(exitCode) ? exitCode : EXIT.infrastructure);
+      else resolve({ exitCode: PRECEDENCE.includes(exitCode) ? exitCode : EXIT.infrastructure, retry: exitCode === EXIT.infrastructure });
     });
   });
 }

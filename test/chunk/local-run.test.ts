@@ -85,6 +85,18 @@ describe('runLocal when partition processes fail', () => {
   });
 });
 
+describe('runLocal and exit codes other than 3', () => {
+  it('does not start again a partition whose process exited with a code it does not know (Batch would not), and counts it as 3', async () => {
+    const cli = await child("started();\nprocess.exit(process.env.AWS_BATCH_JOB_ARRAY_INDEX === '0' ? 70 : 0);");
+
+    const exitCode = await runLocal(await input(cli, new AbortController().signal));
+
+    expect(exitCode).toBe(3);
+    expect(await childrenStarted()).toEqual(['0:1', '1:1']);
+    expect(await partitions()).toEqual([{ partition: 0, status: 'failed' }, { partition: 1, status: 'planned' }]);
+  });
+});
+
 describe('runLocal stopped by a signal', () => {
   it('records failed a partition whose process stopped on its SIGTERM, and the rows of partitions never started aborted', async () => {
     const controller = new AbortController();
