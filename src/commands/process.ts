@@ -7,6 +7,7 @@ import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory } from '../inventory/reader.js';
 import { readPlannedRows, type VerifiedRows } from '../inventory/planned.js';
+import { descriptorsNeeded, openFileLimit } from '../pipeline/resource-limits.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
@@ -63,6 +64,11 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     await checkInventory(options.inventory, { s3: config.s3 });
     runWorkdir = await claimRunWorkdir(config.workdir, config.runId, log);
     const buildUsers = await buildUsersOf(config, runWorkdir.dir, log);
+    const fileLimit = openFileLimit();
+    const needed = descriptorsNeeded(config.concurrency, config.cloneAhead);
+    if (fileLimit !== undefined && fileLimit < needed) {
+      log.warn({ limit: fileLimit, needed, concurrency: config.concurrency, cloneAhead: config.cloneAhead }, 'The limit on open files (ulimit -n) is low for this concurrency: repositories may crash on dropped connections; raise it or lower --concurrency');
+    }
     if (config.lfs === 'fetch') await assertGitLfsInstalled(config.gitEnv);
     credentials = await prepareGitCredentials(config.gitCredentials, config.gitSsh);
     const artifacts = await createStore(config, log, stop.signal);

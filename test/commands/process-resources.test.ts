@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../harness/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, collect, runCli } from '../harness/cli.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '../harness/tmpfs.js';
 import { MAKE_PROJECT, makeFixture, openForAssertions, resultRows, runEnv, type Fixture } from './process-fixtures.js';
@@ -102,5 +103,22 @@ describe.skipIf(!canMountTmpfs)('mass-ingest process when the machine runs out o
     const cutShort = (await filesUnder(target)).filter((file) => file.startsWith('local.test/acme/medium-too/'));
     expect(cutShort.map((file) => path.basename(file))).toEqual(['a.txt']);
     expect(result.logs.find((line) => line.errorCode === 'publish_io')?.error).toMatch(/\(ENOSPC\): the file system of .* is full; free space there or publish elsewhere$/);
+  });
+});
+
+describe('mass-ingest process under a low limit on open files', () => {
+  it('warns, naming the limit and what the concurrency needs, and still runs', async () => {
+    const inventory = await inventoryOf('files', ['acme/first', 'acme/last']);
+    // `ulimit -n` of the shell that starts it, as a user's or a container's would be.
+    const child = spawn('bash', ['-c', 'ulimit -n 200 && exec "$0" "$@"', process.execPath, CLI, 'process', inventory, '--run-id', 'low-files', '--concurrency', '4'], { env: runEnv(tmp.path, 'files'), stdio: ['ignore', 'pipe', 'pipe'] });
+
+    const result = await collect(child);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.logs.find((line) => String(line.msg).startsWith('The limit on open files (ulimit -n) is low'))).toMatchObject({ level: 40, limit: 200, needed: 320, concurrency: 4 });
+    expect(await outcomes('files', 'low-files')).toEqual([
+      ['acme/first', 'published', null],
+      ['acme/last', 'published', null],
+    ]);
   });
 });
