@@ -26,10 +26,12 @@ const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }
 
 /**
  * A failure of a part of a clone (its submodules, its LFS files), saying which in `message`:
- * network trouble keeps its code and is retried like the clone's own; anything else is `code`.
+ * network trouble keeps its code and is retried like the clone's own, a full work directory keeps
+ * its code (the disk, not the part); anything else is `code`.
  */
 export function partFailure(cause: StepError, code: string, message: string): StepError {
-  return cause.retryable ? new StepError(cause.code, message, { retryable: true }) : new StepError(code, message);
+  if (cause.retryable) return new StepError(cause.code, message, { retryable: true });
+  return new StepError(cause.code === WORKDIR_FULL ? WORKDIR_FULL : code, message);
 }
 
 export function classifyGitError(err: unknown, scrub: Scrubber): StepError {

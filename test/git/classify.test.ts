@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyGitError } from '../../src/git/classify.js';
+import { classifyGitError, partFailure } from '../../src/git/classify.js';
 import { createScrubber } from '../../src/logging/scrub.js';
 
 const scrub = createScrubber(['tok-secret']);
@@ -91,5 +91,20 @@ describe('classifyGitError', () => {
 
     expect(error.message).not.toContain('tok-secret');
     expect(error.message).toContain('https://***@h/a.git/');
+  });
+});
+
+describe('partFailure', () => {
+  it('keeps network trouble retried and a full work directory as such; anything else is the part\'s code', () => {
+    const scrub = (text: string) => text;
+    const cause = (message: string) => classifyGitError(new Error(message), scrub);
+
+    const network = partFailure(cause('fatal: unable to access: Could not resolve host: lfs.test'), 'git_lfs_failed', 'Git LFS files could not be fetched');
+    const full = partFailure(cause('error: unable to write file model.bin: No space left on device'), 'git_lfs_failed', 'Git LFS files could not be fetched');
+    const other = partFailure(cause('fatal: transport \'ext\' not allowed'), 'git_submodule_failed', 'A submodule could not be cloned');
+
+    expect([network.code, network.retryable]).toEqual(['git_network', true]);
+    expect([full.code, full.retryable]).toEqual(['workdir_full', false]);
+    expect([other.code, other.retryable]).toEqual(['git_submodule_failed', false]);
   });
 });
