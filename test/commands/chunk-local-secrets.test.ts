@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, CLI, collect } from '../harness/cli.js';
+import { baseEnv, CLI, collect, killedWithTheTests } from '../harness/cli.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
 import { makeFixture, openForAssertions, resultRows } from './process-fixtures.js';
@@ -65,7 +65,7 @@ describe('mass-ingest chunk --local with a pre-signed inventory URL', () => {
     const url = `http://127.0.0.1:${port}/inventories/repos.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${CREDENTIAL}%2F20261127%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=${SIGNATURE}`;
     const env = baseEnv({ MASS_INGEST_DATA_DIR: path.join(root, 'db'), PUBLISH_URL: path.join(root, 'artifacts'), MASS_INGEST_WORKDIR: path.join(root, 'work') });
     // The user hands the chunk job the URL through the environment too: its own argv stays clean.
-    const chunk = spawn(process.execPath, [CLI, 'chunk', '--local', '--partition-size', '1', '--parallel', '3', '--run-id', 'signed1'], { env: { ...env, MASS_INGEST_INVENTORY: url }, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunk = killedWithTheTests(spawn(process.execPath, [CLI, 'chunk', '--local', '--partition-size', '1', '--parallel', '3', '--run-id', 'signed1'], { env: { ...env, MASS_INGEST_INVENTORY: url }, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
     const done = collect(chunk);
     await waitFor(async () => ((await Promise.all(['one', 'two', 'three'].map((name) => fs.access(path.join(root, `env-${name}`)).then(() => true, () => false)))).every(Boolean) ? true : undefined), {
       what: 'the three builds to start',

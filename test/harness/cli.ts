@@ -34,7 +34,29 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
 }
 
 export function spawnCli(args: string[], options: { env: Record<string, string>; cwd?: string }): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return killedWithTheTests(spawn(process.execPath, [CLI, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** CLIs started by this test file and still running. */
+const running = new Set<ChildProcess>();
+
+/**
+ * A CLI a test left running (the test timed out on it: a hang is what failed) is killed once its
+ * test file ends (test/harness/setup.ts), instead of spinning on for the rest of the run and
+ * beyond it: the pool ends a test file's process without its exit handlers.
+ */
+export function killedWithTheTests(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Kills the CLIs of this test file still running; returns how many. */
+export function killLeftRunning(): number {
+  const left = [...running].filter((child) => child.exitCode === null && child.signalCode === null);
+  for (const child of left) child.kill('SIGKILL');
+  running.clear();
+  return left.length;
 }
 
 export async function collect(child: ChildProcess): Promise<CliResult> {
