@@ -37,6 +37,17 @@ export class UsageError extends MassIngestError {
     });
     this.problems = problems;
   }
+
+  /** `<lead>: <problem>` for one problem; `<lead> (N problems):` over the list for several: each said once. */
+  static listing(code: string, lead: string, problems: readonly string[]): UsageError {
+    return new UsageError(code, problems.length === 1 ? `${lead}: ${problems[0]}` : `${lead} (${problems.length} problems):`, problems);
+  }
+}
+
+/** A file system error of a disk (or quota) that is full: the machine's trouble, not the data's. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** Something outside us is down (database, inventory host, publish target): worth a retry (exit 3). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StepError } from '../errors.js';
+import { StepError, isDiskFull } from '../errors.js';
 import type { ArtifactStore } from './store.js';
 
 /**
@@ -18,8 +18,6 @@ const FILE_ERROR_CODES: Readonly<Record<string, string>> = {
   EEXIST: 'publish_not_found',
 };
 const RETRYABLE = new Set(['EIO', 'EAGAIN', 'EBUSY']);
-/** A full target is an I/O failure (`publish_io`) whose message says so: the code alone reads like a broken disk. */
-const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /** A directory (`file:///dir` or a plain path). Every file appears whole: temp file + rename. */
 export class FileStore implements ArtifactStore {
@@ -77,7 +75,8 @@ export class FileStore implements ArtifactStore {
       // first error is the one to report.
       await fs.rm(temp, { force: true }).catch(() => undefined);
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      const advice = DISK_FULL.has(code) ? `: the file system of ${this.root} is full; free space there or publish elsewhere` : '';
+      // A full target is an I/O failure (`publish_io`) whose message says so: the code alone reads like a broken disk.
+      const advice = isDiskFull(err) ? `: the file system of ${this.root} is full; free space there or publish elsewhere` : '';
       throw new StepError(FILE_ERROR_CODES[code] ?? 'publish_io', `Cannot write ${target} (${code})${advice}`, { retryable: RETRYABLE.has(code), cause: err });
     }
   }

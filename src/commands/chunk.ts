@@ -207,5 +207,5 @@ function checkOptions(options: ChunkOptions, config: Config): void {
   if (submitting && options.only) {
     problems.push('--only writes a derived inventory on this machine, which Batch jobs cannot read: use it with --local or --dry-run, or upload the derived file and run `chunk <its URI>`');
   }
-  if (problems.length > 0) throw new UsageError('chunk_options_invalid', problems.length === 1 ? `Cannot chunk: ${problems[0]}` : `Cannot chunk (${problems.length} problems):`, problems);
+  if (problems.length > 0) throw UsageError.listing('chunk_options_invalid', 'Cannot chunk', problems);
 }

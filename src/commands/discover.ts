@@ -150,7 +150,7 @@ function validate(options: DiscoverOptions, tokens: readonly string[], apiUrl: s
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (problems.length > 0) throw new UsageError('discover_invalid', problems.length === 1 ? `discover cannot start: ${problems[0]}` : `discover cannot start (${problems.length} problems):`, problems);
+  if (problems.length > 0) throw UsageError.listing('discover_invalid', 'discover cannot start', problems);
   return endpoint;
 }
 

@@ -215,11 +215,7 @@ export function loadConfig({ flags, env, cwd, stdoutIsTty, now = new Date() }: C
   const workdir = path.resolve(cwd, read.string('workdir', 'MASS_INGEST_WORKDIR') ?? path.join(os.tmpdir(), 'mass-ingest-work'));
   const githubApiUrl = read.string(undefined, 'GITHUB_API_URL') ?? 'https://api.github.com';
 
-  if (problems.length > 0) {
-    // With several problems UsageError lists them all under the headline; one goes in the headline.
-    const headline = problems.length === 1 ? `Configuration is invalid: ${problems[0]}` : `Configuration is invalid (${problems.length} problems):`;
-    throw new UsageError('config_invalid', headline, problems);
-  }
+  if (problems.length > 0) throw UsageError.listing('config_invalid', 'Configuration is invalid', problems);
 
   return deepFreeze({
     cwd,

@@ -3,7 +3,9 @@ import type { Scrubber } from '../logging/scrub.js';
 
 /** The code of a clone that filled the work directory, and what its message starts with. */
 const WORKDIR_FULL = 'workdir_full';
-const WORKDIR_FULL_ADVICE = 'The work directory is full: free space there or give MASS_INGEST_WORKDIR (--workdir) more room';
+/** What to do about a full work directory, however it was found (here, or src/pipeline/process-repository.ts). */
+export const WORKDIR_FULL_REMEDY = 'free space there or give MASS_INGEST_WORKDIR (--workdir) more room';
+const WORKDIR_FULL_ADVICE = `The work directory is full: ${WORKDIR_FULL_REMEDY}`;
 
 /**
  * The one place that reads git's stderr (STYLE 11): everything after works with codes.

@@ -1,10 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AbortedError, StepError, errorMessage } from '../errors.js';
+import { AbortedError, StepError, errorMessage, isDiskFull } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { readHeadSha, type GitClient } from '../git/git-client.js';
 import { splitUserinfo } from '../git/credentials.js';
+import { WORKDIR_FULL_REMEDY } from '../git/classify.js';
 import { planBuild, type BuildPlan } from '../build/builders.js';
 import { runBuild, tailOfLog } from '../build/run-build.js';
 import { buildUserEnvironment, handOver, takeBack, type BuildUser } from '../build/build-user.js';
@@ -307,9 +308,6 @@ const OUTCOME_OF_STEP: Record<StepName, Outcome> = {
   record: 'crashed',
 };
 
-/** File system errors of a disk that is full: the machine's trouble, not a bug of ours (`crashed`). */
-const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
-
 function toFinished(err: unknown, signal: AbortSignal, { scrub, workdir }: Pick<PipelineSettings, 'scrub' | 'workdir'>): Finished {
   const cause = err instanceof StepFailure ? err.cause : err;
   if (cause instanceof AbortedError || signal.aborted) {
@@ -319,8 +317,9 @@ function toFinished(err: unknown, signal: AbortSignal, { scrub, workdir }: Pick<
     return { outcome: OUTCOME_OF_STEP[err.step], errorCode: cause.code, errorMessage: scrub(cause.message) };
   }
   // Outside a StepError, only the workspace's own writes (its directory, build.log, the clone's checkout) get here.
-  if (err instanceof StepFailure && DISK_FULL.has((cause as NodeJS.ErrnoException).code ?? '')) {
-    const message = `The work directory ${workdir} is full (${errorMessage(cause)}): free space there or give MASS_INGEST_WORKDIR (--workdir) more room`;
+  // A full disk is the machine's trouble, not a bug of ours (`crashed`).
+  if (err instanceof StepFailure && isDiskFull(cause)) {
+    const message = `The work directory ${workdir} is full (${errorMessage(cause)}): ${WORKDIR_FULL_REMEDY}`;
     return { outcome: OUTCOME_OF_STEP[err.step], errorCode: 'workdir_full', errorMessage: scrub(message) };
   }
   return { outcome: 'crashed', errorCode: 'crashed', errorMessage: scrub(errorMessage(cause)) };

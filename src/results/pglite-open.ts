@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-import { InfrastructureError, UsageError } from '../errors.js';
+import { InfrastructureError, UsageError, isDiskFull } from '../errors.js';
 import { acquireDirectoryLock, assertUnlocked } from './directory-lock.js';
 
 /**
@@ -78,8 +78,7 @@ const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
 async function explainFullDisk(dataDir: string, err: unknown): Promise<unknown> {
   const stats = await fs.statfs(path.dirname(dataDir)).catch(() => undefined);
   const free = stats ? stats.bavail * stats.bsize : undefined;
-  const full = ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '');
-  if (!full && (free === undefined || free >= WAL_SEGMENT_BYTES)) return err;
+  if (!isDiskFull(err) && (free === undefined || free >= WAL_SEGMENT_BYTES)) return err;
   const room = free === undefined ? 'is full' : `has ${(free / 1024 / 1024).toFixed(1)} MiB free`;
   return new InfrastructureError(
     'db_disk_full',
