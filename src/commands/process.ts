@@ -128,6 +128,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     else if (complete && rows < range.start) log.warn({ start: range.start, rows }, 'The range starts after the last row of the inventory');
     const exitCode = exitCodeOf(summary, config.strict);
     if (summary.workdirFull > 0) log.error({ repositories: summary.workdirFull, workdir: config.workdir }, 'The work directory filled up: exit 3, so that the partition is tried again; give it more room (root_volume_size_gib on Batch)');
+    if (summary.databaseFailed > 0) log.error({ repositories: summary.databaseFailed }, 'The database failed some repositories\' checks: exit 3, so that the partition is tried again');
     await endPartition(await running, range.start, Number.isFinite(lastRow) ? lastRow : finiteEnd(range), exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed');
     log.info({ counts: summary.counts, total: summary.total, exitCode }, 'Partition finished');
     return exitCode;
@@ -263,6 +264,9 @@ export function exitCodeOf(summary: PartitionSummary, strict: boolean): ExitCode
   // whose shared disk is emptier) publishes what did not fit, and a job that keeps failing shows
   // that the disk is too small, where exit 0 would hide it in the report.
   if (summary.workdirFull > 0) return EXIT.infrastructure;
+  // A database that failed some checks (a restart, a failover): another attempt checks those
+  // repositories again; the rest are `unchanged` by then, or published commits not built twice.
+  if (summary.databaseFailed > 0) return EXIT.infrastructure;
   const attempted = Object.entries(summary.counts)
     .filter(([outcome]) => !['invalid', 'unchanged', 'no_build_tool', 'clone_failed'].includes(outcome))
     .reduce((sum, [, count]) => sum + (count ?? 0), 0);

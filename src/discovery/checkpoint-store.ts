@@ -46,11 +46,15 @@ SELECT (SELECT count(*) FROM items)::int AS inserted, (SELECT count(*) FROM run)
 /**
  * The end of a discovery, also one statement: repositories upserted with their stars (branch =
  * default branch), one star_history row per repository in the CSV, the run marked finished and
- * its working rows removed.
+ * its working rows removed. All of it only while the run is still the owner's (`owned`, as
+ * assertOwned checks): the row lock holds off a take-over until the statement commits, and one
+ * that committed first leaves `owned` empty and the statement writing nothing.
  */
 const FINISH = `
-WITH chosen AS MATERIALIZED (
-  SELECT origin, path, branch, clone_url, stars FROM discovery_items WHERE discovery_id = $1
+WITH owned AS MATERIALIZED (
+  SELECT id FROM discovery_runs WHERE id = $1 AND ($4::text IS NULL OR (owner = $4 AND status = 'running')) FOR UPDATE
+), chosen AS MATERIALIZED (
+  SELECT origin, path, branch, clone_url, stars FROM discovery_items WHERE discovery_id = $1 AND EXISTS (SELECT 1 FROM owned)
   ORDER BY stars DESC, origin, path LIMIT $2
 ), upserted AS (
   INSERT INTO repositories (origin, path, branch, clone_url, stars, updated_at)
@@ -60,14 +64,14 @@ WITH chosen AS MATERIALIZED (
 ), history AS (
   INSERT INTO star_history (origin, path, observed_at, stars) SELECT origin, path, $3::timestamptz, stars FROM chosen RETURNING 1
 ), dropped_items AS (
-  DELETE FROM discovery_items WHERE discovery_id = $1 RETURNING 1
+  DELETE FROM discovery_items WHERE discovery_id = $1 AND EXISTS (SELECT 1 FROM owned) RETURNING 1
 ), dropped_streams AS (
-  DELETE FROM discovery_streams WHERE discovery_id = $1 RETURNING 1
+  DELETE FROM discovery_streams WHERE discovery_id = $1 AND EXISTS (SELECT 1 FROM owned) RETURNING 1
 ), finished AS (
   UPDATE discovery_runs SET status = 'finished', planner = NULL, finished_at = $3::timestamptz, updated_at = $3::timestamptz,
-    repositories = (SELECT count(*) FROM chosen) WHERE id = $1 RETURNING 1
+    repositories = (SELECT count(*) FROM chosen) WHERE id IN (SELECT id FROM owned) RETURNING 1
 )
-SELECT (SELECT count(*) FROM history)::int AS recorded`;
+SELECT (SELECT count(*) FROM history)::int AS recorded, (SELECT count(*) FROM owned)::int AS runs`;
 
 interface QueuedCheckpoint {
   readonly planner: string | null;
@@ -201,8 +205,10 @@ export class CheckpointStore {
     if (rows.length === 0) throw takenOver(id);
   }
 
+  /** The end (FINISH); a discovery another process took over since assertOwned is left to it, untouched. */
   async finish(id: string, limit: number | null, observedAt: Date): Promise<number> {
-    const { rows } = await this.db.query<{ recorded: number }>(FINISH, [id, limit, observedAt.toISOString()]);
+    const { rows } = await this.db.query<{ recorded: number; runs: number }>(FINISH, [id, limit, observedAt.toISOString(), this.owner]);
+    if (this.owner !== null && rows[0]?.runs === 0) throw takenOver(id);
     return rows[0]?.recorded ?? 0;
   }
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AbortedError, StepError, errorMessage, isDiskFull } from '../errors.js';
+import { AbortedError, InfrastructureError, StepError, errorMessage, isDiskFull } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { readHeadSha, type GitClient } from '../git/git-client.js';
@@ -13,7 +13,7 @@ import type { BuildUserPool } from '../build/build-user-pool.js';
 import { collectArtifacts, type CollectedArtifact } from '../artifacts/collect.js';
 import type { PublishLayout, RepositoryKey } from '../artifacts/layout.js';
 import type { RepositoryRow } from '../inventory/rows.js';
-import { BUILD_ERROR_LINE, BUILD_LOG_OUTCOMES, isFailure, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
+import { BUILD_ERROR_LINE, BUILD_LOG_OUTCOMES, DATABASE_FAILURES, isFailure, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { GIT_RETRY, withRetry, type RetryPolicy } from '../retry.js';
 import { runStep, StepFailure, type StepName } from './step.js';
@@ -112,7 +112,9 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
   // A row the signal kept from starting logs nothing, like the rows run-partition never began.
   if (result.errorCode === NOT_STARTED.errorCode) return result;
   const line = { outcome: result.outcome, durationMs: result.durationMs, commitSha: result.commitSha, errorCode: result.errorCode };
-  if (isFailure(result.outcome) && result.outcome !== 'aborted') log.warn({ ...line, error: gist(result) }, 'Repository finished');
+  // Stopped by a signal, it says nothing more; stopped by the database, it says what failed.
+  const signalled = result.outcome === 'aborted' && !DATABASE_FAILURES.has(result.errorCode ?? '');
+  if (isFailure(result.outcome) && !signalled) log.warn({ ...line, error: gist(result) }, 'Repository finished');
   else log.info(line, 'Repository finished');
   return result;
 }
@@ -321,6 +323,10 @@ function toFinished(err: unknown, signal: AbortSignal, { scrub, workdir }: Pick<
   if (err instanceof StepFailure && isDiskFull(cause)) {
     const message = `The work directory ${workdir} is full (${errorMessage(cause)}): ${WORKDIR_FULL_REMEDY}`;
     return { outcome: OUTCOME_OF_STEP[err.step], errorCode: 'workdir_full', errorMessage: scrub(message) };
+  }
+  // The database failed `resolve`, or the work begun before it answered (raised outside a step).
+  if (cause instanceof InfrastructureError && DATABASE_FAILURES.has(cause.code)) {
+    return { outcome: 'aborted', errorCode: cause.code, errorMessage: scrub(cause.message) };
   }
   return { outcome: 'crashed', errorCode: 'crashed', errorMessage: scrub(errorMessage(cause)) };
 }

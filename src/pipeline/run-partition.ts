@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { MassIngestError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { InventoryEntry, InvalidRow, RepositoryRow } from '../inventory/rows.js';
-import { unbuiltOutcome, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
+import { DATABASE_FAILURES, unbuiltOutcome, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
 import { NOT_STARTED, processRepository, type PipelineDeps } from './process-repository.js';
 import { RecordBuffer } from './record-buffer.js';
@@ -25,6 +25,8 @@ export interface PartitionSummary {
   readonly publishErrorCodes: readonly string[];
   /** Repositories that found the work directory full (`workdir_full`). */
   readonly workdirFull: number;
+  /** Repositories the database failed (`aborted` with `db_unreachable` or `db_disk_full`). */
+  readonly databaseFailed: number;
 }
 
 const CHECK_AHEAD = 8;
@@ -38,12 +40,14 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   const counts: Partial<Record<Outcome, number>> = {};
   const publishErrorCodes: string[] = [];
   let workdirFull = 0;
+  let databaseFailed = 0;
   let total = 0;
   const record = (outcome: RepositoryOutcome) => {
     total += 1;
     counts[outcome.outcome] = (counts[outcome.outcome] ?? 0) + 1;
     if (outcome.outcome === 'publish_failed' && outcome.errorCode) publishErrorCodes.push(outcome.errorCode);
     if (outcome.errorCode === 'workdir_full') workdirFull += 1;
+    if (outcome.outcome === 'aborted' && DATABASE_FAILURES.has(outcome.errorCode ?? '')) databaseFailed += 1;
     buffer.add(outcome);
     deps.onOutcome?.(outcome);
   };
@@ -92,7 +96,7 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   await Promise.all(inFlight);
   await buffer.close();
   if (unreadable) throw unreadable.error;
-  return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull };
+  return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull, databaseFailed };
 }
 
 function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {

@@ -30,6 +30,14 @@ export const BUILD_ERROR_LINE = /^\s*(\[ERROR\]|ERROR\b|error(\[\w+\])?:|fatal( 
 /** The most of a build log's tail that `error_message` holds (DESIGN §7: 4 KiB). */
 export const LOG_TAIL_BYTES = 4096;
 
+/**
+ * The error codes of a repository the database failed (src/results/database.ts): its check could not
+ * be answered, or could not confirm the work begun before it answered. Neither the repository's
+ * failure nor a bug: it is `aborted` (its count of failures stays), and the partition exits 3 so
+ * that Batch tries it again (DESIGN §8).
+ */
+export const DATABASE_FAILURES: ReadonlySet<string> = new Set(['db_unreachable', 'db_disk_full']);
+
 export function isFailure(outcome: Outcome): boolean {
   return !SUCCESSFUL_OUTCOMES.has(outcome);
 }

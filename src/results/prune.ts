@@ -27,7 +27,10 @@ export interface PrunedRun {
 export interface PruneSummary {
   readonly runs: readonly PrunedRun[];
   readonly results: number;
-  /** The deadline or the signal came first: older runs are left (one of them perhaps in part) for the next prune. */
+  /**
+   * The deadline or the signal came first: older runs are left for the next prune, and the last
+   * run pruned perhaps with some of its results (no report shows them: its run row is gone).
+   */
   readonly unfinished?: boolean;
 }
 
@@ -48,13 +51,24 @@ export async function pruneRuns(database: Database, settings: PruneSettings, log
   const cutoff = new Date(Math.max(settings.now.getTime() - settings.olderThanDays * 86_400_000, EARLIEST_DATE_MS));
   const runs = await prunableRuns(database, cutoff, settings.keepRuns);
   const total = (list: readonly PrunedRun[]) => list.reduce((sum, run) => sum + run.results, 0);
-  if (settings.dryRun || runs.length === 0) return { runs, results: total(runs) };
-  const pruned: PrunedRun[] = [];
+  if (settings.dryRun) return { runs, results: total(runs) };
   const inTime = () => !settings.signal?.aborted && (settings.deadline === undefined || Date.now() < settings.deadline);
+  const left = await runsLeftInPart(database);
+  const pruned: PrunedRun[] = [];
+  let complete = true;
   try {
+    for (const id of left) {
+      complete = await deleteResults(database, id, inTime);
+      if (!complete) break;
+    }
+    if (left.length > 0 && complete) log.info({ runIds: left }, 'Results left by an interrupted prune removed');
     for (const run of runs) {
-      if (!(await deleteRun(database, run.id, inTime))) break;
+      complete &&= inTime();
+      if (!complete) break;
+      // One statement, and the run is gone for every reader; its results follow (deleteResults).
+      await database.query('DELETE FROM ingest_runs WHERE id = $1', [run.id]);
       pruned.push(run);
+      complete = await deleteResults(database, run.id, inTime);
       log.debug({ runId: run.id, results: run.results }, 'Run pruned');
     }
   } catch (err) {
@@ -63,8 +77,8 @@ export async function pruneRuns(database: Database, settings: PruneSettings, log
     throw err;
   }
   // PGlite runs no autovacuum: the space of the rows deleted is made reusable here.
-  if (database.kind === 'pglite') await database.query('VACUUM repository_results, run_partitions, ingest_runs', []);
-  return { runs: pruned, results: total(pruned), ...(pruned.length < runs.length ? { unfinished: true } : {}) };
+  if (database.kind === 'pglite' && (left.length > 0 || pruned.length > 0)) await database.query('VACUUM repository_results, run_partitions, ingest_runs', []);
+  return { runs: pruned, results: total(pruned), ...(complete ? {} : { unfinished: true }) };
 }
 
 async function prunableRuns(database: Database, cutoff: Date, keepRuns: number): Promise<PrunedRun[]> {
@@ -83,16 +97,38 @@ async function prunableRuns(database: Database, cutoff: Date, keepRuns: number):
 }
 
 /**
- * Its results in slices of rows, then the run (its partitions go with it: ON DELETE CASCADE).
- * False when `inTime` says stop first: the run stays, for the next prune to finish.
+ * The runs whose row a prune deleted before its deadline or a signal let it delete all their
+ * results (deleteResults): results no run names. A run's row is written before any of its results
+ * (the recording statement refuses a run that has none), so no other results are without one.
+ * Their run ids are found by skipping from one to the next along the primary key (run_id,
+ * row_number): one index probe per run, not a scan of every run's rows.
  */
-async function deleteRun(database: Database, runId: string, inTime: () => boolean): Promise<boolean> {
+async function runsLeftInPart(database: Database): Promise<string[]> {
+  const { rows } = await database.query<{ run_id: string }>(
+    `WITH RECURSIVE ids AS (
+       (SELECT run_id FROM repository_results ORDER BY run_id LIMIT 1)
+       UNION ALL
+       SELECT (SELECT x.run_id FROM repository_results x WHERE x.run_id > ids.run_id ORDER BY x.run_id LIMIT 1) FROM ids WHERE ids.run_id IS NOT NULL
+     )
+     SELECT run_id FROM ids WHERE run_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ingest_runs r WHERE r.id = ids.run_id)`,
+    [],
+  );
+  return rows.map((row) => row.run_id);
+}
+
+/**
+ * A run's results in slices of rows, after its row (and its partitions: ON DELETE CASCADE) went:
+ * no reader sees a run with part of its results. One transaction for a run of a million rows would
+ * hold its locks for minutes (a migration waits for them, and every query queued behind it), and
+ * could not stop at the deadline without undoing all of it. False when `inTime` says stop first:
+ * the rest is left for the next prune (runsLeftInPart).
+ */
+async function deleteResults(database: Database, runId: string, inTime: () => boolean): Promise<boolean> {
   const { rows } = await database.query<{ last: number | null }>('SELECT max(row_number) AS last FROM repository_results WHERE run_id = $1', [runId]);
   const last = rows[0]?.last ?? 0;
   for (let from = 0; from <= last; from += DELETE_SLICE) {
     if (!inTime()) return false;
     await database.query('DELETE FROM repository_results WHERE run_id = $1 AND row_number >= $2 AND row_number < $3', [runId, from, from + DELETE_SLICE]);
   }
-  await database.query('DELETE FROM ingest_runs WHERE id = $1', [runId]);
   return true;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, collect, parseLogs, spawnCli } from '../harness/cli.js';
+import { baseEnv, collect, parseLogs, runCli, spawnCli } from '../harness/cli.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
@@ -83,13 +83,66 @@ describe('mass-ingest process when PostgreSQL goes away during the run', () => {
       const result = await ended;
 
       expect(result.code).toBe(3);
-      expect(result.stderr).toMatch(/mass-ingest: PostgreSQL query failed: .*too many connections for database "mass" \[db_unreachable\]/);
+      expect(result.stderr).toMatch(/mass-ingest: PostgreSQL query failed: .*too many connections for database "mass"; 1 outcome was not recorded \(row 2\) \[db_unreachable\]/);
       expect(parseLogs(result.stdout).find((line) => line.msg === 'Recording outcomes failed')).toMatchObject({ level: 50, count: 1 });
       await admin.query(`ALTER DATABASE ${postgres.database} CONNECTION LIMIT -1`);
       const { rows } = await admin.query<{ row_number: number }>("SELECT row_number FROM repository_results WHERE run_id = 'outage-2'");
       expect(rows).toEqual([{ row_number: 1 }]);
     } finally {
       await admin.query(`ALTER DATABASE ${postgres.database} CONNECTION LIMIT -1`).catch(() => undefined);
+      await admin.end();
+    }
+  }, 120_000);
+});
+
+describe('mass-ingest process when PostgreSQL fails the checks of repositories', () => {
+  it('records them aborted with db_unreachable, not crashed, publishes nothing for them, and exits 3', async () => {
+    const { quick, waiting } = { quick: fixture.repos['acme/quick'], waiting: fixture.repos['acme/waiting'] };
+    const publishUrl = path.join(tmp.path, 'artifacts-3');
+    const env = baseEnv({ DATABASE_URL: postgres.url, PUBLISH_URL: publishUrl, MASS_INGEST_WORKDIR: path.join(tmp.path, 'work') });
+    const header = 'cloneUrl,branch,origin,path';
+    const first = path.join(tmp.path, 'first.csv');
+    const both = path.join(tmp.path, 'both.csv');
+    await fs.writeFile(first, `${header}\n${quick?.path},main,local.test,acme/quick\n`);
+    // Row 1's commit is at the target already (its check waits for the database, which alone can
+    // settle it); row 2's is not (its work starts before the database answers).
+    await fs.writeFile(both, `${header}\n${quick?.path},main,local.test,acme/quick\n${waiting?.path},main,local.test,acme/waiting\n`);
+    await fs.writeFile(path.join(tmp.path, 'release'), '');
+    const published = await runCli(['process', first, '--run-id', 'checks-0'], { env });
+    expect(published.code, published.stderr).toBe(0);
+    await fs.rm(path.join(publishUrl, 'local.test', 'acme', 'waiting'), { recursive: true, force: true });
+    const locker = new pg.Client({ connectionString: postgres.url });
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await locker.connect();
+    await admin.connect();
+    try {
+      // The checks' queries wait on the lock; the processor's connections that run them are then
+      // ended, as a restart or a failover ends them.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE repositories IN ACCESS EXCLUSIVE MODE');
+      const ended = collect(spawnCli(['process', both, '--run-id', 'checks-1', '--concurrency', '2'], { env }));
+      const waiters = "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%last_published_sha%'";
+      await waitFor(async () => ((await admin.query(`SELECT count(*)::int AS n ${waiters}`)).rows[0]?.n === 2 ? true : undefined), { what: 'both checks to wait for the database', timeoutMs: 60_000, intervalMs: 100 });
+      await admin.query(`SELECT pg_terminate_backend(pid) ${waiters}`);
+      await locker.query('ROLLBACK');
+      const result = await ended;
+
+      expect(result.code, result.stderr).toBe(3);
+      const { rows } = await admin.query<{ row_number: number; outcome: string; error_code: string }>("SELECT row_number, outcome, error_code FROM repository_results WHERE run_id = 'checks-1' ORDER BY row_number");
+      expect(rows).toEqual([
+        { row_number: 1, outcome: 'aborted', error_code: 'db_unreachable' },
+        { row_number: 2, outcome: 'aborted', error_code: 'db_unreachable' },
+      ]);
+      const partitions = await admin.query<{ status: string }>("SELECT status FROM run_partitions WHERE run_id = 'checks-1'");
+      expect(partitions.rows).toEqual([{ status: 'failed' }]);
+      const logs = parseLogs(result.stdout);
+      expect(logs.find((line) => line.msg === 'The database failed some repositories\' checks: exit 3, so that the partition is tried again')).toMatchObject({ level: 50, repositories: 2 });
+      expect(logs.filter((line) => line.msg === 'Repository finished').map((line) => [line.level, line.errorCode])).toEqual([[40, 'db_unreachable'], [40, 'db_unreachable']]);
+      // The work begun before the database answered is dropped, since the database never confirmed it.
+      await expect(fs.readdir(path.join(publishUrl, 'local.test', 'acme', 'waiting'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
       await admin.end();
     }
   }, 120_000);

@@ -1,10 +1,13 @@
 import path from 'node:path';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../src/discovery/checkpoint-store.js';
 import type { DiscoveredRepository, StreamState } from '../../src/discovery/types.js';
 import { openDatabase, type Database } from '../../src/results/database.js';
+import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { waitFor } from '../harness/wait.js';
 
 const OWNER = 'host-a/4026531836:100';
 
@@ -119,6 +122,34 @@ describe('CheckpointStore', () => {
     await expect(store.assertOwned(id)).rejects.toMatchObject({ code: 'discover_taken_over' });
   });
 
+  it('finishes nothing of a discovery another process took over after assertOwned, and says so as assertOwned does', async () => {
+    const store = new CheckpointStore(database, OWNER);
+    await store.save(id, { planner: undefined, streams: [stream(1, 'c1')], repositories: repos('taken-over') });
+    await store.assertOwned(id);
+    await database.query("UPDATE discovery_runs SET owner = 'host-b:7' WHERE id = $1", [id]);
+
+    const err = await store.finish(id, null, new Date()).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ code: 'discover_taken_over' });
+    const { rows } = await database.query('SELECT status, owner FROM discovery_runs WHERE id = $1', [id]);
+    expect(rows).toEqual([{ status: 'running', owner: 'host-b:7' }]);
+    expect(await savedPaths(store)).toEqual(['acme/taken-over']);
+    const written = await database.query("SELECT (SELECT count(*)::int FROM star_history WHERE path = 'acme/taken-over') AS history, (SELECT count(*)::int FROM repositories WHERE path = 'acme/taken-over') AS repositories", []);
+    expect(written.rows).toEqual([{ history: 0, repositories: 0 }]);
+  });
+
+  it('finishes a discovery still its own: the repositories recorded, the run finished', async () => {
+    const store = new CheckpointStore(database, OWNER);
+    await store.save(id, { planner: undefined, streams: [stream(1, 'c1')], repositories: repos('kept-a', 'kept-b') });
+
+    const recorded = await store.finish(id, null, new Date());
+
+    expect(recorded).toBe(2);
+    const { rows } = await database.query('SELECT status FROM discovery_runs WHERE id = $1', [id]);
+    expect(rows).toEqual([{ status: 'finished' }]);
+    expect(await savedPaths(store)).toEqual([]);
+  });
+
   it('counts a repository found again by another page once, and lists repositories a page at a time without repeating one', async () => {
     const store = new CheckpointStore(database, OWNER);
 
@@ -130,5 +161,49 @@ describe('CheckpointStore', () => {
     expect(store.repositoryCount).toEqual(5);
     expect(pages.flat().sort()).toEqual(['acme/a', 'acme/b', 'acme/c', 'acme/x', 'acme/y']);
     expect(pages.every((page) => page.length <= 2)).toBe(true);
+  });
+});
+
+describe('CheckpointStore.finish on PostgreSQL, while another process takes the discovery over', () => {
+  let postgres: PostgresServer;
+  let database: Database;
+
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    database = await openDatabase({ databaseUrl: postgres.url, dataDir: '' }, pino({ level: 'silent' }));
+  }, 120_000);
+
+  afterAll(async () => {
+    await database?.close();
+    await postgres?.stop();
+  });
+
+  it('waits for the take-over to commit, then finishes nothing and says it was taken over', async () => {
+    const id = 'discovery-race';
+    await database.query("INSERT INTO discovery_runs (id, fingerprint, arguments, status, owner) VALUES ($1, 'fp-race', '{}'::jsonb, 'running', $2)", [id, OWNER]);
+    const store = new CheckpointStore(database, OWNER);
+    await store.save(id, { planner: undefined, streams: [stream(1, 'c1')], repositories: repos('raced') });
+    await store.assertOwned(id);
+    const taker = new pg.Client({ connectionString: postgres.url });
+    await taker.connect();
+    try {
+      // The take-over's transaction holds the run's row when the finishing statement starts.
+      await taker.query('BEGIN');
+      await taker.query("UPDATE discovery_runs SET owner = 'host-b:7', updated_at = now() WHERE id = $1", [id]);
+      const finishing = store.finish(id, null, new Date()).catch((e: unknown) => e);
+      await waitFor(async () => (await database.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%discovery_items%'", [])).rows[0], { what: 'finish to wait for the take-over', timeoutMs: 10_000, intervalMs: 50 });
+      await taker.query('COMMIT');
+
+      const err = await finishing;
+
+      expect(err).toMatchObject({ code: 'discover_taken_over' });
+      const { rows } = await database.query('SELECT status, owner FROM discovery_runs WHERE id = $1', [id]);
+      expect(rows).toEqual([{ status: 'running', owner: 'host-b:7' }]);
+      const written = await database.query("SELECT (SELECT count(*)::int FROM star_history WHERE path = 'acme/raced') AS history, (SELECT count(*)::int FROM discovery_items WHERE path = 'acme/raced') AS items", []);
+      expect(written.rows).toEqual([{ history: 0, items: 1 }]);
+    } finally {
+      await taker.query('ROLLBACK').catch(() => undefined);
+      await taker.end();
+    }
   });
 });

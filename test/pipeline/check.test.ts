@@ -95,8 +95,19 @@ describe('checkChanged when the database or the target fails', () => {
   });
 });
 
+describe('processRepository when the database fails its check', () => {
+  it('records aborted with the database error code, not crashed, when the database fails at once', async () => {
+    const target = new Target();
+    const d = deps(new FlagGit(path.join(workdir, 'built')), target, async () => Promise.reject(dbDown()));
+
+    const result = await processRepository(row, d, new AbortController().signal, log);
+
+    expect([result.outcome, result.errorCode, result.errorMessage, target.published.length]).toEqual(['aborted', 'db_unreachable', 'PostgreSQL query failed: Connection terminated unexpectedly', 0]);
+  });
+});
+
 describe('processRepository when the database fails after work began without it', () => {
-  it('publishes nothing and records crashed with the database error', async () => {
+  it('publishes nothing and records aborted with the database error code, not crashed', async () => {
     const flag = path.join(workdir, 'built');
     const target = new Target();
     // The database answers only once the build ran (as one still opening would), and then fails.
@@ -107,6 +118,6 @@ describe('processRepository when the database fails after work began without it'
 
     const result = await processRepository(row, d, new AbortController().signal, log);
 
-    expect([result.outcome, result.errorMessage, target.published.length]).toEqual(['crashed', 'PostgreSQL query failed: Connection terminated unexpectedly', 0]);
+    expect([result.outcome, result.errorCode, result.errorMessage, target.published.length]).toEqual(['aborted', 'db_unreachable', 'PostgreSQL query failed: Connection terminated unexpectedly', 0]);
   });
 });

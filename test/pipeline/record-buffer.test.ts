@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { InfrastructureError } from '../../src/errors.js';
 import { RecordBuffer } from '../../src/pipeline/record-buffer.js';
 import type { RepositoryOutcome } from '../../src/results/outcome.js';
 
@@ -69,5 +70,20 @@ describe('RecordBuffer', () => {
 
     expect(store.recorded).toEqual([]);
     expect(lines.map((line) => [line.level, line.msg, line.count])).toEqual([[50, 'Recording outcomes failed', 1]]);
+  });
+
+  it('fails its close naming the rows whose outcomes were not recorded when the database is out of disk', async () => {
+    const full = new InfrastructureError('db_disk_full', 'PostgreSQL has no disk space left (could not extend file "base/5/16449": No space left on device): free space where the database keeps its files, then run again');
+    const store = { recordOutcomes: async () => Promise.reject(full) };
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const buffer = new RecordBuffer(store, log, 10, 60_000);
+
+    for (const row of [5, 1, 2, 3, 9]) buffer.add(outcome(row));
+    const err = await buffer.close().catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(InfrastructureError);
+    expect(err).toMatchObject({ code: 'db_disk_full', cause: full, message: `${full.message}; 5 outcomes were not recorded (rows 1-3, 5, 9)` });
+    expect(lines).toEqual([expect.objectContaining({ level: 50, msg: 'Recording outcomes failed', count: 5, rows: '1-3, 5, 9' })]);
   });
 });

@@ -98,7 +98,7 @@ describe('runPartition when a repository fails while it holds its turn or a slot
     ]);
   });
 
-  it('lets the next repositories work after the database fails a check', async () => {
+  it('lets the next repositories work after the database fails a check, which is aborted with its code and counted', async () => {
     const recorded: RepositoryOutcome[] = [];
     const lastPublishedSha = async (_origin: string, repoPath: string) => {
       if (repoPath === 'acme/r1') throw new InfrastructureError('db_unreachable', 'PostgreSQL query failed: Connection terminated unexpectedly');
@@ -106,12 +106,13 @@ describe('runPartition when a repository fails while it holds its turn or a slot
     };
     const deps = partitionDeps(new ScriptedGit([]), recorded, lastPublishedSha);
 
-    await runPartition(rows(2), deps, new AbortController().signal);
+    const summary = await runPartition(rows(2), deps, new AbortController().signal);
 
     expect(outcomesOf(recorded)).toEqual([
-      [1, 'crashed', 'crashed'],
+      [1, 'aborted', 'db_unreachable'],
       [2, 'published', undefined],
     ]);
+    expect(summary.databaseFailed).toBe(1);
   });
 
   it('records aborted the repository waiting for its turn when the signal comes, and ends', async () => {
