@@ -9,9 +9,9 @@ const SIDECARS = ['sha1', 'md5', 'sha256'] as const;
  * plain HTTP servers and Maven repositories that verify downloads against them. The file goes
  * first, then its checksums, the order `mvn deploy` uses and Artifactory expects.
  * The exception is a put that marks a publish complete (`ifAbsent`: the default layout's
- * manifest, which is conditional on S3 only, where this decorator is used with the maven layout
- * alone: see createStore). Its checksums go first: a processor stopped between the two would
- * leave a manifest without them, and the next run skips a commit whose manifest exists.
+ * manifest). Its checksums go first: a processor stopped between the two would leave a manifest
+ * without them, and the next run skips a commit whose manifest exists. When another processor's
+ * manifest was there first, its checksums are written again from it.
  */
 export class ChecksumSidecarStore implements ArtifactStore {
   readonly description: string;
@@ -37,15 +37,23 @@ export class ChecksumSidecarStore implements ArtifactStore {
     await this.putSidecars(key, digests);
   }
 
-  async putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<void> {
+  async putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<boolean> {
     const marksCompletion = options?.ifAbsent === true;
     if (marksCompletion) await this.putSidecars(key, digestBytes(body));
-    await this.inner.putBytes(key, body, contentType, options);
+    const written = await this.inner.putBytes(key, body, contentType, options);
     if (!marksCompletion) await this.putSidecars(key, digestBytes(body));
+    // Another processor's manifest got there first: its checksums, not ours, describe it.
+    else if (!written) await this.putSidecarsOfStored(key);
+    return written;
   }
 
   url(key: string): string {
     return this.inner.url(key);
+  }
+
+  private async putSidecarsOfStored(key: string): Promise<void> {
+    const stored = await this.inner.read(key);
+    if (stored) await this.putSidecars(key, digestBytes(stored));
   }
 
   private async putSidecars(key: string, digests: FileDigests): Promise<void> {

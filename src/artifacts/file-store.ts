@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StepError, isDiskFull } from '../errors.js';
-import type { ArtifactStore } from './store.js';
+import type { ArtifactStore, PutOptions } from './store.js';
 
 /**
  * What a failed write says about the target: refused (exit 2 when every repository fails), a path
@@ -55,21 +55,21 @@ export class FileStore implements ArtifactStore {
     await this.write(key, (temp) => fs.copyFile(file, temp));
   }
 
-  async putBytes(key: string, body: Buffer): Promise<void> {
-    await this.write(key, (temp) => fs.writeFile(temp, body));
+  async putBytes(key: string, body: Buffer, _contentType?: string, options: PutOptions = {}): Promise<boolean> {
+    return this.write(key, (temp) => fs.writeFile(temp, body), options.ifAbsent ? placeUnlessPresent : replace);
   }
 
   url(key: string): string {
     return pathToFileURL(this.resolve(key)).href;
   }
 
-  private async write(key: string, fill: (temp: string) => Promise<void>): Promise<void> {
+  private async write(key: string, fill: (temp: string) => Promise<void>, place: Place = replace): Promise<boolean> {
     const target = this.resolve(key);
     const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       await fs.mkdir(path.dirname(target), { recursive: true });
       await fill(temp);
-      await fs.rename(temp, target);
+      return await place(temp, target);
     } catch (err) {
       // Where the directory could not be made, removing the temp file fails too (ENOTDIR): the
       // first error is the one to report.
@@ -85,5 +85,42 @@ export class FileStore implements ArtifactStore {
     const target = path.resolve(this.root, key);
     if (!target.startsWith(this.root + path.sep)) throw new StepError('publish_bad_key', `Refusing to write outside ${this.root}: ${key}`);
     return target;
+  }
+}
+
+/** Puts the filled temp file at the target; false when it did not (the target was there). */
+type Place = (temp: string, target: string) => Promise<boolean>;
+
+const replace: Place = async (temp, target) => {
+  await fs.rename(temp, target);
+  return true;
+};
+
+/**
+ * A hard link does not replace (EEXIST), so of two processors writing one manifest the second
+ * learns that it came second; the file still appears whole. Where the file system has no hard
+ * links (some FUSE and SMB mounts), an exclusive create does the check as one step, at the cost of
+ * a moment in which the file is not yet whole.
+ */
+const placeUnlessPresent: Place = async (temp, target) => {
+  try {
+    await linkOrCopyExclusive(temp, target);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+};
+
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+async function linkOrCopyExclusive(temp: string, target: string): Promise<void> {
+  try {
+    await fs.link(temp, target);
+  } catch (err) {
+    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await fs.copyFile(temp, target, fs.constants.COPYFILE_EXCL);
   }
 }

@@ -10,7 +10,7 @@ import { sendHttp, type HttpCall, type HttpReply } from './http-request.js';
 import { isUnanswered, retryAfterMs, statusError } from './publish-errors.js';
 import { DEFAULT_IDLE_MS, answerWaitMs, attemptDeadlineMs, type PublishTimeouts } from './publish-timeouts.js';
 import { SKIPPED, TargetBreaker } from './target-breaker.js';
-import type { ArtifactStore, FileDigests } from './store.js';
+import type { ArtifactStore, FileDigests, PutOptions } from './store.js';
 
 /**
  * Connection errors, time-outs, 5xx, 408 and 429 are retried with this schedule (tested in
@@ -105,8 +105,14 @@ export class HttpStore implements ArtifactStore {
     });
   }
 
-  async putBytes(key: string, body: Buffer, contentType: string): Promise<void> {
-    await this.call('PUT', key, { size: body.length, headers: { 'Content-Type': contentType, 'Content-Length': body.length }, body });
+  /**
+   * `ifAbsent` sends `If-None-Match: *` (RFC 9110 §13.1.2): a server that keeps the existing file
+   * answers 412. Servers that ignore the header (nginx's WebDAV module among them) replace it.
+   */
+  async putBytes(key: string, body: Buffer, contentType: string, options: PutOptions = {}): Promise<boolean> {
+    const condition: Record<string, string> = options.ifAbsent ? { 'If-None-Match': '*' } : {};
+    const reply = await this.call('PUT', key, { size: body.length, headers: { 'Content-Type': contentType, 'Content-Length': body.length, ...condition }, body }, options.ifAbsent ? [412] : []);
+    return reply.status !== 412;
   }
 
   url(key: string): string {

@@ -1,5 +1,6 @@
 import { StepError } from '../errors.js';
 import { digestFile } from './digests.js';
+import { KeyedLock } from './keyed-lock.js';
 import { PUBLISH_CODES } from './publish-errors.js';
 import type { ArtifactStore } from './store.js';
 import type { CollectedArtifact } from './collect.js';
@@ -36,6 +37,11 @@ export interface PublishedSet {
   readonly logUrl: string;
   readonly artifacts: Manifest['artifacts'];
   readonly alreadyPublished: boolean;
+  /**
+   * Another processor published the commit while this one uploaded, and built other bytes: this
+   * one's files and manifest replaced its (DefaultLayout.afterConcurrentPublish).
+   */
+  readonly replacedConcurrent?: boolean;
 }
 
 /** The manifest (DESIGN §6) of a publish whose artifacts are uploaded, as the bytes to store. */
@@ -67,7 +73,10 @@ export interface PublishLayout {
 
 /** `<origin>/<path>/<sha>/{artifacts, build.log, manifest.json}`. */
 export class DefaultLayout implements PublishLayout {
-  constructor(private readonly store: ArtifactStore) {}
+  constructor(
+    private readonly store: ArtifactStore,
+    private readonly destinations = new KeyedLock(),
+  ) {}
 
   down(): StepError | undefined {
     return this.store.down?.();
@@ -77,21 +86,60 @@ export class DefaultLayout implements PublishLayout {
     return (await this.publishedManifest(repository, commitSha)) !== undefined;
   }
 
+  /**
+   * One publish per commit directory at a time in this processor (two branches at one commit):
+   * the second finds the first's manifest and uploads nothing.
+   */
   async publish(request: PublishRequest): Promise<PublishedSet> {
+    return this.destinations.hold(this.key(request.repository, request.commitSha, ''), () => this.publishUnlessPublished(request));
+  }
+
+  private async publishUnlessPublished(request: PublishRequest): Promise<PublishedSet> {
     const { repository, commitSha } = request;
-    const logKey = this.key(repository, commitSha, 'build.log');
+    const logUrl = this.store.url(this.key(repository, commitSha, 'build.log'));
     const existing = await this.publishedManifest(repository, commitSha);
-    if (existing) return { logUrl: this.store.url(logKey), artifacts: existing.artifacts, alreadyPublished: true };
-    const artifacts: Array<{ name: string; size: number; sha256: string }> = [];
+    if (existing) return { logUrl, artifacts: existing.artifacts, alreadyPublished: true };
+    const artifacts = await this.upload(request);
+    const manifest = manifestBytes(request, artifacts);
+    // Conditional: of two processors publishing the commit at once, the one that comes second learns it here.
+    const written = await this.store.putBytes(this.key(repository, commitSha, 'manifest.json'), manifest, 'application/json', { ifAbsent: true });
+    if (written) return { logUrl, artifacts, alreadyPublished: false };
+    return this.afterConcurrentPublish(request, artifacts, manifest);
+  }
+
+  /** The artifacts, then build.log; what the manifest lists. */
+  private async upload(request: PublishRequest): Promise<Manifest['artifacts']> {
+    const { repository, commitSha } = request;
+    const artifacts: Array<Manifest['artifacts'][number]> = [];
     for (const artifact of request.artifacts) {
       const digests = await digestFile(artifact.file);
       await this.store.putFile(this.key(repository, commitSha, artifact.name), artifact.file, digests);
       artifacts.push({ name: artifact.name, size: digests.size, sha256: digests.sha256 });
     }
-    await this.store.putFile(logKey, request.logFile, await digestFile(request.logFile));
-    // Conditional where the store can (S3 If-None-Match): a concurrent publisher's manifest stays.
-    await this.store.putBytes(this.key(repository, commitSha, 'manifest.json'), manifestBytes(request, artifacts), 'application/json', { ifAbsent: true });
-    return { logUrl: this.store.url(logKey), artifacts, alreadyPublished: false };
+    const logFile = request.logFile;
+    await this.store.putFile(this.key(repository, commitSha, 'build.log'), logFile, await digestFile(logFile));
+    return artifacts;
+  }
+
+  /**
+   * Another processor (another Batch partition) wrote the commit's manifest while this one
+   * uploaded. Its uploads had ended (its manifest goes last); ours replaced some of its files.
+   * Same bytes (a reproducible build): the target stands, as already published. Other bytes:
+   * which file is whose is unknown, so ours go up again, all of them, with our manifest, and the
+   * manifest describes the files beside it. (A third processor at once is not covered.)
+   */
+  private async afterConcurrentPublish(request: PublishRequest, artifacts: Manifest['artifacts'], manifest: Buffer): Promise<PublishedSet> {
+    const { repository, commitSha } = request;
+    const key = this.key(repository, commitSha, 'manifest.json');
+    const logUrl = this.store.url(this.key(repository, commitSha, 'build.log'));
+    const stored = await this.store.read(key);
+    // Our own put, answered 412 on a retry after its first answer was lost.
+    if (stored?.equals(manifest)) return { logUrl, artifacts, alreadyPublished: false };
+    const theirs = stored && parseManifest(stored);
+    if (theirs && sameArtifacts(theirs.artifacts, artifacts)) return { logUrl, artifacts: theirs.artifacts, alreadyPublished: true };
+    await this.upload(request);
+    await this.store.putBytes(key, manifest, 'application/json');
+    return { logUrl, artifacts, alreadyPublished: false, replacedConcurrent: true };
   }
 
   async publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string> {
@@ -120,6 +168,11 @@ export class DefaultLayout implements PublishLayout {
   private key(repository: RepositoryKey, commitSha: string, name: string): string {
     return `${repository.origin}/${repository.path}/${commitSha}/${name}`;
   }
+}
+
+function sameArtifacts(a: Manifest['artifacts'], b: Manifest['artifacts']): boolean {
+  const listed = (artifacts: Manifest['artifacts']) => JSON.stringify(artifacts.map(({ name, sha256 }) => [name, sha256]).sort());
+  return listed(a) === listed(b);
 }
 
 function parseManifest(body: Buffer): Manifest | undefined {

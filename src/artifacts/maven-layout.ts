@@ -1,5 +1,6 @@
 import { StepError } from '../errors.js';
 import { digestFile } from './digests.js';
+import { KeyedLock } from './keyed-lock.js';
 import { manifestBytes, type Manifest, type PublishedSet, type PublishLayout, type PublishRequest, type RepositoryKey } from './layout.js';
 import {
   artifactDirOf,
@@ -28,6 +29,7 @@ export class MavenLayout implements PublishLayout {
   constructor(
     private readonly store: ArtifactStore,
     private readonly now: () => Date = () => new Date(),
+    private readonly artifactDirs = new KeyedLock(),
   ) {}
 
   down(): StepError | undefined {
@@ -38,8 +40,17 @@ export class MavenLayout implements PublishLayout {
     return (await this.publishedVersion(coordinatesOf(repository), commitSha)) !== undefined;
   }
 
+  /**
+   * One publish per artifact at a time in this processor: two branches at one commit would each
+   * publish a version of it (both into one directory within one second); the second finds the
+   * first's version listed instead.
+   */
   async publish(request: PublishRequest): Promise<PublishedSet> {
     const coordinates = coordinatesOf(request.repository);
+    return this.artifactDirs.hold(artifactDirOf(coordinates), () => this.publishUnlessListed(request, coordinates));
+  }
+
+  private async publishUnlessListed(request: PublishRequest, coordinates: MavenCoordinates): Promise<PublishedSet> {
     const existing = await this.publishedVersion(coordinates, request.commitSha);
     if (existing !== undefined) return this.alreadyPublished(coordinates, existing);
 

@@ -123,15 +123,16 @@ export class S3Store implements ArtifactStore {
     }
   }
 
-  async putBytes(key: string, body: Buffer, contentType: string, options: PutOptions = {}): Promise<void> {
+  async putBytes(key: string, body: Buffer, contentType: string, options: PutOptions = {}): Promise<boolean> {
     try {
       await this.client.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType, ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}) }),
         { abortSignal: this.signal },
       );
+      return true;
     } catch (err) {
-      // If-None-Match: * lost against a writer that got there first: the object exists, as asked.
-      if (options.ifAbsent && classifyS3Error(err).kind === 'precondition') return;
+      // If-None-Match: * lost against a writer that got there first: the object stays theirs.
+      if (options.ifAbsent && classifyS3Error(err).kind === 'precondition') return false;
       throw this.failure(err, 'PutObject', key);
     }
   }

@@ -17,7 +17,8 @@ export interface ArtifactStore {
   /** The file's bytes, or undefined when absent (small files only: metadata). */
   read(key: string): Promise<Buffer | undefined>;
   putFile(key: string, file: string, digests: FileDigests): Promise<void>;
-  putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<void>;
+  /** True when written; false only when `ifAbsent` found the key there already. */
+  putBytes(key: string, body: Buffer, contentType: string, options?: PutOptions): Promise<boolean>;
   /** The address a reader uses for the key (recorded as `log_url`). */
   url(key: string): string;
   /** While a network target is skipped (./target-breaker.ts): the error every request gets now. */
@@ -26,8 +27,9 @@ export interface ArtifactStore {
 
 export interface PutOptions {
   /**
-   * Write only when the key is absent (S3 `If-None-Match: *`); an existing object is left as it
-   * is and the put succeeds. Stores without conditional writes rely on the layout's check first.
+   * Write only when the key is absent, in one step with the check (S3 and HTTP `If-None-Match: *`,
+   * a link that does not replace in a directory): an existing object is left as it is and the put
+   * answers false. A server that ignores the header writes anyway and answers true.
    */
   readonly ifAbsent?: boolean;
 }

@@ -282,6 +282,7 @@ async function publish(ctx: Collected, deps: PipelineDeps, log: Logger): Promise
     runId: deps.settings.runId,
   });
   // Publishing a commit twice is a no-op (DESIGN §6), --force or not: what this build made is dropped.
+  if (published.replacedConcurrent) log.warn({ commitSha: ctx.commitSha, logUrl: published.logUrl }, 'Commit published at the same time by another processor from other bytes: this build\'s artifacts and manifest replaced the other\'s');
   if (published.alreadyPublished) log.warn({ commitSha: ctx.commitSha, logUrl: published.logUrl }, 'Commit already published at the target: the rebuilt artifacts were not uploaded (remove the commit\'s directory there to publish it again)');
   return { outcome: 'published', commitSha: ctx.commitSha, builder: ctx.plan.builder, artifacts: published.artifacts, logUrl: published.logUrl };
 }

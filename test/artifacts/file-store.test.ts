@@ -35,6 +35,17 @@ describe('FileStore', () => {
     expect((await store.read('acme/widget/build.log'))?.toString()).toBe('first run');
   });
 
+  it('writes a put only-if-absent when the file is absent and keeps the file that is there, leaving no temporary file', async () => {
+    const store = new FileStore(root);
+
+    const first = await store.putBytes('acme/widget/manifest.json', Buffer.from('first'), 'application/json', { ifAbsent: true });
+    const second = await store.putBytes('acme/widget/manifest.json', Buffer.from('second'), 'application/json', { ifAbsent: true });
+
+    expect([first, second]).toEqual([true, false]);
+    expect((await store.read('acme/widget/manifest.json'))?.toString()).toBe('first');
+    expect(await files()).toEqual(['acme/widget/manifest.json']);
+  });
+
   it('reports a file where a directory must be as publish_not_found, writing nothing', async () => {
     const store = new FileStore(root);
     await fs.mkdir(path.join(root, 'acme'), { recursive: true });

@@ -4,13 +4,17 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChecksumSidecarStore } from '../../src/artifacts/checksum-sidecars.js';
 import { HttpStore, PUBLISH_RETRY } from '../../src/artifacts/http-store.js';
+import type { ArtifactStore } from '../../src/artifacts/store.js';
 import { digestFile } from '../../src/artifacts/digests.js';
 import { StepError, UsageError } from '../../src/errors.js';
 import { retryDelays, type RetryPolicy } from '../../src/retry.js';
 import { findFreePort } from '../harness/free-port.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
+import { startNginxWebdav } from '../harness/nginx.js';
 import { startFaultServer, type FaultServer } from '../fakes/fault-server.js';
+import { mismatchedArtifacts, publishTwoAtOnce, RACED_DIR, twoBuildsOfOneCommit, type ManifestOrder } from '../fakes/interleaving-store.js';
 import { selfSignedCertificate } from '../fakes/tls.js';
 
 const FAST: RetryPolicy = { retries: 3, minTimeout: 10, maxTimeout: 50, factor: 2, randomize: false };
@@ -71,6 +75,20 @@ describe('HttpStore', () => {
     await store.putBytes('a/manifest.json', Buffer.from('{}'), 'application/json');
 
     expect(server.files.get('/repo/a/manifest.json')?.toString()).toBe('{}');
+  });
+
+  it('sends If-None-Match: * on a put only-if-absent and answers false when the server keeps its file (412)', async () => {
+    const store = await start();
+
+    const first = await store.putBytes('a/manifest.json', Buffer.from('{"first":1}'), 'application/json', { ifAbsent: true });
+    const second = await store.putBytes('a/manifest.json', Buffer.from('{"second":2}'), 'application/json', { ifAbsent: true });
+
+    expect([first, second]).toEqual([true, false]);
+    expect(server.requests.map((request) => [request.headers['if-none-match'], request.result])).toEqual([
+      ['*', 201],
+      ['*', 412],
+    ]);
+    expect(server.files.get('/repo/a/manifest.json')?.toString()).toBe('{"first":1}');
   });
 
   it('answers exists and read from HEAD and GET, treating 404 as absent', async () => {
@@ -257,5 +275,55 @@ describe('HttpStore', () => {
       ['PUBLISH_URL is http://: the credentials (PUBLISH_USER/PUBLISH_PASSWORD or PUBLISH_TOKEN) travel unencrypted; use https://', 'http://repo.example.test/artifactory/libs'],
     ]);
     expect(JSON.stringify(lines)).not.toContain('s3cret-pw');
+  });
+});
+
+/** The manifest, and a file's checksum file, against the bytes stored beside them. */
+async function mismatches(store: ArtifactStore): Promise<string[]> {
+  const sha256 = (body: Buffer | undefined) => (body ? createHash('sha256').update(body).digest('hex') : undefined);
+  const sidecars = await Promise.all(
+    ['widget.jar', 'manifest.json'].map(async (name) => ((await store.read(`${RACED_DIR}/${name}.sha256`))?.toString() === sha256(await store.read(`${RACED_DIR}/${name}`)) ? [] : [`${name}.sha256`])),
+  );
+  return [...(await mismatchedArtifacts(store, RACED_DIR)), ...sidecars.flat()];
+}
+
+const ORDERS: ManifestOrder[] = ['first-manifest-first', 'second-manifest-first'];
+
+describe('two publishes of one commit from other bytes at once, over HTTP with checksum files', () => {
+  it.each(ORDERS)('in one processor, on nginx WebDAV: the second finds the commit published and the first\'s files stay (%s)', async (order) => {
+    const root = await createTempDir('mass-ingest-http-race-');
+    const nginx = await startNginxWebdav({ root: root.path, user: 'deployer', password: 's3cret-pw', token: 'tok-123' });
+    const builds = await twoBuildsOfOneCommit(path.join(tmp.path, `race-nginx-${order}`));
+    const store = new ChecksumSidecarStore(new HttpStore({ url: `${nginx.baseUrl}/open`, retry: FAST }));
+
+    const published = await publishTwoAtOnce(store, builds.main, builds.release, { processors: 1, order });
+    const found = [await mismatches(store), published[1].alreadyPublished, (await store.read(`${RACED_DIR}/widget.jar`))?.toString()];
+    await nginx.stop();
+    await root.remove();
+
+    expect(found).toEqual([[], true, 'jar built on main']);
+  });
+
+  // nginx writes over an existing file whatever If-None-Match says: two processors are only kept
+  // apart by a server that answers 412 (here the fault server, as RFC 9110 servers do).
+  it.each(ORDERS)('in two processors, on a server that honours If-None-Match: the manifest and checksum files describe the files beside them (%s)', async (order) => {
+    server = await startFaultServer({});
+    const builds = await twoBuildsOfOneCommit(path.join(tmp.path, `race-fault-${order}`));
+    const store = new ChecksumSidecarStore(new HttpStore({ url: `${server.baseUrl}/repo`, retry: FAST }));
+
+    await publishTwoAtOnce(store, builds.main, builds.release, { processors: 2, order });
+
+    expect(await mismatches(store)).toEqual([]);
+  });
+
+  it('in two processors that built the same bytes, keeps the first manifest with its own checksum files', async () => {
+    server = await startFaultServer({});
+    const builds = await twoBuildsOfOneCommit(path.join(tmp.path, 'race-fault-reproduced'));
+    const store = new ChecksumSidecarStore(new HttpStore({ url: `${server.baseUrl}/repo`, retry: FAST }));
+
+    const published = await publishTwoAtOnce(store, builds.main, builds.releaseReproduced, { processors: 2, order: 'first-manifest-first' });
+
+    expect(await mismatches(store)).toEqual([]);
+    expect(published[1].alreadyPublished).toBe(true);
   });
 });

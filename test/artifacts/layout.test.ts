@@ -1,10 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileStore } from '../../src/artifacts/file-store.js';
 import { DefaultLayout, type PublishRequest } from '../../src/artifacts/layout.js';
+import type { ArtifactStore } from '../../src/artifacts/store.js';
 import { StepError } from '../../src/errors.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { MemoryStore } from '../fakes/memory-store.js';
+import { mismatchedArtifacts, publishTwoAtOnce, RACED_DIR, twoBuildsOfOneCommit, type ManifestOrder, type TwoBuilds } from '../fakes/interleaving-store.js';
 
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 const DIR = `github.com/acme/widget/${SHA}`;
@@ -12,6 +15,7 @@ const REPOSITORY = { cloneUrl: 'https://github.com/acme/widget.git', branch: 'ma
 
 let tmp: TempDir;
 let request: PublishRequest;
+let builds: TwoBuilds;
 
 beforeAll(async () => {
   tmp = await createTempDir('mass-ingest-layout-');
@@ -20,6 +24,8 @@ beforeAll(async () => {
   await fs.writeFile(jar, 'jar bytes');
   await fs.writeFile(log, 'BUILD SUCCESS\n');
   request = { repository: REPOSITORY, commitSha: SHA, builder: 'make', artifacts: [{ name: 'widget.jar', file: jar, size: 9 }], logFile: log, startedAt: new Date('2026-03-04T05:06:07Z'), runId: 'run-1' };
+  // Two branches at one commit, built twice by a build that is not byte-reproducible.
+  builds = await twoBuildsOfOneCommit(path.join(tmp.path, 'builds'));
 });
 
 afterAll(async () => {
@@ -67,5 +73,47 @@ describe('DefaultLayout', () => {
       expect((error as StepError).message).toContain(`memory://${DIR}/manifest.json answered "<!DOCTYPE html> <html><head><title>Sign in</title></head><bo…", not the manifest of commit ${SHA}`);
     }
     expect(store.puts).toEqual([]);
+  });
+});
+
+const ORDERS: ManifestOrder[] = ['first-manifest-first', 'second-manifest-first'];
+const STORES: Array<[string, () => Promise<ArtifactStore>]> = [
+  ['a directory', async () => new FileStore((await fs.mkdtemp(path.join(tmp.path, 'target-'))))],
+  ['memory', async () => new MemoryStore()],
+];
+const CASES = STORES.flatMap(([name, create]) => ORDERS.map((order) => [name, order, create] as const));
+
+describe('DefaultLayout, two publishes of one commit at once', () => {
+  it.each(CASES)('in one processor, publishes the first and keeps its artifacts for the second (%s, %s)', async (_name, order, createStore) => {
+    const store = await createStore();
+
+    const [first, second] = await publishTwoAtOnce(store, builds.main, builds.release, { processors: 1, order });
+
+    expect(await mismatchedArtifacts(store, RACED_DIR)).toEqual([]);
+    expect((await store.read(`${RACED_DIR}/widget.jar`))?.toString()).toBe('jar built on main');
+    expect(first.alreadyPublished).toBe(false);
+    expect(second).toEqual({ ...first, alreadyPublished: true });
+  });
+
+  it.each(CASES)('in two processors, leaves a manifest that describes the files beside it (%s, %s)', async (_name, order, createStore) => {
+    const store = await createStore();
+
+    const [first, second] = await publishTwoAtOnce(store, builds.main, builds.release, { processors: 2, order });
+
+    // The publish whose manifest came second uploads its files again with its manifest.
+    const [winner, loser] = order === 'first-manifest-first' ? [first, second] : [second, first];
+    expect(await mismatchedArtifacts(store, RACED_DIR)).toEqual([]);
+    expect(await store.read(`${RACED_DIR}/manifest.json`).then((body) => JSON.parse(body!.toString()).artifacts)).toEqual(loser.artifacts);
+    expect([winner.replacedConcurrent, loser.replacedConcurrent, loser.alreadyPublished]).toEqual([undefined, true, false]);
+  });
+
+  it.each(STORES)('in two processors, takes the same bytes published by the other as already published (%s)', async (_name, createStore) => {
+    const store = await createStore();
+
+    const [first, second] = await publishTwoAtOnce(store, builds.main, builds.releaseReproduced, { processors: 2, order: 'first-manifest-first' });
+
+    expect(await mismatchedArtifacts(store, RACED_DIR)).toEqual([]);
+    expect(JSON.parse((await store.read(`${RACED_DIR}/manifest.json`))!.toString()).repository.branch).toBe('main');
+    expect([first.alreadyPublished, second.alreadyPublished, second.replacedConcurrent]).toEqual([false, true, undefined]);
   });
 });

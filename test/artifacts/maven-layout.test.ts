@@ -153,6 +153,23 @@ describe('MavenLayout', () => {
     expect(parseMetadataVersions(memory.files.get(`${DIR}/maven-metadata.xml`)!.toString())).toEqual(['other-1234567', VERSION]);
   });
 
+  it('publishes one version when two rows of one processor publish a commit at once (two branches), the second keeping its files', async () => {
+    const { memory, layout } = setUp();
+    const otherJar = path.join(tmp.path, 'release', 'widget.jar');
+    await fs.mkdir(path.dirname(otherJar), { recursive: true });
+    await fs.writeFile(otherJar, 'jar bytes built on release');
+    const onRelease = request({ repository: { ...request().repository, branch: 'release' }, artifacts: [{ name: 'widget.jar', file: otherJar, size: 26 }] });
+
+    const [first, second] = await Promise.all([layout.publish(request()), layout.publish(onRelease)]);
+
+    const manifest = JSON.parse(memory.files.get(`${DIR}/${VERSION}/widget-${VERSION}-manifest.json`)!.toString()) as { artifacts: Array<{ name: string; sha256: string }> };
+    const stored = memory.files.get(`${DIR}/${VERSION}/widget-${VERSION}.jar`)!;
+    expect(parseMetadataVersions(memory.files.get(`${DIR}/maven-metadata.xml`)!.toString())).toEqual([VERSION]);
+    expect(manifest.artifacts.map((artifact) => artifact.sha256)).toEqual([createHash('sha256').update(stored).digest('hex')]);
+    expect(stored.toString()).toBe('jar bytes');
+    expect([first.alreadyPublished, second.alreadyPublished]).toEqual([false, true]);
+  });
+
   it('publishes a failed build log in a version directory without listing the version', async () => {
     const { memory, layout } = setUp();
 

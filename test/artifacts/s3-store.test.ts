@@ -13,6 +13,8 @@ import { StepError } from '../../src/errors.js';
 import { findFreePort } from '../harness/free-port.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { startLocalS3, type LocalS3 } from '../fakes/s3.js';
+import { startIfMatchProxy } from '../fakes/s3-if-match.js';
+import { mismatchedArtifacts, publishTwoAtOnce, RACED_DIR, twoBuildsOfOneCommit, type ManifestOrder } from '../fakes/interleaving-store.js';
 
 let s3: LocalS3;
 let tmp: TempDir;
@@ -135,7 +137,31 @@ describe('S3Store', () => {
     expect([store.url('x/build.log'), store.description]).toEqual(['s3://artifacts/builds/x/build.log', 's3://artifacts/builds']);
   });
 
-  it('treats a lost If-None-Match race on the manifest as already published', async () => {
+  it.each<[1 | 2, ManifestOrder]>([
+    [1, 'first-manifest-first'],
+    [1, 'second-manifest-first'],
+    [2, 'first-manifest-first'],
+    [2, 'second-manifest-first'],
+  ])('leaves a manifest that describes the objects beside it when %i processor(s) publish one commit from other bytes at once (%s)', async (processors, order) => {
+    const builds = await twoBuildsOfOneCommit(path.join(tmp.path, `race-${processors}-${order}`));
+    // s3rver writes over an existing object whatever If-None-Match says: the proxy answers 412 as S3 does.
+    const proxy = await startIfMatchProxy(s3.endpoint);
+    process.env.AWS_ENDPOINT_URL_S3 = proxy.url;
+    const url = `s3://artifacts/race-${processors}-${order}`;
+    const published = await publishTwoAtOnce(new S3Store({ url, s3: { forcePathStyle: true } }), builds.main, builds.release, { processors, order }).finally(async () => {
+      process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+      await proxy.close();
+    });
+
+    const store = new S3Store({ url, s3: { forcePathStyle: true } });
+    const mismatched = await mismatchedArtifacts(store, RACED_DIR);
+
+    expect(mismatched).toEqual([]);
+    // One processor: the second row finds the commit published, and the first's object stays.
+    if (processors === 1) expect([published[1].alreadyPublished, (await store.read(`${RACED_DIR}/widget.jar`))?.toString()]).toEqual([true, 'jar built on main']);
+  });
+
+  it('answers false to a put only-if-absent that lost the race on the manifest', async () => {
     const sent: unknown[] = [];
     const client = {
       send: async (command: { input: unknown }) => {
@@ -145,8 +171,9 @@ describe('S3Store', () => {
     } as unknown as S3Client;
     const store = new S3Store({ url: 's3://artifacts', s3: { forcePathStyle: true }, client });
 
-    await store.putBytes('a/manifest.json', Buffer.from('{}'), 'application/json', { ifAbsent: true });
+    const written = await store.putBytes('a/manifest.json', Buffer.from('{}'), 'application/json', { ifAbsent: true });
 
+    expect(written).toBe(false);
     expect(sent).toEqual([expect.objectContaining({ Key: 'a/manifest.json', IfNoneMatch: '*' })]);
     await expect(store.putBytes('a/other.json', Buffer.from('{}'), 'application/json')).rejects.toBeInstanceOf(StepError);
   });

@@ -131,6 +131,8 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const existed = files.has(path);
+        // As servers that honour RFC 9110's conditional PUT do (nginx's WebDAV module does not).
+        if (existed && req.headers['if-none-match']?.trim() === '*') return answer(req, res, path, 412, {});
         files.set(path, Buffer.concat(chunks));
         answer(req, res, path, existed ? 204 : 201, {});
       });

@@ -29,9 +29,10 @@ export class MemoryStore implements ArtifactStore {
     await this.put(key, await fs.readFile(file));
   }
 
-  async putBytes(key: string, body: Buffer, _contentType: string, options: PutOptions = {}): Promise<void> {
-    if (options.ifAbsent && this.files.has(key)) return;
+  async putBytes(key: string, body: Buffer, _contentType: string, options: PutOptions = {}): Promise<boolean> {
+    if (options.ifAbsent && this.files.has(key)) return false;
     await this.put(key, body);
+    return true;
   }
 
   url(key: string): string {

@@ -9,6 +9,12 @@ import type { AddressInfo } from 'node:net';
  * XML error, a ranged GET (206) as a whole one. A ranged GET of an empty object gets 416
  * InvalidRange, as from S3 (s3rver answers 206 `bytes 0-0/0` with a length of 1 and no body). Requests are forwarded unchanged (Host included, so SigV4 signatures still verify),
  * and each one is recorded with the bytes of body sent back to the client.
+ *
+ * s3rver ignores If-None-Match on PutObject too, and writes over an existing object. A PUT with
+ * `If-None-Match: *` gets 412 here when the object exists (S3 API reference, PutObject: "Uploads
+ * the object only if the object key name does not already exist"), asked of s3rver with an
+ * unsigned HEAD first: one check, then the write, so two such PUTs at once may both write (S3 lets
+ * one win); tests order their puts.
  */
 export interface ProxiedRequest {
   readonly method: string;
@@ -28,8 +34,10 @@ export interface IfMatchProxy {
   close(): Promise<void>;
 }
 
-const PRECONDITION_FAILED =
-  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>';
+const preconditionFailed = (condition: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>${condition}</Condition></Error>`;
+const PRECONDITION_FAILED = preconditionFailed('If-Match');
+const OBJECT_EXISTS = preconditionFailed('If-None-Match');
 
 const INVALID_RANGE =
   '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>bytes=0-</RangeRequested><ActualObjectSize>0</ActualObjectSize></Error>';
@@ -39,7 +47,33 @@ const unquoted = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"
 export async function startIfMatchProxy(upstream: string): Promise<IfMatchProxy> {
   const target = new URL(upstream);
   const requests: ProxiedRequest[] = [];
+  const exists = (path: string) =>
+    new Promise<boolean>((resolve, reject) => {
+      http
+        .request({ host: target.hostname, port: target.port, method: 'HEAD', path }, (answer) => {
+          answer.resume();
+          resolve(answer.statusCode === 200);
+        })
+        .on('error', reject)
+        .end();
+    });
   const server = http.createServer((request, response) => {
+    if (request.method === 'PUT' && request.headers['if-none-match']?.trim() === '*') {
+      request.pause();
+      exists(new URL(request.url ?? '/', 'http://s3').pathname).then(
+        (found) => {
+          if (!found) return forward(request, response);
+          requests.push({ method: 'PUT', path: request.url ?? '', ifMatch: undefined, range: undefined, status: 412, bytesSent: 0 });
+          request.resume();
+          response.writeHead(412, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(OBJECT_EXISTS) }).end(OBJECT_EXISTS);
+        },
+        () => response.destroy(),
+      );
+      return;
+    }
+    forward(request, response);
+  });
+  const forward = (request: http.IncomingMessage, response: http.ServerResponse) => {
     const ifMatch = request.headers['if-match'];
     const forwarded = http.request({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
       const etag = answer.headers.etag;
@@ -73,7 +107,7 @@ export async function startIfMatchProxy(upstream: string): Promise<IfMatchProxy>
     });
     forwarded.on('error', () => response.destroy());
     request.pipe(forwarded);
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

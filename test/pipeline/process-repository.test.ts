@@ -247,6 +247,19 @@ describe('processRepository', () => {
     expect(lines.find((line) => line.msg === 'Build log not published')).toMatchObject({ err: { code: 'publish_unreachable' } });
   });
 
+  it('records what it published and warns when another processor published the commit at once from other bytes', async () => {
+    const layout = new FakeLayout();
+    const publish = layout.publish.bind(layout);
+    layout.publish = async (request) => ({ ...(await publish(request)), replacedConcurrent: true });
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+
+    const result = await processRepository(row, deps(new FakeGit({ Makefile: 'all:\n\tmkdir -p dist && echo hi > dist/hi.txt\n' }), layout), new AbortController().signal, capture);
+
+    expect(result).toMatchObject({ outcome: 'published', artifacts: [{ name: 'hi.txt', size: 3, sha256: 'f' }] });
+    expect(lines.find((line) => String(line.msg).startsWith('Commit published at the same time by another processor'))).toMatchObject({ level: 40, commitSha: SHA, logUrl: 'file:///x/build.log' });
+  });
+
   it('quotes the first error line of a failed build in its Repository finished line, as the report excerpt starts', async () => {
     const makefile = 'all:\n\t@echo "src/x.c:3: error: expected ; before }"\n\t@echo "compilation terminated."\n\t@exit 1\n';
     const lines: Array<Record<string, unknown>> = [];
