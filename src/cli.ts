@@ -6,6 +6,7 @@ import { EXIT, MassIngestError, UsageError, signalNotice, type ExitCode } from '
 import type { CommandContext } from './commands/context.js';
 import { createScrubber } from './logging/scrub.js';
 import { assertBatchParametersFilled } from './batch/unfilled-parameters.js';
+import { assertInventoryNamed } from './inventory/source.js';
 
 /**
  * The entry point: wires yargs, parses config once, maps errors to exit codes (DESIGN §8).
@@ -307,10 +308,14 @@ const MISSING_ARGUMENT: Record<string, string> = {
   db: 'Name an action: mass-ingest db migrate | db prune --older-than DAYS',
 };
 
-/** The argument, else MASS_INGEST_INVENTORY; neither is the usage error yargs gives for a missing argument. */
+/**
+ * The argument, else MASS_INGEST_INVENTORY; neither is the usage error yargs gives for a missing
+ * argument. `-` is refused here, before the command logs that it started or opens a database.
+ */
 function inventoryOf(argv: Record<string, unknown>, context: CommandContext, command: 'process' | 'chunk'): string {
   const inventory = typeof argv.inventory === 'string' ? argv.inventory : context.config.inventory;
   if (inventory === undefined) throw new UsageError('usage', MISSING_ARGUMENT[command] ?? nameTheInventory(command));
+  assertInventoryNamed(inventory);
   return inventory;
 }
 

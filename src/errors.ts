@@ -50,6 +50,32 @@ export function isDiskFull(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/**
+ * Node's codes for a TLS certificate it does not trust (OpenSSL's verify results, and a name the
+ * certificate does not cover). Another attempt meets the same certificate: the remedy is
+ * configuration (NODE_EXTRA_CA_CERTS, the right host name), not a retry.
+ */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A connection refused because the server's certificate is not trusted (fetch puts the code on its cause). */
+export function isUntrustedCertificate(err: unknown): boolean {
+  const error = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return [error?.code, error?.cause?.code].some((code) => typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code));
+}
+
 /** Something outside us is down (database, inventory host, publish target): worth a retry (exit 3). */
 export class InfrastructureError extends MassIngestError {
   constructor(code: string, message: string, cause?: unknown) {

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { EXIT, InfrastructureError, StepError } from '../src/errors.js';
+import { EXIT, InfrastructureError, StepError, isUntrustedCertificate } from '../src/errors.js';
 
 describe('errors as logged', () => {
   it('logs a repository step failure with its code and no exit code', () => {
@@ -17,5 +17,20 @@ describe('errors as logged', () => {
     const logged = pino.stdSerializers.err(new InfrastructureError('db_unreachable', 'PostgreSQL cannot be reached'));
 
     expect(logged).toMatchObject({ code: 'db_unreachable', exitCode: EXIT.infrastructure });
+  });
+});
+
+describe('isUntrustedCertificate', () => {
+  it('knows a certificate refused by Node, on the error or on its cause (fetch), and nothing else', () => {
+    const failures = [
+      Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      new TypeError('fetch failed', { cause: Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }) }),
+      Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }),
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }),
+      undefined,
+    ];
+
+    expect(failures.map(isUntrustedCertificate)).toEqual([true, true, true, false, false, false]);
   });
 });

@@ -1,4 +1,4 @@
-import { StepError } from '../errors.js';
+import { StepError, isUntrustedCertificate } from '../errors.js';
 import { seconds } from './publish-timeouts.js';
 
 /**
@@ -8,6 +8,8 @@ import { seconds } from './publish-timeouts.js';
 export const PUBLISH_CODES = Object.freeze({
   auth: 'publish_auth',
   unreachable: 'publish_unreachable',
+  /** The target's TLS certificate is not trusted: the same on every attempt, so configuration, not an outage. */
+  tls: 'publish_tls',
   notFound: 'publish_not_found',
   /** The target answers web pages, not files: PUBLISH_URL names a UI or a login page. */
   notARepository: 'publish_not_a_repository',
@@ -17,13 +19,14 @@ export const PUBLISH_CODES = Object.freeze({
   targetDown: 'publish_target_down',
 });
 
-const CONFIGURATION_CODES = new Set([PUBLISH_CODES.auth, PUBLISH_CODES.notFound, PUBLISH_CODES.notARepository, 'publish_denied']);
+const CONFIGURATION_CODES = new Set([PUBLISH_CODES.auth, PUBLISH_CODES.notFound, PUBLISH_CODES.notARepository, PUBLISH_CODES.tls, 'publish_denied']);
 const OUTAGE_CODES = new Set([PUBLISH_CODES.unreachable, PUBLISH_CODES.timeout, PUBLISH_CODES.targetDown, 'publish_io']);
 
 /**
  * What a publish failure says about the target (DESIGN §8, when every repository fails so):
- * `configuration` a retry cannot fix (credentials, a wrong URL or bucket, a redirect, any other
- * refusal with a 3xx/4xx status: exit 2), `outage` worth a retry (exit 3), else `other`.
+ * `configuration` a retry cannot fix (credentials, a wrong URL or bucket, a certificate not
+ * trusted, a redirect, any other refusal with a 3xx/4xx status: exit 2), `outage` worth a retry
+ * (exit 3), else `other`.
  */
 export function publishFailureKind(code: string): 'configuration' | 'outage' | 'other' {
   if (CONFIGURATION_CODES.has(code) || /^publish_http_[34]\d\d$/.test(code)) return 'configuration';
@@ -49,28 +52,23 @@ export function statusError(status: number, method: string, url: string, detail 
   return new StepError(`publish_http_${status}`, what, { status });
 }
 
-const TLS_CODES = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 /** A request that got no answer. A certificate we do not trust is not retried: it will not change. */
 export function connectionError(err: unknown, method: string, url: string): StepError {
   const code = (err as NodeJS.ErrnoException).code ?? 'ECONNECTION';
-  if (TLS_CODES.has(code)) {
-    return new StepError(
-      PUBLISH_CODES.unreachable,
-      `${method} ${url} failed TLS verification (${code}): give the server's CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem`,
-      { cause: err },
-    );
-  }
+  if (isUntrustedCertificate(err)) return tlsError(`${method} ${url}`, code, err);
   return new StepError(PUBLISH_CODES.unreachable, `${method} ${url} got no answer (${code}): the publish target is unreachable`, { cause: err, retryable: true });
+}
+
+/**
+ * `what` (a request or an S3 operation) refused by TLS verification with Node's `code`; `address`
+ * is the setting that names the host (PUBLISH_URL, AWS_ENDPOINT_URL_S3).
+ */
+export function tlsError(what: string, code: string, cause: unknown, address = 'PUBLISH_URL'): StepError {
+  return new StepError(
+    PUBLISH_CODES.tls,
+    `${what} failed TLS verification (${code}): the publish target's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in ${address}`,
+    { cause },
+  );
 }
 
 /** Where an attempt stood when it stopped progressing (src/artifacts/http-request.ts). */

@@ -3,7 +3,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { Upload } from '@aws-sdk/lib-storage';
 import { StepError } from '../errors.js';
 import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
-import { PUBLISH_CODES } from './publish-errors.js';
+import { PUBLISH_CODES, tlsError } from './publish-errors.js';
 import { DEFAULT_IDLE_MS, seconds, type PublishTimeouts } from './publish-timeouts.js';
 import { PublishAttempts } from './s3-attempts.js';
 import { SKIPPED, TargetBreaker } from './target-breaker.js';
@@ -156,6 +156,8 @@ export class S3Store implements ArtifactStore {
       case 'no_such_bucket':
       case 'not_found':
         return new StepError(PUBLISH_CODES.notFound, `${what}: check the bucket of PUBLISH_URL`, { status, cause: err });
+      case 'untrusted_certificate':
+        return tlsError(`${operation} ${this.url(key)}`, name, err, 'AWS_ENDPOINT_URL_S3');
       case 'unreachable':
         if (name === 'TimeoutError') {
           return new StepError(PUBLISH_CODES.timeout, `${what}: S3 made no progress within ${seconds(this.timeouts.idleMs)} or passed its deadline (PUBLISH_TIMEOUT sets the limit; retried by the SDK)`, { cause: err, retryable: true });

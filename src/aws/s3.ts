@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { UsageError } from '../errors.js';
+import { UsageError, isUntrustedCertificate } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import { withoutSdkNodeVersionWarning } from '../batch/sdk-warning.js';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
@@ -64,7 +64,7 @@ export function parseS3Url(uri: string): S3Location {
   return { bucket: match[1], key: (match[2] ?? '').replace(/^\/+|\/+$/g, '') };
 }
 
-export type S3FailureKind = 'auth' | 'no_such_bucket' | 'not_found' | 'precondition' | 'unreachable' | 'other';
+export type S3FailureKind = 'auth' | 'no_such_bucket' | 'not_found' | 'precondition' | 'untrusted_certificate' | 'unreachable' | 'other';
 
 export interface S3Failure {
   readonly kind: S3FailureKind;
@@ -88,6 +88,8 @@ export function classifyS3Error(err: unknown): S3Failure {
     if (name === 'NoSuchBucket') return 'no_such_bucket';
     if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return 'not_found';
     if (name === 'PreconditionFailed' || status === 412) return 'precondition';
+    // The endpoint's (AWS_ENDPOINT_URL_S3) certificate: the SDK does not retry it, and a later job would meet it again.
+    if (status === undefined && isUntrustedCertificate(err)) return 'untrusted_certificate';
     if (status === undefined) return NETWORK_CODES.has(error.code ?? name) || name === 'TimeoutError' ? 'unreachable' : 'other';
     if (status >= 500 || status === 429 || status === 408) return 'unreachable';
     return 'other';

@@ -2,13 +2,14 @@ import { Readable, Transform } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { classifyS3Error, createS3Client, parseS3Url, type S3Settings } from '../aws/s3.js';
-import type { ByteRange } from './source.js';
+import { untrustedInventory, type ByteRange } from './source.js';
 
 /**
  * `s3://bucket/key` as a byte stream (GetObject; the body is never buffered), with the ETag of
- * the object served. A missing key or bucket, or refused credentials, is the user's to fix
- * (exit 2); anything else is worth a retry (exit 3). With `ifMatch`, an object whose ETag is no
- * longer that one is refused by S3 itself (412): `inventory_changed`, exit 2. `range`: those bytes only (206).
+ * the object served. A missing key or bucket, refused credentials or an endpoint's certificate not
+ * trusted is the user's to fix (exit 2); anything else is worth a retry (exit 3). With `ifMatch`,
+ * an object whose ETag is no longer that one is refused by S3 itself (412): `inventory_changed`,
+ * exit 2. `range`: those bytes only (206).
  */
 export async function openS3Inventory(uri: string, settings: S3Settings, ifMatch?: string, range?: ByteRange): Promise<{ body: Readable; etag: string | undefined }> {
   const { bucket, key } = parseS3Url(uri);
@@ -44,6 +45,7 @@ export async function openS3Inventory(uri: string, settings: S3Settings, ifMatch
     const what = `Inventory ${uri} cannot be read: ${name}${status ? ` (HTTP ${status})` : ''}`;
     if (kind === 'not_found' || kind === 'no_such_bucket') throw new UsageError('inventory_not_found', `${what}: check the bucket and key`, [], err);
     if (kind === 'auth') throw new UsageError('inventory_not_found', `${what}: check the AWS credentials and their s3:GetObject permission`, [], err);
+    if (kind === 'untrusted_certificate') throw untrustedInventory(uri, err, 'AWS_ENDPOINT_URL_S3');
     throw new InfrastructureError('inventory_unreachable', `${what}: S3 is unreachable, retry later`, err);
   }
 }

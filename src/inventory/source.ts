@@ -5,7 +5,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { makeOwnedTempDir } from '../build/owned-temp-dir.js';
-import { InfrastructureError, MassIngestError, UsageError, errorMessage } from '../errors.js';
+import { InfrastructureError, MassIngestError, UsageError, errorMessage, isUntrustedCertificate } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { S3Settings } from '../aws/s3.js';
 
@@ -61,6 +61,14 @@ export function isRemoteInventory(uri: string): boolean {
   return ['http', 'https', 's3'].includes(inventoryScheme(uri) ?? '');
 }
 
+/**
+ * Refuses standard input (`-`, which yargs reads as an empty argument) and an empty name. The CLI
+ * checks it before a command starts anything (src/cli.ts); opening checks it again for other callers.
+ */
+export function assertInventoryNamed(uri: string): void {
+  if (uri.trim() === '' || uri === '-') throw new UsageError('inventory_not_found', 'No inventory named: give a path, file://, http(s):// or s3:// URL (standard input, "-", is not read)');
+}
+
 /** Opens an inventory (path, file://, http(s)://, s3://) as a byte stream. */
 export async function openInventory(uri: string, options: InventoryOptions = {}): Promise<Readable> {
   return (await openInventoryObject(uri, options)).body;
@@ -68,8 +76,7 @@ export async function openInventory(uri: string, options: InventoryOptions = {})
 
 /** Opens an inventory as a byte stream, with the ETag of an s3:// object. */
 export async function openInventoryObject(uri: string, options: InventoryOptions = {}): Promise<OpenedInventory> {
-  // yargs reads `-` as an empty argument: there is no file to name in a message.
-  if (uri.trim() === '') throw new UsageError('inventory_not_found', 'No inventory named: give a path, file://, http(s):// or s3:// URL (standard input, "-", is not read)');
+  assertInventoryNamed(uri);
   if (options.copy !== undefined) return { body: await openFile(options.copy, scrubUrlSecrets(uri), options.range), etag: undefined };
   const scheme = inventoryScheme(uri);
   switch (scheme) {
@@ -194,6 +201,7 @@ async function openHttp(uri: string, answerTimeoutMs: number): Promise<Readable>
     response = await fetch(uri, { redirect: 'follow', signal: answered.signal });
   } catch (err) {
     const reason = answered.signal.aborted ? answered.signal.reason : ((err as { cause?: unknown }).cause ?? err);
+    if (isUntrustedCertificate(reason)) throw untrustedInventory(shown, reason, 'the URL');
     throw new InfrastructureError('inventory_unreachable', `Inventory ${shown} cannot be reached: ${errorMessage(reason)}`, err);
   } finally {
     clearTimeout(timer);
@@ -210,6 +218,20 @@ async function openHttp(uri: string, answerTimeoutMs: number): Promise<Readable>
     throw new InfrastructureError('inventory_unreachable', `Inventory ${shown} answered HTTP ${response.status}`);
   }
   return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+/**
+ * The inventory's server has a certificate Node does not trust: the same on every attempt, so the
+ * user's to fix (exit 2), not an outage. `address` names where the host is set.
+ */
+export function untrustedInventory(shown: string, err: unknown, address: string): UsageError {
+  const code = (err as { code?: string }).code ?? 'TLS';
+  return new UsageError(
+    'inventory_tls',
+    `Inventory ${shown} cannot be read: TLS verification failed (${code}), its server's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in ${address}`,
+    [],
+    err,
+  );
 }
 
 /** Passes bytes through while hashing them; `digest()` is valid once the stream has ended. */

@@ -230,8 +230,9 @@ describe('HttpStore', () => {
 
     const error = await putError(store);
 
-    expect([error.code, error.retryable]).toEqual(['publish_unreachable', false]);
-    expect(error.message).toContain('NODE_EXTRA_CA_CERTS');
+    expect([error.code, error.retryable]).toEqual(['publish_tls', false]);
+    expect(error.message).toContain('failed TLS verification (DEPTH_ZERO_SELF_SIGNED_CERT)');
+    expect(error.message).toContain('NODE_EXTRA_CA_CERTS=/path/ca.pem');
     expect(server.requests).toHaveLength(0);
   });
 

@@ -43,8 +43,8 @@ describe('statusError', () => {
 });
 
 describe('publishFailureKind', () => {
-  it('counts refusals a retry cannot fix as configuration, an unreachable target as an outage', () => {
-    const codes = ['publish_auth', 'publish_not_found', 'publish_denied', 'publish_not_a_repository', 'publish_http_302', 'publish_http_405', 'publish_unreachable', 'publish_io', 'publish_s3_error', 'publish_metadata_conflict'];
+  it('counts refusals a retry cannot fix (an untrusted certificate too) as configuration, an unreachable target as an outage', () => {
+    const codes = ['publish_auth', 'publish_not_found', 'publish_denied', 'publish_not_a_repository', 'publish_tls', 'publish_http_302', 'publish_http_405', 'publish_unreachable', 'publish_io', 'publish_s3_error', 'publish_metadata_conflict'];
 
     const kinds = codes.map((code) => [code, publishFailureKind(code)]);
 
@@ -53,6 +53,7 @@ describe('publishFailureKind', () => {
       ['publish_not_found', 'configuration'],
       ['publish_denied', 'configuration'],
       ['publish_not_a_repository', 'configuration'],
+      ['publish_tls', 'configuration'],
       ['publish_http_302', 'configuration'],
       ['publish_http_405', 'configuration'],
       ['publish_unreachable', 'outage'],
@@ -100,11 +101,15 @@ describe('isUnanswered', () => {
 });
 
 describe('connectionError', () => {
-  it('retries a reset connection but not an untrusted certificate', () => {
+  it('retries a reset connection, but not an untrusted certificate: publish_tls, naming NODE_EXTRA_CA_CERTS', () => {
     const reset = connectionError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'PUT', 'https://repo.test/a');
-    const tls = connectionError(Object.assign(new Error('self signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'PUT', 'https://repo.test/a');
+    const untrusted = ['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'].map((code) => connectionError(Object.assign(new Error('untrusted'), { code }), 'PUT', 'https://repo.test/a'));
 
-    expect([reset.code, reset.retryable, tls.code, tls.retryable]).toEqual(['publish_unreachable', true, 'publish_unreachable', false]);
+    expect([reset.code, reset.retryable]).toEqual(['publish_unreachable', true]);
+    expect(untrusted.map((error) => [error.code, error.retryable])).toEqual(Array(3).fill(['publish_tls', false]));
+    expect(untrusted[0]!.message).toBe(
+      "PUT https://repo.test/a failed TLS verification (DEPTH_ZERO_SELF_SIGNED_CERT): the publish target's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in PUBLISH_URL",
+    );
   });
 });
 

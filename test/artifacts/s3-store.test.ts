@@ -4,6 +4,7 @@ import path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Store } from '../../src/artifacts/s3-store.js';
+import { TargetBreaker } from '../../src/artifacts/target-breaker.js';
 import { ChecksumSidecarStore } from '../../src/artifacts/checksum-sidecars.js';
 import { MavenLayout } from '../../src/artifacts/maven-layout.js';
 import { parseMetadataVersions } from '../../src/artifacts/maven-metadata.js';
@@ -15,6 +16,8 @@ import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { startLocalS3, type LocalS3 } from '../fakes/s3.js';
 import { startIfMatchProxy } from '../fakes/s3-if-match.js';
 import { mismatchedArtifacts, publishTwoAtOnce, RACED_DIR, twoBuildsOfOneCommit, type ManifestOrder } from '../fakes/interleaving-store.js';
+import { startFaultServer } from '../fakes/fault-server.js';
+import { selfSignedCertificate } from '../fakes/tls.js';
 
 let s3: LocalS3;
 let tmp: TempDir;
@@ -220,6 +223,34 @@ describe('S3Store', () => {
     expect(commands).not.toContain('CompleteMultipartUploadCommand');
     const reader = new S3Store({ url: 's3://artifacts/stopped', s3: { forcePathStyle: true } });
     expect([await reader.exists('big.bin'), await reader.exists('manifest.json')]).toEqual([false, false]);
+  });
+
+  it('refuses an https endpoint whose certificate it does not trust with publish_tls, at once, naming NODE_EXTRA_CA_CERTS', async () => {
+    const server = await startFaultServer({ tls: selfSignedCertificate(tmp.path) });
+    const file = await writeRandom('tls.bin', 1024);
+    const digests = await digestFile(file);
+    const endpoint = process.env.AWS_ENDPOINT_URL_S3;
+    // The SDK reads the endpoint from the environment when the first request goes out.
+    process.env.AWS_ENDPOINT_URL_S3 = server.baseUrl;
+    // The store's own client, as a processor has it: the SDK's retries and the target's breaker,
+    // here one that would skip the target after a single attempt without an answer.
+    const store = new S3Store({ url: 's3://artifacts/tls', s3: { forcePathStyle: true }, breaker: new TargetBreaker('s3://artifacts/tls', { threshold: 1, cooldownMs: 60_000 }) });
+
+    const failures = await Promise.all([store.exists('manifest.json').catch((err: unknown) => err), store.putFile('tls.bin', file, digests).catch((err: unknown) => err)]).finally(() => {
+      process.env.AWS_ENDPOINT_URL_S3 = endpoint;
+    });
+    await server.stop();
+
+    expect(failures.map((error) => [(error as StepError).code, (error as StepError).retryable])).toEqual([
+      ['publish_tls', false],
+      ['publish_tls', false],
+    ]);
+    expect((failures[0] as Error).message).toBe(
+      "ListObjectsV2 s3://artifacts/tls/manifest.json failed TLS verification (DEPTH_ZERO_SELF_SIGNED_CERT): the publish target's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in AWS_ENDPOINT_URL_S3",
+    );
+    // Not retried by the SDK, and not counted by the breaker as a target that gives no answer.
+    expect(failures.map((error) => ((error as Error).cause as { $metadata?: { attempts?: number } }).$metadata?.attempts)).toEqual([1, 1]);
+    expect([server.requests.length, store.down()]).toEqual([0, undefined]);
   });
 
   it('maps a refused connection to publish_unreachable', async () => {

@@ -95,11 +95,13 @@ describe('mass-ingest process: option values', () => {
     expect(result.stderr).toContain('mass-ingest: Name the inventory: mass-ingest process <repos.csv | file://… | http(s)://… | s3://bucket/key> [options] (see --help) [usage]');
   });
 
-  it('exits 2 for "-" as the inventory, saying standard input is not read', async () => {
-    const result = await runCli(['process', '-'], { env: envFor('dash') });
+  it('exits 2 for "-" as the inventory, saying standard input is not read, before it logs a start or opens a database', async () => {
+    const results = [await runCli(['process', '-', '--end', '1'], { env: envFor('dash') }), await runCli(['chunk', '-', '--local'], { env: envFor('dash') })];
 
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('No inventory named: give a path, file://, http(s):// or s3:// URL (standard input, "-", is not read) [inventory_not_found]');
+    expect(results.map((result) => [result.code, result.stdout, result.stderr])).toEqual(
+      Array(2).fill([2, '', 'mass-ingest: No inventory named: give a path, file://, http(s):// or s3:// URL (standard input, "-", is not read) [inventory_not_found]\n']),
+    );
+    expect(await fs.readdir(path.join(tmp.path, 'dash')).catch((err: NodeJS.ErrnoException) => err.code)).toBe('ENOENT');
   });
 
   it('warns when --start lies after the last row, and exits 0 with nothing done', async () => {

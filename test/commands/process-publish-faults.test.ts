@@ -129,18 +129,36 @@ describe('mass-ingest process against an HTTP repository it cannot use', () => {
     ]);
   });
 
-  it('verifies TLS: an untrusted certificate fails without retries, NODE_EXTRA_CA_CERTS makes it trusted', async () => {
+  it('verifies TLS: an untrusted certificate fails without retries and exits 2 (configuration), NODE_EXTRA_CA_CERTS makes it trusted', async () => {
     const tls = selfSignedCertificate(tmp.path);
     server = await startFaultServer({ tls });
     const publishEnv = env({ PUBLISH_URL: `${server.baseUrl}/repo` });
 
-    const untrusted = await runCli(['process', fixture.inventory, '--end', '1', '--force', '--run-id', 'faults-7'], { env: publishEnv });
+    const untrusted = await runCli(['process', fixture.inventory, '--force', '--run-id', 'faults-7'], { env: publishEnv });
     const trusted = await runCli(['process', fixture.inventory, '--end', '1', '--force', '--run-id', 'faults-8'], { env: { ...publishEnv, NODE_EXTRA_CA_CERTS: tls.certFile } });
 
-    expect(await rows('faults-7')).toEqual([['acme/app', 'publish_failed', 'publish_unreachable']]);
-    expect(untrusted.logs.find((line) => line.msg === 'Repository finished')).toMatchObject({ errorCode: 'publish_unreachable' });
+    // A certificate we do not trust is the same on every attempt: a Batch retry (exit 3) cannot help.
+    expect(untrusted.code).toBe(2);
+    expect(await rows('faults-7')).toEqual([
+      ['acme/app', 'publish_failed', 'publish_tls'],
+      ['acme/other', 'publish_failed', 'publish_tls'],
+    ]);
+    expect(untrusted.logs.find((line) => line.msg === 'Repository finished')).toMatchObject({ errorCode: 'publish_tls', error: expect.stringContaining('NODE_EXTRA_CA_CERTS=/path/ca.pem') });
     expect(untrusted.logs.filter((line) => line.msg === 'Publish request failed, retrying')).toEqual([]);
     expect(trusted.code).toBe(0);
     expect(await rows('faults-8')).toEqual([['acme/app', 'published', null]]);
+  });
+
+  it('exits 2 for an S3 endpoint (AWS_ENDPOINT_URL_S3) whose certificate it does not trust, publish_tls for every repository', async () => {
+    server = await startFaultServer({ tls: selfSignedCertificate(tmp.path) });
+
+    const result = await runCli(['process', fixture.inventory, '--force', '--run-id', 'faults-9'], { env: env({ PUBLISH_URL: 's3://artifacts/builds', AWS_ENDPOINT_URL_S3: server.baseUrl }) });
+
+    expect(result.code).toBe(2);
+    expect(await rows('faults-9')).toEqual([
+      ['acme/app', 'publish_failed', 'publish_tls'],
+      ['acme/other', 'publish_failed', 'publish_tls'],
+    ]);
+    expect(server.requests).toEqual([]);
   });
 });

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT, InfrastructureError, UsageError } from '../../src/errors.js';
 import { readInventory } from '../../src/inventory/reader.js';
 import { findFreePort } from '../harness/free-port.js';
+import { createTempDir } from '../harness/tmp.js';
+import { selfSignedCertificate } from '../fakes/tls.js';
 import { startFaultServer, type FaultServer } from '../fakes/fault-server.js';
 
 const ROWS = Array.from({ length: 2000 }, (_, i) => `https://git.test/o/r${i + 1}.git,main,git.test,o/r${i + 1}`);
@@ -177,6 +179,22 @@ describe('http(s):// inventories', () => {
       ['inventory_unreachable', EXIT.infrastructure],
     ]);
     expect((errors[0] as UsageError).message).toContain('answered HTTP 400');
+  });
+
+  it('is a usage error (exit 2) naming NODE_EXTRA_CA_CERTS when the https server has a certificate it does not trust', async () => {
+    const tmp = await createTempDir('mass-ingest-http-inventory-tls-');
+    server = await startFaultServer({ tls: selfSignedCertificate(tmp.path) });
+    server.files.set('/repos.csv', Buffer.from(CSV));
+
+    const error = await failure(`${server.baseUrl}/repos.csv`);
+
+    await tmp.remove();
+    expect(error).toBeInstanceOf(UsageError);
+    expect([(error as UsageError).code, (error as UsageError).exitCode]).toEqual(['inventory_tls', EXIT.usage]);
+    expect((error as UsageError).message).toBe(
+      `Inventory ${server.baseUrl}/repos.csv cannot be read: TLS verification failed (DEPTH_ZERO_SELF_SIGNED_CERT), its server's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in the URL`,
+    );
+    expect(server.requests).toEqual([]);
   });
 
   it('is a usage error (exit 2) when the URL carries credentials, and never shows the password', async () => {

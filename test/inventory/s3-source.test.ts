@@ -7,6 +7,9 @@ import { checkInventory, readInventory } from '../../src/inventory/reader.js';
 import { scanInventory } from '../../src/inventory/scan.js';
 import { openInventory } from '../../src/inventory/source.js';
 import { findFreePort } from '../harness/free-port.js';
+import { createTempDir } from '../harness/tmp.js';
+import { startFaultServer } from '../fakes/fault-server.js';
+import { selfSignedCertificate } from '../fakes/tls.js';
 import { startLocalS3, type LocalS3 } from '../fakes/s3.js';
 import { startIfMatchProxy } from '../fakes/s3-if-match.js';
 
@@ -70,6 +73,23 @@ describe('s3:// inventories', () => {
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     expect(err).toBeInstanceOf(InfrastructureError);
     expect([(err as InfrastructureError).code, (err as InfrastructureError).exitCode]).toEqual(['inventory_unreachable', EXIT.infrastructure]);
+  });
+
+  it('fails with a usage error (exit 2) naming NODE_EXTRA_CA_CERTS when the https endpoint has a certificate it does not trust', async () => {
+    const tmp = await createTempDir('mass-ingest-s3-inventory-tls-');
+    const server = await startFaultServer({ tls: selfSignedCertificate(tmp.path) });
+    process.env.AWS_ENDPOINT_URL_S3 = server.baseUrl;
+
+    const err = await failure(() => openInventory('s3://inventories/nightly/repos.csv', S3));
+
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+    await server.stop();
+    await tmp.remove();
+    expect(err).toBeInstanceOf(UsageError);
+    expect([(err as UsageError).code, (err as UsageError).exitCode]).toEqual(['inventory_tls', EXIT.usage]);
+    expect((err as Error).message).toBe(
+      "Inventory s3://inventories/nightly/repos.csv cannot be read: TLS verification failed (DEPTH_ZERO_SELF_SIGNED_CERT), its server's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in AWS_ENDPOINT_URL_S3",
+    );
   });
 
   it('checks the header from the first 64 KiB alone (all of a longer header), and tells an empty object (which S3 answers 416 for a range) from a missing one', async () => {

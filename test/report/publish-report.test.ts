@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusError } from '../../src/artifacts/publish-errors.js';
+import { connectionError, statusError } from '../../src/artifacts/publish-errors.js';
 import { InfrastructureError, StepError, UsageError } from '../../src/errors.js';
 import { publishRunReport } from '../../src/report/publish-report.js';
 import { MemoryStore } from '../fakes/memory-store.js';
@@ -38,6 +38,7 @@ describe('publishRunReport', () => {
     ['405 Method Not Allowed', statusError(405, 'PUT', 'https://repo.example/x')],
     ['413 Payload Too Large', statusError(413, 'PUT', 'https://repo.example/x')],
     ['a web page instead of a repository', new StepError('publish_not_a_repository', 'PUT https://repo.example/x answered a web page')],
+    ['a certificate not trusted', connectionError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'PUT', 'https://repo.example/x')],
   ])('exits 2 (a refusal a retried report job cannot change) for %s', async (_name, failure) => {
     const store = failingStore(failure);
 
