@@ -23,7 +23,8 @@ const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }
   // A shallow fetch of a commit no ref points at, from a server that only gives what it advertises (protocol v0/v1).
   // (A server that sends any commit, protocol v2, says `not our ref` of one it lacks: no such commit.)
   { pattern: /unadvertised object/i, code: 'git_commit_not_advertised', retryable: false },
-  { pattern: /returned error: (5\d\d|429)|Could not resolve host|Connection refused|Connection reset|Connection timed out|Operation timed out|timed out|early EOF|unexpected disconnect|RPC failed|the remote end hung up|Failed to connect|Couldn't connect to server|Temporary failure|SSL_ERROR_SYSCALL|GnuTLS recv error|transfer closed|block timeout/i, code: 'git_network', retryable: true },
+  // `i/o timeout`: git-lfs (Go) giving up on a server that stopped sending (lfs.activitytimeout, every retry).
+  { pattern: /returned error: (5\d\d|429)|Could not resolve host|Connection refused|Connection reset|Connection timed out|Operation timed out|timed out|early EOF|unexpected disconnect|RPC failed|the remote end hung up|Failed to connect|Couldn't connect to server|Temporary failure|SSL_ERROR_SYSCALL|GnuTLS recv error|transfer closed|block timeout|i\/o timeout/i, code: 'git_network', retryable: true },
 ];
 
 /**

@@ -8,6 +8,7 @@ import { GIT_TRANSPORT } from '../config/build-env.js';
 import { isLocalUrl, LFS_FILTER, lfsInSubmodules, LFS_PULL_ENV, localLfsEndpoints, SKIP_LFS_ENV } from './lfs.js';
 import { sameHostOverHttp } from './submodule-urls.js';
 import { BUILD_MARKER, killMarked, newBuildMarker } from '../build/process-tree.js';
+import { SILENCE_TIMEOUT_MS, watchSilence, type SilenceWatch } from './silence-watch.js';
 
 /** The seam the pipeline depends on; tests pass a fake (STYLE 22). */
 export interface GitClient {
@@ -118,21 +119,35 @@ export class SimpleGitClient implements GitClient {
     return sha;
   }
 
-  /** Git LFS files, fetched with the clone's credentials; any failure but the network's is `git_lfs_failed`. */
+  /**
+   * Git LFS files, fetched with the clone's credentials; any failure but the network's is
+   * `git_lfs_failed`. Silence stops git-lfs with every process of its command, in the submodules
+   * too (`git submodule foreach` runs it there), as it stops the submodules' clones.
+   */
   private async pullLfsFiles(url: string, dir: string, submodules: boolean, signal: AbortSignal): Promise<void> {
     const { GIT_LFS_SKIP_SMUDGE: _skip, ...env } = this.env;
-    const git = (extra: Readonly<Record<string, string>> = {}) => simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env({ ...env, ...extra, ...LFS_PULL_ENV });
+    const watch = watchSilence(signal, this.silenceMs);
+    const git = (extra: Readonly<Record<string, string>> = {}) => this.watchedGit(dir, { ...env, ...extra, ...LFS_PULL_ENV }, watch);
+    let running = 'git lfs pull';
     try {
       const local = isLocalUrl(url);
       const refused = local ? [] : localLfsEndpoints(await git().raw(['lfs', 'env']));
       if (refused.length > 0) throw new StepError('git_lfs_failed', `refused a Git LFS endpoint on this machine's disk (${refused.join(', ')}), which the repository's .lfsconfig names`);
       for (const [key, value] of LFS_FILTER) await git().addConfig(key, value);
       await git().raw(['lfs', 'pull']);
-      // The submodules' own way in: their credentials, their ssh URLs on this host over http(s).
-      if (submodules) await git(sameHostOverHttp({ ...env, ...this.options.submoduleEnv }, url)).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
+      if (submodules) {
+        running = 'git lfs pull in the submodules';
+        // The submodules' own way in: their credentials, their ssh URLs on this host over http(s).
+        await git(sameHostOverHttp({ ...env, ...this.options.submoduleEnv }, url)).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
+      }
     } catch (err) {
-      const cause = classifyGitError(err, this.options.scrub);
+      watch.kill();
+      const cause = watch.silent()
+        ? new StepError('git_network', `${running} printed nothing for ${Math.round(this.silenceMs / 1000)} s (block timeout): stopped`, { retryable: true })
+        : classifyGitError(err, this.options.scrub);
       throw partFailure(cause, 'git_lfs_failed', `Git LFS files could not be fetched: ${cause.message}`);
+    } finally {
+      watch.stop();
     }
   }
 
@@ -148,54 +163,31 @@ export class SimpleGitClient implements GitClient {
   private async cloneSubmodules(url: string, dir: string, signal: AbortSignal): Promise<void> {
     const limit = this.options.maxSubmodules ?? MAX_SUBMODULES;
     const tooMany = new AbortController();
-    const watch = setInterval(() => void countSubmodules(dir).then((count) => count > limit && tooMany.abort(), () => undefined), 500);
-    // Stopping `git submodule update` stops it alone: the clones it started (and theirs) would
-    // run on, holding its output open. They carry a marker, and go with it.
-    const marker = newBuildMarker();
-    // simple-git stops a silent git with SIGINT to it alone: `git submodule update` (a shell
-    // script) waits for its stalled clones before it acts on it, and would hold the clone until
-    // CLONE_TIMEOUT. Silence here stops them all.
-    const silenceMs = this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS;
-    const quiet = new AbortController();
-    let silence: NodeJS.Timeout | undefined;
-    const heard = () => {
-      clearTimeout(silence);
-      silence = setTimeout(() => quiet.abort(), silenceMs);
-    };
-    const stopped = AbortSignal.any([signal, tooMany.signal, quiet.signal]);
-    const killClones = () => killMarked(marker);
-    stopped.addEventListener('abort', killClones, { once: true });
+    const counting = setInterval(() => void countSubmodules(dir).then((count) => count > limit && tooMany.abort(), () => undefined), 500);
+    // `git submodule update` is a shell script: its stalled clones would outlive a SIGINT to it.
+    const watch = watchSilence(AbortSignal.any([signal, tooMany.signal]), this.silenceMs);
     try {
-      await this.updateSubmodules(url, dir, stopped, marker, heard);
+      await this.updateSubmodules(url, dir, watch);
     } catch (err) {
-      killClones();
+      watch.kill();
       if (tooMany.signal.aborted && !signal.aborted) {
         throw new StepError('git_submodule_failed', `A submodule could not be cloned: the repository has more than ${limit} submodules, nested ones included (submodules that pin each other multiply): stopped`);
       }
-      if (quiet.signal.aborted && !signal.aborted) {
-        throw new StepError('git_network', `A submodule could not be cloned: git printed nothing for ${Math.round(silenceMs / 1000)} s (block timeout): stopped`, { retryable: true });
+      if (watch.silent()) {
+        throw new StepError('git_network', `A submodule could not be cloned: git printed nothing for ${Math.round(this.silenceMs / 1000)} s (block timeout): stopped`, { retryable: true });
       }
       const cause = classifyGitError(err, this.options.scrub);
       const withheld = this.options.submoduleEnv !== undefined && ['git_auth_failed', 'git_host_key_unknown'].includes(cause.code);
       throw partFailure(cause, 'git_submodule_failed', `A submodule could not be cloned${withheld ? ' without credentials (SUBMODULES=recursive-with-credentials lends it the clone\'s)' : ''}: ${cause.message}`);
     } finally {
-      clearInterval(watch);
-      clearTimeout(silence);
-      stopped.removeEventListener('abort', killClones);
+      clearInterval(counting);
+      watch.stop();
     }
   }
 
-  /** `heard`: called as each git command starts and whenever it prints. */
-  private async updateSubmodules(url: string, dir: string, signal: AbortSignal, marker: string, heard: () => void): Promise<void> {
+  private async updateSubmodules(url: string, dir: string, watch: SilenceWatch): Promise<void> {
     // No template here either: a machine's template hooks would run as the submodules check out.
-    const env = { ...sameHostOverHttp({ ...this.env, ...this.options.submoduleEnv }, url), [BUILD_MARKER]: marker };
-    const git = simpleGit({ baseDir: dir, ...this.gitOptions(signal), config: ['init.templateDir='] })
-      .env(env)
-      .outputHandler((_command, stdout, stderr) => {
-        heard();
-        stdout.on('data', heard);
-        stderr.on('data', heard);
-      });
+    const git = this.watchedGit(dir, sameHostOverHttp({ ...this.env, ...this.options.submoduleEnv }, url), watch, ['init.templateDir=']);
     const update = (shallow: boolean) =>
       git.raw(['submodule', 'update', '--init', '--recursive', ...(shallow ? ['--depth', '1', '--single-branch'] : []), '--jobs', String(SUBMODULE_JOBS), '--progress']);
     try {
@@ -219,10 +211,25 @@ export class SimpleGitClient implements GitClient {
     return simpleGit(this.gitOptions(signal)).env({ ...this.env, [BUILD_MARKER]: marker });
   }
 
+  /** git in `dir` under `watch`: its processes carry the watch's marker, and what they print is heard. */
+  private watchedGit(dir: string, env: Readonly<Record<string, string>>, watch: SilenceWatch, config: string[] = []): SimpleGit {
+    return simpleGit({ baseDir: dir, ...this.gitOptions(watch.signal), config })
+      .env({ ...env, [BUILD_MARKER]: watch.marker })
+      .outputHandler((_command, stdout, stderr) => {
+        watch.heard();
+        stdout.on('data', watch.heard);
+        stderr.on('data', watch.heard);
+      });
+  }
+
+  private get silenceMs(): number {
+    return this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS;
+  }
+
   private gitOptions(signal: AbortSignal) {
     return {
       abort: signal,
-      timeout: { block: this.options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS },
+      timeout: { block: this.silenceMs },
       allowEnvironment: GIT_ENV_ALLOWED,
       // GIT_SSH_COMMAND is ours or the operator's, GIT_CONFIG_* ours (GIT_* never comes from a
       // build or a row): credential helpers, the submodules' URL rewrite (submodule-urls.ts), and
@@ -231,9 +238,6 @@ export class SimpleGitClient implements GitClient {
     };
   }
 }
-
-/** How long git may print nothing before it is stopped (silenceTimeoutMs). */
-const SILENCE_TIMEOUT_MS = 300_000;
 
 /** Submodules fetched at once, per clone. */
 const SUBMODULE_JOBS = 4;

@@ -17,6 +17,12 @@ describe('classifyGitError', () => {
     expect(classify("fatal: unable to access 'https://h/': Failed to connect to h port 443: Connection refused")).toEqual({ code: 'git_network', retryable: true });
   });
 
+  it('treats git-lfs giving up on a download that stopped coming as a network failure', () => {
+    const stderr = "cannot write data to temporary file \"/w/row-1/src/.git/lfs/incomplete/b910765\": LFS: read tcp 127.0.0.1:56108->127.0.0.1:38123: i/o timeout\nFailed to fetch some objects from 'http://127.0.0.1:38123/acme/lib.git/info/lfs'";
+
+    expect(classify(stderr)).toEqual({ code: 'git_network', retryable: true });
+  });
+
   it('treats authentication and missing repositories or branches as permanent', () => {
     expect(classify("fatal: Authentication failed for 'https://h/a.git/'")).toEqual({ code: 'git_auth_failed', retryable: false });
     expect(classify("fatal: could not read Username for 'https://h': terminal prompts disabled")).toEqual({ code: 'git_auth_failed', retryable: false });

@@ -11,7 +11,8 @@ import { prepareGitCredentials, type GitCredentialSetup } from '../../src/git/cr
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { findFreePort } from '../harness/free-port.js';
 import { startSilentServer, type SilentServer } from '../fakes/silent-server.js';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { startLfsServer, type LfsServer } from '../fakes/lfs-server.js';
 
 const env = isolatedGitEnv() as Record<string, string>;
 const gitClient = () => new SimpleGitClient({ env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', GIT_TERMINAL_PROMPT: '0' }, scrub: (text) => text });
@@ -165,11 +166,11 @@ function processesTalkingTo(address: string): string[] {
 }
 
 /** A killed process leaves /proc a moment later: a bounded wait, no timing assertion. */
-async function settledProcessesTalkingTo(address: string): Promise<string[]> {
-  let found = processesTalkingTo(address);
+async function settled(find: () => string[]): Promise<string[]> {
+  let found = find();
   for (let attempt = 0; attempt < 50 && found.length > 0; attempt += 1) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    found = processesTalkingTo(address);
+    found = find();
   }
   return found;
 }
@@ -195,7 +196,7 @@ describe('SimpleGitClient against a server that accepts connections and never an
       { code: 'git_network', retryable: true },
       { code: 'git_network', retryable: true },
     ]);
-    expect(await settledProcessesTalkingTo(silent.baseUrl)).toEqual([]);
+    expect(await settled(() => processesTalkingTo(silent.baseUrl))).toEqual([]);
   }, 30_000);
 
   it('stops a submodule clone that goes silent after the silence allowed, as a network failure to retry, leaving no git running', async () => {
@@ -206,7 +207,7 @@ describe('SimpleGitClient against a server that accepts connections and never an
 
     expect(error).toMatchObject({ code: 'git_network', retryable: true });
     expect((error as Error).message).toMatch(/^A submodule could not be cloned: /);
-    expect(await settledProcessesTalkingTo(silent.baseUrl)).toEqual([]);
+    expect(await settled(() => processesTalkingTo(silent.baseUrl))).toEqual([]);
   }, 30_000);
 });
 
@@ -410,6 +411,99 @@ describe('SimpleGitClient with Git LFS', () => {
 
     expect(error).toMatchObject({ code: 'git_lfs_failed', retryable: false });
     expect((error as Error).message).toMatch(/^Git LFS files could not be fetched: /);
+  });
+});
+
+/** Processes (not zombies) working in `dir` or below: git, its submodule scripts and git-lfs in a clone. */
+function processesWorkingIn(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && state !== 'Z') found.push(readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim());
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
+}
+
+describe('SimpleGitClient with Git LFS files from an LFS server over http', () => {
+  let tmp: TempDir;
+  let lfs: LfsServer | undefined;
+  const weights = randomBytes(400_000);
+  // The repositories are file:// ones (git refuses them in submodules unless told otherwise); the
+  // submodule's LFS files come from the server its .lfsconfig names.
+  const client = ({ silenceTimeoutMs, cloneTimeoutMs = 20_000 }: { silenceTimeoutMs?: number; cloneTimeoutMs?: number } = {}) =>
+    new SimpleGitClient({
+      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'always' },
+      scrub: (text) => text,
+      submodules: true,
+      lfs: true,
+      silenceTimeoutMs,
+      cloneTimeoutMs,
+    });
+  const appWithLfsSubmodule = async (lfsUrl: string) => {
+    const lib = await createLfsRepo(tmp.path, 'acme/lib', { 'weights.bin': weights });
+    const pinned = await commitToBareRepo(lib.path, { '.lfsconfig': `[lfs]\n\turl = ${lfsUrl}/acme/lib.git/info/lfs\n` }, 'LFS files from the server');
+    return createBareRepo(tmp.path, 'acme/app', { 'README.md': 'app\n', '.gitmodules': `[submodule "lib"]\n\tpath = lib\n\turl = ${lib.fileUrl}\n`, lib: { submoduleCommit: pinned } });
+  };
+  beforeEach(async () => {
+    tmp = await createTempDir('mass-ingest-git-lfs-http-');
+  });
+  afterEach(async () => {
+    await lfs?.stop();
+    await tmp.remove();
+  });
+
+  it('keeps a submodule\'s download going while its data keeps coming, however long it takes: only silence stops it', async () => {
+    lfs = await startLfsServer([weights], 'slow');
+    const app = await appWithLfsSubmodule(lfs.baseUrl);
+
+    await client({ silenceTimeoutMs: 2000 }).clone(app.fileUrl, 'main', join(tmp.path, 'clone'), new AbortController().signal);
+
+    expect((await readFile(join(tmp.path, 'clone', 'lib', 'weights.bin'))).equals(weights)).toBe(true);
+  });
+
+  it('stops a submodule\'s download that stalls mid-file after the silence allowed, as a network failure to retry, leaving no git or git-lfs running', async () => {
+    lfs = await startLfsServer([weights], 'stall');
+    const app = await appWithLfsSubmodule(lfs.baseUrl);
+    const clone = join(tmp.path, 'clone');
+
+    const error = await client({ silenceTimeoutMs: 2000 }).clone(app.fileUrl, 'main', clone, new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_network', retryable: true });
+    expect((error as Error).message).toBe('Git LFS files could not be fetched: git lfs pull in the submodules printed nothing for 2 s (block timeout): stopped');
+    expect(lfs.downloads()).toBeGreaterThan(0);
+    expect(await settled(() => processesWorkingIn(clone))).toEqual([]);
+  });
+
+  it('stops a submodule\'s stalled download at CLONE_TIMEOUT when that comes first, leaving no git or git-lfs running', async () => {
+    lfs = await startLfsServer([weights], 'stall');
+    const app = await appWithLfsSubmodule(lfs.baseUrl);
+    const clone = join(tmp.path, 'clone');
+
+    const error = await client({ cloneTimeoutMs: 4000 }).clone(app.fileUrl, 'main', clone, new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_clone_timeout', retryable: false });
+    expect(lfs.downloads()).toBeGreaterThan(0);
+    expect(await settled(() => processesWorkingIn(clone))).toEqual([]);
+  });
+
+  it('stops the repository\'s own download that stalls mid-file the same way', async () => {
+    lfs = await startLfsServer([weights], 'stall');
+    const repo = await createLfsRepo(tmp.path, 'acme/model', { 'weights.bin': weights });
+    await commitToBareRepo(repo.path, { '.lfsconfig': `[lfs]\n\turl = ${lfs.baseUrl}/acme/model.git/info/lfs\n` }, 'LFS files from the server');
+    const clone = join(tmp.path, 'clone');
+
+    const error = await client({ silenceTimeoutMs: 2000 }).clone(repo.fileUrl, 'main', clone, new AbortController().signal).catch((err: unknown) => err);
+
+    expect(error).toMatchObject({ code: 'git_network', retryable: true });
+    expect((error as Error).message).toBe('Git LFS files could not be fetched: git lfs pull printed nothing for 2 s (block timeout): stopped');
+    expect(lfs.downloads()).toBeGreaterThan(0);
+    expect(await settled(() => processesWorkingIn(clone))).toEqual([]);
   });
 });
 
