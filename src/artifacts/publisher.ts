@@ -7,6 +7,7 @@ import { FileStore } from './file-store.js';
 import { HttpStore } from './http-store.js';
 import { DefaultLayout, type PublishLayout } from './layout.js';
 import { MavenLayout } from './maven-layout.js';
+import { REFUSALS_BEFORE_SKIPPING, RefusingTargetGuard } from './refusing-target.js';
 import type { ArtifactStore } from './store.js';
 import { TargetBreaker } from './target-breaker.js';
 
@@ -47,11 +48,11 @@ async function createBareStore(config: Config, log: Logger | undefined, signal: 
   }
 }
 
-export function createLayout(config: Config, store: ArtifactStore): PublishLayout {
-  switch (config.publish.layout) {
-    case 'default':
-      return new DefaultLayout(store);
-    case 'maven':
-      return new MavenLayout(store);
-  }
+/**
+ * The layout of PUBLISH_LAYOUT over `store`, watched for a target that refuses every repository
+ * (./refusing-target.ts): PUBLISH_FAIL_FAST_AFTER=0 turns that off with the breaker.
+ */
+export function createLayout(config: Config, store: ArtifactStore, log?: Logger): PublishLayout {
+  const layout = config.publish.layout === 'maven' ? new MavenLayout(store) : new DefaultLayout(store);
+  return new RefusingTargetGuard(layout, config.publish.failFastAfter === 0 ? 0 : REFUSALS_BEFORE_SKIPPING, log);
 }

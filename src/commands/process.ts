@@ -101,7 +101,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
           lastPublishedSha: async (origin, path, branch) => (await store).lastPublishedSha(origin, path, branch),
           recordOutcomes: async (outcomes) => (await running).results.recordOutcomes(outcomes),
         },
-        layout: createLayout(config, artifacts),
+        layout: createLayout(config, artifacts, log),
         concurrency: config.concurrency,
         cloneAhead: config.cloneAhead,
         log,

@@ -5,6 +5,7 @@ import { HttpStore } from '../../src/artifacts/http-store.js';
 import { DefaultLayout } from '../../src/artifacts/layout.js';
 import { MavenLayout } from '../../src/artifacts/maven-layout.js';
 import { createLayout, createStore } from '../../src/artifacts/publisher.js';
+import { RefusingTargetGuard } from '../../src/artifacts/refusing-target.js';
 import { S3Store } from '../../src/artifacts/s3-store.js';
 import { loadConfig } from '../../src/config/config.js';
 import { UsageError } from '../../src/errors.js';
@@ -67,13 +68,14 @@ describe('the publish limits in Config', () => {
 });
 
 describe('createLayout', () => {
-  it('builds the layout named by --layout over the given store', () => {
+  it('builds the layout named by --layout over the given store, watched for a target refusing every repository', () => {
     const store = new MemoryStore();
 
     const layouts = [createLayout(config({}), store), createLayout(config({}, { layout: 'maven' }), store)];
 
-    expect(layouts[0]).toBeInstanceOf(DefaultLayout);
-    expect(layouts[1]).toBeInstanceOf(MavenLayout);
+    expect(layouts.map((layout) => layout instanceof RefusingTargetGuard)).toEqual([true, true]);
+    expect((layouts[0] as RefusingTargetGuard).inner).toBeInstanceOf(DefaultLayout);
+    expect((layouts[1] as RefusingTargetGuard).inner).toBeInstanceOf(MavenLayout);
   });
 });
 

@@ -149,6 +149,31 @@ describe('mass-ingest process against an HTTP repository it cannot use', () => {
     expect(await rows('faults-8')).toEqual([['acme/app', 'published', null]]);
   });
 
+  it('stops cloning and building once 3 repositories in a row were refused for a reason that holds for all (401), and exits 2', async () => {
+    server = await startFaultServer();
+    server.addFault({ method: 'PUT', path: /./, fault: { kind: 'status', status: 401 } });
+    const six = await makeFixture(path.join(tmp.path, 'six'), ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => [`acme/${name}`, { Makefile: 'all:\n\tmkdir -p dist\n\techo built > dist/app.bin\n' }]));
+
+    const result = await runCli(['process', six.inventory, '--run-id', 'faults-10', '--log-level', 'debug'], { env: env({ PUBLISH_URL: `${server.baseUrl}/repo` }) });
+
+    expect(result.code).toBe(2);
+    const db = await openForAssertions({ dataDir: path.join(tmp.path, 'unused'), databaseUrl: postgres.url });
+    const recorded = await db.query<{ row_number: number; outcome: string; error_code: string; error_message: string }>(
+      'SELECT row_number, outcome, error_code, error_message FROM repository_results WHERE run_id = $1 ORDER BY row_number', ['faults-10'],
+    ).finally(() => db.close());
+    expect(recorded.rows.map((row) => [row.outcome, row.error_code])).toEqual(Array.from({ length: 6 }, () => ['publish_failed', 'publish_auth']));
+    // Rows 1-3 were built and refused by the target; the fourth may have been under way when the third was refused.
+    const refusedByServer = recorded.rows.filter((row) => /answered HTTP 401/.test(row.error_message) && !row.error_message.startsWith('Not cloned or built'));
+    const skipped = recorded.rows.filter((row) => row.error_message.startsWith('Not cloned or built: the publish target refused 3 repositories in a row'));
+    expect(refusedByServer.map((row) => row.row_number).slice(0, 3)).toEqual([1, 2, 3]);
+    expect(skipped.map((row) => row.row_number)).toEqual(expect.arrayContaining([5, 6]));
+    expect(refusedByServer.length + skipped.length).toBe(6);
+    // Skipped rows were not cloned: only the refused ones have a commit or a build step.
+    const cloned = result.logs.filter((line) => line.msg === 'Step completed' && line.step === 'clone').length;
+    expect(cloned).toBe(refusedByServer.length);
+    expect(result.logs.filter((line) => line.msg === 'The publish target refuses every repository: the rest of the partition is not cloned or built')).toHaveLength(1);
+  });
+
   it('exits 2 for an S3 endpoint (AWS_ENDPOINT_URL_S3) whose certificate it does not trust, publish_tls for every repository', async () => {
     server = await startFaultServer({ tls: selfSignedCertificate(tmp.path) });
 
