@@ -355,9 +355,10 @@ async function entry(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  // An error nobody listens for (simple-git's, when spawning git fails with EMFILE) would end node
-  // with exit 1, which means "--strict and a repository failed" and is not retried on Batch: it is
-  // the machine's trouble, exit 3. The next processor sweeps what this one left (run-workdir.ts).
+  // An error nobody listens for (a library's: simple-git's was, when git could not start for want
+  // of descriptors, until src/git/spawn-errors.ts listened) would end node with exit 1, which
+  // means "--strict and a repository failed" and is not retried on Batch: it is the machine's
+  // trouble, exit 3. The next processor sweeps what this one left (run-workdir.ts).
   process.on('uncaughtException', (err) => {
     process.stderr.write(`${describeFailure(err, process.env).text}\n`);
     process.exit(EXIT.infrastructure);

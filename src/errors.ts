@@ -76,6 +76,28 @@ export function isUntrustedCertificate(err: unknown): boolean {
   return [error?.code, error?.cause?.code].some((code) => typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code));
 }
 
+/**
+ * The processor (this process, or the embedded database's host) has no file descriptor left:
+ * EMFILE (its `ulimit -n`) or ENFILE (the machine's), on the error or anywhere in its causes (a
+ * publish error's, a database error's). The machine's trouble, not the repository's.
+ */
+export function isOutOfDescriptors(err: unknown): boolean {
+  for (let cause = err, depth = 0; cause instanceof Error && depth < 8; cause = cause.cause, depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE') return true;
+  }
+  return false;
+}
+
+/** The error code of a repository that met the limit on open files, and what to do about it. */
+export const FD_EXHAUSTED = 'fd_exhausted';
+export const FD_EXHAUSTED_REMEDY = 'raise the limit on open files (ulimit -n; nofile in a container\'s ulimits) or lower --concurrency and --clone-ahead';
+
+/** `what` (say, "git could not start") for want of a file descriptor; `cause` keeps the system's error. */
+export function outOfDescriptors(what: string, cause: unknown): StepError {
+  return new StepError(FD_EXHAUSTED, `${what}: the processor ran out of file descriptors (${errorMessage(cause)}): ${FD_EXHAUSTED_REMEDY}`, { cause });
+}
+
 /** Something outside us is down (database, inventory host, publish target): worth a retry (exit 3). */
 export class InfrastructureError extends MassIngestError {
   constructor(code: string, message: string, cause?: unknown) {

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { EXIT, InfrastructureError, StepError, isUntrustedCertificate } from '../src/errors.js';
+import { EXIT, InfrastructureError, StepError, isOutOfDescriptors, isUntrustedCertificate } from '../src/errors.js';
 
 describe('errors as logged', () => {
   it('logs a repository step failure with its code and no exit code', () => {
@@ -32,5 +32,22 @@ describe('isUntrustedCertificate', () => {
     ];
 
     expect(failures.map(isUntrustedCertificate)).toEqual([true, true, true, false, false, false]);
+  });
+});
+
+describe('isOutOfDescriptors', () => {
+  const errno = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
+
+  it('finds EMFILE or ENFILE on the error or among its causes', () => {
+    const wrapped = new InfrastructureError('db_unreachable', 'PostgreSQL query failed: connect EMFILE 127.0.0.1:5432', errno('EMFILE'));
+    const publish = new StepError('publish_io', 'Cannot write x (ENFILE)', { cause: errno('ENFILE') });
+
+    expect([isOutOfDescriptors(errno('EMFILE')), isOutOfDescriptors(wrapped), isOutOfDescriptors(publish)]).toEqual([true, true, true]);
+  });
+
+  it('takes no other error for it, a dropped connection included', () => {
+    const reset = new InfrastructureError('db_unreachable', 'PostgreSQL query failed: read ECONNRESET', errno('ECONNRESET'));
+
+    expect([isOutOfDescriptors(reset), isOutOfDescriptors(new Error('EMFILE')), isOutOfDescriptors(undefined)]).toEqual([false, false, false]);
   });
 });

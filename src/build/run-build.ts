@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { isOutOfDescriptors, outOfDescriptors } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { BuildLog } from './build-log.js';
 import { BUILD_MARKER, killGroup, killMarked, killStrays, newBuildMarker } from './process-tree.js';
@@ -96,6 +97,8 @@ async function buildWithLog(run: BuildRun, handle: fs.promises.FileHandle): Prom
   file.end();
   await finished(file).catch((err: Error) => (fileError ??= err));
   if (fileError) throw fileError;
+  // Not the build's failure: the processor's.
+  if (isOutOfDescriptors(startError)) throw outOfDescriptors('The build could not start', startError);
   if (await keepLog(run.logFile, handle)) run.onLogReplaced?.();
 
   if (stoppedBy === 'timeout') return { status: 'timed_out' };
@@ -130,13 +133,17 @@ async function keepLog(logFile: string, handle: fs.promises.FileHandle): Promise
   return true;
 }
 
-/** The rest of the output, unless something outside our reach (a process with its environment cleared) still holds a pipe. */
-async function drainPipes(copied: Promise<unknown>, pipes: Readable[]): Promise<void> {
+/**
+ * The rest of the output, unless something outside our reach (a process with its environment
+ * cleared) still holds a pipe. A shell that never started for want of descriptors has no pipes:
+ * node sets them up after the spawn.
+ */
+async function drainPipes(copied: Promise<unknown>, pipes: ReadonlyArray<Readable | null | undefined>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, PIPE_GRACE_MS)));
   await Promise.race([copied, late]);
   clearTimeout(timer);
-  for (const pipe of pipes) pipe.destroy();
+  for (const pipe of pipes) pipe?.destroy();
   await copied;
 }
 

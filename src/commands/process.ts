@@ -7,7 +7,8 @@ import { commandLogger, openResults } from './context.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import { checkInventory, readInventory } from '../inventory/reader.js';
 import { readPlannedRows, type VerifiedRows } from '../inventory/planned.js';
-import { descriptorsNeeded, openFileLimit } from '../pipeline/resource-limits.js';
+import { descriptorsNeeded } from '../pipeline/resource-limits.js';
+import { openFileLimit } from '../open-file-limit.js';
 import { resolveRange, type ResolvedRange } from '../inventory/range.js';
 import { prepareGitCredentials, type GitCredentialSetup } from '../git/credentials.js';
 import { SimpleGitClient } from '../git/git-client.js';
@@ -67,7 +68,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     const fileLimit = openFileLimit();
     const needed = descriptorsNeeded(config.concurrency, config.cloneAhead);
     if (fileLimit !== undefined && fileLimit < needed) {
-      log.warn({ limit: fileLimit, needed, concurrency: config.concurrency, cloneAhead: config.cloneAhead }, 'The limit on open files (ulimit -n) is low for this concurrency: repositories may crash on dropped connections; raise it or lower --concurrency');
+      log.warn({ limit: fileLimit, needed, concurrency: config.concurrency, cloneAhead: config.cloneAhead }, 'The limit on open files (ulimit -n) is low for this concurrency: repositories may fail (fd_exhausted); raise it or lower --concurrency');
     }
     if (config.lfs === 'fetch') await assertGitLfsInstalled(config.gitEnv);
     credentials = await prepareGitCredentials(config.gitCredentials, config.gitSsh);
@@ -127,6 +128,7 @@ export async function runProcess(options: ProcessOptions, context: CommandContex
     if (complete && rows === 0) log.warn({ start: range.start, rows }, 'The inventory has no rows, only its header');
     else if (complete && rows < range.start) log.warn({ start: range.start, rows }, 'The range starts after the last row of the inventory');
     const exitCode = exitCodeOf(summary, config.strict);
+    if (summary.fdExhausted > 0) log.error({ repositories: summary.fdExhausted, limit: fileLimit, needed }, 'The processor ran out of file descriptors: exit 3, so that the partition is tried again; raise the limit on open files (ulimit -n) or lower --concurrency');
     if (summary.workdirFull > 0) log.error({ repositories: summary.workdirFull, workdir: config.workdir }, 'The work directory filled up: exit 3, so that the partition is tried again; give it more room (root_volume_size_gib on Batch)');
     if (summary.databaseFailed > 0) log.error({ repositories: summary.databaseFailed }, 'The database failed some repositories\' checks: exit 3, so that the partition is tried again');
     await endPartition(await running, range.start, Number.isFinite(lastRow) ? lastRow : finiteEnd(range), exitCode === EXIT.ok || exitCode === EXIT.strictFailures ? 'succeeded' : 'failed');
@@ -267,6 +269,8 @@ export function exitCodeOf(summary: PartitionSummary, strict: boolean): ExitCode
   // A database that failed some checks (a restart, a failover): another attempt checks those
   // repositories again; the rest are `unchanged` by then, or published commits not built twice.
   if (summary.databaseFailed > 0) return EXIT.infrastructure;
+  // The same for the limit on open files: the rows it stopped are done by the next attempt.
+  if (summary.fdExhausted > 0) return EXIT.infrastructure;
   const attempted = Object.entries(summary.counts)
     .filter(([outcome]) => !['invalid', 'unchanged', 'no_build_tool', 'clone_failed'].includes(outcome))
     .reduce((sum, [, count]) => sum + (count ?? 0), 0);

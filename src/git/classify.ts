@@ -1,4 +1,4 @@
-import { StepError } from '../errors.js';
+import { FD_EXHAUSTED, FD_EXHAUSTED_REMEDY, StepError, isOutOfDescriptors, outOfDescriptors } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
 
 /** The code of a clone that filled the work directory, and what its message starts with. */
@@ -6,6 +6,7 @@ const WORKDIR_FULL = 'workdir_full';
 /** What to do about a full work directory, however it was found (here, or src/pipeline/process-repository.ts). */
 export const WORKDIR_FULL_REMEDY = 'free space there or give MASS_INGEST_WORKDIR (--workdir) more room';
 const WORKDIR_FULL_ADVICE = `The work directory is full: ${WORKDIR_FULL_REMEDY}`;
+const FD_EXHAUSTED_ADVICE = `git ran out of file descriptors: ${FD_EXHAUSTED_REMEDY}`;
 
 /**
  * The one place that reads git's stderr (STYLE 11): everything after works with codes.
@@ -14,6 +15,8 @@ const WORKDIR_FULL_ADVICE = `The work directory is full: ${WORKDIR_FULL_REMEDY}`
 const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }> = [
   // Our disk, not the repository: git's own lines, not the server's (`remote: …`), which come with a network error.
   { pattern: /^(?!remote:).*(No space left on device|Disk quota exceeded)/im, code: WORKDIR_FULL, retryable: false },
+  // git (or a helper it starts) out of file descriptors: the limit it inherits from the processor.
+  { pattern: /^(?!remote:).*Too many open files/im, code: FD_EXHAUSTED, retryable: false },
   // ssh itself cannot run (no ssh client, a GIT_SSH_COMMAND naming a missing program).
   { pattern: /ssh[^\n]*: not found|cannot run ssh/i, code: 'git_ssh_unavailable', retryable: false },
   { pattern: /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i, code: 'git_host_key_unknown', retryable: false },
@@ -30,20 +33,24 @@ const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }
 /**
  * A failure of a part of a clone (its submodules, its LFS files), saying which in `message`:
  * network trouble keeps its code and is retried like the clone's own, a full work directory keeps
- * its code (the disk, not the part); anything else is `code`.
+ * its code (the disk, not the part), and so does a processor out of file descriptors; anything
+ * else is `code`.
  */
 export function partFailure(cause: StepError, code: string, message: string): StepError {
   if (cause.retryable) return new StepError(cause.code, message, { retryable: true });
-  return new StepError(cause.code === WORKDIR_FULL ? WORKDIR_FULL : code, message);
+  return new StepError(cause.code === WORKDIR_FULL || cause.code === FD_EXHAUSTED ? cause.code : code, message);
 }
 
 export function classifyGitError(err: unknown, scrub: Scrubber): StepError {
   if (err instanceof StepError) return err;
+  // git that could not start (src/git/spawn-errors.ts).
+  if (isOutOfDescriptors(err)) return outOfDescriptors('git could not start', err);
   const raw = err instanceof Error ? err.message : String(err);
   const message = scrub(lastLines(raw, 6));
   const rule = RULES.find((candidate) => candidate.pattern.test(raw));
   // git's lines name the file it could not write, not what to do; the final log line quotes the first.
-  const said = rule?.code === WORKDIR_FULL ? `${WORKDIR_FULL_ADVICE}\n${message}` : message;
+  const advice = rule?.code === WORKDIR_FULL ? WORKDIR_FULL_ADVICE : rule?.code === FD_EXHAUSTED ? FD_EXHAUSTED_ADVICE : undefined;
+  const said = advice ? `${advice}\n${message}` : message;
   return new StepError(rule?.code ?? 'git_failed', said, { retryable: rule?.retryable ?? false });
 }
 

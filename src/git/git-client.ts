@@ -4,6 +4,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { StepError } from '../errors.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { classifyGitError, partFailure } from './classify.js';
+import { withSpawnErrors } from './spawn-errors.js';
 import { GIT_TRANSPORT } from '../config/build-env.js';
 import { isLocalUrl, LFS_FILTER, lfsInSubmodules, LFS_PULL_ENV, localLfsEndpoints, SKIP_LFS_ENV } from './lfs.js';
 import { sameHostOverHttp } from './submodule-urls.js';
@@ -72,7 +73,7 @@ export class SimpleGitClient implements GitClient {
     const marker = newBuildMarker();
     let output: string;
     try {
-      output = await this.git(signal, marker).listRemote([url, ref]);
+      output = await withSpawnErrors(() => this.git(signal, marker).listRemote([url, ref]));
     } catch (err) {
       killMarked(marker);
       throw classifyGitError(err, this.options.scrub);
@@ -107,8 +108,10 @@ export class SimpleGitClient implements GitClient {
     const marker = newBuildMarker();
     let sha: string;
     try {
-      await this.git(signal, marker).clone(url, dir, options);
-      sha = (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.env).revparse(['HEAD'])).trim();
+      sha = await withSpawnErrors(async () => {
+        await this.git(signal, marker).clone(url, dir, options);
+        return (await readHeadSha(dir)) ?? (await simpleGit({ baseDir: dir, ...this.gitOptions(signal) }).env(this.env).revparse(['HEAD'])).trim();
+      });
     } catch (err) {
       killMarked(marker);
       throw classifyGitError(err, this.options.scrub);
@@ -130,16 +133,18 @@ export class SimpleGitClient implements GitClient {
     const git = (extra: Readonly<Record<string, string>> = {}) => this.watchedGit(dir, { ...env, ...extra, ...LFS_PULL_ENV }, watch);
     let running = 'git lfs pull';
     try {
-      const local = isLocalUrl(url);
-      const refused = local ? [] : localLfsEndpoints(await git().raw(['lfs', 'env']));
-      if (refused.length > 0) throw new StepError('git_lfs_failed', `refused a Git LFS endpoint on this machine's disk (${refused.join(', ')}), which the repository's .lfsconfig names`);
-      for (const [key, value] of LFS_FILTER) await git().addConfig(key, value);
-      await git().raw(['lfs', 'pull']);
-      if (submodules) {
-        running = 'git lfs pull in the submodules';
-        // The submodules' own way in: their credentials, their ssh URLs on this host over http(s).
-        await git(sameHostOverHttp({ ...env, ...this.options.submoduleEnv }, url)).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
-      }
+      await withSpawnErrors(async () => {
+        const local = isLocalUrl(url);
+        const refused = local ? [] : localLfsEndpoints(await git().raw(['lfs', 'env']));
+        if (refused.length > 0) throw new StepError('git_lfs_failed', `refused a Git LFS endpoint on this machine's disk (${refused.join(', ')}), which the repository's .lfsconfig names`);
+        for (const [key, value] of LFS_FILTER) await git().addConfig(key, value);
+        await git().raw(['lfs', 'pull']);
+        if (submodules) {
+          running = 'git lfs pull in the submodules';
+          // The submodules' own way in: their credentials, their ssh URLs on this host over http(s).
+          await git(sameHostOverHttp({ ...env, ...this.options.submoduleEnv }, url)).raw(['submodule', 'foreach', '--quiet', '--recursive', lfsInSubmodules(local)]);
+        }
+      });
     } catch (err) {
       watch.kill();
       const cause = watch.silent()
@@ -167,7 +172,7 @@ export class SimpleGitClient implements GitClient {
     // `git submodule update` is a shell script: its stalled clones would outlive a SIGINT to it.
     const watch = watchSilence(AbortSignal.any([signal, tooMany.signal]), this.silenceMs);
     try {
-      await this.updateSubmodules(url, dir, watch);
+      await withSpawnErrors(() => this.updateSubmodules(url, dir, watch));
     } catch (err) {
       watch.kill();
       if (tooMany.signal.aborted && !signal.aborted) {

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AbortedError, InfrastructureError, StepError, errorMessage, isDiskFull } from '../errors.js';
+import { AbortedError, FD_EXHAUSTED, FD_EXHAUSTED_REMEDY, InfrastructureError, StepError, errorMessage, isDiskFull, isOutOfDescriptors, outOfDescriptors } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Scrubber } from '../logging/scrub.js';
 import { readHeadSha, type GitClient } from '../git/git-client.js';
@@ -46,6 +46,11 @@ export interface PipelineDeps {
    * Without them the steps run at once.
    */
   readonly slots?: Slots;
+  /**
+   * Aborted once a repository ran out of file descriptors: a row still waiting for its turn does
+   * not start (src/pipeline/run-partition.ts); what has started goes on.
+   */
+  readonly holdBack?: AbortSignal;
 }
 
 
@@ -136,7 +141,8 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
   let working: Promise<Finished> | undefined;
   try {
     const resolved = await check(async () => {
-      if (signal.aborted) return NOT_STARTED;
+      const held = notStarted(signal, deps.holdBack);
+      if (held) return held;
       clock.startedAt = new Date();
       // A row that waits for the database only to confirm it is unchanged lets the rows after it
       // queue for work meanwhile.
@@ -148,7 +154,7 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
     // Calling the slot queues the work at once; the next row may queue after this.
     working = work(async () => {
       clock.waitedMs += Date.now() - queued;
-      return signal.aborted ? NOT_STARTED : build(resolved, deps, signal, log, clock);
+      return notStarted(signal, deps.holdBack) ?? build(resolved, deps, signal, log, clock);
     });
   } finally {
     turn?.taken();
@@ -158,6 +164,14 @@ async function runSteps(start: Resolved, deps: PipelineDeps, signal: AbortSignal
 
 /** A repository stopped by a signal before any of its work began. */
 export const NOT_STARTED = { outcome: 'aborted', errorCode: 'not_started', errorMessage: 'Not started: the processor received a termination signal' } as const;
+
+/** A repository held back before any of its work began: the processor had run out of file descriptors. */
+export const NOT_STARTED_WITHOUT_DESCRIPTORS = { ...NOT_STARTED, errorMessage: `Not started: the processor ran out of file descriptors; ${FD_EXHAUSTED_REMEDY}` } as const;
+
+function notStarted(signal: AbortSignal, holdBack: AbortSignal | undefined): Finished | undefined {
+  if (signal.aborted) return NOT_STARTED;
+  return holdBack?.aborted ? NOT_STARTED_WITHOUT_DESCRIPTORS : undefined;
+}
 
 /**
  * Clone onwards: one repository's work, in a work slot; the clone and the build command wait for
@@ -181,7 +195,7 @@ async function buildSteps(resolved: Resolved, deps: PipelineDeps, signal: AbortS
   // A publish target skipped for not answering (its breaker open) would refuse what this work makes.
   const down = deps.layout.down?.();
   if (down) return (await unchangedAfterAll(resolved, log)) ?? { outcome: 'publish_failed', errorCode: down.code, errorMessage: down.message };
-  const cloned = await inSlot(deps.slots?.clone, clock, async () => (signal.aborted ? NOT_STARTED : runStep('clone', log, () => clone(resolved, deps, signal, log, clock))));
+  const cloned = await inSlot(deps.slots?.clone, clock, async () => notStarted(signal, deps.holdBack) ?? runStep('clone', log, () => clone(resolved, deps, signal, log, clock)));
   if ('outcome' in cloned) return cloned;
   clock.commitSha = cloned.commitSha;
   const planned = await runStep('detect', log, () => detect(cloned));
@@ -315,6 +329,12 @@ function toFinished(err: unknown, signal: AbortSignal, { scrub, workdir }: Pick<
   const cause = err instanceof StepFailure ? err.cause : err;
   if (cause instanceof AbortedError || signal.aborted) {
     return { outcome: 'aborted', errorCode: 'aborted', errorMessage: 'Stopped by a termination signal before it finished' };
+  }
+  // The processor's limit on open files, met in any step (git that could not start, a build's log,
+  // a publish, a database connection): the machine's trouble, like a full disk, whatever the error says.
+  if (err instanceof StepFailure && isOutOfDescriptors(cause)) {
+    const said = cause instanceof StepError && cause.code === FD_EXHAUSTED ? cause : outOfDescriptors(`The ${err.step} step failed`, cause);
+    return { outcome: OUTCOME_OF_STEP[err.step], errorCode: FD_EXHAUSTED, errorMessage: scrub(said.message) };
   }
   if (err instanceof StepFailure && cause instanceof StepError) {
     return { outcome: OUTCOME_OF_STEP[err.step], errorCode: cause.code, errorMessage: scrub(cause.message) };

@@ -1,10 +1,10 @@
 import pLimit from 'p-limit';
-import { MassIngestError } from '../errors.js';
+import { FD_EXHAUSTED, MassIngestError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { InventoryEntry, InvalidRow, RepositoryRow } from '../inventory/rows.js';
 import { DATABASE_FAILURES, unbuiltOutcome, type Outcome, type RepositoryOutcome } from '../results/outcome.js';
 import type { ResultStore } from '../results/result-store.js';
-import { NOT_STARTED, processRepository, type PipelineDeps } from './process-repository.js';
+import { NOT_STARTED, NOT_STARTED_WITHOUT_DESCRIPTORS, processRepository, type PipelineDeps } from './process-repository.js';
 import { RecordBuffer } from './record-buffer.js';
 
 export interface PartitionDeps extends PipelineDeps {
@@ -27,6 +27,8 @@ export interface PartitionSummary {
   readonly workdirFull: number;
   /** Repositories the database failed (`aborted` with `db_unreachable` or `db_disk_full`). */
   readonly databaseFailed: number;
+  /** Repositories that met the limit on open files (`fd_exhausted`); the rows after them did not start. */
+  readonly fdExhausted: number;
 }
 
 const CHECK_AHEAD = 8;
@@ -41,6 +43,9 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   const publishErrorCodes: string[] = [];
   let workdirFull = 0;
   let databaseFailed = 0;
+  let fdExhausted = 0;
+  // Starting more would only fail more: the partition's next attempt (exit 3) does those.
+  const holdBack = new AbortController();
   let total = 0;
   const record = (outcome: RepositoryOutcome) => {
     total += 1;
@@ -48,6 +53,10 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     if (outcome.outcome === 'publish_failed' && outcome.errorCode) publishErrorCodes.push(outcome.errorCode);
     if (outcome.errorCode === 'workdir_full') workdirFull += 1;
     if (outcome.outcome === 'aborted' && DATABASE_FAILURES.has(outcome.errorCode ?? '')) databaseFailed += 1;
+    if (outcome.errorCode === FD_EXHAUSTED && fdExhausted++ === 0) {
+      deps.log.error('Out of file descriptors: no new repository starts; the ones started finish');
+      holdBack.abort();
+    }
     buffer.add(outcome);
     deps.onOutcome?.(outcome);
   };
@@ -76,10 +85,14 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
         record(abortedOutcome(entry.row, deps));
         continue;
       }
+      if (holdBack.signal.aborted) {
+        record(unbuiltOutcome(entry.row, NOT_STARTED_WITHOUT_DESCRIPTORS, deps.settings));
+        continue;
+      }
       let taken = () => undefined as void;
       const turn = { previous, taken: () => taken() };
       previous = new Promise<void>((resolve) => (taken = resolve));
-      const task = processRepository(entry.row, { ...deps, slots: { check, work, clone, build, turn } }, signal, deps.log).then(record);
+      const task = processRepository(entry.row, { ...deps, slots: { check, work, clone, build, turn }, holdBack: holdBack.signal }, signal, deps.log).then(record);
       const tracked = task.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       // Read ahead only a little: the inventory stays a stream whatever the range.
@@ -96,7 +109,7 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   await Promise.all(inFlight);
   await buffer.close();
   if (unreadable) throw unreadable.error;
-  return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull, databaseFailed };
+  return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull, databaseFailed, fdExhausted };
 }
 
 function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { openFileLimit } from '../open-file-limit.js';
 import { serveEmbeddedDatabase } from './embedded-server.js';
 
 /**
@@ -13,4 +14,4 @@ if (!dataDir) {
 // The parent decides when to stop (it still records `aborted` outcomes after a signal): a Ctrl-C
 // that reaches the whole process group must not take the database away from under it.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
-process.exitCode = await serveEmbeddedDatabase(dataDir, process.stdin, process.stdout);
+process.exitCode = await serveEmbeddedDatabase(dataDir, process.stdin, process.stdout, openFileLimit());

@@ -48,14 +48,25 @@ const HOST_FLAGS = ['--wasm-tiering-budget=100000000'];
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-/** Child side: open, serve, report, wait for the end of stdin, close. Returns the exit code. */
-export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
+/**
+ * Open files the host needs at the least: node's own (~20), PostgreSQL's data files (54 at the
+ * fewest it takes, src/results/pglite-open.ts) and the connections of a processor or a few. Below
+ * it the files take what the connections need, and the host drops them (measured: `ulimit -n 64`,
+ * `--concurrency 4`, 10 of 16 rows `crashed` on "Connection terminated unexpectedly").
+ */
+export const HOST_MIN_OPEN_FILES = 96;
+
+/** Child side: open, serve, report, wait for the end of stdin, close. Returns the exit code. `fileLimit`: the host's `ulimit -n`. */
+export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, fileLimit?: number): Promise<number> {
   const send = (message: HostMessage) => output.write(`${JSON.stringify(message)}\n`);
   const ended = once(input, 'end').catch(() => undefined);
   input.resume();
   let opened: Awaited<ReturnType<typeof openPglite>> | undefined;
   try {
-    opened = await openPglite(dataDir);
+    if (fileLimit !== undefined && fileLimit < HOST_MIN_OPEN_FILES) {
+      throw new UsageError('fd_limit_too_low', `The limit on open files (ulimit -n) is ${fileLimit}: the embedded database needs ${HOST_MIN_OPEN_FILES} or more (below it, it drops connections and repositories crash); raise it, or use PostgreSQL (DATABASE_URL)`);
+    }
+    opened = await openPglite(dataDir, { fileLimit });
     const server = await startPgliteServer(opened.db);
     send({ ready: { url: server.url, fresh: opened.fresh, createMs: opened.createMs } });
     await ended;

@@ -21,6 +21,20 @@ export const PGLITE_START_PARAMS = [
   '-c', 'shared_buffers=16MB', '-c', 'wal_buffers=8MB',
 ];
 
+/**
+ * PostgreSQL keeps data files open, up to max_files_per_process (1000). In PGlite each is a
+ * descriptor of the process that hosts it, which PostgreSQL cannot count (its probe, dup(), runs
+ * on the WebAssembly file system): under a lower `ulimit -n` the files took every descriptor left,
+ * and the embedded database's host then dropped each connection it could not accept (libuv
+ * accepts and closes it), which the processor saw as `Connection terminated unexpectedly` and
+ * recorded as `crashed` rows. The files get half the limit (PostgreSQL takes no fewer than 64);
+ * the rest is node's own and the connections'.
+ */
+export function fileCacheParams(fileLimit: number | undefined): string[] {
+  if (fileLimit === undefined) return [];
+  return ['-c', `max_files_per_process=${Math.min(1000, Math.max(64, Math.floor(fileLimit / 2)))}`];
+}
+
 export interface OpenedPglite {
   readonly db: PGlite;
   /** the directory had no database: it was seeded from the build's template (or initdb'd). */
@@ -32,9 +46,10 @@ export interface OpenedPglite {
 
 /**
  * Opens the embedded database in this process: takes the directory lock (one process per
- * directory), seeds a fresh directory from the pre-migrated template, starts PGlite.
+ * directory), seeds a fresh directory from the pre-migrated template, starts PGlite. `fileLimit`:
+ * the process's `ulimit -n`, which the database's open files must leave room in.
  */
-export async function openPglite(dataDir: string): Promise<OpenedPglite> {
+export async function openPglite(dataDir: string, options: { fileLimit?: number | undefined } = {}): Promise<OpenedPglite> {
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   const lock = await acquireDirectoryLock(lockPathOf(dataDir));
   try {
@@ -48,7 +63,7 @@ export async function openPglite(dataDir: string): Promise<OpenedPglite> {
     await fs.chmod(dataDir, 0o700).catch(() => undefined);
     const { PGlite } = await import('@electric-sql/pglite');
     const started = Date.now();
-    const db = await PGlite.create(dataDir, { startParams: PGLITE_START_PARAMS, relaxedDurability: false });
+    const db = await PGlite.create(dataDir, { startParams: [...PGLITE_START_PARAMS, ...fileCacheParams(options.fileLimit)], relaxedDurability: false });
     return {
       db,
       fresh,

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { CLI, collect, runCli } from '../harness/cli.js';
+import { CLI, collect, killedWithTheTests, runCli } from '../harness/cli.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '../harness/tmpfs.js';
 import { MAKE_PROJECT, makeFixture, openForAssertions, resultRows, runEnv, type Fixture } from './process-fixtures.js';
@@ -106,13 +106,22 @@ describe.skipIf(!canMountTmpfs)('mass-ingest process when the machine runs out o
   });
 });
 
+/** `mass-ingest process <args>` under `ulimit -n <limit>` of the shell that starts it, as a user's or a container's would be. */
+function runUnderLimit(limit: number, args: string[], env: Record<string, string>) {
+  return collect(killedWithTheTests(spawn('bash', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, CLI, 'process', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })));
+}
+
 describe('mass-ingest process under a low limit on open files', () => {
+  let small: Fixture;
+
+  beforeAll(async () => {
+    small = await makeFixture(path.join(tmp.path, 'small'), Array.from({ length: 32 }, (_, index) => [`acme/small-${index + 1}`, MAKE_PROJECT] as [string, typeof MAKE_PROJECT]));
+  }, 60_000);
+
   it('warns, naming the limit and what the concurrency needs, and still runs', async () => {
     const inventory = await inventoryOf('files', ['acme/first', 'acme/last']);
-    // `ulimit -n` of the shell that starts it, as a user's or a container's would be.
-    const child = spawn('bash', ['-c', 'ulimit -n 200 && exec "$0" "$@"', process.execPath, CLI, 'process', inventory, '--run-id', 'low-files', '--concurrency', '4'], { env: runEnv(tmp.path, 'files'), stdio: ['ignore', 'pipe', 'pipe'] });
 
-    const result = await collect(child);
+    const result = await runUnderLimit(200, [inventory, '--run-id', 'low-files', '--concurrency', '4'], runEnv(tmp.path, 'files'));
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.logs.find((line) => String(line.msg).startsWith('The limit on open files (ulimit -n) is low'))).toMatchObject({ level: 40, limit: 200, needed: 320, concurrency: 4 });
@@ -120,5 +129,28 @@ describe('mass-ingest process under a low limit on open files', () => {
       ['acme/first', 'published', null],
       ['acme/last', 'published', null],
     ]);
+  });
+  // Its host shares the limit, and once dropped the connections it could not accept as its files
+  // took the rest: rows `crashed` on "Connection terminated unexpectedly", exit 0.
+  it('refuses the embedded database under a limit it cannot keep its connections in, before any repository starts', async () => {
+    const result = await runUnderLimit(64, [small.inventory, '--run-id', 'too-low-db', '--end', '2'], runEnv(tmp.path, 'too-low-db'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('mass-ingest: The limit on open files (ulimit -n) is 64: the embedded database needs 96 or more (below it, it drops connections and repositories crash); raise it, or use PostgreSQL (DATABASE_URL) [fd_limit_too_low]');
+    expect(result.logs.filter((line) => line.msg === 'Repository finished')).toEqual([]);
+  });
+
+  it('records the repositories that met the limit as fd_exhausted, starts no more and exits 3 so that the partition is tried again', async () => {
+    // 32 repositories checked and cloned at once need more than 96 descriptors: git cannot start.
+    const result = await runUnderLimit(96, [small.inventory, '--run-id', 'fd-exhausted', '--concurrency', '32'], runEnv(tmp.path, 'fd-exhausted'));
+
+    expect(result.code, result.stderr).toBe(3);
+    const rows = await outcomes('fd-exhausted', 'fd-exhausted');
+    expect(rows).toHaveLength(32);
+    expect(rows.filter(([, , code]) => code === 'fd_exhausted').length).toBeGreaterThan(0);
+    // What did not meet the limit ran, or was not started once it was met; nothing crashed.
+    for (const [, outcome, code] of rows) expect([['published', null], ['clone_failed', 'fd_exhausted'], ['build_failed', 'fd_exhausted'], ['aborted', 'not_started']]).toContainEqual([outcome, code]);
+    expect(result.logs.find((line) => line.errorCode === 'fd_exhausted')?.error).toMatch(/could not start: the processor ran out of file descriptors \(spawn \w+ EMFILE\): raise the limit on open files \(ulimit -n; nofile in a container's ulimits\) or lower --concurrency and --clone-ahead$/);
+    expect(result.logs.find((line) => String(line.msg).startsWith('The processor ran out of file descriptors'))).toMatchObject({ level: 50, limit: 96 });
   });
 });

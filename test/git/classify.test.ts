@@ -88,6 +88,18 @@ describe('classifyGitError', () => {
     expect(classify('remote: fatal: write error: No space left on device\nfatal: early EOF')).toEqual({ code: 'git_network', retryable: true });
   });
 
+  it('tells git that could not start, or ran out of file descriptors itself, from a failing repository', () => {
+    const notStarted = Object.assign(new Error('spawn git EMFILE'), { code: 'EMFILE', syscall: 'spawn git' });
+    const stderr = "fatal: could not open '/work/row-3/src/.git/objects/pack/tmp_pack_x' for reading: Too many open files";
+
+    const errors = [classifyGitError(notStarted, scrub), classifyGitError(new Error(stderr), scrub)];
+
+    expect(errors.map((error) => [error.code, error.retryable, error.message])).toEqual([
+      ['fd_exhausted', false, "git could not start: the processor ran out of file descriptors (spawn git EMFILE): raise the limit on open files (ulimit -n; nofile in a container's ulimits) or lower --concurrency and --clone-ahead"],
+      ['fd_exhausted', false, `git ran out of file descriptors: raise the limit on open files (ulimit -n; nofile in a container's ulimits) or lower --concurrency and --clone-ahead\n${stderr}`],
+    ]);
+  });
+
   it('falls back to a permanent generic code', () => {
     expect(classify('fatal: something unexpected')).toEqual({ code: 'git_failed', retryable: false });
   });
@@ -101,16 +113,18 @@ describe('classifyGitError', () => {
 });
 
 describe('partFailure', () => {
-  it('keeps network trouble retried and a full work directory as such; anything else is the part\'s code', () => {
+  it('keeps network trouble retried, and a full work directory or no file descriptor left as such; anything else is the part\'s code', () => {
     const scrub = (text: string) => text;
     const cause = (message: string) => classifyGitError(new Error(message), scrub);
 
     const network = partFailure(cause('fatal: unable to access: Could not resolve host: lfs.test'), 'git_lfs_failed', 'Git LFS files could not be fetched');
     const full = partFailure(cause('error: unable to write file model.bin: No space left on device'), 'git_lfs_failed', 'Git LFS files could not be fetched');
     const other = partFailure(cause('fatal: transport \'ext\' not allowed'), 'git_submodule_failed', 'A submodule could not be cloned');
+    const descriptors = partFailure(cause('fatal: unable to create temporary file: Too many open files'), 'git_submodule_failed', 'A submodule could not be cloned');
 
     expect([network.code, network.retryable]).toEqual(['git_network', true]);
     expect([full.code, full.retryable]).toEqual(['workdir_full', false]);
+    expect([descriptors.code, descriptors.retryable]).toEqual(['fd_exhausted', false]);
     expect([other.code, other.retryable]).toEqual(['git_submodule_failed', false]);
   });
 });

@@ -1,27 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { descriptorsNeeded, openFileLimit } from '../../src/pipeline/resource-limits.js';
-
-const LIMITS = [
-  'Limit                     Soft Limit           Hard Limit           Units     ',
-  'Max processes             127431               127431               processes ',
-  'Max open files            1024                 524288               files     ',
-  'Max locked memory         8388608              8388608              bytes     ',
-].join('\n');
-
-describe('openFileLimit', () => {
-  it('reads the soft limit on open files', () => {
-    expect(openFileLimit(LIMITS)).toBe(1024);
-  });
-
-  it('has none when it is unlimited or cannot be read', () => {
-    expect(openFileLimit(LIMITS.replace('1024  ', 'unlimited'))).toBeUndefined();
-    expect(openFileLimit('')).toBeUndefined();
-  });
-
-  it('reads this process\'s own limit', () => {
-    expect(openFileLimit()).toBeGreaterThan(0);
-  });
-});
+import { descriptorsNeeded } from '../../src/pipeline/resource-limits.js';
 
 describe('descriptorsNeeded', () => {
   it('grows with the repositories in flight', () => {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -207,6 +208,90 @@ describe('runPartition when the inventory breaks part way', () => {
       [2, 'published'],
       [3, 'published'],
       [4, 'invalid'],
+    ]);
+  });
+});
+
+/** Row 1's git cannot start for want of descriptors; the others are unchanged, and checked once row 1 is recorded. */
+class DescriptorsGit implements GitClient {
+  recordRow1 = () => undefined as void;
+  readonly row1Recorded = new Promise<void>((resolve) => (this.recordRow1 = resolve));
+
+  async headSha(url: string): Promise<string> {
+    if (url.endsWith('/r1.git')) throw Object.assign(new Error('spawn git EMFILE'), { code: 'EMFILE', syscall: 'spawn git' });
+    await this.row1Recorded;
+    return OLD;
+  }
+
+  async clone(): Promise<string> {
+    throw new Error('not cloned: every other row is unchanged');
+  }
+}
+
+describe('runPartition when the processor runs out of file descriptors', () => {
+  it('records the repository as fd_exhausted, finishes the rows begun and starts no more', async () => {
+    const recorded: RepositoryOutcome[] = [];
+    const git = new DescriptorsGit();
+    const deps: PartitionDeps = { ...partitionDeps(git, OLD, recorded), onOutcome: (outcome) => outcome.rowNumber === 1 && git.recordRow1() };
+    // Rows 1 and 2 are begun; rows 3 and 4 are read once row 1 is recorded.
+    async function* entries(): AsyncGenerator<InventoryEntry> {
+      const all = rows(4);
+      for (let index = 0; index < 4; index++) {
+        if (index === 2) await git.row1Recorded;
+        const next = await all.next();
+        if (!next.done) yield next.value;
+      }
+    }
+
+    const summary = await runPartition(entries(), deps, new AbortController().signal);
+
+    expect(summary.fdExhausted).toBe(1);
+    expect(recorded.sort((a, b) => a.rowNumber - b.rowNumber).map((o) => [o.rowNumber, o.outcome, o.errorCode ?? null])).toEqual([
+      [1, 'clone_failed', 'fd_exhausted'],
+      [2, 'unchanged', null],
+      [3, 'aborted', 'not_started'],
+      [4, 'aborted', 'not_started'],
+    ]);
+    expect(recorded[0]?.errorMessage).toBe("The resolve step failed: the processor ran out of file descriptors (spawn git EMFILE): raise the limit on open files (ulimit -n; nofile in a container's ulimits) or lower --concurrency and --clone-ahead");
+    expect(recorded[3]?.errorMessage).toBe("Not started: the processor ran out of file descriptors; raise the limit on open files (ulimit -n; nofile in a container's ulimits) or lower --concurrency and --clone-ahead");
+  });
+});
+
+/** Row 1 builds until row 2 is recorded; row 2's git cannot start once row 3 has begun; row 3 waits for row 1's slot. */
+class HoldingGit implements GitClient {
+  private row3Begun = () => undefined as void;
+  private readonly row3Checked = new Promise<void>((resolve) => (this.row3Begun = resolve));
+
+  constructor(private readonly flag: string) {}
+
+  async headSha(url: string): Promise<string> {
+    if (url.endsWith('/r3.git')) this.row3Begun();
+    if (!url.endsWith('/r2.git')) return NEW;
+    await this.row3Checked;
+    throw Object.assign(new Error('spawn git EMFILE'), { code: 'EMFILE', syscall: 'spawn git' });
+  }
+
+  async clone(url: string, _branch: string, dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    const waitForFlag = `for i in $$(seq 200); do test -f ${this.flag} && break; sleep 0.05; done; test -f ${this.flag}`;
+    await fs.writeFile(path.join(dir, 'Makefile'), `all:\n\t${url.endsWith('/r1.git') ? waitForFlag : 'true'}\n\tmkdir -p dist && echo ok > dist/out.txt\n`);
+    return NEW;
+  }
+}
+
+describe('runPartition when the processor runs out of file descriptors, with rows waiting', () => {
+  it('does not start a row that was waiting for its turn, and lets the build under way finish', async () => {
+    const recorded: RepositoryOutcome[] = [];
+    const flag = path.join(workdir, 'flag');
+    const deps: PartitionDeps = { ...partitionDeps(new HoldingGit(flag), undefined, recorded), onOutcome: (outcome) => void (outcome.rowNumber === 2 && writeFileSync(flag, 'recorded')) };
+
+    const summary = await runPartition(rows(3), deps, new AbortController().signal);
+
+    expect([summary.fdExhausted, summary.aborted]).toEqual([1, false]);
+    expect(recorded.sort((a, b) => a.rowNumber - b.rowNumber).map((o) => [o.rowNumber, o.outcome, o.errorCode ?? null])).toEqual([
+      [1, 'published', null],
+      [2, 'clone_failed', 'fd_exhausted'],
+      [3, 'aborted', 'not_started'],
     ]);
   });
 });

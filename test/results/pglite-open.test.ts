@@ -69,3 +69,17 @@ describe('openPglite when it cannot open', () => {
     expect([first.fresh, second.fresh, await exists(`${dataDir}.lock`)]).toEqual([true, false, false]);
   });
 });
+
+describe('openPglite under a limit on open files', () => {
+  it('leaves PostgreSQL half the limit for its data files, and no fewer than the 64 it takes', async () => {
+    const settings: Array<string | undefined> = [];
+
+    for (const fileLimit of [100, 400, 100_000]) {
+      const { db, close } = await openPglite(path.join(tmp.path, `db-${fileLimit}`), { fileLimit });
+      settings.push((await db.query<{ max_files_per_process: string }>('SHOW max_files_per_process')).rows[0]?.max_files_per_process);
+      await close();
+    }
+
+    expect(settings).toEqual(['64', '200', '1000']);
+  });
+});
