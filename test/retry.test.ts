@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GIT_RETRY, retryDelays, withRetry, type RetryPolicy } from '../src/retry.js';
-import { StepError } from '../src/errors.js';
+import { DATABASE_RETRY, GIT_RETRY, retryDelays, withRetry, type RetryPolicy } from '../src/retry.js';
+import { InfrastructureError, StepError } from '../src/errors.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -13,6 +13,17 @@ describe('retry schedule', () => {
 
   it('gives git three retries: 1 s, 3 s and 9 s before jitter', () => {
     expect(retryDelays({ ...GIT_RETRY, randomize: false })).toEqual([1000, 3000, 9000]);
+  });
+
+  it('gives a database query four retries: 1, 2, 4 and 5 s before jitter, 12 s in all and at most 16 s with it', () => {
+    const sum = (delays: number[]) => delays.reduce((total, delay) => total + delay, 0);
+
+    const delays = retryDelays({ ...DATABASE_RETRY, randomize: false });
+    // Jitter multiplies each delay by 1 to 2 before the cap.
+    const longest = retryDelays({ ...DATABASE_RETRY, minTimeout: DATABASE_RETRY.minTimeout * 2, randomize: false });
+
+    expect([delays, sum(delays)]).toEqual([[1000, 2000, 4000, 5000], 12_000]);
+    expect([longest, sum(longest)]).toEqual([[2000, 4000, 5000, 5000], 16_000]);
   });
 
   it('waits exactly the scheduled delays between attempts (fake clock)', async () => {
@@ -42,6 +53,19 @@ describe('retry schedule', () => {
 
     await expect(result).rejects.toMatchObject({ code: 'git_auth_failed' });
     expect(calls).toBe(1);
+  });
+
+  it('retries only the errors retryIf accepts, when it is given', async () => {
+    const unreachable = (err: unknown) => err instanceof InfrastructureError && err.code === 'db_unreachable';
+    const failures = [new InfrastructureError('db_unreachable', 'down'), new InfrastructureError('db_disk_full', 'full')];
+    let calls = 0;
+
+    const result = withRetry({ retries: 5, minTimeout: 1, maxTimeout: 1, factor: 1, randomize: false }, async () => {
+      throw failures[calls++];
+    }, { retryIf: unreachable });
+
+    await expect(result).rejects.toMatchObject({ code: 'db_disk_full' });
+    expect(calls).toBe(2);
   });
 
   it('gives up after the last retry with the last error', async () => {

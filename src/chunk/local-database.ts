@@ -17,14 +17,15 @@ export interface SharedDatabase {
 }
 
 export async function openSharedDatabase(
-  settings: { databaseUrl: string | undefined; dataDir: string; embeddedHostEnv: Readonly<Record<string, string>> },
+  settings: { databaseUrl: string | undefined; dataDir: string; embeddedHostEnv: Readonly<Record<string, string>>; parallel: number },
   log: Logger,
 ): Promise<SharedDatabase> {
   if (settings.databaseUrl) {
     const database = await openDatabase(settings, log);
     return { database, childEnv: {}, close: () => database.close() };
   }
-  const { database, url } = await openHostedDatabase(settings.dataDir, settings.embeddedHostEnv, log);
+  // Its host serves this process and `parallel` processors at once: its limit on open files must hold all their connections.
+  const { database, url } = await openHostedDatabase(settings.dataDir, settings.embeddedHostEnv, log, settings.parallel + 1);
   log.debug({ dataDir: settings.dataDir }, 'Embedded database served to the partitions');
   return { database, childEnv: { DATABASE_URL: url }, close: () => database.close() };
 }

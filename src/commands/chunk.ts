@@ -118,7 +118,7 @@ async function pruneOldRuns(database: Database, config: Config, log: Logger, sig
 
 async function chunkLocally(options: ChunkOptions, context: CommandContext, log: Logger): Promise<ExitCode> {
   const { config } = context;
-  const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: hostEnvironment(config.env) }, log);
+  const shared = await openSharedDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedHostEnv: hostEnvironment(config.env), parallel: options.parallel }, log);
   try {
     const derived = options.only ? await derive(options, config, shared.database, log) : undefined;
     const plan = await planChunk(derived?.path ?? options.inventory, config.partitionSize, { s3: config.s3 });

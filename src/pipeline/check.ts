@@ -1,5 +1,6 @@
+import { InfrastructureError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { GIT_RETRY, withRetry } from '../retry.js';
+import { DATABASE_RETRY, GIT_RETRY, withRetry } from '../retry.js';
 import type { Finished, PipelineDeps, Resolved } from './process-repository.js';
 
 /** How long a check waits for the database before a commit the target lacks starts its work. */
@@ -18,7 +19,7 @@ export async function checkChanged(ctx: Resolved, deps: PipelineDeps, signal: Ab
     signal,
     onRetry: (err, attempt) => log.warn({ attempt, err }, 'ls-remote failed, retrying'),
   });
-  const lookup = deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
+  const lookup = lastPublishedSha(ctx, deps, signal, log);
   const unchangedIf = (published: string | undefined): Resolved | Finished => (published === headSha ? { outcome: 'unchanged', commitSha: headSha } : ctx);
   const answer = await within(lookup, DATABASE_PATIENCE_MS);
   if (answer !== undefined) return unchangedIf(answer.value);
@@ -41,6 +42,27 @@ export async function checkChanged(ctx: Resolved, deps: PipelineDeps, signal: Ab
   }
   likelyUnchanged();
   return unchangedIf(await lookup);
+}
+
+/**
+ * The commit last published, asked again while PostgreSQL cannot be reached: a restart or a
+ * failover ends the connections for seconds, and a repository given up on is `aborted` and costs
+ * the whole partition a Batch retry (src/commands/process.ts exitCodeOf). Only `db_unreachable`:
+ * a full disk or a refused password does not pass in seconds. The first answer is the query's
+ * own, as it comes: the retries begin only once it failed.
+ */
+function lastPublishedSha(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<string | undefined> {
+  const ask = () => deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
+  const unreachable = (err: unknown) => err instanceof InfrastructureError && err.code === 'db_unreachable';
+  return ask().catch(async (first: unknown) => {
+    if (!unreachable(first)) throw first;
+    // The first failure is attempt 1 of the policy's schedule.
+    return withRetry(deps.settings.databaseRetry ?? DATABASE_RETRY, async (attempt) => (attempt === 1 ? Promise.reject(first) : ask()), {
+      signal,
+      retryIf: unreachable,
+      onRetry: (err, attempt) => log.warn({ attempt, err }, 'Database query failed, retrying'),
+    });
+  });
 }
 
 /** The promise's value if it settles within `ms`, else undefined (a rejection is thrown). */

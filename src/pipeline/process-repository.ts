@@ -30,6 +30,8 @@ export interface PipelineSettings {
   readonly buildEnv: Readonly<Record<string, string>>;
   readonly scrub: Scrubber;
   readonly gitRetry?: RetryPolicy;
+  /** The check's query for the last published commit while the database cannot be reached (src/pipeline/check.ts). */
+  readonly databaseRetry?: RetryPolicy;
   /** BUILD_USER: each build runs as one of these users, the clone theirs while it runs (src/build/build-user.ts). */
   readonly buildUsers?: BuildUserPool | undefined;
 }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { startEmbeddedServer } from './embedded-server.js';
+import { CONNECTIONS_PER_PROCESS, startEmbeddedServer } from './embedded-server.js';
 import { migrateDatabase } from './migrate.js';
 import { openPglite } from './pglite-open.js';
 
@@ -56,7 +56,7 @@ async function migrated(database: Database, log: Logger): Promise<Database> {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 15_000 });
+  const pool = new pg.Pool({ connectionString: url, max: CONNECTIONS_PER_PROCESS, connectionTimeoutMillis: 15_000 });
   pool.on('error', () => {
     // An idle client lost its connection: the next query reconnects or reports it.
   });
@@ -145,10 +145,11 @@ async function openPgliteInline({ dataDir }: DatabaseSettings, log: Logger): Pro
 /**
  * The embedded database in a host process of its own (src/results/embedded-server.ts), reached
  * with `pg` and migrated. `url` (with the host's password) is for other processes of the same run
- * (chunk --local hands it to its children); closing the database stops the host.
+ * (chunk --local hands it to its children; `clients` counts them and this one); closing the
+ * database stops the host.
  */
-export async function openHostedDatabase(dataDir: string, env: Readonly<Record<string, string>>, log: Logger): Promise<{ database: Database; url: string }> {
-  const host = await startEmbeddedServer(dataDir, env);
+export async function openHostedDatabase(dataDir: string, env: Readonly<Record<string, string>>, log: Logger, clients = 1): Promise<{ database: Database; url: string }> {
+  const host = await startEmbeddedServer(dataDir, env, clients);
   log.debug({ dataDir, fresh: host.fresh, ms: host.createMs }, 'Embedded database opened');
   let connected: Database;
   try {

@@ -56,17 +56,45 @@ const STOP_TIMEOUT_MS = 15_000;
  */
 export const HOST_MIN_OPEN_FILES = 96;
 
-/** Child side: open, serve, report, wait for the end of stdin, close. Returns the exit code. `fileLimit`: the host's `ulimit -n`. */
-export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, fileLimit?: number): Promise<number> {
+/** The connections each process that uses the database opens at most (its pool, src/results/database.ts). */
+export const CONNECTIONS_PER_PROCESS = 4;
+
+/**
+ * The host's own open files at the fewest (its files, node's, its listening socket: ~70 measured)
+ * with room to spare; each process it serves adds its connections.
+ */
+const HOST_OWN_OPEN_FILES = 76;
+
+/**
+ * The least `ulimit -n` under which the host serves `clients` processes: HOST_MIN_OPEN_FILES up
+ * to 5 (`process` is 1; `chunk --local --parallel K` is K + 1: itself and its K processors), then
+ * 4 more per process. Measured under `chunk --local --concurrency 8` (every pool full): 89 open at
+ * `--parallel 4` (20 connections); at `--parallel 8` and 96 the host dropped connections
+ * (`read ECONNRESET`, "Connection terminated unexpectedly").
+ */
+export function hostMinOpenFiles(clients: number): number {
+  return Math.max(HOST_MIN_OPEN_FILES, HOST_OWN_OPEN_FILES + CONNECTIONS_PER_PROCESS * clients);
+}
+
+export interface HostLimits {
+  /** The host's `ulimit -n`; undefined when it has none. */
+  readonly fileLimit?: number | undefined;
+  /** How many processes connect to it (default 1). */
+  readonly clients?: number | undefined;
+}
+
+/** Child side: open, serve, report, wait for the end of stdin, close. Returns the exit code. */
+export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, { fileLimit, clients = 1 }: HostLimits = {}): Promise<number> {
   const send = (message: HostMessage) => output.write(`${JSON.stringify(message)}\n`);
   const ended = once(input, 'end').catch(() => undefined);
   input.resume();
   let opened: Awaited<ReturnType<typeof openPglite>> | undefined;
   try {
-    if (fileLimit !== undefined && fileLimit < HOST_MIN_OPEN_FILES) {
-      throw new UsageError('fd_limit_too_low', `The limit on open files (ulimit -n) is ${fileLimit}: the embedded database needs ${HOST_MIN_OPEN_FILES} or more (below it, it drops connections and repositories crash); raise it, or use PostgreSQL (DATABASE_URL)`);
-    }
-    opened = await openPglite(dataDir, { fileLimit });
+    if (fileLimit !== undefined && fileLimit < hostMinOpenFiles(clients)) throw fileLimitTooLow(fileLimit, clients);
+    // The connections of processes beyond the first few come out of the limit before the data
+    // files take their half: with many, half the limit left them too few.
+    const beyond = hostMinOpenFiles(clients) - HOST_MIN_OPEN_FILES;
+    opened = await openPglite(dataDir, { fileLimit: fileLimit === undefined ? undefined : fileLimit - beyond });
     const server = await startPgliteServer(opened.db);
     send({ ready: { url: server.url, fresh: opened.fresh, createMs: opened.createMs } });
     await ended;
@@ -81,6 +109,14 @@ export async function serveEmbeddedDatabase(dataDir: string, input: NodeJS.Reada
   }
 }
 
+function fileLimitTooLow(fileLimit: number, clients: number): UsageError {
+  const needed = hostMinOpenFiles(clients);
+  // More than one process: chunk --local and the processors it runs at once.
+  const served = clients > 1 ? ` to serve ${clients} processes (chunk --local --parallel ${clients - 1} and its processors)` : '';
+  const remedy = clients > 1 ? 'raise it, lower --parallel, or use PostgreSQL (DATABASE_URL)' : 'raise it, or use PostgreSQL (DATABASE_URL)';
+  return new UsageError('fd_limit_too_low', `The limit on open files (ulimit -n) is ${fileLimit}: the embedded database needs ${needed} or more${served} (below it, it drops connections and repositories crash); ${remedy}`);
+}
+
 /** What the host's node needs of an environment; nothing else (no secret) reaches the host. */
 const HOST_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'];
 
@@ -88,9 +124,9 @@ export function hostEnvironment(env: Readonly<Record<string, string | undefined>
   return Object.fromEntries(HOST_ENV.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
 }
 
-/** Parent side: starts the host and waits until it serves, or says why it cannot. */
-export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<string, string>>): Promise<EmbeddedServer> {
-  const child = spawn(process.execPath, [...HOST_FLAGS, HOST, dataDir], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+/** Parent side: starts the host for `clients` processes and waits until it serves, or says why it cannot. */
+export async function startEmbeddedServer(dataDir: string, env: Readonly<Record<string, string>>, clients = 1): Promise<EmbeddedServer> {
+  const child = spawn(process.execPath, [...HOST_FLAGS, HOST, dataDir, String(clients)], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit').catch(() => undefined);
   const stop = async () => {
     child.stdin?.end();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, CLI, collect, runCli } from '../harness/cli.js';
+import { baseEnv, CLI, collect, killedWithTheTests, runCli } from '../harness/cli.js';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
@@ -170,6 +170,33 @@ describe('mass-ingest chunk --local and termination signals', () => {
       [3, 'published'],
       [4, 'published'],
     ]);
+  });
+});
+
+/** `mass-ingest chunk <args>` under `ulimit -n <limit>` of the shell that starts it: the host and the processors inherit it. */
+function chunkUnderLimit(limit: number, args: string[], env: Record<string, string>) {
+  return collect(killedWithTheTests(spawn('bash', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, CLI, 'chunk', ...args], { env, cwd: tmp.path, stdio: ['ignore', 'pipe', 'pipe'] })));
+}
+
+describe('mass-ingest chunk --local under a low limit on open files', () => {
+  const env = (name: string) => baseEnv({ MASS_INGEST_DATA_DIR: path.join(tmp.path, `db-${name}`), PUBLISH_URL: path.join(tmp.path, `artifacts-${name}`), MASS_INGEST_WORKDIR: path.join(tmp.path, `work-${name}`) });
+
+  // One embedded database serves the chunk process and its processors, 4 connections each: under
+  // `ulimit -n 96` it held `--parallel 4` (89 open at the most) and dropped connections at 8.
+  it('refuses more processors than the embedded database has open files for, before any partition starts', async () => {
+    const result = await chunkUnderLimit(96, [fixture.inventory, '--local', '--parallel', '6', '--partition-size', '1', '--run-id', 'fd-parallel'], env('fd-parallel'));
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('mass-ingest: The limit on open files (ulimit -n) is 96: the embedded database needs 104 or more to serve 7 processes (chunk --local --parallel 6 and its processors) (below it, it drops connections and repositories crash); raise it, lower --parallel, or use PostgreSQL (DATABASE_URL) [fd_limit_too_low]');
+    expect(result.logs.filter((line) => line.msg === 'Partition process exited')).toEqual([]);
+  });
+
+  it('runs them under the limit it asks for', async () => {
+    const result = await chunkUnderLimit(104, [fixture.inventory, '--local', '--parallel', '6', '--partition-size', '1', '--run-id', 'fd-parallel-ok'], env('fd-parallel-ok'));
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.logs.find((line) => line.msg === 'Local run finished')).toMatchObject({ counts: { published: 3, build_failed: 1, no_build_tool: 1, invalid: 1 }, exitCode: 0 });
+    expect(result.logs.filter((line) => line.msg === 'Database query failed, retrying' || line.msg === 'Recording outcomes failed, will retry')).toEqual([]);
   });
 });
 

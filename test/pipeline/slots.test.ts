@@ -64,6 +64,7 @@ function partitionDeps(git: GitClient, recorded: RepositoryOutcome[], lastPublis
     settings: {
       runId: 'run-1', attempt: 1, workdir, force: false, buildTimeoutMs: 30_000, buildEnv: { PATH: process.env.PATH ?? '/usr/bin' }, scrub: (text) => text,
       gitRetry: { retries: 0, minTimeout: 1, maxTimeout: 1, factor: 1, randomize: false },
+      databaseRetry: { retries: 0, minTimeout: 1, maxTimeout: 1, factor: 1, randomize: false },
     },
   };
 }

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostEnvironment, startEmbeddedServer } from '../../src/results/embedded-server.js';
+import { HOST_MIN_OPEN_FILES, hostEnvironment, hostMinOpenFiles, startEmbeddedServer } from '../../src/results/embedded-server.js';
 import { acquireDirectoryLock } from '../../src/results/directory-lock.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { waitFor } from '../harness/wait.js';
@@ -27,6 +27,16 @@ describe('hostEnvironment', () => {
     const env = { PATH: '/usr/bin', HOME: '/home/u', TMPDIR: '/tmp', LANG: 'C.UTF-8', TZ: 'UTC', DATABASE_URL: 'postgres://u:pw@db/x', GIT_CREDENTIALS: 'https://u:t@h', PUBLISH_PASSWORD: 'p', NODE_OPTIONS: '--require ./x.js', EMPTY: '' };
 
     expect(hostEnvironment(env)).toEqual({ PATH: '/usr/bin', HOME: '/home/u', TMPDIR: '/tmp', LANG: 'C.UTF-8', TZ: 'UTC' });
+  });
+});
+
+describe('hostMinOpenFiles', () => {
+  it('asks 96 for a processor and for chunk --local up to --parallel 4, then 4 more per processor', () => {
+    const clients = [1, 2, 5, 6, 7, 9, 17];
+
+    const limits = clients.map((count) => hostMinOpenFiles(count));
+
+    expect(limits).toEqual([HOST_MIN_OPEN_FILES, 96, 96, 100, 104, 112, 144]);
   });
 });
 
