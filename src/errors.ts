@@ -72,8 +72,19 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
 
 /** A connection refused because the server's certificate is not trusted (fetch puts the code on its cause). */
 export function isUntrustedCertificate(err: unknown): boolean {
-  const error = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
-  return [error?.code, error?.cause?.code].some((code) => typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code));
+  return untrustedCertificateCode(err) !== undefined;
+}
+
+/**
+ * Node's code for the certificate it did not trust, on the error or in its causes: fetch puts it
+ * on its cause, and Octokit wraps fetch's error once more.
+ */
+export function untrustedCertificateCode(err: unknown): string | undefined {
+  for (let cause = err, depth = 0; typeof cause === 'object' && cause !== null && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code)) return code;
+  }
+  return undefined;
 }
 
 /**

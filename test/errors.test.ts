@@ -21,17 +21,18 @@ describe('errors as logged', () => {
 });
 
 describe('isUntrustedCertificate', () => {
-  it('knows a certificate refused by Node, on the error or on its cause (fetch), and nothing else', () => {
+  it('knows a certificate refused by Node, on the error or among its causes (fetch, Octokit around fetch), and nothing else', () => {
     const failures = [
       Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
       new TypeError('fetch failed', { cause: Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }) }),
+      new Error('self-signed certificate', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('self-signed certificate'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }) }) }),
       Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }),
       Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
       new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }),
       undefined,
     ];
 
-    expect(failures.map(isUntrustedCertificate)).toEqual([true, true, true, false, false, false]);
+    expect(failures.map(isUntrustedCertificate)).toEqual([true, true, true, true, false, false, false]);
   });
 });
 

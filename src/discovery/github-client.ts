@@ -1,5 +1,5 @@
 import { graphql, GraphqlResponseError } from '@octokit/graphql';
-import { errorMessage } from '../errors.js';
+import { errorMessage, untrustedCertificateCode } from '../errors.js';
 
 /**
  * Sends one GraphQL document with one token, through @octokit/graphql (GraphQL only, no REST),
@@ -18,7 +18,9 @@ export type GithubFailure =
   | { readonly kind: 'rejected'; readonly detail: string; readonly status?: number }
   /** A typed GraphQL error GitHub has not documented (to us): asked once more, then treated as permanent. */
   | { readonly kind: 'unknown'; readonly type: string; readonly detail: string }
-  | { readonly kind: 'transient'; readonly detail: string };
+  | { readonly kind: 'transient'; readonly detail: string }
+  /** TLS verification failed (Node's code): every attempt meets the same certificate. */
+  | { readonly kind: 'untrusted_certificate'; readonly detail: string };
 
 export type TokenRefusal = 'sso' | 'scopes' | 'forbidden';
 
@@ -79,6 +81,8 @@ function classify(err: unknown): GithubFailure {
   if (err instanceof GraphqlResponseError) return classifyGraphqlErrors(err.errors ?? [], err.headers as Record<string, string | undefined>);
   const http = err as HttpLikeError;
   if (typeof http?.status === 'number' && http.response) return classifyHttp(http.status, http.response.headers ?? {}, describe(http));
+  const certificate = untrustedCertificateCode(err);
+  if (certificate !== undefined) return { kind: 'untrusted_certificate', detail: certificate };
   return { kind: 'transient', detail: innermostReason(err) };
 }
 

@@ -24,6 +24,8 @@ export function permanentFailure(failure: GithubFailure, plan: RequestPlan, whic
       if (source?.kind === 'owner') return notFound(source.ownerType, source.login);
       return new UsageError('github_not_found', `GitHub could not resolve part of the query: ${failure.detail}`);
     }
+    case 'untrusted_certificate':
+      return new UsageError('github_tls', `GitHub GraphQL at ${endpoint} failed TLS verification (${failure.detail}): the server's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in GITHUB_API_URL`);
     case 'unknown':
       // Not a UsageError: the input is fine, but a retried job would ask the same question.
       return new MassIngestError('github_error_unknown', `GitHub answered the same request twice with an error of type ${failure.type} (${failure.detail}): retrying cannot help; progress is saved, rerun with --resume once the cause is fixed, and report it if it persists`, { exitCode: 2 });

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { InfrastructureError, UsageError, errorMessage } from '../errors.js';
+import { InfrastructureError, UsageError, errorMessage, isUntrustedCertificate, untrustedCertificateCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { CONNECTIONS_PER_PROCESS, startEmbeddedServer } from './embedded-server.js';
 import { migrateDatabase } from './migrate.js';
@@ -70,6 +70,11 @@ async function openPostgres(url: string): Promise<Database> {
     if (code === 'ERR_INVALID_URL') {
       throw new UsageError('db_url_invalid', 'DATABASE_URL is not a valid URL: percent-encode any @ : / ? # or space in the user name and password (the value is not shown: it is a secret)');
     }
+    const certificate = untrustedCertificateCode(err);
+    if (certificate !== undefined) throw untrustedDatabase(certificate, err);
+    if (isUnreadableSslFile(err)) {
+      throw new UsageError('db_tls', `A TLS file named in DATABASE_URL (sslrootcert, sslcert or sslkey) cannot be read (${code}, ${(err as NodeJS.ErrnoException).path}): fix its path or permissions`, [], err);
+    }
     if (code && AUTH_OR_MISSING_DB.has(code)) {
       throw new UsageError('db_auth_failed', `PostgreSQL refused DATABASE_URL (${code}): check the user, password and database name`, [], err);
     }
@@ -100,6 +105,27 @@ async function openPostgres(url: string): Promise<Database> {
   };
 }
 
+/**
+ * The server's certificate is not trusted (self-signed, a private CA, another host's name): the same
+ * on every attempt, so the user's to fix (exit 2), not an outage. pg verifies with Node's CAs plus
+ * NODE_EXTRA_CA_CERTS, or with `sslrootcert` alone; it does not read PGSSLROOTCERT. pg 8 verifies
+ * `sslmode=require` as `verify-full`; `uselibpqcompat=true` gives libpq's unverified `require`.
+ */
+function untrustedDatabase(code: string, err: unknown): UsageError {
+  return new UsageError(
+    'db_tls',
+    `PostgreSQL at DATABASE_URL failed TLS verification (${code}): the server's certificate is not trusted; give its CA with sslrootcert=/path/ca.pem in DATABASE_URL or NODE_EXTRA_CA_CERTS=/path/ca.pem (PGSSLROOTCERT is not read), or check the host name in DATABASE_URL`,
+    [],
+    err,
+  );
+}
+
+/** pg reads `sslrootcert`, `sslcert` and `sslkey` files as it connects: a missing one is configuration, not an outage. */
+function isUnreadableSslFile(err: unknown): boolean {
+  const { syscall, path } = err as NodeJS.ErrnoException;
+  return typeof path === 'string' && (syscall === 'open' || syscall === 'read');
+}
+
 /** SQLSTATE disk_full: the server (or the embedded database's directory) has no room for what it writes. */
 const DISK_FULL = '53100';
 
@@ -111,8 +137,10 @@ export function wrapQueryError(err: unknown): unknown {
     return new InfrastructureError('db_disk_full', `PostgreSQL has no disk space left (${errorMessage(err)}): free space where the database keeps its files (MASS_INGEST_DATA_DIR for the embedded database), then run again`, err);
   }
   // Connection-level failures (class 08; 53: too many connections, out of memory or disk; 57P:
-  // shut down, starting up; ECONNRESET) are worth a Batch retry.
-  if (code === undefined || code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code.startsWith('E')) {
+  // shut down, starting up; ECONNRESET) are worth a Batch retry. So is a certificate not trusted
+  // on a new connection mid-run (a server restarted with another certificate): the rows are
+  // `aborted`, not `crashed`, and the retried job meets it as db_tls (exit 2) when it opens.
+  if (code === undefined || code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code.startsWith('E') || isUntrustedCertificate(err)) {
     return new InfrastructureError('db_unreachable', `PostgreSQL query failed: ${errorMessage(err)}`, err);
   }
   return err;

@@ -15,6 +15,7 @@ describe('classifyBatchError', () => {
     ['ClientException 400', sdkError('ClientException', 400), UsageError, 'batch_rejected', false],
     ['AccessDenied 403', sdkError('AccessDeniedException', 403), UsageError, 'batch_denied', false],
     ['missing credentials', sdkError('CredentialsProviderError'), UsageError, 'batch_no_credentials', false],
+    ['a certificate Node does not trust', Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), UsageError, 'batch_tls', false],
   ])('classifies %s', (_name, err, type, code, retryable) => {
     const classified = classifyBatchError(err, 'SubmitJob');
 

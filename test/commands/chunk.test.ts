@@ -9,6 +9,7 @@ import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { findFreePort } from '../harness/free-port.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { startFakeBatchApi, type FakeBatchApi } from '../fakes/batch-api.js';
+import { selfSignedCertificate } from '../fakes/tls.js';
 import { S3RVER_CREDENTIALS, startLocalS3 } from '../fakes/s3.js';
 import { inventoryText, rowsCovered, writeInventory } from './chunk-fixtures.js';
 
@@ -314,6 +315,26 @@ describe('mass-ingest chunk: errors and exit codes', () => {
 
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('AWS Batch cannot be reached');
+  });
+
+  it('exits 2 at once, naming NODE_EXTRA_CA_CERTS, when the AWS Batch endpoint has a certificate Node does not trust; with its CA given, it submits', async () => {
+    const inventory = await writeInventory(tmp.path, 'untrusted.csv', inventoryText(2));
+    const certificate = selfSignedCertificate(tmp.path);
+    const https = await startFakeBatchApi({ tls: certificate });
+
+    try {
+      const untrusted = await runCli(['chunk', inventory, '--run-id', 'untrusted'], { env: chunkEnv({ AWS_ENDPOINT_URL_BATCH: https.url }) });
+      const trusted = await runCli(['chunk', inventory, '--run-id', 'untrusted'], { env: chunkEnv({ AWS_ENDPOINT_URL_BATCH: https.url, NODE_EXTRA_CA_CERTS: certificate.certFile }) });
+
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.stderr.trim().split('\n').at(-1)).toBe(
+        "mass-ingest: AWS Batch failed TLS verification for SubmitJob (DEPTH_ZERO_SELF_SIGNED_CERT): the endpoint's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in AWS_ENDPOINT_URL_BATCH (or AWS_ENDPOINT_URL) [batch_tls]",
+      );
+      expect(untrusted.logs.filter((line) => line.msg === 'SubmitJob failed, retrying')).toEqual([]);
+      expect([trusted.code, https.jobs.length]).toEqual([0, 1]);
+    } finally {
+      await https.close();
+    }
   });
 
   it('refuses to continue a run id over a changed inventory', async () => {

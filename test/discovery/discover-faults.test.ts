@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGithub, type FakeGithub, type FakeGithubOptions } from '../fakes/github-graphql.js';
 import { generatePopulation } from '../fakes/github-population.js';
+import { selfSignedCertificate } from '../fakes/tls.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
 import { discover, discoverEnv, duplicates, eligible, fetchedPages, readCsv } from './discover-fixtures.js';
 
@@ -79,6 +80,25 @@ describe('mass-ingest discover against a misbehaving GitHub', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`Nothing answers GitHub GraphQL at ${github.url}/graphql/graphql (404 Not Found): GITHUB_API_URL is the API base, https://api.github.com or https://HOST/api/v3 [github_endpoint_not_found]`);
     expect(github.requests).toHaveLength(1);
+  });
+
+  it('exits 2 at once, naming NODE_EXTRA_CA_CERTS, when a GitHub Enterprise Server has a certificate Node does not trust; with its CA given, it finishes', async () => {
+    const dir = path.join(tmp.path, 'tls');
+    await fs.mkdir(dir);
+    const certificate = selfSignedCertificate(dir);
+    const github = await start({ tokens: ['faults-7777'], tls: certificate });
+    const env = discoverEnv(github, dir, 'faults-7777', { GITHUB_API_URL: `${github.url}/api/v3` });
+
+    const untrusted = await discover(['--query', '', '--out', 'repos.csv'], env, dir);
+    const trusted = await discover(['--query', '', '--out', 'repos.csv'], { ...env, NODE_EXTRA_CA_CERTS: certificate.certFile }, dir);
+
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr.trim().split('\n').at(-1)).toBe(
+      `mass-ingest: GitHub GraphQL at ${github.url}/api/graphql failed TLS verification (DEPTH_ZERO_SELF_SIGNED_CERT): the server's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in GITHUB_API_URL [github_tls]`,
+    );
+    expect(untrusted.logs.filter((line) => line.msg === 'GitHub request failed, retrying')).toEqual([]);
+    expect(trusted.code, trusted.stderr).toBe(0);
+    expect(new Set((await readCsv(path.join(dir, 'repos.csv'))).map((row) => row.path))).toEqual(expected);
   });
 
   it('exits 3 when --out cannot be written at the end, and --resume writes it without asking GitHub again', async () => {

@@ -29,6 +29,12 @@ describe('classifyGithubError', () => {
     expect(classifyGithubError(wrapped)).toEqual({ kind: 'transient', detail: 'getaddrinfo ENOTFOUND api.github.com' });
   });
 
+  it('tells a certificate Node does not trust, under Octokit\'s and fetch\'s wrappers, from a network failure', () => {
+    const wrapped = Object.assign(new Error('self-signed certificate'), { status: 500, cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) }) });
+
+    expect(classifyGithubError(wrapped)).toEqual({ kind: 'untrusted_certificate', detail: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+  });
+
   it('reads 403 and 429 with retry-after, or with the secondary-limit message, as a secondary limit', () => {
     expect(classifyGithubError(httpError(403, { 'retry-after': '30' }, 'slow down'))).toEqual({ kind: 'secondary_limit', retryAfterMs: 30_000 });
     expect(classifyGithubError(httpError(429, {}, 'Too many requests'))).toEqual({ kind: 'secondary_limit', retryAfterMs: undefined });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import https from 'node:https';
 
 /**
  * A fake AWS Batch API on 127.0.0.1 speaking restJson1 like the real one (POST /v1/submitjob,
@@ -30,6 +31,8 @@ export interface FakeBatchOptions {
   submitRate?: number;
   /** Called after a job is created, before the answer is sent. */
   onSubmit?: (job: FakeJob, count: number) => void;
+  /** Serves https with this key and certificate (an endpoint behind a private CA). */
+  tls?: { key: string; cert: string };
 }
 
 export interface FakeBatchApi {
@@ -66,9 +69,10 @@ export class FakeBatchError extends Error {
 
 export async function startFakeBatchApi(options: FakeBatchOptions = {}): Promise<FakeBatchApi> {
   const state = new FakeBatchState(options);
-  const server: Server = createServer((request, response) => {
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
     void handle(state, request, response);
-  });
+  };
+  const server: Server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -76,7 +80,7 @@ export async function startFakeBatchApi(options: FakeBatchOptions = {}): Promise
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     jobs: state.jobs,
     get submitCalls() {

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -43,6 +44,8 @@ export interface FakeGithubOptions {
   readonly override?: (n: number) => { readonly status: number; readonly headers?: Record<string, string>; readonly body: string } | undefined;
   /** Called before each request is answered, e.g. to change stars mid-crawl. */
   readonly beforeRequest?: (n: number, fake: FakeGithub) => void;
+  /** Serves https with this key and certificate (a GitHub Enterprise Server with a private CA). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface FakeRequestRecord {
@@ -167,7 +170,7 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
     return send(res, 200, errors ? { data: result.data, errors } : { data: result.data }, headers());
   };
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -179,14 +182,15 @@ export async function startFakeGithub(options: FakeGithubOptions): Promise<FakeG
           if (token !== undefined) inFlight.set(token, (inFlight.get(token) ?? 1) - 1);
         });
     });
-  });
+  };
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
   const { port } = server.address() as AddressInfo;
   const fake: FakeGithub = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     invalid,
     index,

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
+import { selfSignedCertificate } from '../fakes/tls.js';
 import { PortInUseError, startOnFreePort } from './free-port.js';
 import { cleanUpOnExit, isRoot, runCommand } from './process.js';
 import { createTempDir, type TempDir } from './tmp.js';
@@ -11,6 +12,8 @@ export interface PostgresOptions {
   password?: string;
   database?: string;
   startTimeoutMs?: number;
+  /** `ssl = on` with a self-signed certificate for 127.0.0.1 (openssl): one Node does not trust. */
+  ssl?: boolean;
 }
 
 export interface PostgresServer {
@@ -20,6 +23,8 @@ export interface PostgresServer {
   user: string;
   password: string;
   database: string;
+  /** With `ssl`: the server's self-signed certificate, its own CA (for NODE_EXTRA_CA_CERTS or sslrootcert). */
+  certFile: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -51,11 +56,12 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const cluster = new Cluster(bindir, dir);
   try {
     await cluster.init();
+    const certFile = options.ssl ? await cluster.enableSsl() : undefined;
     const port = await startOnFreePort((candidate) => cluster.start(candidate, timeoutMs));
     await createLoginDatabase(cluster.socketDir, port, { user, password, database });
     const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
     await checkPasswordLogin(url, () => cluster.log());
-    return { url, port, user, password, database, stop: () => cluster.stop() };
+    return { url, port, user, password, database, certFile, stop: () => cluster.stop() };
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -110,6 +116,15 @@ class Cluster {
     ]);
     const settings = [...SERVER_SETTINGS, `unix_socket_directories = '${this.socketDir}'`];
     await appendFile(join(this.dataDir, 'postgresql.conf'), `\n# test harness\n${settings.join('\n')}\n`);
+  }
+
+  /** A self-signed certificate and key in the cluster's directory; the server refuses a key others can read. */
+  async enableSsl(): Promise<string> {
+    const { certFile, keyFile } = selfSignedCertificate(this.dir.path);
+    await chmod(keyFile, 0o600);
+    if (isRoot()) await runCommand('chown', [`${OS_USER}:`, keyFile, certFile]);
+    await appendFile(join(this.dataDir, 'postgresql.conf'), `ssl = on\nssl_cert_file = '${certFile}'\nssl_key_file = '${keyFile}'\n`);
+    return certFile;
   }
 
   async start(port: number, timeoutMs: number): Promise<number> {

@@ -26,4 +26,10 @@ describe('wrapQueryError', () => {
     ]);
     expect(wrapQueryError(unique)).toBe(unique);
   });
+
+  it('keeps a certificate not trusted on a new connection mid-run db_unreachable: the rows are aborted, and the retried job meets db_tls when it opens', () => {
+    const untrusted = Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+
+    expect(wrapQueryError(untrusted)).toMatchObject({ code: 'db_unreachable', exitCode: 3 });
+  });
 });
