@@ -11,9 +11,10 @@ export interface SeenRows {
 /**
  * SeenRows in 12 bytes a slot, 16–24 a row (the table is kept at most 3/4 full): a 64-bit hash of
  * the key and the row number, in an open-addressed table, where a Map of the keys themselves holds
- * ≈90 bytes a row (the chunk job reads inventories of millions of rows within 256 MiB). Two keys
- * sharing a hash would make the later row a repeat: among a million rows that happens with a
- * chance of about 3 in 100 million.
+ * ≈90–230 bytes a row (the chunk job reads inventories of millions of rows within 256 MiB, and a
+ * processor without an index remembers every row before its partition). Two keys sharing a hash
+ * would make the later row a repeat: among a million rows that happens with a chance of about 3 in
+ * 100 million.
  */
 export class HashedSeenRows implements SeenRows {
   private hashes = new Uint32Array(2 * 1024);
