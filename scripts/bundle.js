@@ -41,6 +41,25 @@ const notCloudflare = {
   },
 };
 
+/**
+ * node-pg-migrate makes a jiti instance as it loads, and jiti makes its cache directory then:
+ * `$TMPDIR/jiti` (`node_modules/.cache/jiti` beside the working directory), left behind empty by
+ * every process that migrates. Only JavaScript and TypeScript migrations need jiti; ours are SQL
+ * (migrations/*.sql), so inside node-pg-migrate `jiti` is this stand-in, and nothing is made. Its
+ * cache cannot be turned off otherwise but through JITI_FS_CACHE in process.env, read when the
+ * instance is made.
+ */
+const noJiti = {
+  name: 'node-pg-migrate-without-jiti',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^jiti$/ }, (args) => (/[\\/]node_modules[\\/]node-pg-migrate[\\/]/.test(args.importer) ? { path: 'jiti', namespace: 'no-jiti' } : undefined));
+    plugin.onLoad({ filter: /.*/, namespace: 'no-jiti' }, () => ({
+      contents: 'export function createJiti() { return { import: async (file) => { throw new Error(`mass-ingest runs SQL migrations only, not ${file}`); } }; }\n',
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   absWorkingDir: root,
   entryPoints: [path.join(dist, 'cli.js'), path.join(dist, 'results', 'embedded-host.js')],
@@ -53,12 +72,13 @@ await build({
   platform: 'node',
   target: 'node20',
   // Loaded from node_modules at run time: WebAssembly and data files (PGlite), large SDKs loaded
-  // only for s3:// (AWS), the report's inlined library (read as a file), the terminal-only logger
-  // and the migration runner (loaded only when a migration is pending).
-  external: ['@electric-sql/pglite', '@aws-sdk/*', '@smithy/*', 'echarts', 'pino-pretty', 'node-pg-migrate'],
+  // only for s3:// (AWS), the report's inlined library (read as a file) and the terminal-only
+  // logger. The migration runner is bundled (for noJiti), in a chunk of its own loaded only when a
+  // migration is pending.
+  external: ['@electric-sql/pglite', '@aws-sdk/*', '@smithy/*', 'echarts', 'pino-pretty'],
   // CommonJS dependencies bundled into ESM call require() for node's own modules.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
-  plugins: [notCloudflare],
+  plugins: [notCloudflare, noJiti],
   logLevel: 'warning',
 });
 

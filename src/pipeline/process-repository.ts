@@ -77,7 +77,7 @@ interface Collected extends Planned {
   readonly artifacts: readonly CollectedArtifact[];
 }
 
-export type Finished = Partial<Pick<RepositoryOutcome, 'commitSha' | 'builder' | 'artifacts' | 'errorCode' | 'errorMessage' | 'logUrl'>> & {
+export type Finished = Partial<Pick<RepositoryOutcome, 'commitSha' | 'builder' | 'artifacts' | 'errorCode' | 'errorMessage' | 'logUrl' | 'alreadyPublished'>> & {
   readonly outcome: Outcome;
 };
 
@@ -115,10 +115,11 @@ export async function processRepository(row: RepositoryRow, deps: PipelineDeps, 
     attempt: settings.attempt,
     startedAt,
     finishedAt,
+    ...(finished.alreadyPublished ? { alreadyPublished: true } : {}),
   };
   // A row the signal kept from starting logs nothing, like the rows run-partition never began.
   if (result.errorCode === NOT_STARTED.errorCode) return result;
-  const line = { outcome: result.outcome, durationMs: result.durationMs, commitSha: result.commitSha, errorCode: result.errorCode };
+  const line = { outcome: result.outcome, durationMs: result.durationMs, commitSha: result.commitSha, errorCode: result.errorCode, alreadyPublished: result.alreadyPublished };
   // Stopped by a signal, it says nothing more; stopped by the database, it says what failed.
   const signalled = result.outcome === 'aborted' && !DATABASE_FAILURES.has(result.errorCode ?? '');
   if (isFailure(result.outcome) && !signalled) log.warn({ ...line, error: gist(result) }, 'Repository finished');
@@ -297,10 +298,11 @@ async function publish(ctx: Collected, deps: PipelineDeps, log: Logger): Promise
     startedAt: new Date(),
     runId: deps.settings.runId,
   });
-  // Publishing a commit twice is a no-op (DESIGN §6), --force or not: what this build made is dropped.
   if (published.replacedConcurrent) log.warn({ commitSha: ctx.commitSha, logUrl: published.logUrl }, 'Commit published at the same time by another processor from other bytes: this build\'s artifacts and manifest replaced the other\'s');
-  if (published.alreadyPublished) log.warn({ commitSha: ctx.commitSha, logUrl: published.logUrl }, 'Commit already published at the target: the rebuilt artifacts were not uploaded (remove the commit\'s directory there to publish it again)');
-  return { outcome: 'published', commitSha: ctx.commitSha, builder: ctx.plan.builder, artifacts: published.artifacts, logUrl: published.logUrl };
+  // Publishing a commit twice is a no-op (DESIGN §6), --force or not: what this build made is
+  // dropped. Its final line says so; the partition warns once for all of them (run-partition.ts).
+  const kept = published.alreadyPublished ? ({ alreadyPublished: true } as const) : {};
+  return { outcome: 'published', commitSha: ctx.commitSha, builder: ctx.plan.builder, artifacts: published.artifacts, logUrl: published.logUrl, ...kept };
 }
 
 /**

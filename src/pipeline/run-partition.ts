@@ -32,6 +32,11 @@ export interface PartitionSummary {
 }
 
 const CHECK_AHEAD = 8;
+/** The repositories the partition's warning names of those whose build the target already had; the rest say so in their own final line. */
+const KEPT_EXAMPLES = 5;
+/** One warning for a partition (a forced rerun can drop thousands of builds), not one a repository. */
+const ALREADY_PUBLISHED_WARNING =
+  'Commit already published at the target: the rebuilt artifacts were not uploaded, the target keeps its own (each such repository\'s "Repository finished" line says alreadyPublished; to publish a commit again, remove its directory at the target first)';
 
 /**
  * Runs the selected rows with bounded concurrency (STYLE 8). Once `signal` fires no new
@@ -44,6 +49,7 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   let workdirFull = 0;
   let databaseFailed = 0;
   let fdExhausted = 0;
+  const kept = { repositories: 0, examples: [] as Array<Pick<RepositoryOutcome, 'origin' | 'path' | 'commitSha' | 'logUrl'> & { row: number }> };
   // Starting more would only fail more: the partition's next attempt (exit 3) does those.
   const holdBack = new AbortController();
   let total = 0;
@@ -53,6 +59,9 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     if (outcome.outcome === 'publish_failed' && outcome.errorCode) publishErrorCodes.push(outcome.errorCode);
     if (outcome.errorCode === 'workdir_full') workdirFull += 1;
     if (outcome.outcome === 'aborted' && DATABASE_FAILURES.has(outcome.errorCode ?? '')) databaseFailed += 1;
+    if (outcome.alreadyPublished && kept.repositories++ < KEPT_EXAMPLES) {
+      kept.examples.push({ row: outcome.rowNumber, origin: outcome.origin, path: outcome.path, commitSha: outcome.commitSha, logUrl: outcome.logUrl });
+    }
     if (outcome.errorCode === FD_EXHAUSTED && fdExhausted++ === 0) {
       deps.log.error('Out of file descriptors: no new repository starts; the ones started finish');
       holdBack.abort();
@@ -107,6 +116,8 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
     unreadable = { error };
   }
   await Promise.all(inFlight);
+  // Said of the rows done, whatever stops the partition (an unreadable inventory, the database).
+  if (kept.repositories > 0) deps.log.warn(kept, ALREADY_PUBLISHED_WARNING);
   await buffer.close();
   if (unreadable) throw unreadable.error;
   return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull, databaseFailed, fdExhausted };

@@ -60,6 +60,11 @@ export interface RepositoryOutcome {
   readonly attempt: number;
   readonly startedAt: Date;
   readonly finishedAt: Date;
+  /**
+   * What this build made was dropped: the target had the commit already, and keeps its artifacts
+   * (DESIGN §6; the row records the target's). Logged, not recorded.
+   */
+  readonly alreadyPublished?: true;
 }
 
 /** The run a row is recorded for, and how its text is cleaned of secrets. */

@@ -49,9 +49,13 @@ describe('mass-ingest process with Git LFS files', () => {
     const forced = await runCli(['process', inventory, '--run-id', 'lfs-kept-2', '--force'], { env: envFor('kept', { LFS: 'fetch' }) });
 
     expect([first.code, forced.code]).toEqual([0, 0]);
-    expect(first.logs.map((line) => line.msg)).not.toContain('Commit already published at the target: the rebuilt artifacts were not uploaded (remove the commit\'s directory there to publish it again)');
-    expect(forced.logs.find((line) => String(line.msg).startsWith('Commit already published at the target: the rebuilt'))).toMatchObject({ level: 40, commitSha: repo.headSha, logUrl: expect.stringContaining(`/kept/local.test/acme/model/${repo.headSha}/build.log`) });
-    expect(forced.logs.find((line) => line.msg === 'Repository finished')).toMatchObject({ outcome: 'published' });
+    const kept = (logs: typeof first.logs) => logs.filter((line) => String(line.msg).startsWith('Commit already published at the target: the rebuilt artifacts were not uploaded'));
+    expect(kept(first.logs)).toEqual([]);
+    expect(first.logs.find((line) => line.msg === 'Repository finished')).not.toHaveProperty('alreadyPublished');
+    expect(kept(forced.logs)).toEqual([
+      expect.objectContaining({ level: 40, repositories: 1, examples: [{ row: 1, origin: 'local.test', path: 'acme/model', commitSha: repo.headSha, logUrl: expect.stringContaining(`/kept/local.test/acme/model/${repo.headSha}/build.log`) }] }),
+    ]);
+    expect(forced.logs.find((line) => line.msg === 'Repository finished')).toMatchObject({ level: 30, outcome: 'published', commitSha: repo.headSha, alreadyPublished: true });
     expect(await fs.readFile(published('kept'), 'utf8')).toMatch(/^version https:\/\/git-lfs\.github\.com\/spec\/v1\n/);
   });
 

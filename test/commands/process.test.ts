@@ -98,8 +98,26 @@ describe('mass-ingest process (embedded database)', () => {
     const result = await runCli(['process', fixture.inventory, '--start', '1', '--end', '1', '--force', '--run-id', 'forced'], { env });
 
     expect(result.code).toBe(0);
-    expect(result.logs.find((l) => l.msg === 'Repository finished')?.outcome).toBe('published');
+    expect(result.logs.find((l) => l.msg === 'Repository finished')).toMatchObject({ level: 30, outcome: 'published', alreadyPublished: true });
     expect((await fs.stat(manifest)).mtimeMs).toBe(before.mtimeMs);
+    expect(result.logs.filter((l) => String(l.msg).startsWith('Commit already published at the target: the rebuilt artifacts were not uploaded'))).toEqual([
+      expect.objectContaining({ level: 40, repositories: 1, examples: [expect.objectContaining({ row: 1, path: 'acme/widget' })] }),
+    ]);
+  });
+
+  it('warns once, not once a repository, when --force rebuilds commits already published', async () => {
+    const result = await runCli(['process', fixture.inventory, '--start', '1', '--end', '3', '--force', '--run-id', 'forced-many'], { env });
+
+    expect(result.code).toBe(0);
+    const finished = result.logs.filter((l) => l.msg === 'Repository finished');
+    expect(finished.filter((l) => l.alreadyPublished).map((l) => [l.row, l.level]).sort()).toEqual([
+      [1, 30],
+      [3, 30],
+    ]);
+    const kept = result.logs.filter((l) => String(l.msg).startsWith('Commit already published at the target'));
+    expect(kept).toEqual([expect.objectContaining({ level: 40, repositories: 2 })]);
+    expect((kept[0]?.examples as Array<{ row: number }>).map((example) => example.row).sort()).toEqual([1, 3]);
+    expect(result.logs.findIndex((l) => l === kept[0])).toBeLessThan(result.logs.findIndex((l) => l.msg === 'Partition finished'));
   });
 
   it('reruns the same range of the same run by upserting its rows', async () => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { runPartition, type PartitionDeps } from '../../src/pipeline/run-partition.js';
 import type { GitClient } from '../../src/git/git-client.js';
+import type { PublishRequest } from '../../src/artifacts/layout.js';
 import type { RepositoryOutcome } from '../../src/results/outcome.js';
 import type { InventoryEntry } from '../../src/inventory/rows.js';
 import { MemoryLayout, rows } from './pipeline-fakes.js';
@@ -209,6 +210,75 @@ describe('runPartition when the inventory breaks part way', () => {
       [3, 'published'],
       [4, 'invalid'],
     ]);
+  });
+});
+
+/** Every row changed, and builds `dist/out.txt`. */
+class BuildingGit implements GitClient {
+  async headSha(): Promise<string> {
+    return NEW;
+  }
+
+  async clone(_url: string, _branch: string, dir: string): Promise<string> {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'Makefile'), 'all:\n\tmkdir -p dist && echo ok > dist/out.txt\n');
+    return NEW;
+  }
+}
+
+/** The target has every commit but acme/r2's: what the other builds made is dropped. */
+class KeepingLayout extends MemoryLayout {
+  override async publish(request: PublishRequest) {
+    const kept = request.repository.path !== 'acme/r2';
+    return { ...(await super.publish(request)), logUrl: `file:///target/${request.repository.path}/${request.commitSha}/build.log`, alreadyPublished: kept };
+  }
+}
+
+function capturedLog(): { lines: Array<Record<string, unknown>>; log: pino.Logger } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { lines, log: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }) };
+}
+
+const KEPT_WARNING = 'Commit already published at the target: the rebuilt artifacts were not uploaded, the target keeps its own (each such repository\'s "Repository finished" line says alreadyPublished; to publish a commit again, remove its directory at the target first)';
+
+describe('runPartition --force over commits the target already has', () => {
+  it('says so in each repository\'s final line at info, and warns once for the partition with the count and the first five', async () => {
+    const { lines, log } = capturedLog();
+    const deps: PartitionDeps = { ...partitionDeps(new BuildingGit(), OLD, [], { force: true }), layout: new KeepingLayout(), log };
+
+    const summary = await runPartition(rows(7), deps, new AbortController().signal);
+
+    expect(summary.counts).toEqual({ published: 7 });
+    const finished = lines.filter((line) => line.msg === 'Repository finished');
+    expect(finished.map((line) => [line.row, line.level, line.alreadyPublished]).sort()).toEqual([
+      [1, 30, true],
+      [2, 30, undefined],
+      [3, 30, true],
+      [4, 30, true],
+      [5, 30, true],
+      [6, 30, true],
+      [7, 30, true],
+    ]);
+    const warnings = lines.filter((line) => line.level === 40);
+    expect(warnings).toEqual([expect.objectContaining({ msg: KEPT_WARNING, repositories: 6 })]);
+    const examples = warnings[0]?.examples as Array<Record<string, unknown>>;
+    expect(examples).toHaveLength(5);
+    expect(examples).toContainEqual({ row: 1, origin: 'git.example.test', path: 'acme/r1', commitSha: NEW, logUrl: `file:///target/acme/r1/${NEW}/build.log` });
+    expect(examples.map((example) => example.row)).not.toContain(2);
+  });
+
+  it('warns for the rows done when the inventory breaks part way', async () => {
+    const { lines, log } = capturedLog();
+    const deps: PartitionDeps = { ...partitionDeps(new BuildingGit(), OLD, [], { force: true }), layout: new KeepingLayout(), log };
+    const malformed = new Error('Inventory repos.csv, row 2: quote not closed');
+    async function* breaking(): AsyncGenerator<InventoryEntry> {
+      yield* rows(1);
+      throw malformed;
+    }
+
+    await expect(runPartition(breaking(), deps, new AbortController().signal)).rejects.toBe(malformed);
+
+    expect(lines.filter((line) => line.msg === KEPT_WARNING)).toEqual([expect.objectContaining({ level: 40, repositories: 1, examples: [expect.objectContaining({ row: 1 })] })]);
   });
 });
 
