@@ -65,8 +65,11 @@ export interface PublishLayout {
   isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean>;
   /** Artifacts, build log, manifest last; a no-op when the manifest already exists. */
   publish(request: PublishRequest): Promise<PublishedSet>;
-  /** A failed build's log, without a manifest; returns its URL. */
-  publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string>;
+  /**
+   * A failed build's log, without a manifest; returns its URL, or undefined when the commit is
+   * published already (another row of it, or --force): the published files stay (DESIGN §6).
+   */
+  publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string | undefined>;
   /** The error every publish gets now, while the target is skipped (ArtifactStore.down). */
   down?(): StepError | undefined;
 }
@@ -142,10 +145,17 @@ export class DefaultLayout implements PublishLayout {
     return { logUrl, artifacts, alreadyPublished: false, replacedConcurrent: true };
   }
 
-  async publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string> {
-    const key = this.key(repository, commitSha, 'build.log');
-    await this.store.putFile(key, logFile, await digestFile(logFile));
-    return this.store.url(key);
+  /**
+   * In the commit directory's turn, as publish: a failed build of a commit another row publishes
+   * or published (two branches at one commit, --force) would put its log beside that manifest.
+   */
+  async publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string | undefined> {
+    return this.destinations.hold(this.key(repository, commitSha, ''), async () => {
+      if ((await this.publishedManifest(repository, commitSha)) !== undefined) return undefined;
+      const key = this.key(repository, commitSha, 'build.log');
+      await this.store.putFile(key, logFile, await digestFile(logFile));
+      return this.store.url(key);
+    });
   }
 
   /**

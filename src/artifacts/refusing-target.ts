@@ -22,15 +22,19 @@ export function refusesEveryRepository(err: unknown): err is StepError {
 
 /**
  * The publish layout of one processor, watched for a target that refuses every repository (above).
- * After `threshold` such refusals with no write accepted between them, `down` answers for the rest
- * of the partition: they are recorded `publish_failed` with the refusal's code, not cloned or
- * built (a partition of 1,000 repositories behind a wrong password would otherwise clone and
+ * After `threshold` repositories refused so with no write accepted between them, `down` answers
+ * for the rest of the partition: they are recorded `publish_failed` with the refusal's code, not
+ * cloned or built (a partition of 1,000 repositories behind a wrong password would otherwise clone and
  * build all of them to be refused one by one). It does not reopen: the configuration will not
  * change during the run. A read that succeeds does not count as accepted: a repository may be
  * readable anonymously and refuse writes. Threshold 0 never skips (PUBLISH_FAIL_FAST_AFTER=0).
  */
 export class RefusingTargetGuard implements PublishLayout {
-  private inARow = 0;
+  /**
+   * The repositories refused since the last write accepted: one repository's requests may be
+   * refused twice (the check's look at the target while the database opens, then its own).
+   */
+  private readonly inARow = new Set<string>();
   private last: StepError | undefined;
   private refused: StepError | undefined;
 
@@ -45,38 +49,38 @@ export class RefusingTargetGuard implements PublishLayout {
   }
 
   isPublished(repository: RepositoryKey, commitSha: string): Promise<boolean> {
-    return this.watch(() => this.inner.isPublished(repository, commitSha), false);
+    return this.watch(repository, () => this.inner.isPublished(repository, commitSha), false);
   }
 
   publish(request: PublishRequest): Promise<PublishedSet> {
-    return this.watch(() => this.inner.publish(request), true);
+    return this.watch(request.repository, () => this.inner.publish(request), true);
   }
 
-  publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string> {
-    return this.watch(() => this.inner.publishLog(repository, commitSha, logFile), true);
+  publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string | undefined> {
+    return this.watch(repository, () => this.inner.publishLog(repository, commitSha, logFile), true);
   }
 
-  private async watch<T>(work: () => Promise<T>, write: boolean): Promise<T> {
+  private async watch<T>(repository: RepositoryKey, work: () => Promise<T>, write: boolean): Promise<T> {
     try {
       const result = await work();
-      if (write) this.inARow = 0;
+      if (write) this.inARow.clear();
       return result;
     } catch (err) {
-      if (refusesEveryRepository(err)) this.onRefusal(err);
+      if (refusesEveryRepository(err)) this.onRefusal(repository, err);
       throw err;
     }
   }
 
-  private onRefusal(err: StepError): void {
-    this.inARow += 1;
+  private onRefusal(repository: RepositoryKey, err: StepError): void {
+    this.inARow.add(JSON.stringify([repository.origin, repository.path, repository.branch]));
     this.last = err;
-    if (this.refused || this.threshold === 0 || this.inARow < this.threshold) return;
+    if (this.refused || this.threshold === 0 || this.inARow.size < this.threshold) return;
     this.refused = new StepError(
       err.code,
-      `${SKIPPED}: the publish target refused ${this.inARow} repositories in a row for a reason that holds for every repository (the last: ${this.last.message}); ` +
+      `${SKIPPED}: the publish target refused ${this.inARow.size} repositories in a row for a reason that holds for every repository (the last: ${this.last.message}); ` +
         'fix the configuration and run the partition again',
       { status: err.status },
     );
-    this.log?.error({ code: err.code, repositories: this.inARow, err }, 'The publish target refuses every repository: the rest of the partition is not cloned or built');
+    this.log?.error({ code: err.code, repositories: this.inARow.size, err }, 'The publish target refuses every repository: the rest of the partition is not cloned or built');
   }
 }

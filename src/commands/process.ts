@@ -271,6 +271,10 @@ export function exitCodeOf(summary: PartitionSummary, strict: boolean): ExitCode
   if (summary.databaseFailed > 0) return EXIT.infrastructure;
   // The same for the limit on open files: the rows it stopped are done by the next attempt.
   if (summary.fdExhausted > 0) return EXIT.infrastructure;
+  // A target that refuses every repository (credentials, a certificate, a wrong URL) stopped the
+  // partition's builds: a retry meets the same refusal, whatever the rows before it did (a failed
+  // build's log refused counts toward it, and would otherwise make this exit 0).
+  if (summary.publishRefused !== undefined) return EXIT.usage;
   const attempted = Object.entries(summary.counts)
     .filter(([outcome]) => !['invalid', 'unchanged', 'no_build_tool', 'clone_failed'].includes(outcome))
     .reduce((sum, [, count]) => sum + (count ?? 0), 0);

@@ -307,12 +307,15 @@ async function publish(ctx: Collected, deps: PipelineDeps, log: Logger): Promise
 
 /**
  * A failed or timed-out build still publishes its log (DESIGN §5), without a manifest. The build's
- * outcome stands when that upload fails: it is recorded without a `log_url`, and the warning says why.
+ * outcome stands when that upload fails: it is recorded without a `log_url`, and the warning says why;
+ * so it is when the commit is published already (DESIGN §6: nothing is uploaded then).
  */
 async function withLog(ctx: Planned, deps: PipelineDeps, failure: Finished, log: Logger): Promise<Finished> {
   const base = { ...failure, commitSha: ctx.commitSha, builder: ctx.plan.builder };
   try {
-    return { ...base, logUrl: await deps.layout.publishLog(ctx.repository, ctx.commitSha, ctx.logFile) };
+    const logUrl = await deps.layout.publishLog(ctx.repository, ctx.commitSha, ctx.logFile);
+    if (logUrl === undefined) log.warn({ commitSha: ctx.commitSha }, 'Commit already published at the target: the failed build\'s log was not uploaded beside it');
+    return { ...base, logUrl };
   } catch (err) {
     log.warn({ err }, 'Build log not published');
     return base;

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { publishFailureKind } from '../artifacts/publish-errors.js';
 import { FD_EXHAUSTED, MassIngestError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { InventoryEntry, InvalidRow, RepositoryRow } from '../inventory/rows.js';
@@ -29,6 +30,11 @@ export interface PartitionSummary {
   readonly databaseFailed: number;
   /** Repositories that met the limit on open files (`fd_exhausted`); the rows after them did not start. */
   readonly fdExhausted: number;
+  /**
+   * The error code of a publish target found to refuse every repository (src/artifacts/refusing-target.ts):
+   * the rest of the partition was not built for it.
+   */
+  readonly publishRefused?: string;
 }
 
 const CHECK_AHEAD = 8;
@@ -120,7 +126,13 @@ export async function runPartition(entries: AsyncIterable<InventoryEntry>, deps:
   if (kept.repositories > 0) deps.log.warn(kept, ALREADY_PUBLISHED_WARNING);
   await buffer.close();
   if (unreadable) throw unreadable.error;
-  return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull, databaseFailed, fdExhausted };
+  return { counts, total, aborted: signal.aborted, publishErrorCodes, workdirFull, databaseFailed, fdExhausted, publishRefused: refusedBy(deps) };
+}
+
+/** The layout's lasting refusal, if it has one; a target skipped for not answering (an outage) is not one. */
+function refusedBy(deps: PipelineDeps): string | undefined {
+  const down = deps.layout.down?.();
+  return down && publishFailureKind(down.code) === 'configuration' ? down.code : undefined;
 }
 
 function invalidOutcome(row: InvalidRow, deps: PartitionDeps): RepositoryOutcome {

@@ -58,6 +58,31 @@ describe('DefaultLayout', () => {
     expect(second).toEqual({ ...first, alreadyPublished: true });
   });
 
+  it('leaves a published commit\'s build.log as it is when a failed build of that commit publishes its log (DESIGN §6)', async () => {
+    const store = new MemoryStore();
+    const layout = new DefaultLayout(store);
+    const failedLog = path.join(tmp.path, 'failed-build.log');
+    await fs.writeFile(failedLog, 'BUILD FAILED\n');
+    await layout.publish(request);
+
+    const url = await layout.publishLog(REPOSITORY, SHA, failedLog);
+
+    expect(url).toBeUndefined();
+    expect((await store.read(`${DIR}/build.log`))?.toString()).toBe('BUILD SUCCESS\n');
+  });
+
+  it('lets a failed build\'s log wait for a publish of the same commit under way, then leaves the published files', async () => {
+    const store = new MemoryStore();
+    const layout = new DefaultLayout(store);
+    const failedLog = path.join(tmp.path, 'failed-build-at-once.log');
+    await fs.writeFile(failedLog, 'BUILD FAILED\n');
+
+    const [, url] = await Promise.all([layout.publish(request), layout.publishLog(REPOSITORY, SHA, failedLog)]);
+
+    expect(url).toBeUndefined();
+    expect(store.puts).toEqual([`${DIR}/widget.jar`, `${DIR}/build.log`, `${DIR}/manifest.json`]);
+  });
+
   it('refuses a target that answers a web page for the manifest instead of taking the commit as published', async () => {
     const store = new MemoryStore();
     // A repository manager's UI or a login page: 200 and HTML for every path.

@@ -80,6 +80,19 @@ describe('RefusingTargetGuard', () => {
     expect(never.down()).toBeUndefined();
   });
 
+  it('counts a repository once however many of its requests were refused (the check\'s look at the target, then its own)', async () => {
+    const store = new MemoryStore();
+    store.read = async () => Promise.reject(tlsError('GET https://repo.test/m', 'DEPTH_ZERO_SELF_SIGNED_CERT', new Error('self-signed')));
+    const guard = new RefusingTargetGuard(new DefaultLayout(store), 3);
+
+    for (const name of ['a', 'a', 'b', 'b']) await expect(guard.isPublished(repository(name), SHA)).rejects.toMatchObject({ code: 'publish_tls' });
+    const afterTwo = guard.down();
+    await expect(guard.isPublished(repository('c'), SHA)).rejects.toMatchObject({ code: 'publish_tls' });
+
+    expect(afterTwo).toBeUndefined();
+    expect(guard.down()).toMatchObject({ code: 'publish_tls', message: expect.stringMatching(/^Not cloned or built: the publish target refused 3 repositories in a row /) });
+  });
+
   it('does not count refusals one path may get (403), nor reads that succeed as accepted writes', async () => {
     let failing: Error | undefined = statusError(403, 'PUT', 'https://repo.test/a');
     const { layout, setFailure } = target(() => failing);

@@ -174,6 +174,24 @@ describe('mass-ingest process against an HTTP repository it cannot use', () => {
     expect(result.logs.filter((line) => line.msg === 'The publish target refuses every repository: the rest of the partition is not cloned or built')).toHaveLength(1);
   });
 
+  it('exits 2 once it stopped for a target that refuses every repository, also when a build failed before (its log refused too)', async () => {
+    server = await startFaultServer();
+    server.addFault({ method: 'PUT', path: /./, fault: { kind: 'status', status: 401 } });
+    const built = { Makefile: 'all:\n\tmkdir -p dist\n\techo built > dist/app.bin\n' };
+    const five = await makeFixture(path.join(tmp.path, 'five'), [
+      ['acme/broken', { Makefile: 'all:\n\texit 1\n' }],
+      ...['b', 'c', 'd', 'e'].map((name): [string, Record<string, string>] => [`acme/${name}`, built]),
+    ]);
+
+    const result = await runCli(['process', five.inventory, '--run-id', 'faults-11', '--concurrency', '1'], { env: env({ PUBLISH_URL: `${server.baseUrl}/repo` }) });
+
+    expect(await rows('faults-11')).toEqual([
+      ['acme/broken', 'build_failed', 'build_exit_2'],
+      ...['b', 'c', 'd', 'e'].map((name) => [`acme/${name}`, 'publish_failed', 'publish_auth']),
+    ]);
+    expect(result.code).toBe(2);
+  });
+
   it('exits 2 for an S3 endpoint (AWS_ENDPOINT_URL_S3) whose certificate it does not trust, publish_tls for every repository', async () => {
     server = await startFaultServer({ tls: selfSignedCertificate(tmp.path) });
 
