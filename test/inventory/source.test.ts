@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError, UsageError } from '../../src/errors.js';
 import { readInventory } from '../../src/inventory/reader.js';
-import { downloadInventory, openInventory } from '../../src/inventory/source.js';
+import { downloadInventory, openInventory, untrustedInventory } from '../../src/inventory/source.js';
 import { PID_NAMESPACE } from '../../src/build/process-tree.js';
 import { startFaultServer, type FaultServer } from '../fakes/fault-server.js';
 import { createTempDir, type TempDir } from '../harness/tmp.js';
@@ -148,5 +148,17 @@ describe('readInventory that stops early', () => {
     body.destroy();
 
     expect(await settledDescriptorsOn(file)).toBe(0);
+  });
+});
+
+describe('untrustedInventory', () => {
+  it('names the certificate error found among the causes (an SDK or fetch wraps it), TLS when none is named', () => {
+    const wrapped = new TypeError('fetch failed', { cause: Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }) });
+    const deeper = Object.assign(new Error('request failed'), { code: 'RequestError', cause: wrapped });
+
+    const messages = [untrustedInventory('s3://b/k', deeper, 'AWS_ENDPOINT_URL_S3'), untrustedInventory('https://h/x', new Error('?'), 'the URL')].map((error) => error.message);
+
+    expect(messages[0]).toContain('TLS verification failed (CERT_HAS_EXPIRED)');
+    expect(messages[1]).toContain('TLS verification failed (TLS)');
   });
 });
