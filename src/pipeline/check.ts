@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../errors.js';
+import { InfrastructureError, isOutOfDescriptors } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { DATABASE_RETRY, GIT_RETRY, withRetry } from '../retry.js';
 import type { Finished, PipelineDeps, Resolved } from './process-repository.js';
@@ -48,12 +48,13 @@ export async function checkChanged(ctx: Resolved, deps: PipelineDeps, signal: Ab
  * The commit last published, asked again while PostgreSQL cannot be reached: a restart or a
  * failover ends the connections for seconds, and a repository given up on is `aborted` and costs
  * the whole partition a Batch retry (src/commands/process.ts exitCodeOf). Only `db_unreachable`:
- * a full disk or a refused password does not pass in seconds. The first answer is the query's
- * own, as it comes: the retries begin only once it failed.
+ * a full disk or a refused password does not pass in seconds, nor does a processor out of file
+ * descriptors (fd_exhausted). The first answer is the query's own, as it comes: the retries begin
+ * only once it failed.
  */
 function lastPublishedSha(ctx: Resolved, deps: PipelineDeps, signal: AbortSignal, log: Logger): Promise<string | undefined> {
   const ask = () => deps.results.lastPublishedSha(ctx.row.origin, ctx.row.path, ctx.row.branch);
-  const unreachable = (err: unknown) => err instanceof InfrastructureError && err.code === 'db_unreachable';
+  const unreachable = (err: unknown) => err instanceof InfrastructureError && err.code === 'db_unreachable' && !isOutOfDescriptors(err);
   return ask().catch(async (first: unknown) => {
     if (!unreachable(first)) throw first;
     // The first failure is attempt 1 of the policy's schedule.

@@ -193,6 +193,17 @@ describe('processRepository when the database cannot be reached for a moment dur
     expect(lines.filter((line) => line.msg === 'Database query failed, retrying')).toEqual([]);
   });
 
+  it('does not ask again when the processor ran out of file descriptors: fd_exhausted at once, so the hold-back is not delayed', async () => {
+    const emfile = () => new InfrastructureError('db_unreachable', 'PostgreSQL query failed: connect EMFILE 127.0.0.1:5432', Object.assign(new Error('connect EMFILE 127.0.0.1:5432'), { code: 'EMFILE' }));
+    const store = new FlakyStore([emfile, emfile, emfile, emfile, emfile]);
+    const lines: Array<Record<string, unknown>> = [];
+
+    const result = await processRepository(row, deps(new FlagGit(path.join(workdir, 'built')), new Target(), store.lastPublishedSha), new AbortController().signal, capturingLog(lines));
+
+    expect([result.errorCode, store.calls]).toEqual(['fd_exhausted', 1]);
+    expect(lines.filter((line) => line.msg === 'Database query failed, retrying')).toEqual([]);
+  });
+
   it('stops waiting for the next attempt when a termination signal comes: aborted, not db_unreachable', async () => {
     const stop = new AbortController();
     const store = new FlakyStore([dbDown]);
