@@ -77,11 +77,20 @@ export class MavenLayout implements PublishLayout {
     return { logUrl: this.store.url(logKey), artifacts, alreadyPublished: false };
   }
 
-  async publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string> {
+  /**
+   * A failed build's log, in a version of its own (this second's). Under the artifact's lock: a
+   * version of the same second and commit published by another row (two branches at one commit)
+   * keeps its build.log, and this log is not published (undefined, as DefaultLayout does).
+   */
+  async publishLog(repository: RepositoryKey, commitSha: string, logFile: string): Promise<string | undefined> {
     const coordinates = coordinatesOf(repository);
-    const key = this.logKey(coordinates, versionOf(this.now(), commitSha));
-    await this.store.putFile(key, logFile, await digestFile(logFile));
-    return this.store.url(key);
+    return this.artifactDirs.hold(artifactDirOf(coordinates), async () => {
+      const version = versionOf(this.now(), commitSha);
+      if (await this.store.exists(this.manifestKey(coordinates, version))) return undefined;
+      const key = this.logKey(coordinates, version);
+      await this.store.putFile(key, logFile, await digestFile(logFile));
+      return this.store.url(key);
+    });
   }
 
   private async alreadyPublished(coordinates: MavenCoordinates, version: string): Promise<PublishedSet> {

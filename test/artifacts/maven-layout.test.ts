@@ -178,4 +178,18 @@ describe('MavenLayout', () => {
     expect(url).toBe(`memory://${DIR}/20260304.050630-abcdef0/widget-20260304.050630-abcdef0-build.log`);
     expect(memory.files.has(`${DIR}/maven-metadata.xml`)).toBe(false);
   });
+
+  it('keeps the build.log of a version published in the same second when a failed build of that commit publishes its log', async () => {
+    const { memory, layout } = setUp();
+    const failedLog = path.join(tmp.path, 'failed-same-second.log');
+    await fs.writeFile(failedLog, 'BUILD FAILED\n');
+    // Another row at this commit started in the very second this build fails: both name version 050630.
+    const sameSecond = request({ startedAt: NOW() });
+    const logKey = `${DIR}/20260304.050630-abcdef0/widget-20260304.050630-abcdef0-build.log`;
+
+    const [, url] = await Promise.all([layout.publish(sameSecond), layout.publishLog(request().repository, SHA, failedLog)]);
+
+    expect(url).toBeUndefined();
+    expect(memory.files.get(logKey)?.toString()).toBe('BUILD SUCCESS\n');
+  });
 });
