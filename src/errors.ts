@@ -80,9 +80,19 @@ export function isUntrustedCertificate(err: unknown): boolean {
  * on its cause, and Octokit wraps fetch's error once more.
  */
 export function untrustedCertificateCode(err: unknown): string | undefined {
+  return codeInCauses(err, (code) => UNTRUSTED_CERTIFICATE_CODES.has(code));
+}
+
+/** What to do about a certificate not trusted, for a server whose host `address` names (a setting). */
+export function trustRemedy(address: string): string {
+  return `give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in ${address}`;
+}
+
+/** The first `code` on the error or its causes (a few deep: libraries wrap) that `wanted` accepts. */
+function codeInCauses(err: unknown, wanted: (code: string) => boolean): string | undefined {
   for (let cause = err, depth = 0; typeof cause === 'object' && cause !== null && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
     const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code)) return code;
+    if (typeof code === 'string' && wanted(code)) return code;
   }
   return undefined;
 }
@@ -93,11 +103,7 @@ export function untrustedCertificateCode(err: unknown): string | undefined {
  * publish error's, a database error's). The machine's trouble, not the repository's.
  */
 export function isOutOfDescriptors(err: unknown): boolean {
-  for (let cause = err, depth = 0; cause instanceof Error && depth < 8; cause = cause.cause, depth++) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'EMFILE' || code === 'ENFILE') return true;
-  }
-  return false;
+  return codeInCauses(err, (code) => code === 'EMFILE' || code === 'ENFILE') !== undefined;
 }
 
 /** The error code of a repository that met the limit on open files, and what to do about it. */

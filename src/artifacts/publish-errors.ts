@@ -1,4 +1,4 @@
-import { StepError, isUntrustedCertificate } from '../errors.js';
+import { StepError, isUntrustedCertificate, trustRemedy } from '../errors.js';
 import { seconds } from './publish-timeouts.js';
 
 /**
@@ -66,7 +66,7 @@ export function connectionError(err: unknown, method: string, url: string): Step
 export function tlsError(what: string, code: string, cause: unknown, address = 'PUBLISH_URL'): StepError {
   return new StepError(
     PUBLISH_CODES.tls,
-    `${what} failed TLS verification (${code}): the publish target's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in ${address}`,
+    `${what} failed TLS verification (${code}): the publish target's certificate is not trusted; ${trustRemedy(address)}`,
     { cause },
   );
 }

@@ -35,7 +35,6 @@ export class RefusingTargetGuard implements PublishLayout {
    * refused twice (the check's look at the target while the database opens, then its own).
    */
   private readonly inARow = new Set<string>();
-  private last: StepError | undefined;
   private refused: StepError | undefined;
 
   constructor(
@@ -73,11 +72,10 @@ export class RefusingTargetGuard implements PublishLayout {
 
   private onRefusal(repository: RepositoryKey, err: StepError): void {
     this.inARow.add(JSON.stringify([repository.origin, repository.path, repository.branch]));
-    this.last = err;
     if (this.refused || this.threshold === 0 || this.inARow.size < this.threshold) return;
     this.refused = new StepError(
       err.code,
-      `${SKIPPED}: the publish target refused ${this.inARow.size} repositories in a row for a reason that holds for every repository (the last: ${this.last.message}); ` +
+      `${SKIPPED}: the publish target refused ${this.inARow.size} repositories in a row for a reason that holds for every repository (the last: ${err.message}); ` +
         'fix the configuration and run the partition again',
       { status: err.status },
     );

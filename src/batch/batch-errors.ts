@@ -1,4 +1,4 @@
-import { InfrastructureError, UsageError, errorMessage, untrustedCertificateCode, type MassIngestError } from '../errors.js';
+import { InfrastructureError, UsageError, errorMessage, trustRemedy, untrustedCertificateCode, type MassIngestError } from '../errors.js';
 
 /**
  * The one boundary that classifies AWS Batch failures (by SDK error name, HTTP status and
@@ -48,7 +48,7 @@ export function classifyBatchError(err: unknown, operation: string): MassIngestE
   const certificate = untrustedCertificateCode(err);
   if (certificate !== undefined) {
     // The same certificate on every attempt and in a retried job: configuration, not an outage.
-    return new UsageError('batch_tls', `AWS Batch failed TLS verification for ${operation} (${certificate}): the endpoint's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in AWS_ENDPOINT_URL_BATCH (or AWS_ENDPOINT_URL)`, [], err);
+    return new UsageError('batch_tls', `AWS Batch failed TLS verification for ${operation} (${certificate}): the endpoint's certificate is not trusted; ${trustRemedy('AWS_ENDPOINT_URL_BATCH (or AWS_ENDPOINT_URL)')}`, [], err);
   }
   const code = failure.code ?? '';
   if (LOST_CODES.has(code) || name === 'TimeoutError') {

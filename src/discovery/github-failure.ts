@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MassIngestError, UsageError } from '../errors.js';
+import { MassIngestError, UsageError, trustRemedy } from '../errors.js';
 import type { GithubFailure } from './github-client.js';
 import { notFound } from './owner-planner.js';
 import { sourceOfAlias } from './request-document.js';
@@ -25,7 +25,7 @@ export function permanentFailure(failure: GithubFailure, plan: RequestPlan, whic
       return new UsageError('github_not_found', `GitHub could not resolve part of the query: ${failure.detail}`);
     }
     case 'untrusted_certificate':
-      return new UsageError('github_tls', `GitHub GraphQL at ${endpoint} failed TLS verification (${failure.detail}): the server's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in GITHUB_API_URL`);
+      return new UsageError('github_tls', `GitHub GraphQL at ${endpoint} failed TLS verification (${failure.detail}): the server's certificate is not trusted; ${trustRemedy('GITHUB_API_URL')}`);
     case 'unknown':
       // Not a UsageError: the input is fine, but a retried job would ask the same question.
       return new MassIngestError('github_error_unknown', `GitHub answered the same request twice with an error of type ${failure.type} (${failure.detail}): retrying cannot help; progress is saved, rerun with --resume once the cause is fixed, and report it if it persists`, { exitCode: 2 });

@@ -5,8 +5,15 @@ import type { Scrubber } from '../logging/scrub.js';
 const WORKDIR_FULL = 'workdir_full';
 /** What to do about a full work directory, however it was found (here, or src/pipeline/process-repository.ts). */
 export const WORKDIR_FULL_REMEDY = 'free space there or give MASS_INGEST_WORKDIR (--workdir) more room';
-const WORKDIR_FULL_ADVICE = `The work directory is full: ${WORKDIR_FULL_REMEDY}`;
-const FD_EXHAUSTED_ADVICE = `git ran out of file descriptors: ${FD_EXHAUSTED_REMEDY}`;
+/**
+ * The machine's trouble, not the repository's nor the part's (src/pipeline/process-repository.ts
+ * counts them): their codes are kept through partFailure, and git's lines, which name the file it
+ * could not write rather than what to do, are led by what to do.
+ */
+const MACHINE_TROUBLE: Readonly<Record<string, string>> = {
+  [WORKDIR_FULL]: `The work directory is full: ${WORKDIR_FULL_REMEDY}`,
+  [FD_EXHAUSTED]: `git ran out of file descriptors: ${FD_EXHAUSTED_REMEDY}`,
+};
 
 /**
  * The one place that reads git's stderr (STYLE 11): everything after works with codes.
@@ -38,7 +45,7 @@ const RULES: ReadonlyArray<{ pattern: RegExp; code: string; retryable: boolean }
  */
 export function partFailure(cause: StepError, code: string, message: string): StepError {
   if (cause.retryable) return new StepError(cause.code, message, { retryable: true });
-  return new StepError(cause.code === WORKDIR_FULL || cause.code === FD_EXHAUSTED ? cause.code : code, message);
+  return new StepError(Object.hasOwn(MACHINE_TROUBLE, cause.code) ? cause.code : code, message);
 }
 
 export function classifyGitError(err: unknown, scrub: Scrubber): StepError {
@@ -48,8 +55,8 @@ export function classifyGitError(err: unknown, scrub: Scrubber): StepError {
   const raw = err instanceof Error ? err.message : String(err);
   const message = scrub(lastLines(raw, 6));
   const rule = RULES.find((candidate) => candidate.pattern.test(raw));
-  // git's lines name the file it could not write, not what to do; the final log line quotes the first.
-  const advice = rule?.code === WORKDIR_FULL ? WORKDIR_FULL_ADVICE : rule?.code === FD_EXHAUSTED ? FD_EXHAUSTED_ADVICE : undefined;
+  // The final log line quotes the first line: what to do.
+  const advice = rule ? MACHINE_TROUBLE[rule.code] : undefined;
   const said = advice ? `${advice}\n${message}` : message;
   return new StepError(rule?.code ?? 'git_failed', said, { retryable: rule?.retryable ?? false });
 }

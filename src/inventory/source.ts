@@ -5,7 +5,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { makeOwnedTempDir } from '../build/owned-temp-dir.js';
-import { InfrastructureError, MassIngestError, UsageError, errorMessage, isUntrustedCertificate, untrustedCertificateCode } from '../errors.js';
+import { InfrastructureError, MassIngestError, UsageError, errorMessage, isUntrustedCertificate, trustRemedy, untrustedCertificateCode } from '../errors.js';
 import { scrubUrlSecrets } from '../logging/scrub.js';
 import type { S3Settings } from '../aws/s3.js';
 
@@ -228,7 +228,7 @@ export function untrustedInventory(shown: string, err: unknown, address: string)
   const code = untrustedCertificateCode(err) ?? 'TLS';
   return new UsageError(
     'inventory_tls',
-    `Inventory ${shown} cannot be read: TLS verification failed (${code}), its server's certificate is not trusted; give its CA to Node with NODE_EXTRA_CA_CERTS=/path/ca.pem, or check the host name in ${address}`,
+    `Inventory ${shown} cannot be read: TLS verification failed (${code}), its server's certificate is not trusted; ${trustRemedy(address)}`,
     [],
     err,
   );
